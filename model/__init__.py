@@ -1,0 +1,16 @@
+"""Khusheh's agent-based model of industrial cluster evolution (see docs/ODD.md).
+
+>>> from model import ClusterModel
+>>> m = ClusterModel(rng=1).run()
+>>> m.series().tail()
+"""
+
+from .agents import ClusterDevelopmentAgent, Firm, Supplier, SupportInstitution
+from .model import ClusterModel, parameter_names
+from .observation import COLUMNS
+from .params import ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
+
+__all__ = [
+    "COLUMNS", "ClusterDevelopmentAgent", "ClusterModel", "ClusterSpec", "Firm", "ModelParams",
+    "ParameterError", "PolicyParams", "ShockParams", "Supplier", "SupportInstitution", "parameter_names",
+]

@@ -1,0 +1,377 @@
+"""The cluster development agent (5.9): phases, instruments with a budget, and what outlasts it.
+
+Each funded cluster has one CDA. Its phases are shares of the contract
+(diagnostic, trust building, pilot joint actions, strategic projects, exit and
+hand-over). Instruments act only in their phases and only while the budget
+pays for them:
+
+========================  ==================================  ==========================
+instrument                phases                              unit cost
+========================  ==================================  ==========================
+networking events         trust building, pilot, strategic    ``event_cost`` per event
+linkage                   trust building, pilot, strategic    ``linkage_cost`` per firm
+joint-action subsidy      pilot, strategic                    ``s * c`` per contribution
+brokered groups           pilot (purchasing), strategic       ``group_cost`` per group
+                          (marketing)
+export consortium         formed at strategic start           ``consortium_cost`` a month
+common facility           set up at strategic start           ``facility_cost`` once
+association               formed at strategic start           ``association_cost`` once
+========================  ==================================  ==========================
+
+After the CDA leaves, brokered groups and the consortium hold while their
+members' mean trust stays above ``group_trust_threshold``; the association
+survives while member fees cover its running cost and members' mean trust
+stays above ``association_trust_threshold``, and it keeps hosting events; the
+facility runs while the association does. A CDA with zero budget, or with no
+instrument switched on, does nothing at all (and draws no random numbers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .agents import PHASES
+
+ACTIVE_INSTRUMENT_PHASES = ("trust_building", "pilot", "strategic")
+
+
+def phase_of(policy, month: int) -> tuple[str, int]:
+    """(phase, months since the phase began) of a CDA in ``month``."""
+    rel = month - policy.start_month
+    d = policy.duration_months
+    if rel < 0:
+        return "not_started", 0
+    if rel >= d:
+        return "ended", rel - d
+    bounds = np.cumsum([policy.share_diagnostic, policy.share_trust_building, policy.share_pilot,
+                        policy.share_strategic])
+    ends = np.rint(bounds * d).astype(int)
+    names = ("diagnostic", "trust_building", "pilot", "strategic")
+    begin = 0
+    for name, end in zip(names, ends):
+        if rel < end:
+            return name, rel - begin
+        begin = end
+    return "exit", rel - begin
+
+
+def has_instruments(policy) -> bool:
+    return bool(policy.events_per_year > 0 or policy.subsidy_rate > 0 or policy.groups_per_year > 0
+                or policy.linkage_firms_per_year > 0 or policy.consortium_size > 0
+                or policy.common_facility or policy.association)
+
+
+def _acts(model, cda) -> bool:
+    return cda is not None and cda.funded and has_instruments(model.params.policy)
+
+
+def act(model) -> None:
+    """Step 2: every CDA acts according to its phase and budget; collectives are maintained."""
+    pol = model.params.policy
+    for cda in model.cdas:
+        if not _acts(model, cda):
+            continue
+        phase, months_in = phase_of(pol, model.month)
+        cda.phase, cda.months_in_phase = phase, months_in
+        if phase == "not_started":
+            continue
+        rng = model.streams["cda"]
+        if phase == "diagnostic":
+            diag_len = max(1, int(round(pol.share_diagnostic * pol.duration_months)))
+            cda.knowledge = min(1.0, (months_in + 1) / diag_len)
+            cda.credibility += (1.0 - cda.credibility) * (1.0 / diag_len)
+            continue
+        cda.knowledge = 1.0
+        if phase in ACTIVE_INSTRUMENT_PHASES:
+            _events(model, cda, rng)
+            _linkage(model, cda, rng)
+        if phase == "pilot":
+            _broker_groups(model, cda, rng, "purchasing")
+        if phase == "strategic":
+            _broker_groups(model, cda, rng, "marketing")
+            if months_in == 0:
+                _form_consortium(model, cda, rng)
+                _set_up_facility(model, cda)
+                _form_association(model, cda)
+        if phase in ("strategic", "exit") and cda.consortium_active:
+            cda.consortium_paid = cda.charge(pol.consortium_cost)
+        else:
+            cda.consortium_paid = False
+        _maintain(model, cda, rng, phase)
+
+
+# ---------------------------------------------------------------- targeting
+def target(model, cda, candidates: np.ndarray, n: int, rng) -> np.ndarray:
+    """Pick ``n`` of ``candidates`` by the policy's targeting rule, blurred by the CDA's ignorance.
+
+    The score is ``knowledge * rank(rule) + (1 - knowledge) * noise``; before
+    the diagnostic is done, the CDA's choice is close to random.
+    """
+    rule = model.params.policy.targeting
+    noise = rng.random(len(candidates))
+    if n >= len(candidates):
+        return candidates
+    f = model.firms
+    if rule == "random":
+        key = noise
+    else:
+        if rule == "largest":
+            value = f.employees[candidates].astype(float)
+        elif rule in ("most_connected", "least_connected"):
+            deg = model.ties.degree(f.capacity)[candidates].astype(float)
+            value = deg if rule == "most_connected" else -deg
+        else:  # lagging: lowest productivity first
+            value = -f.productivity[candidates]
+        rank = (np.argsort(np.argsort(value + 1e-9 * noise, kind="stable"), kind="stable") + 0.5) / len(candidates)
+        key = cda.knowledge * rank + (1.0 - cda.knowledge) * noise
+    return candidates[np.argsort(-key, kind="stable")[:n]]
+
+
+def _cluster_firms(model, cda) -> np.ndarray:
+    f = model.firms
+    return np.flatnonzero(f.alive & (f.cluster == cda.cluster))
+
+
+def _accrue(cda, name: str, per_year: float) -> int:
+    """Whole actions due this month at ``per_year`` (fractions carry over)."""
+    acc = cda._accrual.get(name, 0.0) + per_year / 12.0
+    n = int(np.floor(acc + 1e-9))
+    cda._accrual[name] = acc - n
+    return n
+
+
+# ---------------------------------------------------------------- instruments
+def meet(model, members: np.ndarray, boost: float, n_new_ties: int, rng) -> None:
+    """A meeting: members form new ties with each other, and trust among them rises by ``boost``.
+
+    Each member forms ``n_new_ties`` ties to random other members (new ties
+    start at the priors); then trust on every tie among members closes a
+    share ``boost`` of its gap to 1, both ways.
+    """
+    f = model.firms
+    ties = model.ties
+    m = len(members)
+    if m < 2:
+        return
+    if n_new_ties > 0:
+        src = np.repeat(members, n_new_ties)
+        dst = members[rng.integers(0, m, len(src))]
+        ok = src != dst
+        ties.add(src[ok], dst[ok], f.prior_trust[src[ok]], f.prior_trust[dst[ok]], model.month)
+    inside = np.zeros(f.capacity, dtype=bool)
+    inside[members] = True
+    sel = np.flatnonzero(inside[ties.i] & inside[ties.j])
+    ties.trust_ij[sel] += boost * (1.0 - ties.trust_ij[sel])
+    ties.trust_ji[sel] += boost * (1.0 - ties.trust_ji[sel])
+    ties.last[sel] = model.month
+    # meeting the cluster's firms also raises trust in strangers of the cluster (generalised trust)
+    f.prior_trust[members] += model.params.generalised_trust_share * boost * (1.0 - f.prior_trust[members])
+
+
+def _events(model, cda, rng) -> None:
+    p = model.params
+    pol = p.policy
+    f = model.firms
+    for _ in range(_accrue(cda, "events", pol.events_per_year)):
+        if not cda.charge(pol.event_cost):
+            return
+        invited = target(model, cda, _cluster_firms(model, cda), pol.event_size, rng)
+        attend_p = p.attend_base + (1.0 - p.attend_base) * f.trust_cda[invited]
+        came = invited[rng.random(len(invited)) < attend_p]
+        meet(model, came, pol.event_trust_boost * pol.effectiveness * cda.credibility, pol.event_ties, rng)
+        f.trust_cda[came] += p.cda_trust_gain * (1.0 - f.trust_cda[came])
+        cda.events_held += 1
+
+
+def _linkage(model, cda, rng) -> None:
+    pol = model.params.policy
+    f = model.firms
+    n = _accrue(cda, "linkage", pol.linkage_firms_per_year)
+    if n == 0:
+        return
+    if pol.linkage_cost > 0:
+        n = min(n, int(np.floor(cda.budget_left / pol.linkage_cost + 1e-9)))
+    if n == 0 or not cda.charge(n * pol.linkage_cost):
+        return
+    chosen = target(model, cda, _cluster_firms(model, cda), n, rng)
+    cols = np.flatnonzero((model.link_cluster == cda.cluster) | (model.link_cluster < 0))
+    f.aware[np.ix_(chosen, cols)] = True
+    f.trust_cda[chosen] += 0.5 * model.params.cda_trust_gain * (1.0 - f.trust_cda[chosen])
+
+
+def _broker_groups(model, cda, rng, kind: str) -> None:
+    pol = model.params.policy
+    f = model.firms
+    field = "purchasing_group" if kind == "purchasing" else "marketing_group"
+    for _ in range(_accrue(cda, f"groups_{kind}", pol.groups_per_year)):
+        pool = _cluster_firms(model, cda)
+        pool = pool[getattr(f, field)[pool] < 0]
+        if len(pool) < 2 or not cda.charge(pol.group_cost):
+            return
+        members = target(model, cda, pool, pol.group_size, rng)
+        gid = model.next_group_id
+        model.next_group_id += 1
+        getattr(f, field)[members] = gid
+        meet(model, members, pol.event_trust_boost * pol.effectiveness * cda.credibility, len(members), rng)
+        cda.groups.append({"kind": kind, "id": gid})
+
+
+def _form_consortium(model, cda, rng) -> None:
+    pol = model.params.policy
+    f = model.firms
+    if pol.consortium_size <= 0:
+        return
+    pool = _cluster_firms(model, cda)
+    pool = pool[~f.exporter[pool]]
+    if len(pool) < 2 or not cda.charge(pol.consortium_cost):
+        return
+    # export candidates: the most productive firms that do not export on their own
+    members = pool[np.argsort(-f.productivity[pool], kind="stable")[: pol.consortium_size]]
+    f.consortium[members] = cda.cluster
+    cda.consortium_active = True
+    meet(model, members, pol.event_trust_boost * pol.effectiveness * cda.credibility, len(members), rng)
+
+
+def _set_up_facility(model, cda) -> None:
+    pol = model.params.policy
+    if pol.common_facility and cda.charge(pol.facility_cost):
+        cda.facility_active = True
+
+
+def _form_association(model, cda) -> None:
+    p = model.params
+    pol = p.policy
+    f = model.firms
+    if not pol.association or not cda.charge(pol.association_cost):
+        return
+    firms = _cluster_firms(model, cda)
+    f.member[firms[f.trust_cda[firms] >= p.join_trust]] = True
+    cda.association_active = True
+    cda.association_formed_month = model.month
+
+
+# ---------------------------------------------------------------- collectives
+def _mean_trust_within(model, label: np.ndarray, n_labels: int) -> np.ndarray:
+    """Mean trust on ties whose two ends carry the same label (0..n_labels-1; -1 = none)."""
+    ties = model.ties
+    li, lj = label[ties.i], label[ties.j]
+    same = (li >= 0) & (li == lj)
+    trust = 0.5 * (ties.trust_ij[same] + ties.trust_ji[same])
+    total = np.bincount(li[same], weights=trust, minlength=n_labels)
+    count = np.bincount(li[same], minlength=n_labels)
+    return np.divide(total, count, out=np.zeros(n_labels), where=count > 0)
+
+
+def _maintain(model, cda, rng, phase: str) -> None:
+    """Groups, consortium, facility and association: hold, pay, or dissolve."""
+    p = model.params
+    f = model.firms
+    mine = f.alive & (f.cluster == cda.cluster)
+    cda_present = phase not in ("ended",)
+    # brokered groups dissolve when their members' mean trust falls (the CDA keeps them together)
+    if not cda_present and cda.groups:
+        for field in ("purchasing_group", "marketing_group"):
+            label = np.where(mine, getattr(f, field), -1)
+            if (label >= 0).any():
+                trust = _mean_trust_within(model, label, model.next_group_id)
+                weak = (label >= 0) & (trust[np.maximum(label, 0)] < p.group_trust_threshold)
+                getattr(f, field)[weak] = -1
+    # marketing groups and the consortium give export access while they hold
+    marketing = mine & (f.marketing_group >= 0)
+    f.export_until[marketing] = np.maximum(f.export_until[marketing], model.month)
+    if cda.consortium_active:
+        members = mine & (f.consortium == cda.cluster)
+        if not cda_present:
+            label = np.where(members, 0, -1)
+            if _mean_trust_within(model, label, 1)[0] < p.group_trust_threshold or members.sum() < 2:
+                f.consortium[members] = -1
+                cda.consortium_active = False
+                members[:] = False
+        f.export_until[members] = np.maximum(f.export_until[members], model.month)
+    _maintain_association(model, cda, rng, phase, mine)
+    # the facility runs while the CDA or the association runs it
+    if cda.facility_active and not (cda_present or cda.association_active):
+        cda.facility_active = False
+    users = np.zeros(f.capacity, dtype=bool)
+    if cda.facility_active:
+        tx, ty = cda.town_xy
+        d = np.maximum(np.abs(f.x - tx), np.abs(f.y - ty))
+        users = mine & (d <= p.policy.facility_range)
+    f.facility_user[mine] = users[mine]
+
+
+def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None:
+    p = model.params
+    f = model.firms
+    if not cda.association_active:
+        return
+    # members who cannot pay leave; firms that trust the programme join
+    members = np.flatnonzero(mine & f.member)
+    leave = members[(f.cash[members] < 0) & (rng.random(len(members)) < 0.1)]
+    f.member[leave] = False
+    others = np.flatnonzero(mine & ~f.member)
+    join = others[(f.trust_cda[others] >= p.join_trust) & (rng.random(len(others)) < 0.05)]
+    f.member[join] = True
+    members = np.flatnonzero(mine & f.member)
+    f.cash[members] -= p.association_fee
+    income = p.association_fee * len(members)
+    deficit = p.association_running_cost - income
+    if phase != "ended":
+        if deficit > 0:
+            cda.charge(min(deficit, cda.budget_left))
+    else:
+        label = np.where(mine & f.member, 0, -1)
+        trust = _mean_trust_within(model, label, 1)[0]
+        if deficit > 0 or trust < p.association_trust_threshold:
+            f.member[mine] = False
+            cda.association_active = False
+            cda.association_dissolved_month = model.month
+            return
+    # from the hand-over on, the association hosts events among its members (paid by fees)
+    if phase in ("exit", "ended"):
+        for _ in range(_accrue(cda, "association_events", p.association_events_per_year)):
+            came = members[rng.random(len(members)) < 0.5]
+            meet(model, came, 0.5 * p.policy.event_trust_boost, 1, rng)
+
+
+# ---------------------------------------------------------------- subsidy
+def subsidy_shares(model, a: np.ndarray, b: np.ndarray, cost: np.ndarray):
+    """Subsidy share for each side of each pair, reserved within the budget.
+
+    Pairs of a cluster whose CDA is in the pilot or strategic phase get
+    ``subsidy_rate`` on both sides, in order, while the worst case (both sides
+    contribute) still fits in the budget left.
+    """
+    pol = model.params.policy
+    s_a = np.zeros(len(a))
+    s_b = np.zeros(len(a))
+    if pol.subsidy_rate == 0 or len(a) == 0:
+        return s_a, s_b
+    cluster = model.firms.cluster[a]
+    for cda in model.cdas:
+        if not _acts(model, cda) or cda.phase not in ("pilot", "strategic") or cda.budget_left <= 0:
+            continue
+        idx = np.flatnonzero(cluster == cda.cluster)
+        worst = np.cumsum(2.0 * pol.subsidy_rate * cost[idx])
+        ok = idx[worst <= cda.budget_left + 1e-12]
+        s_a[ok] = pol.subsidy_rate
+        s_b[ok] = pol.subsidy_rate
+    return s_a, s_b
+
+
+def charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost) -> None:
+    """Charge each CDA for the subsidised contributions made (never beyond its budget)."""
+    if not (s_a.any() or s_b.any()):
+        return
+    cluster = model.firms.cluster[a]
+    paid = np.where(coop_a, s_a * cost, 0.0) + np.where(coop_b, s_b * cost, 0.0)
+    for cda in model.cdas:
+        if cda is None:
+            continue
+        amount = float(paid[cluster == cda.cluster].sum())
+        if amount > 0:
+            cda.charge(min(amount, cda.budget_left))
+
+
+def phase_code(phase: str) -> int:
+    return PHASES.index(phase)

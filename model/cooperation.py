@@ -1,0 +1,224 @@
+"""Partner search (5.1), the cooperation game (5.2), trust and reputation (5.3).
+
+All vectorised over seekers, pairs and ties; no per-firm Python loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import JOINT_ACTION_TYPES
+
+PURCHASING, MARKETING, SUBCONTRACTING, KNOWLEDGE = range(len(JOINT_ACTION_TYPES))
+
+
+def logistic(x):
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
+
+
+def contribution_probability(trust, benefit, cost, tau, subsidy, propensity, sharpness, reciprocity):
+    """P(contribute) = logistic(k * (p b (1 - tau) - c (1 - s)) + r (propensity - 0.5))."""
+    gain = trust * benefit * (1.0 - tau) - cost * (1.0 - subsidy)
+    return logistic(sharpness * gain + reciprocity * (propensity - 0.5))
+
+
+def grid_distance(model, a, b):
+    """Chebyshev distance in cells (Moore neighbourhood steps)."""
+    f = model.firms
+    return np.maximum(np.abs(f.x[a] - f.x[b]), np.abs(f.y[a] - f.y[b]))
+
+
+def _pools(model):
+    """Live firms grouped by (cluster, town) and by cluster, as sorted index arrays."""
+    f = model.firms
+    live = f.live()
+    n_towns = len(model.region.town_names) + 1
+    key_ct = f.cluster[live] * n_towns + f.town[live]
+    order = np.argsort(key_ct, kind="stable")
+    pool_ct, keys_ct = live[order], key_ct[order]
+    order_c = np.argsort(f.cluster[live], kind="stable")
+    pool_c, keys_c = live[order_c], f.cluster[live][order_c]
+    return n_towns, (pool_ct, keys_ct), (pool_c, keys_c)
+
+
+def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A new candidate for each seeker by distance decay, preferring its own town.
+
+    Rejection sampling: each round proposes a firm of the seeker's town (with
+    probability ``own_town_preference``) or of its whole cluster, uniformly,
+    and accepts it with probability ``exp(-d / interaction_range)``. Returns
+    the partner slot, or -1 for seekers left without one after ``search_rounds``.
+    """
+    p = model.params
+    f = model.firms
+    n = len(seekers)
+    partner = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return partner
+    n_towns, (pool_ct, keys_ct), (pool_c, keys_c) = _pools(model)
+    own_key = f.cluster[seekers] * n_towns + f.town[seekers]
+    ct_lo = np.searchsorted(keys_ct, own_key, side="left")
+    ct_n = np.searchsorted(keys_ct, own_key, side="right") - ct_lo
+    c_lo = np.searchsorted(keys_c, f.cluster[seekers], side="left")
+    c_n = np.searchsorted(keys_c, f.cluster[seekers], side="right") - c_lo
+    u = rng.random((p.search_rounds, 3, n))
+    open_ = np.ones(n, dtype=bool)
+    for r in range(p.search_rounds):
+        idx = np.flatnonzero(open_)
+        if len(idx) == 0:
+            break
+        use_town = (u[r, 0, idx] < p.own_town_preference) & (ct_n[idx] > 0)
+        lo = np.where(use_town, ct_lo[idx], c_lo[idx])
+        size = np.where(use_town, ct_n[idx], c_n[idx])
+        pick = lo + np.minimum((u[r, 1, idx] * size).astype(np.int64), size - 1)
+        cand = np.where(use_town, pool_ct[np.minimum(pick, len(pool_ct) - 1)],
+                        pool_c[np.minimum(pick, len(pool_c) - 1)])
+        d = grid_distance(model, seekers[idx], cand)
+        ok = (cand != seekers[idx]) & (u[r, 2, idx] < np.exp(-d / p.interaction_range))
+        partner[idx[ok]] = cand[ok]
+        open_[idx[ok]] = False
+    return partner
+
+
+def partnering(model) -> None:
+    """Step 3: firms seek partners, play the cooperation game, update trust and ties."""
+    p = model.params
+    f = model.firms
+    t = model.month
+    ties = model.ties
+    rng = model.streams["search"]
+    u_seek = rng.random(f.capacity)
+    seekers = np.flatnonzero(f.alive & (u_seek < p.p_seek))
+    n_s = len(seekers)
+    partner = np.full(n_s, -1, dtype=np.int64)
+    # an existing tie, drawn uniformly and kept with probability equal to the trust in it
+    u_pick, u_keep = rng.random((2, n_s))
+    if len(ties) and n_s:
+        offsets, nbr, tie_of = ties.adjacency(f.capacity)
+        deg = offsets[seekers + 1] - offsets[seekers]
+        has = deg > 0
+        k = offsets[seekers] + np.minimum((u_pick * deg).astype(np.int64), np.maximum(deg - 1, 0))
+        k = np.where(has, k, 0)
+        cand = np.where(has, nbr[np.minimum(k, len(nbr) - 1)], -1)
+        trust = np.where(has, ties.trust_of(tie_of[np.minimum(k, len(nbr) - 1)], seekers), 0.0)
+        keep = has & (u_keep < trust)
+        partner[keep] = cand[keep]
+    # otherwise a new candidate by distance decay
+    need = partner < 0
+    partner[need] = draw_new_partners(model, seekers[need], rng)
+    ok = partner >= 0
+    a, b = seekers[ok], partner[ok]
+    kind = rng.choice(len(JOINT_ACTION_TYPES), size=len(a), p=np.asarray(p.action_mix) / sum(p.action_mix))
+    play_game(model, a, b, kind)
+    gossip(model)
+    decay_ties(model)
+
+
+def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
+    """Pairs (a[k], b[k]) play one joint action of type kind[k]; returns the choices.
+
+    Contributors pay ``c (1 - s)``; both contributing yields ``b`` each; a
+    withholder facing a contributor captures ``tau b``. Trust moves toward the
+    partner's choice (betrayals weigh ``betrayal_weight`` times more; a
+    subsidised partner's cooperation says less, by ``subsidy_attribution * s``).
+    """
+    from . import cda  # late import: cda uses cooperation's helpers too
+
+    p = model.params
+    f = model.firms
+    t = model.month
+    ties = model.ties
+    n_c = model.n_clusters
+    log = model.month_log
+    payoff = log.setdefault("payoff", np.zeros(f.capacity))
+    tally = log.setdefault("games", np.zeros((4, n_c)))  # choices, cooperative choices, games, joint actions
+    member_tally = log.setdefault("member_games", np.zeros((2, n_c)))  # members' choices, cooperative
+    if len(a) == 0:
+        return {"coop_a": np.zeros(0, bool), "coop_b": np.zeros(0, bool)}
+    idx = ties.add(a, b, f.prior_trust[a], f.prior_trust[b], t)
+    trust_a = ties.trust_of(idx, a)
+    trust_b = ties.trust_of(idx, b)
+    ben = np.asarray(p.benefit)[kind]
+    cost = np.asarray(p.cost)[kind]
+    tau = np.asarray(p.temptation)[kind]
+    s_a, s_b = cda.subsidy_shares(model, a, b, cost)
+    prob_a = contribution_probability(trust_a, ben, cost, tau, s_a, f.propensity[a], p.choice_sharpness,
+                                      p.reciprocity)
+    prob_b = contribution_probability(trust_b, ben, cost, tau, s_b, f.propensity[b], p.choice_sharpness,
+                                      p.reciprocity)
+    u = model.streams["choice"].random((2, len(a)))
+    coop_a = u[0] < prob_a
+    coop_b = u[1] < prob_b
+    cda.charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost)
+    both = coop_a & coop_b
+    pay_a = np.where(coop_a, np.where(coop_b, ben, 0.0) - cost * (1.0 - s_a), np.where(coop_b, tau * ben, 0.0))
+    pay_b = np.where(coop_b, np.where(coop_a, ben, 0.0) - cost * (1.0 - s_b), np.where(coop_a, tau * ben, 0.0))
+    np.add.at(payoff, a, pay_a)
+    np.add.at(payoff, b, pay_b)
+    # trust: a learns from b's choice and b from a's
+    lr, bw, att = p.learning_rate, p.betrayal_weight, p.subsidy_attribution
+    new_a = np.where(coop_b, trust_a + lr * (1.0 - att * s_b) * (1.0 - trust_a), trust_a * (1.0 - min(1.0, lr * bw)))
+    new_b = np.where(coop_a, trust_b + lr * (1.0 - att * s_a) * (1.0 - trust_b), trust_b * (1.0 - min(1.0, lr * bw)))
+    ties.set_trust_of(idx, a, np.clip(new_a, 0.0, 1.0))
+    ties.set_trust_of(idx, b, np.clip(new_b, 0.0, 1.0))
+    ties.last[idx] = t
+    # what a joint action brings when both contribute
+    until = t + p.effect_months
+    for code, field in ((PURCHASING, "discount_until"), (MARKETING, "export_until"),
+                        (SUBCONTRACTING, "subcontract_until")):
+        sel = both & (kind == code)
+        arr = getattr(f, field)
+        arr[a[sel]] = np.maximum(arr[a[sel]], until)
+        arr[b[sel]] = np.maximum(arr[b[sel]], until)
+    sel = both & (kind == KNOWLEDGE)
+    old = log.get("knowledge_pairs", (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+    log["knowledge_pairs"] = (np.concatenate([old[0], a[sel]]), np.concatenate([old[1], b[sel]]))
+    # tallies per cluster (partners share a cluster)
+    c = f.cluster[a]
+    tally[0] += np.bincount(c, minlength=n_c) * 2
+    tally[1] += np.bincount(c, weights=coop_a.astype(float) + coop_b, minlength=n_c)
+    tally[2] += np.bincount(c, minlength=n_c)
+    tally[3] += np.bincount(c, weights=both.astype(float), minlength=n_c)
+    for side, coop in ((a, coop_a), (b, coop_b)):
+        m = f.member[side]
+        member_tally[0] += np.bincount(f.cluster[side][m], minlength=n_c)
+        member_tally[1] += np.bincount(f.cluster[side][m], weights=coop[m].astype(float), minlength=n_c)
+    return {"coop_a": coop_a, "coop_b": coop_b, "tie": idx}
+
+
+def gossip(model) -> None:
+    """Association members move trust in fellow members toward the members' reported experience."""
+    p = model.params
+    f = model.firms
+    ties = model.ties
+    if p.gossip_weight == 0 or len(ties) == 0 or not f.member.any():
+        return
+    choices, coop = model.month_log.get("member_games", np.zeros((2, model.n_clusters)))
+    if choices.sum() == 0:
+        return
+    rate = np.divide(coop, choices, out=np.full(model.n_clusters, np.nan), where=choices > 0)
+    sel = np.flatnonzero(f.member[ties.i] & f.member[ties.j])
+    if len(sel) == 0:
+        return
+    r = rate[f.cluster[ties.i[sel]]]
+    ok = ~np.isnan(r)
+    sel, r = sel[ok], r[ok]
+    ties.trust_ij[sel] += p.gossip_weight * (r - ties.trust_ij[sel])
+    ties.trust_ji[sel] += p.gossip_weight * (r - ties.trust_ji[sel])
+
+
+def decay_ties(model) -> None:
+    """Idle ties decay toward the priors; broken or long-forgotten ties are removed."""
+    p = model.params
+    f = model.firms
+    ties = model.ties
+    if len(ties) == 0:
+        return
+    idle = model.month - ties.last
+    old = idle > p.tie_memory
+    if old.any():
+        ties.trust_ij[old] += p.tie_decay * (f.prior_trust[ties.i[old]] - ties.trust_ij[old])
+        ties.trust_ji[old] += p.tie_decay * (f.prior_trust[ties.j[old]] - ties.trust_ji[old])
+    broken = 0.5 * (ties.trust_ij + ties.trust_ji) < p.tie_min
+    forgotten = idle > 2 * p.tie_memory
+    ties.keep(~(broken | forgotten))

@@ -1,0 +1,244 @@
+"""Production and sales (5.5), learning (5.6) and growth (5.7), vectorised over firms.
+
+Output ``q = scale_c * A * L**alpha * K**beta``: ``A`` is a firm's relative
+productivity (state ``productivity``; the initial median is 1) and ``scale_c``
+the cluster's constant set at initialisation (``initial_productivity``). Each
+firm's product is a variety of the cluster's good (monopolistic competition),
+which bounds firm size by demand as well as by decreasing returns. Money is in
+wage-months.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .market import shock_active  # noqa: F401  (re-exported for submodels)
+
+
+def initial_productivity(p, spec, employees, capital):
+    """Productivities at which every initial firm is at its optimal size, and the cluster's scale.
+
+    A firm sells at ``P * (q / qbar) ** (-1 / variety_elasticity)`` (its product is a
+    variety of the cluster's good). Its marginal revenue product of labour is
+    ``MRPL = alpha / L * ((1 - 1/sigma) * revenue - input_cost)``. For each
+    firm this solves MRPL = wage for its output share ``u = q / qbar`` (on the
+    branch where the optimum is stable), with ``qbar`` set so that shares average
+    1 (fixed point); then sets ``scale`` so that the median productivity is 1.
+    Returns (productivity, scale).
+    """
+    sigma = p.variety_elasticity
+    s_in = spec.input_share * (1.0 + 0.5 * p.transport_cost)
+    c1 = 1.0 - 1.0 / sigma
+    u_star = (c1 * c1 / s_in) ** sigma  # g(u) = c1 u^c1 - s u peaks here
+    L = np.asarray(employees, dtype=float)
+    qbar = 1.0
+    for _ in range(60):
+        rhs = p.wage * L / (p.alpha * spec.price * qbar)
+        lo, hi = np.zeros_like(L), np.full_like(L, u_star)
+        for _ in range(60):  # bisection on the increasing branch of g
+            mid = 0.5 * (lo + hi)
+            g = c1 * mid ** c1 - s_in * mid
+            lo = np.where(g < rhs, mid, lo)
+            hi = np.where(g < rhs, hi, mid)
+        u = 0.5 * (lo + hi)
+        ratio = u.mean()
+        qbar *= ratio
+        if abs(ratio - 1.0) < 1e-10:
+            break
+    q = u * qbar
+    raw = q / (L ** p.alpha * np.asarray(capital) ** p.beta)
+    scale = float(np.median(raw))
+    return raw / scale, scale
+
+
+def _cluster_arrays(model):
+    """Per-cluster constants as arrays indexed by cluster id (cached)."""
+    cache = getattr(model, "_cluster_consts", None)
+    if cache is None:
+        p = model.params
+        cs = p.clusters
+        cache = {
+            "scale": model.scale,
+            "p0": np.array([c.price for c in cs]),
+            "input_share": np.array([c.input_share for c in cs]),
+            "export_share": np.array([c.export_share for c in cs]),
+            "export_price": np.array([c.export_price for c in cs]),
+            "export_threshold": np.array([c.export_threshold for c in cs]),
+        }
+        model._cluster_consts = cache
+    return cache
+
+
+def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
+    """Markup factor on inputs per live firm: cheapest aware raw-material supplier, within capacity.
+
+    A firm aware of no supplier, one whose supplier is full, or one whose order
+    fails (probability 1 - reliability) buys on the open market (factor 1).
+    """
+    f = model.firms
+    n_inst = len(model.institutions)
+    raw = np.flatnonzero(model.sup_raw)
+    factor = np.ones(len(live))
+    f.supplier[live] = -1
+    if len(raw) == 0 or len(live) == 0:
+        return factor
+    cols = n_inst + raw
+    aware = f.aware[np.ix_(live, cols)] & (model.link_cluster[cols][None, :] == f.cluster[live][:, None])
+    markup = np.where(aware, model.sup_markup[raw][None, :], np.inf)
+    best = np.argmin(markup, axis=1)
+    has = np.isfinite(markup[np.arange(len(live)), best])
+    rng = model.streams["services"]
+    priority = rng.random(len(live))
+    delivered = rng.random(len(live))
+    chosen = np.where(has, raw[best], -1)
+    # capacity: rank each supplier's customers by a random priority
+    idx = np.flatnonzero(has)
+    if len(idx):
+        order = idx[np.lexsort((priority[idx], chosen[idx]))]
+        sup = chosen[order]
+        start = np.searchsorted(sup, sup, side="left")
+        rank = np.arange(len(order)) - start
+        served = rank < model.sup_capacity[sup]
+        served &= delivered[order] < model.sup_reliability[sup]
+        ok = order[served]
+        factor[ok] = model.sup_markup[chosen[ok]]
+        f.supplier[live[ok]] = chosen[ok]
+    return factor
+
+
+def produce(model, initial: bool = False) -> None:
+    """Step 5: output, sales at home and abroad, costs and profit (to cash)."""
+    p = model.params
+    f = model.firms
+    t = model.month
+    live = f.live()
+    k = _cluster_arrays(model)
+    c = f.cluster[live]
+    L = f.employees[live].astype(float)
+    K = f.capital[live]
+    a = f.productivity[live]
+    q = k["scale"][c] * a * L ** p.alpha * K ** p.beta
+    q = q * np.where(f.subcontract_until[live] >= t, 1.0 + p.subcontract_bonus, 1.0)
+    exporter = (a > k["export_threshold"][c]) | (f.export_until[live] >= t)
+    f.exporter[live] = exporter
+    q_exp = np.where(exporter, q * k["export_share"][c] * model.export_open, 0.0)
+    q_dom = q - q_exp
+    x, y = f.x[live], f.y[live]
+    infra = model.region.infrastructure[x, y]
+    park = model.region.industrial_park[x, y]
+    supplier_factor = np.ones(len(live)) if initial else choose_suppliers(model, live)
+    discount = np.where(f.discount_until[live] >= t, p.purchase_discount, 0.0)
+    discount = discount + np.where(f.purchasing_group[live] >= 0, _group_discount(model, live), 0.0)
+    unit_input = (model.input_price * k["input_share"][c] * k["p0"][c]
+                  * (1.0 + p.transport_cost * (1.0 - infra)) * supplier_factor * (1.0 - np.minimum(discount, 0.9)))
+    # each firm sells a variety: its price falls with its output relative to the cluster's mean
+    inv_sigma = 1.0 / p.variety_elasticity
+    n_c = np.bincount(c, minlength=model.n_clusters)
+    qbar = np.bincount(c, weights=q_dom, minlength=model.n_clusters) / np.maximum(n_c, 1)
+    n_x = np.bincount(c, weights=exporter.astype(float), minlength=model.n_clusters)
+    xbar = np.bincount(c, weights=q_exp, minlength=model.n_clusters) / np.maximum(n_x, 1)
+    p_dom = model.price[c] * (q_dom / np.maximum(qbar[c], 1e-12)) ** (-inv_sigma)
+    export_price = k["export_price"][c] * model.exchange_rate if initial else model.export_price[c]
+    p_exp = export_price * (np.maximum(q_exp, 1e-12) / np.maximum(xbar[c], 1e-12)) ** (-inv_sigma)
+    revenue = q_dom * p_dom + np.where(exporter, q_exp * p_exp, 0.0)
+    input_cost = unit_input * q
+    fixed = p.fixed_cost * (1.0 - p.park_fixed_cost_cut * park)
+    payoff = model.month_log.get("payoff")
+    profit = revenue - p.wage * L - input_cost - fixed
+    if payoff is not None:
+        profit = profit + payoff[live]
+    f.output[live] = q
+    f.exports[live] = np.where(exporter, q_exp * p_exp, 0.0)
+    f.revenue[live] = revenue
+    f.profit[live] = profit
+    ratio = profit / np.maximum(revenue, 1e-9)
+    if initial:
+        f.margin[live] = ratio
+    else:
+        f.cash[live] += profit
+        f.margin[live] = 0.5 * f.margin[live] + 0.5 * ratio
+    # value added net of inputs, for the hiring rule (marginal revenue product of labour)
+    model.month_log["mrpl"] = (live, p.alpha * ((1.0 - inv_sigma) * revenue - input_cost) / L)
+    model.domestic_supply = np.bincount(c, weights=q_dom, minlength=model.n_clusters)
+    model.export_supply = np.bincount(c, weights=q_exp, minlength=model.n_clusters)
+
+
+def _group_discount(model, live):
+    """Extra input discount of a joint-purchasing group: its supplier's group discount."""
+    sup = model.firms.supplier[live]
+    default = float(model.sup_discount[model.sup_raw].mean()) if model.sup_raw.any() else 0.0
+    return np.where(sup >= 0, model.sup_discount[np.maximum(sup, 0)], default)
+
+
+def learn(model) -> None:
+    """Step 6: productivity walk, investment, knowledge sharing, local spillover, facility."""
+    p = model.params
+    f = model.firms
+    rng = model.streams["learning"]
+    shocks = rng.laplace(0.0, p.productivity_noise, f.capacity)
+    live = f.live()
+    a = f.productivity[live]
+    a = a * np.exp(shocks[live])
+    investment = p.invest_share * np.maximum(f.profit[live], 0.0)
+    a = a * (1.0 + p.invest_learning * investment / np.maximum(f.capital[live], 1e-9))
+    model.month_log["investment"] = investment
+    # local (Marshallian) spillover toward the mean of the firm's cluster and town
+    group = f.cluster[live] * (len(model.region.town_names) + 1) + f.town[live]
+    _, inv_idx, counts = np.unique(group, return_inverse=True, return_counts=True)
+    mean_a = np.bincount(inv_idx, weights=a) / counts
+    a = a + p.local_spillover * np.maximum(mean_a[inv_idx] - a, 0.0)
+    # common facility users
+    a = a * np.where(f.facility_user[live], 1.0 + model.params.policy.facility_gain, 1.0)
+    f.productivity[live] = a
+    # knowledge sharing among partners who both contributed this month
+    pairs = model.month_log.get("knowledge_pairs")
+    if pairs is not None and len(pairs[0]):
+        i, j = pairs
+        ai, aj = f.productivity[i].copy(), f.productivity[j].copy()
+        lo = np.where(ai < aj, i, j)
+        gap = np.abs(aj - ai)
+        target = f.productivity[lo] + p.spillover * gap
+        np.maximum.at(f.productivity, lo, target)
+
+
+def grow(model) -> None:
+    """Step 7: investment into capital, hiring and shedding, loans, pay-outs."""
+    p = model.params
+    f = model.firms
+    rng = model.streams["growth"]
+    live, mrpl = model.month_log["mrpl"]
+    # exits do not happen between produce and grow, so ``live`` is still current
+    L = f.employees[live]
+    investment = model.month_log["investment"]
+    f.cash[live] -= investment
+    f.capital[live] = f.capital[live] * (1.0 - p.depreciation) + investment / _machinery_factor(model, live)
+    margin = f.margin[live]
+    gap = mrpl / p.wage - 1.0
+    buffer_ok = f.cash[live] > p.cash_buffer_months * p.wage * L
+    shock = np.maximum(0.0, 1.0 + rng.laplace(0.0, p.growth_noise, len(live)))
+    hire_rate = np.where((margin > 0) & buffer_ok & (gap > 0),
+                         np.minimum(np.minimum(p.hire_sensitivity * margin, gap), p.max_hire_rate), 0.0)
+    hires = rng.poisson(L * hire_rate * shock)
+    shed = (margin < 0) | (gap < -0.05)
+    fire_rate = np.where(shed, np.minimum(p.max_fire_rate, p.fire_sensitivity * np.maximum(-margin, -gap) * shock), 0.0)
+    fires = rng.binomial(np.maximum(L - 1, 0), np.clip(fire_rate, 0.0, 1.0))
+    f.employees[live] = np.maximum(1, L + hires - fires)
+    # loans are repaid monthly from cash
+    paying = live[f.loan_left[live] > 0]
+    f.cash[paying] -= f.loan_payment[paying]
+    f.loan_left[paying] -= 1
+    # owners take out cash above the cap
+    cap = p.cash_cap_months * p.wage * f.employees[live]
+    f.cash[live] = np.minimum(f.cash[live], cap)
+
+
+def _machinery_factor(model, live) -> np.ndarray:
+    """Price of a unit of capital: the cheapest aware machinery supplier's markup, else 1."""
+    f = model.firms
+    mach = np.flatnonzero(~model.sup_raw)
+    if len(mach) == 0:
+        return np.ones(len(live))
+    cols = len(model.institutions) + mach
+    aware = f.aware[np.ix_(live, cols)] & (model.link_cluster[cols][None, :] == f.cluster[live][:, None])
+    markup = np.where(aware, model.sup_markup[mach][None, :], 1.0)
+    return markup.min(axis=1)

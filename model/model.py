@@ -1,0 +1,293 @@
+"""ClusterModel: the Mesa model that wires the state, the agents and the submodels.
+
+One step is one month, in the order of DESIGN.md section 3:
+market -> CDA -> partnering and joint actions -> support services ->
+production and sales -> learning -> growth -> exit and entry -> data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from functools import partial
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
+
+from . import cda, cooperation, demography, economy, market, observation, services
+from .agents import (
+    INSTITUTION_KINDS,
+    ClusterDevelopmentAgent,
+    Firm,
+    Supplier,
+    SupportInstitution,
+)
+from .geography import TOWNS, build_region
+from .params import ClusterSpec, ModelParams, ParameterError
+from .randomness import seed_from, spawn_streams
+from .state import FirmTable, TieTable
+
+
+def _read_stat(model: "ClusterModel", name: str):
+    return model.stats[name]
+
+
+class ClusterModel(mesa.Model):
+    """An industrial cluster (or several) of small firms, with or without a CDA.
+
+    Build with no arguments for the default cluster and baseline policy;
+    ``params`` takes a whole :class:`~model.params.ModelParams`, and keyword
+    overrides change single fields (see ``ModelParams.with_overrides``), so
+    ``mesa.batch_run`` can sweep them. ``rng`` is the run's seed, as in Mesa.
+    """
+
+    def __init__(self, params: ModelParams | None = None, *, rng=None, **overrides: Any):
+        params = (params or ModelParams()).with_overrides(**overrides) if overrides else (params or ModelParams())
+        params.validate()
+        self.seed = seed_from(rng)
+        super().__init__(rng=self.seed)
+        self.params = params
+        self.streams = spawn_streams(self.seed)
+        self.month = 0
+        self.n_clusters = len(params.clusters)
+        self.next_group_id = 0
+
+        self._build_space()
+        self._build_institutions()
+        self._build_firms()
+        self._build_cdas()
+
+        # month-level scratch shared by the sub-steps of one month
+        self.month_log: dict[str, Any] = {}
+        self.entries_by_cluster = np.zeros(self.n_clusters, dtype=np.int64)
+        self.exits_by_cluster = np.zeros(self.n_clusters, dtype=np.int64)
+        self.exit_records: list[np.ndarray] = []  # (birth_month, age, cluster) of exits
+        self.entry_records: list[np.ndarray] = []  # (birth_month, cluster) of entrants
+        self.snapshots: dict[int, dict[str, pd.DataFrame]] = {}
+        self.cluster_records: list[dict] = []
+        self.stats: dict[str, Any] = {}
+
+        market.init_market(self)
+        economy.produce(self, initial=True)
+        market.calibrate_demand(self)
+
+        self.datacollector = mesa.DataCollector(
+            model_reporters={name: partial(_read_stat, name=name) for name in observation.COLUMNS})
+        self._collect()
+        self.running = params.months > 0
+
+    # ------------------------------------------------------------------ build
+    def _build_space(self) -> None:
+        p = self.params
+        towns = [c.town for c in p.clusters]
+        self.region = build_region(towns, p.cell_km, p.grid_margin_cells)
+        r = self.region
+        self.grid = OrthogonalMooreGrid((r.width, r.height), torus=False, random=self.random)
+        for name, data in (("town", r.town_layer), ("urban", r.urban),
+                           ("infrastructure", r.infrastructure), ("industrial_park", r.industrial_park)):
+            self.grid.add_property_layer(PropertyLayer.from_data(name, data))
+        self.cluster_town_xy = np.array([r.town_xy[r.town_id(c.town)] for c in p.clusters])
+        self.cluster_town = np.array([r.town_id(c.town) for c in p.clusters], dtype=np.int64)
+
+    def _cell(self, x: int, y: int):
+        return self.grid._cells[(int(x), int(y))]
+
+    def _build_institutions(self) -> None:
+        """Default support institutions and suppliers per cluster (stylised; see docs/ODD.md)."""
+        p = self.params
+        r = self.region
+        hub = r.town_xy[r.town_id("Isfahan")] if "Isfahan" in r.town_names else None
+        self.institutions: list[SupportInstitution] = []
+        self.suppliers: list[Supplier] = []
+        for c, spec in enumerate(p.clusters):
+            home = tuple(self.cluster_town_xy[c])
+            city = tuple(hub) if hub is not None else home
+            n = spec.n_firms
+            layout = [  # kind, place, capacity per firm, quality, fee
+                ("training_centre", home, 1 / 40, 0.6, 0.10),
+                ("credit_fund", city, 1 / 40, 0.7, 0.05),
+                ("university", city, 1 / 100, 0.7, 0.20),
+                ("industrial_parks_company", city, 1 / 100, 0.5, 0.00),
+                ("business_service_provider", home, 1 / 50, 0.5, 0.15),
+            ]
+            for kind, (x, y), per_firm, quality, fee in layout:
+                inst = SupportInstitution(self, self._cell(x, y), c, kind, max(2, int(round(n * per_firm))),
+                                          quality, fee)
+                inst.index = len(self.institutions)
+                self.institutions.append(inst)
+            for kind, (x, y), markup, per_firm, rel, disc in (
+                    ("raw_material", home, 0.96, 1 / 4, 0.9, 0.05),
+                    ("raw_material", city, 0.94, 1 / 4, 0.8, 0.06),
+                    ("machinery", city, 0.92, 1 / 10, 0.9, 0.0)):
+                sup = Supplier(self, self._cell(x, y), c, kind, markup, max(2, int(round(n * per_firm))),
+                               rel, disc)
+                sup.index = len(self.suppliers)
+                self.suppliers.append(sup)
+        # columns of the awareness matrix: institutions, then suppliers (vertical links)
+        self.n_links = len(self.institutions) + len(self.suppliers)
+        self.link_cluster = np.array([i.cluster for i in self.institutions] +
+                                     [s.cluster for s in self.suppliers], dtype=np.int64)
+        self.inst_kind = np.array([INSTITUTION_KINDS.index(i.kind) for i in self.institutions], dtype=np.int64)
+        self.inst_capacity = np.array([i.capacity for i in self.institutions], dtype=np.int64)
+        self.inst_quality = np.array([i.quality for i in self.institutions])
+        self.inst_fee = np.array([i.fee for i in self.institutions])
+        self.sup_raw = np.array([s.kind == "raw_material" for s in self.suppliers])
+        self.sup_markup = np.array([s.markup for s in self.suppliers])
+        self.sup_capacity = np.array([s.capacity for s in self.suppliers], dtype=np.int64)
+        self.sup_reliability = np.array([s.reliability for s in self.suppliers])
+        self.sup_discount = np.array([s.group_discount for s in self.suppliers])
+
+    def _build_firms(self) -> None:
+        p = self.params
+        rng = self.streams["population"]
+        total = sum(c.n_firms for c in p.clusters)
+        self.firms = FirmTable(int(total * 1.25) + 16, self.n_links)
+        self.ties = TieTable()
+        self._firm_agents: list[Firm | None] = [None] * self.firms.capacity
+        self.scale = np.ones(self.n_clusters)
+        self.entrant_productivity = np.ones(self.n_clusters)
+        for c, spec in enumerate(p.clusters):
+            self._create_initial_firms(c, spec, rng)
+        self._initial_ties(rng)
+
+    def _create_initial_firms(self, c: int, spec: ClusterSpec, rng: np.random.Generator) -> None:
+        p = self.params
+        n = spec.n_firms
+        tx, ty = self.cluster_town_xy[c]
+        x = np.clip(np.rint(tx + rng.normal(0, spec.spread_cells, n)), 0, self.region.width - 1)
+        y = np.clip(np.rint(ty + rng.normal(0, spec.spread_cells, n)), 0, self.region.height - 1)
+        # Zipf-like sizes: P(L >= l) = l^-a
+        employees = np.minimum(np.floor(rng.random(n) ** (-1.0 / spec.size_exponent)), spec.max_employees)
+        employees = employees.astype(np.int64)
+        capital = p.capital_per_worker * employees * rng.lognormal(0.0, 0.2, n)
+        # relative productivity near the level at which a firm of this size is at its optimum
+        productivity, scale = economy.initial_productivity(p, spec, employees, capital)
+        productivity = productivity * rng.lognormal(0.0, 0.05, n)
+        self.scale[c] = scale
+        # outsiders enter at the productivity of a typical one-worker firm
+        single = employees == 1
+        self.entrant_productivity[c] = float(np.median(productivity[single])) if single.any() else 1.0
+        age = rng.exponential(60.0, n).astype(np.int64)
+        slots = self.firms.allocate(n)
+        f = self.firms
+        f.alive[slots] = True
+        f.cluster[slots] = c
+        f.x[slots], f.y[slots] = x.astype(np.int64), y.astype(np.int64)
+        f.town[slots] = self.cluster_town[c]
+        f.employees[slots] = employees
+        f.employees_year_ago[slots] = employees
+        f.capital[slots] = capital
+        f.productivity[slots] = productivity
+        f.cash[slots] = p.initial_cash_months * p.wage * employees
+        f.age[slots] = age
+        f.birth_month[slots] = -age
+        f.propensity[slots] = rng.beta(spec.propensity_alpha, spec.propensity_beta, n)
+        f.prior_trust[slots] = rng.beta(spec.trust_alpha, spec.trust_beta, n)
+        f.trust_cda[slots] = f.prior_trust[slots]
+        # each firm knows a few of its cluster's institutions and suppliers
+        mine = np.flatnonzero(self.link_cluster == c)
+        f.aware[np.ix_(slots, mine)] = rng.random((n, len(mine))) < 0.2
+        self._make_agents(slots)
+
+    def _initial_ties(self, rng: np.random.Generator) -> None:
+        """An existing cluster has a sparse network: about one tie per firm to a near colleague."""
+        live = self.firms.live()
+        partners = cooperation.draw_new_partners(self, live, rng)
+        ok = partners >= 0
+        a, b = live[ok], partners[ok]
+        f = self.firms
+        self.ties.add(a, b, f.prior_trust[a], f.prior_trust[b], month=0)
+
+    def _make_agents(self, slots: np.ndarray) -> None:
+        f = self.firms
+        if len(self._firm_agents) < f.capacity:
+            self._firm_agents.extend([None] * (f.capacity - len(self._firm_agents)))
+        for s in slots:
+            self._firm_agents[s] = Firm(self, s, self._cell(f.x[s], f.y[s]))
+
+    def _build_cdas(self) -> None:
+        pol = self.params.policy
+        self.cdas: list[ClusterDevelopmentAgent | None] = [None] * self.n_clusters
+        funded = [c for c, spec in enumerate(self.params.clusters) if spec.funded]
+        for c in funded:
+            share = 1.0 / len(funded)
+            self.cdas[c] = ClusterDevelopmentAgent(self, c, pol.budget * share,
+                                                   tuple(self.cluster_town_xy[c]))
+
+    # ------------------------------------------------------------------ agents
+    def firm_agent(self, slot: int) -> Firm:
+        """The Mesa agent viewing firm slot ``slot``."""
+        return self._firm_agents[int(slot)]
+
+    def remove_firms(self, slots: np.ndarray) -> None:
+        """Remove exited firms: Mesa agents, ties and array slots."""
+        if len(slots) == 0:
+            return
+        dead = np.zeros(self.firms.capacity, dtype=bool)
+        dead[slots] = True
+        self.ties.drop_firms(dead)
+        for s in slots:
+            agent = self._firm_agents[s]
+            agent.remove()
+            self._firm_agents[s] = None
+        self.firms.release(slots)
+
+    def add_firms(self, n: int) -> np.ndarray:
+        """Reserve slots for ``n`` entrants; the caller fills their state, then ``_make_agents``."""
+        return self.firms.allocate(n)
+
+    # ------------------------------------------------------------------ run
+    def step(self) -> None:
+        """Simulate one month."""
+        self.month += 1
+        self.month_log = {}
+        market.update(self)
+        cda.act(self)
+        cooperation.partnering(self)
+        services.serve(self)
+        economy.produce(self)
+        economy.learn(self)
+        economy.grow(self)
+        demography.exit_and_entry(self)
+        self.firms.age[self.firms.alive] += 1
+        self._collect()
+        if self.month >= self.params.months:
+            self.running = False
+
+    def run(self, months: int | None = None) -> "ClusterModel":
+        """Run to the horizon (or ``months`` more months); returns self."""
+        end = self.params.months if months is None else self.month + months
+        while self.running and self.month < end:
+            self.step()
+        return self
+
+    def _collect(self) -> None:
+        self.stats, per_cluster = observation.compute(self)
+        self.cluster_records.extend(per_cluster)
+        self.datacollector.collect(self)
+        if self.month in self.params.snapshot_months:
+            self.snapshots[self.month] = observation.snapshot(self)
+
+    # ------------------------------------------------------------------ results
+    def series(self) -> pd.DataFrame:
+        """Region-level monthly series (DESIGN.md section 6 columns), one row a month."""
+        return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+
+    def cluster_series(self) -> pd.DataFrame:
+        """The same series per cluster, with a ``cluster`` column (the cluster's name)."""
+        return pd.DataFrame(self.cluster_records, columns=["cluster", *observation.COLUMNS])
+
+
+def parameter_names() -> list[str]:
+    """Names accepted as keyword overrides by :class:`ClusterModel`."""
+    from .params import PolicyParams, ShockParams
+    names = [f.name for f in fields(ModelParams)]
+    names += [f"policy_{f.name}" for f in fields(PolicyParams)]
+    names += [f"shock_{f.name}" for f in fields(ShockParams)]
+    names += [f"cluster_{f.name}" for f in fields(ClusterSpec)]
+    return names
+
+
+__all__ = ["ClusterModel", "ParameterError", "TOWNS", "parameter_names"]

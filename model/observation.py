@@ -1,0 +1,155 @@
+"""Observation (DESIGN.md section 6): monthly series for the region and per cluster, snapshots.
+
+``COLUMNS`` is a contract that analysis, tests and users rely on. Money
+columns (``output``, ``exports``) are values in wage-months per month;
+``output`` is the value of sales at home and abroad.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+COLUMNS = ("month", "firms", "employment", "output", "exports", "export_share", "mean_productivity",
+           "entries", "exits", "mean_trust", "cooperation_rate", "joint_actions", "network_density",
+           "mean_degree", "clustering_coefficient", "members_share", "gini_employment", "cda_phase",
+           "cda_spent")
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 = equal; 0 for fewer than two values)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    if n < 2 or x.sum() == 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(2.0 * np.sum(i * x) / (n * x.sum()) - (n + 1.0) / n)
+
+
+def local_clustering(ties, capacity: int) -> np.ndarray:
+    """Local clustering coefficient of every slot (0 where degree < 2), as networkx defines it."""
+    n_e = len(ties)
+    if n_e == 0:
+        return np.zeros(capacity)
+    rows = np.concatenate([ties.i, ties.j])
+    cols = np.concatenate([ties.j, ties.i])
+    adj = sp.csr_matrix((np.ones(2 * n_e), (rows, cols)), shape=(capacity, capacity))
+    adj.data[:] = 1.0  # duplicates cannot occur, but keep the matrix 0/1
+    deg = np.asarray(adj.sum(axis=1)).ravel()
+    # triangles through each node: for each tie (u, v), common neighbours counted at both ends
+    common = np.asarray(adj[ties.i].multiply(adj[ties.j]).sum(axis=1)).ravel()
+    tri = 0.5 * (np.bincount(ties.i, weights=common, minlength=capacity)
+                 + np.bincount(ties.j, weights=common, minlength=capacity))
+    denom = deg * (deg - 1) / 2.0
+    return np.divide(tri, denom, out=np.zeros(capacity), where=denom > 0)
+
+
+def _phase(model, clusters) -> tuple[str, float]:
+    phase, spent = "none", 0.0
+    for c in clusters:
+        cda = model.cdas[c]
+        if cda is None:
+            continue
+        spent += cda.spent
+        if phase == "none" and cda.phase != "none":
+            phase = cda.phase
+    return phase, spent
+
+
+def compute(model) -> tuple[dict, list[dict]]:
+    """Region-level stats and a list of per-cluster rows for the current month."""
+    f = model.firms
+    ties = model.ties
+    live = f.live()
+    clustering = local_clustering(ties, f.capacity)
+    games = model.month_log.get("games", np.zeros((4, model.n_clusters)))
+    tie_cluster = f.cluster[ties.i]
+    trust_sum = np.bincount(tie_cluster, weights=ties.trust_ij + ties.trust_ji, minlength=model.n_clusters)
+    tie_count = np.bincount(tie_cluster, minlength=model.n_clusters)
+
+    def row(sel_firms: np.ndarray, clusters: list[int]) -> dict:
+        n = len(sel_firms)
+        emp = f.employees[sel_firms]
+        output = float(f.revenue[sel_firms].sum())
+        exports = float(f.exports[sel_firms].sum())
+        n_ties = int(tie_count[clusters].sum())
+        g = games[:, clusters].sum(axis=1)
+        phase, spent = _phase(model, clusters)
+        if n_ties:
+            mean_trust = float(trust_sum[clusters].sum() / (2 * n_ties))
+        else:
+            mean_trust = float(f.prior_trust[sel_firms].mean()) if n else 0.0
+        return {
+            "month": model.month,
+            "firms": n,
+            "employment": int(emp.sum()),
+            "output": output,
+            "exports": exports,
+            "export_share": exports / output if output > 0 else 0.0,
+            "mean_productivity": float(f.productivity[sel_firms].mean()) if n else 0.0,
+            "entries": int(model.entries_by_cluster[clusters].sum()),
+            "exits": int(model.exits_by_cluster[clusters].sum()),
+            "mean_trust": mean_trust,
+            "cooperation_rate": float(g[1] / g[0]) if g[0] > 0 else 0.0,
+            "joint_actions": int(g[3]),
+            "network_density": 2.0 * n_ties / (n * (n - 1)) if n > 1 else 0.0,
+            "mean_degree": 2.0 * n_ties / n if n else 0.0,
+            "clustering_coefficient": float(clustering[sel_firms].mean()) if n else 0.0,
+            "members_share": float(f.member[sel_firms].mean()) if n else 0.0,
+            "gini_employment": gini(emp),
+            "cda_phase": phase,
+            "cda_spent": spent,
+        }
+
+    all_clusters = list(range(model.n_clusters))
+    region = row(live, all_clusters)
+    if model.n_clusters > 1:
+        # density of the region: ties can only form within a cluster, so pairs count within clusters
+        counts = np.bincount(f.cluster[live], minlength=model.n_clusters)
+        pairs = float((counts * (counts - 1) / 2).sum())
+        region["network_density"] = float(tie_count.sum() / pairs) if pairs else 0.0
+    per_cluster = []
+    for c, spec in enumerate(model.params.clusters):
+        r = row(live[f.cluster[live] == c], [c])
+        per_cluster.append({"cluster": spec.name, **r})
+    return region, per_cluster
+
+
+def snapshot(model) -> dict[str, pd.DataFrame]:
+    """Agent-level state: firms (position, size, trust, ...) and ties, keyed by Mesa unique_id."""
+    f = model.firms
+    ties = model.ties
+    live = f.live()
+    uid = np.full(f.capacity, -1, dtype=np.int64)
+    uid[live] = [model.firm_agent(s).unique_id for s in live]
+    deg = ties.degree(f.capacity)
+    trust_out = np.bincount(ties.i, weights=ties.trust_ij, minlength=f.capacity) + np.bincount(
+        ties.j, weights=ties.trust_ji, minlength=f.capacity)
+    firms = pd.DataFrame({
+        "month": model.month,
+        "unique_id": uid[live],
+        "cluster": f.cluster[live],
+        "x": f.x[live], "y": f.y[live],
+        "employees": f.employees[live],
+        "capital": f.capital[live],
+        "revenue": f.revenue[live],
+        "productivity": f.productivity[live],
+        "cash": f.cash[live],
+        "age": f.age[live],
+        "birth_month": f.birth_month[live],
+        "exporter": f.exporter[live],
+        "member": f.member[live],
+        "trust_in_cda": f.trust_cda[live],
+        "degree": deg[live],
+        "mean_tie_trust": np.divide(trust_out[live], deg[live], out=np.full(len(live), np.nan),
+                                    where=deg[live] > 0),
+        "recent_joint_actions": (f.discount_until[live] >= model.month) | (f.subcontract_until[live] >= model.month),
+    })
+    tie_df = pd.DataFrame({
+        "month": model.month,
+        "firm_a": uid[ties.i], "firm_b": uid[ties.j],
+        "trust_ab": ties.trust_ij.copy(), "trust_ba": ties.trust_ji.copy(),
+        "last_interaction": ties.last.copy(),
+    })
+    return {"firms": firms, "ties": tie_df}

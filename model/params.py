@@ -1,0 +1,347 @@
+"""Every parameter of the model, defined once, with its meaning, unit and range.
+
+Three typed groups, and the model takes them whole:
+
+- :class:`ClusterSpec`: one industrial cluster (where it is, how big, its market);
+- :class:`PolicyParams`: the cluster development programme (CDA) and its instruments;
+- :class:`ShockParams`: an adverse shock scenario;
+
+and :class:`ModelParams`, which holds the behavioural parameters plus the three
+groups. Monetary quantities are in *wage-months*: one unit is what one worker
+costs in one month. Time is in months.
+
+``ModelParams.with_overrides`` maps flat keyword names onto the groups so that
+``ClusterModel(policy_budget=500)`` or ``mesa.batch_run`` over ``subsidy_rate``
+work (see its docstring). :meth:`ModelParams.validate` raises one
+:class:`ParameterError` that names the parameter, its value and the allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .geography import TOWNS
+
+TARGETING_RULES = ("random", "largest", "most_connected", "least_connected", "lagging")
+SHOCK_KINDS = ("none", "demand_drop", "input_price_spike", "export_restriction")
+JOINT_ACTION_TYPES = ("purchasing", "marketing", "subcontracting", "knowledge")
+
+
+class ParameterError(ValueError):
+    """A parameter value outside its allowed range (raised before anything runs)."""
+
+
+def p(default: Any, lo: float | None = None, hi: float | None = None, doc: str = "", *,
+      integer: bool = False, choices: tuple | None = None, lo_open: bool = False):
+    """A parameter: default, allowed range [lo, hi] (``lo_open``: lo excluded) and meaning."""
+    meta = {"lo": lo, "hi": hi, "doc": doc, "integer": integer, "choices": choices,
+            "lo_open": lo_open}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use tuples for sequence defaults")
+    return field(default=default, metadata=meta)
+
+
+def _check(obj: Any, prefix: str = "") -> None:
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        meta = f.metadata
+        name = f"{prefix}{f.name}"
+        if not meta:
+            continue
+        if meta.get("choices") is not None:
+            if value not in meta["choices"]:
+                raise ParameterError(
+                    f"{name} = {value!r} is not allowed; choose one of {', '.join(map(str, meta['choices']))}")
+            continue
+        lo, hi = meta.get("lo"), meta.get("hi")
+        if lo is None and hi is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParameterError(f"{name} = {value!r} must be a number in {_range_text(meta)}")
+        if meta.get("integer") and int(value) != value:
+            raise ParameterError(f"{name} = {value!r} must be a whole number in {_range_text(meta)}")
+        if math.isnan(value) or (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) \
+                or (hi is not None and value > hi):
+            raise ParameterError(f"{name} = {value!r} is out of range; allowed: {_range_text(meta)}")
+
+
+def _range_text(meta: dict) -> str:
+    lo, hi = meta.get("lo"), meta.get("hi")
+    left = "(" if meta.get("lo_open") else "["
+    lo_s = "-inf" if lo is None else f"{lo:g}"
+    hi_s = "inf" if hi is None else f"{hi:g}"
+    return f"{left}{lo_s}, {hi_s}]"
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """One cluster: an industrial line concentrated around a town."""
+
+    name: str = p("generic", doc="cluster name (for output and reports)")
+    town: str = p("Isfahan", doc="main town; firms are placed around it", choices=tuple(TOWNS))
+    n_firms: int = p(500, 1, 200_000, "initial number of firms [firms]", integer=True)
+    spread_cells: float = p(1.0, 0, 20, "std. dev. of firm placement around the town [cells]")
+    size_exponent: float = p(1.1, 0.5, 3, "Zipf/Pareto exponent of initial employees [-]")
+    max_employees: int = p(400, 1, 5000, "cap on initial employees of one firm [workers]", integer=True)
+    trust_alpha: float = p(2.0, 0, 100, "Beta(a, b) of firms' prior trust: a [-]", lo_open=True)
+    trust_beta: float = p(3.0, 0, 100, "Beta(a, b) of firms' prior trust: b [-]", lo_open=True)
+    propensity_alpha: float = p(2.0, 0, 100, "Beta(a, b) of cooperation propensity: a [-]", lo_open=True)
+    propensity_beta: float = p(2.0, 0, 100, "Beta(a, b) of cooperation propensity: b [-]", lo_open=True)
+    price: float = p(1.0, 0, 1e6, "reference domestic price P0 [wage-months per unit]", lo_open=True)
+    elasticity: float = p(2.5, 1, 50, "price elasticity of domestic demand [-]", lo_open=True)
+    market_growth: float = p(0.03, -0.5, 0.5, "yearly growth of domestic demand Q0 [1/year]")
+    export_price: float = p(1.15, 0, 1e6, "export price at exchange rate 1 [wage-months per unit]")
+    export_elasticity: float = p(5.0, 1, 100, "price elasticity of the cluster's export demand [-]", lo_open=True)
+    export_share: float = p(0.35, 0, 1, "share of an exporter's output sold abroad [-]")
+    export_threshold: float = p(2.3, 0, 100, "relative productivity above which a firm exports on its own [-]")
+    input_share: float = p(0.35, 0, 0.95, "input cost per unit at base prices, share of P0 [-]")
+    funded: bool = p(True, doc="whether the policy's CDA works in this cluster", choices=(True, False))
+
+
+@dataclass(frozen=True)
+class PolicyParams:
+    """A cluster development programme. Zero budget or no instrument = the baseline."""
+
+    budget: float = p(0.0, 0, 1e9, "programme budget [wage-months]")
+    start_month: int = p(12, 0, 10_000, "month the CDA starts [month]", integer=True)
+    duration_months: int = p(36, 1, 10_000, "CDA contract length [months]", integer=True)
+    targeting: str = p("random", doc="which firms instruments reach first", choices=TARGETING_RULES)
+    effectiveness: float = p(1.0, 0, 5, "multiplier on the CDA's trust effects [-]")
+    # phase shares of the duration: diagnostic, trust building, pilot, strategic; the rest is exit
+    share_diagnostic: float = p(0.15, 0, 1, "diagnostic phase, share of duration [-]")
+    share_trust_building: float = p(0.25, 0, 1, "trust-building phase, share of duration [-]")
+    share_pilot: float = p(0.25, 0, 1, "pilot joint actions phase, share of duration [-]")
+    share_strategic: float = p(0.25, 0, 1, "strategic projects phase, share of duration [-]")
+    # networking events
+    events_per_year: float = p(0.0, 0, 365, "networking events a year [1/year]")
+    event_size: int = p(25, 2, 10_000, "firms invited to one event [firms]", integer=True)
+    event_cost: float = p(4.0, 0, 1e6, "cost of one event [wage-months]")
+    event_trust_boost: float = p(0.3, 0, 1, "share of the gap to full trust closed by an event [-]")
+    event_ties: int = p(3, 0, 100, "new ties an attendee forms at one event [ties]", integer=True)
+    # joint-action subsidy
+    subsidy_rate: float = p(0.0, 0, 1, "share s of contributors' cost paid by the CDA [-]")
+    # brokering joint-purchasing and marketing groups
+    groups_per_year: float = p(0.0, 0, 365, "joint-action groups brokered a year [1/year]")
+    group_size: int = p(6, 2, 1000, "firms in a brokered group [firms]", integer=True)
+    group_cost: float = p(3.0, 0, 1e6, "cost of brokering one group [wage-months]")
+    # linkage to support institutions and suppliers
+    linkage_firms_per_year: float = p(0.0, 0, 1e6, "firms linked to institutions a year [1/year]")
+    linkage_cost: float = p(0.1, 0, 1e6, "cost of linking one firm [wage-months]")
+    # export consortium
+    consortium_size: int = p(0, 0, 1000, "members of the export consortium, 0 = none [firms]", integer=True)
+    consortium_cost: float = p(1.5, 0, 1e6, "monthly cost of running the consortium [wage-months]")
+    # common facility
+    common_facility: bool = p(False, doc="set up a common service facility", choices=(True, False))
+    facility_cost: float = p(60.0, 0, 1e6, "set-up cost of the facility [wage-months]")
+    facility_gain: float = p(0.002, 0, 0.1, "monthly productivity gain of facility users [1/month]")
+    facility_range: float = p(4.0, 0, 1000, "firms within this distance use the facility [cells]")
+    # association (governance body)
+    association: bool = p(False, doc="form the cluster's association", choices=(True, False))
+    association_cost: float = p(20.0, 0, 1e6, "set-up cost of the association [wage-months]")
+
+
+@dataclass(frozen=True)
+class ShockParams:
+    """An adverse shock: what, when, how long and how strong."""
+
+    kind: str = p("none", doc="shock type", choices=SHOCK_KINDS)
+    start_month: int = p(60, 0, 10_000, "month the shock starts [month]", integer=True)
+    duration_months: int = p(12, 1, 10_000, "months the shock lasts [months]", integer=True)
+    magnitude: float = p(0.3, 0, 0.95, "demand fall, input-price rise, or export loss share [-]")
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Behavioural parameters; each line: default, allowed range, meaning [unit]."""
+
+    months: int = p(120, 1, 100_000, "horizon [months]", integer=True)
+    clusters: tuple = p((ClusterSpec(),), doc="the clusters of the region")
+    policy: PolicyParams = p(PolicyParams(), doc="the cluster development programme")
+    shock: ShockParams = p(ShockParams(), doc="adverse shock scenario")
+    snapshot_months: tuple = p((), doc="months at which agent-level snapshots are kept")
+    # grid
+    cell_km: float = p(5.0, 0.5, 100, "edge of one grid cell [km]")
+    grid_margin_cells: int = p(8, 0, 1000, "grid margin around the clusters' towns [cells]", integer=True)
+    # production (5.5)
+    alpha: float = p(0.7, 0, 1, "output elasticity of labour [-]", lo_open=True)
+    beta: float = p(0.2, 0, 1, "output elasticity of capital [-]")
+    variety_elasticity: float = p(6.0, 1, 1000, "elasticity of substitution between firms' varieties [-]", lo_open=True)
+    wage: float = p(1.0, 0, 1e6, "wage per worker-month [wage-months]", lo_open=True)
+    capital_per_worker: float = p(12.0, 0, 1e6, "initial capital per worker [wage-months]", lo_open=True)
+    fixed_cost: float = p(0.7, 0, 1e6, "fixed cost per firm-month, owner's draw included [wage-months]")
+    park_fixed_cost_cut: float = p(0.3, 0, 1, "share of fixed cost saved inside an industrial park [-]")
+    transport_cost: float = p(0.08, 0, 1, "extra input cost at zero infrastructure, share [-]")
+    depreciation: float = p(0.01, 0, 1, "capital depreciation [1/month]")
+    invest_share: float = p(0.3, 0, 1, "share of positive profit invested [-]")
+    cash_buffer_months: float = p(1.0, 0, 120, "cash buffer needed to hire, in months of wage bill")
+    cash_cap_months: float = p(6.0, 0, 1200, "cash above this many months of wage bill is paid out")
+    initial_cash_months: float = p(3.0, 0, 120, "initial cash in months of wage bill")
+    demand_noise: float = p(0.02, 0, 1, "std. dev. of monthly log demand noise [-]")
+    # growth (5.7)
+    hire_sensitivity: float = p(0.25, 0, 10, "monthly hiring rate per unit of profit margin [1/month]")
+    fire_sensitivity: float = p(0.4, 0, 10, "monthly shedding rate per unit of loss margin [1/month]")
+    growth_noise: float = p(0.5, 0, 5, "scale of the firm-level Laplace shock to hiring [-]")
+    max_fire_rate: float = p(0.3, 0, 1, "cap on the monthly shedding rate [1/month]")
+    max_hire_rate: float = p(0.08, 0, 1, "cap on the monthly hiring rate [1/month]")
+    # learning (5.6)
+    productivity_noise: float = p(0.012, 0, 1, "scale of the monthly Laplace productivity walk [-]")
+    invest_learning: float = p(0.02, 0, 1, "productivity gain per unit of investment/capital [-]")
+    spillover: float = p(0.1, 0, 1, "share of the productivity gap closed by knowledge sharing [-]")
+    local_spillover: float = p(0.002, 0, 1, "monthly share of the gap to the town mean closed [1/month]")
+    # partner search and cooperation (5.1-5.2)
+    p_seek: float = p(0.3, 0, 1, "monthly probability that a firm seeks a joint action")
+    interaction_range: float = p(2.0, 0, 1000, "distance decay length of partner search [cells]", lo_open=True)
+    own_town_preference: float = p(0.6, 0, 1, "share of candidate draws from the firm's own town")
+    search_rounds: int = p(6, 1, 100, "rejection-sampling rounds for a new partner", integer=True)
+    action_mix: tuple = p((0.35, 0.2, 0.2, 0.25), doc="shares of joint action types: purchasing, marketing, subcontracting, knowledge")
+    benefit: tuple = p((1.0, 1.4, 0.8, 0.9), doc="benefit b of each joint-action type [wage-months]")
+    cost: tuple = p((0.4, 0.6, 0.3, 0.4), doc="cost c of each joint-action type [wage-months]")
+    temptation: tuple = p((0.3, 0.5, 0.3, 0.45), doc="free-rider share tau of b, per type [-]")
+    choice_sharpness: float = p(8.0, 0, 1000, "slope of the logistic contribution choice [1/wage-month]")
+    reciprocity: float = p(2.0, 0, 100, "weight of the cooperation propensity in the choice [-]")
+    purchase_discount: float = p(0.06, 0, 1, "input price cut after joint purchasing [-]")
+    effect_months: int = p(6, 1, 1000, "months a joint action's effect lasts [months]", integer=True)
+    subcontract_bonus: float = p(0.05, 0, 1, "extra sales a subcontracting pair can take [-]")
+    subsidy_attribution: float = p(0.8, 0, 1, "how much of a subsidised partner's cooperation is put down to the subsidy [-]")
+    # trust (5.3)
+    learning_rate: float = p(0.2, 0, 1, "trust learning rate [-]")
+    betrayal_weight: float = p(1.5, 0, 5, "weight of a betrayal relative to cooperation [-]")
+    gossip_weight: float = p(0.05, 0, 1, "weight of members' reported experience [-]")
+    tie_memory: int = p(24, 1, 10_000, "months a tie stays without interaction before decaying", integer=True)
+    tie_decay: float = p(0.1, 0, 1, "monthly decay of an idle tie's trust toward the prior [1/month]")
+    tie_min: float = p(0.3, 0, 1, "ties whose mean trust (of both ends) falls below this are removed [-]")
+    # support services (5.4)
+    awareness_spread: float = p(0.03, 0, 1, "monthly chance that a tie passes on awareness of an institution")
+    training_gain: float = p(0.04, 0, 1, "productivity gain of one training, at quality 1 [-]")
+    technology_gain: float = p(0.03, 0, 1, "productivity gain of one technology service, at quality 1 [-]")
+    loan_months: int = p(12, 1, 1000, "repayment period of a loan [months]", integer=True)
+    loan_size_months: float = p(2.0, 0, 100, "loan size in months of wage bill")
+    export_promotion_months: int = p(12, 1, 1000, "months of export access after promotion", integer=True)
+    # exit and entry (5.8)
+    debt_limit: float = p(0.5, 0, 100, "exit when cash < -debt_limit x capital [-]")
+    hazard_base: float = p(0.004, 0, 1, "monthly exit hazard of a mature firm [1/month]")
+    hazard_young: float = p(0.012, 0, 1, "extra monthly exit hazard at age 0 [1/month]")
+    hazard_age_scale: float = p(24.0, 0, 1e4, "age scale of the young-firm hazard [months]", lo_open=True)
+    spinoff_rate: float = p(0.0075, 0, 1, "monthly spin-offs per firm in a town [1/month]")
+    entry_profit_sensitivity: float = p(4.0, 0, 100, "change of the spin-off rate per unit of mean margin [-]")
+    exogenous_entry: float = p(0.05, 0, 1000, "monthly entrants per cluster from outside [firms/month]")
+    entrant_noise: float = p(0.08, 0, 1, "std. dev. of entrants' log productivity around the parent's [-]")
+    # CDA and association (5.9)
+    attend_base: float = p(0.3, 0, 1, "probability of attending an event at zero trust in the CDA")
+    generalised_trust_share: float = p(0.3, 0, 1, "share of a meeting's trust boost that carries over to trust in strangers [-]")
+    cda_trust_gain: float = p(0.15, 0, 1, "share of the gap to full trust in the CDA closed by an event")
+    group_trust_threshold: float = p(0.35, 0, 1, "a group dissolves when its members' mean trust falls below")
+    association_fee: float = p(0.05, 0, 100, "monthly member fee [wage-months]")
+    association_running_cost: float = p(1.0, 0, 1e6, "monthly cost of running the association [wage-months]")
+    association_trust_threshold: float = p(0.4, 0, 1, "the association survives while members' mean trust exceeds")
+    association_events_per_year: float = p(4.0, 0, 365, "events the association hosts a year")
+    join_trust: float = p(0.45, 0, 1, "trust in the CDA needed to join the association")
+
+    # ------------------------------------------------------------------
+    def validate(self) -> "ModelParams":
+        """Raise :class:`ParameterError` on the first value out of range; return self."""
+        _check(self)
+        if not isinstance(self.clusters, tuple) or not self.clusters:
+            raise ParameterError("clusters must be a non-empty tuple of ClusterSpec")
+        names = set()
+        for k, c in enumerate(self.clusters):
+            if not isinstance(c, ClusterSpec):
+                raise ParameterError(f"clusters[{k}] must be a ClusterSpec, got {type(c).__name__}")
+            _check(c, f"clusters[{k}].")
+            if c.name in names:
+                raise ParameterError(f"clusters[{k}].name = {c.name!r} is used twice; names must be unique")
+            names.add(c.name)
+        _check(self.policy, "policy.")
+        _check(self.shock, "shock.")
+        pol = self.policy
+        shares = (pol.share_diagnostic + pol.share_trust_building + pol.share_pilot + pol.share_strategic)
+        if shares > 1 + 1e-12:
+            raise ParameterError(f"policy phase shares sum to {shares:g}; allowed: at most 1 (the rest is exit)")
+        if pol.start_month >= self.months:
+            raise ParameterError(
+                f"policy.start_month = {pol.start_month} is past the horizon; allowed: [0, {self.months - 1}]")
+        if self.shock.kind != "none" and self.shock.start_month >= self.months:
+            raise ParameterError(
+                f"shock.start_month = {self.shock.start_month} is past the horizon; allowed: [0, {self.months - 1}]")
+        for name in ("action_mix", "benefit", "cost", "temptation"):
+            vals = getattr(self, name)
+            if len(vals) != len(JOINT_ACTION_TYPES) or any(
+                    isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in vals):
+                raise ParameterError(
+                    f"{name} = {vals!r} must be {len(JOINT_ACTION_TYPES)} non-negative numbers "
+                    f"({', '.join(JOINT_ACTION_TYPES)})")
+        if sum(self.action_mix) <= 0:
+            raise ParameterError(f"action_mix = {self.action_mix!r} must have a positive sum")
+        if any(t >= 1 for t in self.temptation):
+            raise ParameterError(f"temptation = {self.temptation!r}; each tau must be in [0, 1)")
+        for m in self.snapshot_months:
+            if isinstance(m, bool) or not isinstance(m, int) or not 0 <= m <= self.months:
+                raise ParameterError(f"snapshot_months contains {m!r}; allowed: whole months in [0, {self.months}]")
+        return self
+
+    # ------------------------------------------------------------------
+    def with_overrides(self, **overrides: Any) -> "ModelParams":
+        """Return a copy with flat keyword overrides applied.
+
+        A key is, in this order: a field of ``ModelParams`` (``p_seek=0.2``); a
+        field of :class:`PolicyParams`, plain or prefixed (``subsidy_rate=0.5``,
+        ``policy_budget=900``); a field of :class:`ShockParams` prefixed
+        ``shock_`` (``shock_kind="demand_drop"``); or a field of
+        :class:`ClusterSpec` prefixed ``cluster_`` or plain (``n_firms=2000``),
+        applied to every cluster. An unknown key raises :class:`ParameterError`
+        listing close names.
+        """
+        top, pol, shock, clus = {}, {}, {}, {}
+        names_top = {f.name for f in fields(ModelParams)}
+        names_pol = {f.name for f in fields(PolicyParams)}
+        names_shock = {f.name for f in fields(ShockParams)}
+        names_clus = {f.name for f in fields(ClusterSpec)}
+        for key, value in overrides.items():
+            if isinstance(value, list):
+                value = tuple(value)
+            if key in names_top:
+                top[key] = value
+            elif key.startswith("policy_") and key[7:] in names_pol:
+                pol[key[7:]] = value
+            elif key in names_pol:
+                pol[key] = value
+            elif key.startswith("shock_") and key[6:] in names_shock:
+                shock[key[6:]] = value
+            elif key.startswith("cluster_") and key[8:] in names_clus:
+                clus[key[8:]] = value
+            elif key in names_clus:
+                clus[key] = value
+            else:
+                import difflib
+                known = sorted(names_top | names_pol | {f"shock_{n}" for n in names_shock} | names_clus)
+                close = difflib.get_close_matches(key, known, n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise ParameterError(f"unknown parameter {key!r}{hint}")
+        params = replace(self, **top) if top else self
+        if pol:
+            params = replace(params, policy=replace(params.policy, **pol))
+        if shock:
+            params = replace(params, shock=replace(params.shock, **shock))
+        if clus:
+            params = replace(params, clusters=tuple(replace(c, **clus) for c in params.clusters))
+        return params
+
+
+def describe(obj: Any = None) -> list[tuple[str, Any, str, str]]:
+    """Rows (name, default, allowed range, meaning) of a parameter class, for docs."""
+    obj = obj or ModelParams
+    rows = []
+    for f in fields(obj):
+        meta = f.metadata
+        if meta.get("choices") is not None:
+            rng = " | ".join(map(str, meta["choices"]))
+        elif meta.get("lo") is not None or meta.get("hi") is not None:
+            rng = _range_text(meta)
+        else:
+            rng = ""
+        default = f.default if f.default is not dataclasses.MISSING else None
+        rows.append((f.name, default, rng, meta.get("doc", "")))
+    return rows

@@ -1,0 +1,96 @@
+"""Support services (5.4): requests by need, capacity-limited service, effects, awareness spread."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .agents import INSTITUTION_KINDS
+
+TRAINING = INSTITUTION_KINDS.index("training_centre")
+CREDIT = INSTITUTION_KINDS.index("credit_fund")
+TECHNOLOGY = INSTITUTION_KINDS.index("university")
+PARKS = INSTITUTION_KINDS.index("industrial_parks_company")
+BSP = INSTITUTION_KINDS.index("business_service_provider")
+
+
+def serve(model) -> None:
+    """Step 4: awareness spreads through ties; firms request services; institutions serve."""
+    spread_awareness(model)
+    p = model.params
+    f = model.firms
+    t = model.month
+    rng = model.streams["services"]
+    live = f.live()
+    for inst in model.institutions:
+        inst.served_last_month = 0
+    if len(live) == 0 or not model.institutions:
+        return
+    a = f.productivity[live]
+    c = f.cluster[live]
+    median = np.zeros(model.n_clusters)
+    for k in np.unique(c):  # a handful of clusters, not firms
+        median[k] = np.median(a[c == k])
+    wage_bill = p.wage * f.employees[live]
+    thr = np.array([s.export_threshold for s in p.clusters])[c]
+    tie_break = rng.random(len(live))
+    promoted = rng.random(len(live))
+    requests = {
+        # kind(s): (requesting, need): higher need is served first
+        (TRAINING,): (a < median[c], median[c] - a),
+        (CREDIT,): ((f.cash[live] < p.cash_buffer_months * wage_bill) & (f.margin[live] > 0)
+                    & (f.loan_left[live] == 0), -f.cash[live] / wage_bill),
+        (TECHNOLOGY,): ((f.margin[live] > 0.05) & (a >= median[c]), f.margin[live]),
+        (PARKS, BSP): ((~f.exporter[live]) & (a > 0.85 * thr), a / thr),
+    }
+    for kinds, (want, need) in requests.items():
+        cols = np.flatnonzero(np.isin(model.inst_kind, kinds))
+        req = np.flatnonzero(want)
+        if len(req) == 0 or len(cols) == 0:
+            continue
+        aware = f.aware[np.ix_(live[req], cols)] & (
+            (model.link_cluster[cols][None, :] == c[req][:, None]) | (model.link_cluster[cols][None, :] < 0))
+        has = aware.any(axis=1)
+        req = req[has]
+        inst = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
+        order = np.lexsort((tie_break[req], -need[req], inst))
+        req, inst = req[order], inst[order]
+        rank = np.arange(len(req)) - np.searchsorted(inst, inst, side="left")
+        served = rank < model.inst_capacity[inst]
+        req, inst = req[served], inst[served]
+        slots = live[req]
+        for k_inst, n in zip(*np.unique(inst, return_counts=True)):
+            model.institutions[k_inst].served_last_month = int(n)
+        f.cash[slots] -= model.inst_fee[inst]
+        q = model.inst_quality[inst]
+        if kinds == (TRAINING,):
+            f.productivity[slots] *= 1.0 + p.training_gain * q
+        elif kinds == (TECHNOLOGY,):
+            f.productivity[slots] *= 1.0 + p.technology_gain * q
+        elif kinds == (CREDIT,):
+            amount = p.loan_size_months * wage_bill[req]
+            f.cash[slots] += amount
+            f.loan_payment[slots] = amount * (1.0 + 0.01 * p.loan_months) / p.loan_months
+            f.loan_left[slots] = p.loan_months
+        else:
+            win = promoted[req] < q
+            f.export_until[slots[win]] = np.maximum(f.export_until[slots[win]], t + p.export_promotion_months)
+
+
+def spread_awareness(model) -> None:
+    """Each tie passes on awareness of an institution or supplier with a small monthly chance."""
+    p = model.params
+    f = model.firms
+    ties = model.ties
+    rng = model.streams["services"]
+    if len(ties) == 0 or p.awareness_spread == 0:
+        return
+    ai, aj = f.aware[ties.i], f.aware[ties.j]
+    u = rng.random(ai.shape)
+    to_j = ai & ~aj & (u < p.awareness_spread)
+    to_i = aj & ~ai & (u < p.awareness_spread)
+    if to_j.any():
+        rows, cols = np.nonzero(to_j)
+        f.aware[ties.j[rows], cols] = True
+    if to_i.any():
+        rows, cols = np.nonzero(to_i)
+        f.aware[ties.i[rows], cols] = True

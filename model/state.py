@@ -1,0 +1,211 @@
+"""Model-owned NumPy state: firms as a struct of arrays, ties as edge arrays.
+
+Every monthly sub-step works on these arrays, vectorised over all firms or
+ties; the Mesa agents in :mod:`model.agents` are thin views that read and write
+them by slot index. Firm slots are reused after an exit (free list); arrays
+grow by doubling when full. Always go through ``table.<field>`` (never keep a
+reference to an array across an ``allocate``, which may replace it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# field: (dtype, fill value for a free slot)
+FIRM_FIELDS: dict[str, tuple[type, float]] = {
+    "alive": (bool, False),
+    "cluster": (np.int64, -1),
+    "x": (np.int64, 0),
+    "y": (np.int64, 0),
+    "town": (np.int64, -1),
+    "employees": (np.int64, 0),
+    "capital": (np.float64, 0.0),
+    "productivity": (np.float64, 0.0),
+    "cash": (np.float64, 0.0),
+    "age": (np.int64, 0),
+    "birth_month": (np.int64, 0),
+    "propensity": (np.float64, 0.0),   # cooperation propensity, fixed trait 0..1
+    "prior_trust": (np.float64, 0.0),  # trust in a stranger, fixed trait 0..1
+    "trust_cda": (np.float64, 0.0),
+    "exporter": (bool, False),
+    "member": (bool, False),           # association member
+    "revenue": (np.float64, 0.0),
+    "profit": (np.float64, 0.0),
+    "margin": (np.float64, 0.0),       # smoothed profit / revenue
+    "output": (np.float64, 0.0),
+    "exports": (np.float64, 0.0),
+    "loan_payment": (np.float64, 0.0),
+    "loan_left": (np.int64, 0),        # months of repayment left
+    "discount_until": (np.int64, -1),  # joint purchasing discount valid through this month
+    "export_until": (np.int64, -1),    # export access (marketing, promotion) through this month
+    "subcontract_until": (np.int64, -1),
+    "purchasing_group": (np.int64, -1),
+    "marketing_group": (np.int64, -1),
+    "consortium": (np.int64, -1),
+    "facility_user": (bool, False),
+    "supplier": (np.int64, -1),        # raw-material supplier used, -1 = open market
+    "employees_year_ago": (np.int64, 0),
+}
+
+
+class FirmTable:
+    """Struct of arrays over firm slots, with an alive mask and free-slot reuse."""
+
+    def __init__(self, capacity: int, n_institutions: int):
+        self.capacity = max(16, int(capacity))
+        self.n_institutions = n_institutions
+        for name, (dtype, fill) in FIRM_FIELDS.items():
+            setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
+        self.aware = np.zeros((self.capacity, max(n_institutions, 1)), dtype=bool)
+        self._free: list[int] = list(range(self.capacity - 1, -1, -1))
+
+    @property
+    def n_alive(self) -> int:
+        return int(self.alive.sum())
+
+    def live(self) -> np.ndarray:
+        """Slot indices of live firms, ascending."""
+        return np.flatnonzero(self.alive)
+
+    def allocate(self, n: int) -> np.ndarray:
+        """Reserve ``n`` free slots (lowest free first), growing the arrays if needed."""
+        if n > len(self._free):
+            self._grow(max(self.capacity * 2, self.capacity + n))
+        taken = [self._free.pop() for _ in range(n)]
+        return np.array(taken, dtype=np.int64)
+
+    def release(self, slots: np.ndarray) -> None:
+        """Free slots of exited firms and reset their state."""
+        for name, (_dtype, fill) in FIRM_FIELDS.items():
+            getattr(self, name)[slots] = fill
+        self.aware[slots] = False
+        # keep the free list sorted so that the lowest slot is reused first (deterministic)
+        self._free.extend(int(s) for s in slots)
+        self._free.sort(reverse=True)
+
+    def _grow(self, new_capacity: int) -> None:
+        old = self.capacity
+        for name, (dtype, fill) in FIRM_FIELDS.items():
+            arr = np.full(new_capacity, fill, dtype=dtype)
+            arr[:old] = getattr(self, name)
+            setattr(self, name, arr)
+        aware = np.zeros((new_capacity, self.aware.shape[1]), dtype=bool)
+        aware[:old] = self.aware
+        self.aware = aware
+        self._free = sorted(self._free + list(range(old, new_capacity)), reverse=True)
+        self.capacity = new_capacity
+
+
+_KEY = np.int64(1) << 32
+
+
+class TieTable:
+    """Undirected inter-firm ties with directed trust, as compact edge arrays.
+
+    ``i < j`` for every tie; ``trust_ij`` is i's trust in j, ``trust_ji`` j's in i;
+    ``last`` the month of the last interaction.
+    """
+
+    def __init__(self):
+        self.i = np.zeros(0, dtype=np.int64)
+        self.j = np.zeros(0, dtype=np.int64)
+        self.trust_ij = np.zeros(0)
+        self.trust_ji = np.zeros(0)
+        self.last = np.zeros(0, dtype=np.int64)
+        self._sorted_keys: np.ndarray | None = None
+        self._order: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+    @staticmethod
+    def keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        return lo * _KEY + hi
+
+    def _index(self):
+        if self._sorted_keys is None:
+            keys = self.i * _KEY + self.j
+            self._order = np.argsort(keys, kind="stable")
+            self._sorted_keys = keys[self._order]
+        return self._sorted_keys, self._order
+
+    def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Tie index of each pair (a[k], b[k]), or -1 where there is none."""
+        if len(self.i) == 0 or len(a) == 0:
+            return np.full(len(a), -1, dtype=np.int64)
+        sk, order = self._index()
+        q = self.keys(np.asarray(a), np.asarray(b))
+        pos = np.searchsorted(sk, q)
+        pos_c = np.minimum(pos, len(sk) - 1)
+        hit = sk[pos_c] == q
+        return np.where(hit, order[pos_c], -1)
+
+    def add(self, a: np.ndarray, b: np.ndarray, trust_a: np.ndarray, trust_b: np.ndarray,
+            month: int) -> np.ndarray:
+        """Add ties for pairs that have none (duplicates within the call are merged).
+
+        ``trust_a`` is a's trust in b. Returns the tie index of every pair, old or new.
+        """
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        if len(a) == 0:
+            return np.zeros(0, dtype=np.int64)
+        idx = self.find(a, b)
+        new = np.flatnonzero((idx < 0) & (a != b))
+        if len(new):
+            keys = self.keys(a[new], b[new])
+            _, first = np.unique(keys, return_index=True)
+            new = new[np.sort(first)]
+            an, bn = a[new], b[new]
+            swap = an > bn
+            lo = np.where(swap, bn, an)
+            hi = np.where(swap, an, bn)
+            t_lo = np.where(swap, trust_b[new], trust_a[new])
+            t_hi = np.where(swap, trust_a[new], trust_b[new])
+            self.i = np.concatenate([self.i, lo])
+            self.j = np.concatenate([self.j, hi])
+            self.trust_ij = np.concatenate([self.trust_ij, t_lo])
+            self.trust_ji = np.concatenate([self.trust_ji, t_hi])
+            self.last = np.concatenate([self.last, np.full(len(lo), month, dtype=np.int64)])
+            self._sorted_keys = None
+            idx = self.find(a, b)
+        return idx
+
+    def trust_of(self, idx: np.ndarray, who: np.ndarray) -> np.ndarray:
+        """Trust that firm ``who`` holds in the other end of tie ``idx``."""
+        return np.where(self.i[idx] == who, self.trust_ij[idx], self.trust_ji[idx])
+
+    def set_trust_of(self, idx: np.ndarray, who: np.ndarray, value: np.ndarray) -> None:
+        """Set the trust that ``who`` holds along tie ``idx`` (last write wins on repeats)."""
+        is_i = self.i[idx] == who
+        self.trust_ij[idx[is_i]] = value[is_i]
+        self.trust_ji[idx[~is_i]] = value[~is_i]
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the ties where ``mask`` is true."""
+        if mask.all():
+            return
+        self.i, self.j = self.i[mask], self.j[mask]
+        self.trust_ij, self.trust_ji = self.trust_ij[mask], self.trust_ji[mask]
+        self.last = self.last[mask]
+        self._sorted_keys = None
+
+    def drop_firms(self, dead: np.ndarray) -> None:
+        """Remove every tie that touches a firm flagged in the boolean slot mask ``dead``."""
+        if len(self.i):
+            self.keep(~(dead[self.i] | dead[self.j]))
+
+    def degree(self, capacity: int) -> np.ndarray:
+        return (np.bincount(self.i, minlength=capacity) + np.bincount(self.j, minlength=capacity))
+
+    def adjacency(self, capacity: int):
+        """CSR adjacency over slots: (offsets, neighbour, tie index), both directions."""
+        src = np.concatenate([self.i, self.j])
+        dst = np.concatenate([self.j, self.i])
+        tie = np.concatenate([np.arange(len(self.i)), np.arange(len(self.i))])
+        order = np.argsort(src, kind="stable")
+        counts = np.bincount(src, minlength=capacity)
+        offsets = np.zeros(capacity + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return offsets, dst[order], tie[order]
