@@ -22,7 +22,7 @@ SIZE_CLASSES = ("micro", "small", "medium", "large")
 SUPPLIER_KINDS = ("raw_material", "machinery")
 INSTITUTION_KINDS = ("training_centre", "credit_fund", "university", "industrial_parks_company",
                      "business_service_provider")
-PHASES = ("none", "not_started", "diagnostic", "trust_building", "pilot", "strategic", "exit", "ended")
+PHASES = ("none", "diagnostic", "trust_building", "pilot", "strategic", "exit", "ended")
 
 
 def size_class(employees):

@@ -40,7 +40,7 @@ def phase_of(policy, month: int) -> tuple[str, int]:
     rel = month - policy.start_month
     d = policy.duration_months
     if rel < 0:
-        return "not_started", 0
+        return "none", 0  # reported like the baseline's: before its start a programme is invisible
     if rel >= d:
         return "ended", rel - d
     bounds = np.cumsum([policy.share_diagnostic, policy.share_trust_building, policy.share_pilot,
@@ -73,7 +73,7 @@ def act(model) -> None:
             continue
         phase, months_in = phase_of(pol, model.month)
         cda.phase, cda.months_in_phase = phase, months_in
-        if phase == "not_started":
+        if phase == "none":
             continue
         rng = model.streams["cda"]
         if phase == "diagnostic":

@@ -260,7 +260,7 @@ class ModelParams:
         shares = (pol.share_diagnostic + pol.share_trust_building + pol.share_pilot + pol.share_strategic)
         if shares > 1 + 1e-12:
             raise ParameterError(f"policy phase shares sum to {shares:g}; allowed: at most 1 (the rest is exit)")
-        if pol.start_month >= self.months:
+        if pol.budget > 0 and pol.start_month >= self.months:
             raise ParameterError(
                 f"policy.start_month = {pol.start_month} is past the horizon; allowed: [0, {self.months - 1}]")
         if self.shock.kind != "none" and self.shock.start_month >= self.months:

@@ -1,0 +1,261 @@
+"""Each submodel on a small hand-made situation whose right answer is known."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from model import PolicyParams
+from model.cda import meet, phase_of
+from model.cooperation import KNOWLEDGE, PURCHASING, contribution_probability, play_game
+from model.demography import exit_firms
+from model.market import update as market_update
+from model.observation import gini, local_clustering
+from model.services import serve
+from model.state import TieTable
+
+from .conftest import set_trust, small_model
+
+SURE = dict(choice_sharpness=1000.0, reciprocity=0.0, benefit=(1.0, 1.0, 1.0, 1.0), cost=(0.2, 0.2, 0.2, 0.2),
+            temptation=(0.0, 0.0, 0.0, 0.0))
+
+
+def _pair(model):
+    live = model.firms.live()
+    return np.array([live[0]]), np.array([live[1]])
+
+
+def test_two_firms_that_both_cooperate_gain_trust():
+    m = small_model(**SURE, learning_rate=0.2)
+    a, b = _pair(m)
+    k = set_trust(m, a[0], b[0], 0.5, 0.6)
+    out = play_game(m, a, b, np.array([PURCHASING]))
+    assert out["coop_a"][0] and out["coop_b"][0]
+    assert m.ties.trust_of(np.array([k]), a)[0] == pytest.approx(0.5 + 0.2 * 0.5)
+    assert m.ties.trust_of(np.array([k]), b)[0] == pytest.approx(0.6 + 0.2 * 0.4)
+    # a joint purchase gives both partners the discount for effect_months
+    assert m.firms.discount_until[a[0]] == m.month + m.params.effect_months
+    assert m.month_log["games"][3].sum() == 1  # one joint action
+
+
+def test_betrayal_lowers_trust_by_the_betrayal_weight():
+    m = small_model(**{**SURE, "choice_sharpness": 1000.0}, learning_rate=0.2, betrayal_weight=1.5)
+    a, b = _pair(m)
+    # b trusts a not at all, so b withholds; a trusts b fully, so a contributes
+    k = set_trust(m, a[0], b[0], 1.0, 0.0)
+    out = play_game(m, a, b, np.array([PURCHASING]))
+    assert out["coop_a"][0] and not out["coop_b"][0]
+    assert m.ties.trust_of(np.array([k]), a)[0] == pytest.approx(1.0 * (1 - 0.2 * 1.5))
+    # the sucker loses c, the free rider gains tau * b = 0
+    assert m.month_log["payoff"][a[0]] == pytest.approx(-0.2)
+    assert m.month_log["payoff"][b[0]] == pytest.approx(0.0)
+
+
+def test_subsidy_lowers_contributors_cost_by_exactly_the_share():
+    policy = PolicyParams(budget=100.0, subsidy_rate=0.25, start_month=0, duration_months=10)
+    m = small_model(policy=policy, **SURE)
+    cda = m.cdas[0]
+    cda.phase = "pilot"
+    a, b = _pair(m)
+    set_trust(m, a[0], b[0], 1.0, 1.0)
+    play_game(m, a, b, np.array([PURCHASING]))
+    # both contribute: each gets b - c (1 - s) instead of b - c
+    assert m.month_log["payoff"][a[0]] == pytest.approx(1.0 - 0.2 * (1 - 0.25))
+    assert m.month_log["payoff"][b[0]] == pytest.approx(1.0 - 0.2 * (1 - 0.25))
+    assert cda.spent == pytest.approx(2 * 0.25 * 0.2)
+    assert cda.budget_left == pytest.approx(100.0 - 2 * 0.25 * 0.2)
+
+
+def test_subsidy_lowers_the_trust_threshold():
+    # with gain = p b (1 - tau) - c (1 - s), the break-even trust is c (1 - s) / (b (1 - tau))
+    p_no = contribution_probability(0.5, 1.0, 0.6, 0.0, 0.0, 0.5, 10.0, 0.0)
+    p_sub = contribution_probability(0.5, 1.0, 0.6, 0.0, 0.5, 0.5, 10.0, 0.0)
+    assert p_no < 0.5 < p_sub
+    assert contribution_probability(0.3, 1.0, 0.6, 0.0, 0.5, 0.5, 10.0, 0.0) == pytest.approx(0.5)
+
+
+def test_knowledge_sharing_moves_the_laggard_toward_the_leader():
+    m = small_model(**SURE, spillover=0.1, productivity_noise=0.0, local_spillover=0.0, invest_learning=0.0)
+    a, b = _pair(m)
+    f = m.firms
+    f.productivity[a[0]], f.productivity[b[0]] = 1.0, 2.0
+    f.facility_user[:] = False
+    set_trust(m, a[0], b[0], 1.0, 1.0)
+    play_game(m, a, b, np.array([KNOWLEDGE]))
+    from model.economy import learn
+    m.month_log.setdefault("investment", None)
+    f.profit[:] = 0.0
+    learn(m)
+    assert f.productivity[a[0]] == pytest.approx(1.1)
+    assert f.productivity[b[0]] == pytest.approx(2.0)
+
+
+def test_firm_below_its_debt_limit_exits():
+    m = small_model(debt_limit=0.5)
+    f = m.firms
+    live = f.live()
+    victim = live[0]
+    f.cash[live] = 10.0
+    f.cash[victim] = -0.5 * f.capital[victim] - 0.01
+    set_trust(m, live[0], live[1], 0.5, 0.5)
+    uid = m.firm_agent(victim).unique_id
+    n_agents = len(m.agents)
+    gone = exit_firms(m)
+    assert list(gone) == [victim]
+    assert not f.alive[victim]
+    assert len(m.agents) == n_agents - 1
+    assert uid not in {a.unique_id for a in m.agents}
+    assert not ((m.ties.i == victim) | (m.ties.j == victim)).any()
+    # a firm exactly at the limit stays
+    f.cash[live[1]] = -0.5 * f.capital[live[1]]
+    assert len(exit_firms(m)) == 0
+
+
+def test_networking_event_creates_ties_among_attendees_and_raises_trust():
+    m = small_model(n_firms=12)
+    live = m.firms.live()
+    m.ties.keep(np.zeros(len(m.ties), dtype=bool))
+    attendees = live[:5]
+    meet(m, attendees, boost=0.3, n_new_ties=2, rng=np.random.default_rng(0))
+    inside = np.isin(m.ties.i, attendees) & np.isin(m.ties.j, attendees)
+    assert len(m.ties) > 0 and inside.all()
+    assert set(np.concatenate([m.ties.i, m.ties.j])) == set(attendees)  # every attendee got a tie
+    prior_i = m.firms.prior_trust[m.ties.i]
+    # ties start at the priors (before the meeting's prior boost) and close 30% of the gap
+    assert (m.ties.trust_ij > prior_i - 1e-12).all()
+    assert (m.ties.trust_ij <= 1.0).all()
+    outsiders = live[5:]
+    assert not (np.isin(m.ties.i, outsiders) | np.isin(m.ties.j, outsiders)).any()
+
+
+def test_event_trust_boost_is_exact_on_existing_ties():
+    m = small_model(n_firms=4, generalised_trust_share=0.0)
+    live = m.firms.live()
+    m.ties.keep(np.zeros(len(m.ties), dtype=bool))
+    k = set_trust(m, live[0], live[1], 0.2, 0.6)
+    meet(m, live[:2], boost=0.5, n_new_ties=0, rng=np.random.default_rng(0))
+    assert m.ties.trust_ij[k] == pytest.approx(0.2 + 0.5 * 0.8 if m.ties.i[k] == live[0] else 0.6 + 0.5 * 0.4)
+
+
+def test_cda_stops_acting_when_budget_is_spent():
+    policy = PolicyParams(budget=10.0, start_month=0, duration_months=48, share_diagnostic=0.0,
+                          events_per_year=12, event_cost=4.0)
+    m = small_model(n_firms=30, policy=policy, months=24)
+    m.run()
+    cda = m.cdas[0]
+    assert cda.events_held == 2
+    assert cda.spent == pytest.approx(8.0)
+    assert cda.budget_left == pytest.approx(2.0)
+    spent = m.series()["cda_spent"]
+    assert spent.is_monotonic_increasing and spent.iloc[-1] == pytest.approx(8.0)
+    assert (spent.iloc[3:] == 8.0).all()  # nothing after the second event (month 2)
+
+
+def test_phases_follow_the_shares_of_the_contract():
+    pol = PolicyParams(start_month=12, duration_months=20, share_diagnostic=0.1, share_trust_building=0.2,
+                       share_pilot=0.3, share_strategic=0.3)
+    assert phase_of(pol, 11) == ("none", 0)
+    assert phase_of(pol, 12) == ("diagnostic", 0)
+    assert phase_of(pol, 14) == ("trust_building", 0)
+    assert phase_of(pol, 18) == ("pilot", 0)
+    assert phase_of(pol, 24) == ("strategic", 0)
+    assert phase_of(pol, 30) == ("exit", 0)
+    assert phase_of(pol, 32) == ("ended", 0)
+
+
+def test_domestic_price_follows_the_inverse_demand_curve():
+    m = small_model(n_firms=20)
+    spec = m.params.clusters[0]
+    m.domestic_supply = m.q0 * 2.0
+    m.month = 0
+    market_update(m)
+    assert m.price[0] == pytest.approx(spec.price * 2.0 ** (-1.0 / spec.elasticity))
+
+
+def test_demand_drop_shock_lowers_price_by_its_magnitude():
+    m = small_model(n_firms=20, shock_kind="demand_drop", shock_start_month=0, shock_magnitude=0.3)
+    m.domestic_supply = m.q0.copy()
+    market_update(m)
+    assert m.price[0] == pytest.approx(m.params.clusters[0].price * 0.7)
+
+
+def test_training_serves_at_most_capacity_and_neediest_first():
+    m = small_model(n_firms=40, awareness_spread=0.0)
+    f = m.firms
+    live = f.live()
+    train = [i.index for i in m.institutions if i.kind == "training_centre"][0]
+    cap = m.institutions[train].capacity
+    f.aware[live] = False
+    f.aware[live, train] = True
+    f.productivity[live] = np.linspace(0.5, 1.5, len(live))
+    before = f.productivity[live].copy()
+    serve(m)
+    improved = f.productivity[live] > before
+    assert improved.sum() == cap
+    assert improved[:cap].all()  # lowest productivity = highest need
+
+
+def test_idle_ties_decay_and_broken_ties_vanish():
+    from model.cooperation import decay_ties
+    m = small_model(n_firms=4, tie_memory=5, tie_decay=0.5, tie_min=0.3)
+    live = m.firms.live()
+    m.ties.keep(np.zeros(len(m.ties), dtype=bool))
+    f = m.firms
+    f.prior_trust[live] = 0.4
+    k_idle = set_trust(m, live[0], live[1], 0.8, 0.8)
+    k_broken = set_trust(m, live[2], live[3], 0.2, 0.3)
+    m.ties.last[:] = 0
+    m.month = 6
+    m.ties.last[k_broken] = 6  # used this month: it does not decay, it breaks
+    decay_ties(m)
+    assert len(m.ties) == 1  # the broken tie (mean 0.25 < 0.3) is gone
+    assert m.ties.trust_ij[0] == pytest.approx(0.8 + 0.5 * (0.4 - 0.8))
+    assert k_idle == 0
+
+
+def test_partner_search_respects_distance_decay():
+    from model.cooperation import draw_new_partners
+    m = small_model(n_firms=50, interaction_range=1e-6)
+    f = m.firms
+    live = f.live()
+    partners = draw_new_partners(m, live, np.random.default_rng(1))
+    found = partners >= 0
+    assert found.any()
+    # with a vanishing range only firms in the same cell are ever accepted
+    assert (f.x[partners[found]] == f.x[live[found]]).all()
+    assert (f.y[partners[found]] == f.y[live[found]]).all()
+    assert (partners[found] != live[found]).all()
+
+
+def test_spin_offs_start_micro_near_their_parent_with_a_tie():
+    from model.demography import enter_firms
+    m = small_model(n_firms=100, spinoff_rate=0.05, entry_profit_sensitivity=0.0)
+    before = set(m.firms.live())
+    new = enter_firms(m)
+    assert len(new) > 0
+    f = m.firms
+    assert (f.employees[new] == 1).all()
+    assert set(new).isdisjoint(before)
+    # every spin-off keeps a tie to a parent within one cell
+    for s in new:
+        k = np.flatnonzero((m.ties.i == s) | (m.ties.j == s))
+        assert len(k) == 1
+        other = m.ties.j[k[0]] if m.ties.i[k[0]] == s else m.ties.i[k[0]]
+        assert max(abs(f.x[s] - f.x[other]), abs(f.y[s] - f.y[other])) <= 1
+    assert len(m.agents_by_type[type(m.firm_agent(new[0]))]) == len(before) + len(new)
+
+
+def test_clustering_coefficient_matches_networkx():
+    g = nx.gnm_random_graph(60, 200, seed=3)
+    t = TieTable()
+    e = np.array(g.edges())
+    t.add(e[:, 0], e[:, 1], np.full(len(e), 0.5), np.full(len(e), 0.5), 0)
+    ours = local_clustering(t, 60)
+    theirs = nx.clustering(g)
+    assert np.allclose(ours, [theirs[k] for k in range(60)])
+
+
+def test_gini_known_values():
+    assert gini(np.array([1, 1, 1, 1])) == 0.0
+    assert gini(np.array([0, 0, 0, 4])) == pytest.approx(0.75)
