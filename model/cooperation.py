@@ -135,6 +135,7 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     member_tally = log.setdefault("member_games", np.zeros((2, n_c)))  # members' choices, cooperative
     if len(a) == 0:
         return {"coop_a": np.zeros(0, bool), "coop_b": np.zeros(0, bool)}
+    existed = ties.find(a, b) >= 0
     idx = ties.add(a, b, f.prior_trust[a], f.prior_trust[b], t)
     trust_a = ties.trust_of(idx, a)
     trust_b = ties.trust_of(idx, b)
@@ -162,6 +163,14 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     ties.set_trust_of(idx, a, np.clip(new_a, 0.0, 1.0))
     ties.set_trust_of(idx, b, np.clip(new_b, 0.0, 1.0))
     ties.last[idx] = t
+    # a first encounter in which neither contributed leaves no relationship behind
+    nothing = ~existed & ~coop_a & ~coop_b
+    if nothing.any():
+        drop = np.zeros(len(ties), dtype=bool)
+        drop[idx[nothing]] = True
+        # ... unless the same pair also met in another game this month and someone contributed
+        drop[idx[~nothing]] = False
+        ties.keep(~drop)
     # what a joint action brings when both contribute
     until = t + p.effect_months
     for code, field in ((PURCHASING, "discount_until"), (MARKETING, "export_until"),
@@ -183,7 +192,7 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
         m = f.member[side]
         member_tally[0] += np.bincount(f.cluster[side][m], minlength=n_c)
         member_tally[1] += np.bincount(f.cluster[side][m], weights=coop[m].astype(float), minlength=n_c)
-    return {"coop_a": coop_a, "coop_b": coop_b, "tie": idx}
+    return {"coop_a": coop_a, "coop_b": coop_b}
 
 
 def gossip(model) -> None:

@@ -84,13 +84,10 @@ def spread_awareness(model) -> None:
     rng = model.streams["services"]
     if len(ties) == 0 or p.awareness_spread == 0:
         return
-    ai, aj = f.aware[ties.i], f.aware[ties.j]
-    u = rng.random(ai.shape)
-    to_j = ai & ~aj & (u < p.awareness_spread)
-    to_i = aj & ~ai & (u < p.awareness_spread)
-    if to_j.any():
-        rows, cols = np.nonzero(to_j)
-        f.aware[ties.j[rows], cols] = True
-    if to_i.any():
-        rows, cols = np.nonzero(to_i)
-        f.aware[ties.i[rows], cols] = True
+    # only pairs where one end knows and the other does not can pass anything on
+    rows, cols = np.nonzero(f.aware[ties.i] != f.aware[ties.j])
+    passed = rng.random(len(rows)) < p.awareness_spread
+    rows, cols = rows[passed], cols[passed]
+    # whichever end did not know learns it
+    learner = np.where(f.aware[ties.i[rows], cols], ties.j[rows], ties.i[rows])
+    f.aware[learner, cols] = True

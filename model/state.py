@@ -103,8 +103,12 @@ class TieTable:
     """Undirected inter-firm ties with directed trust, as compact edge arrays.
 
     ``i < j`` for every tie; ``trust_ij`` is i's trust in j, ``trust_ji`` j's in i;
-    ``last`` the month of the last interaction.
+    ``last`` the month of the last interaction. Ties are kept sorted by
+    ``(i, j)``, so that a pair is found by binary search and removing ties
+    (which keeps the order) never needs a sort.
     """
+
+    _FIELDS = ("i", "j", "trust_ij", "trust_ji", "last")
 
     def __init__(self):
         self.i = np.zeros(0, dtype=np.int64)
@@ -112,8 +116,7 @@ class TieTable:
         self.trust_ij = np.zeros(0)
         self.trust_ji = np.zeros(0)
         self.last = np.zeros(0, dtype=np.int64)
-        self._sorted_keys: np.ndarray | None = None
-        self._order: np.ndarray | None = None
+        self.key = np.zeros(0, dtype=np.int64)  # i * 2**32 + j, ascending
 
     def __len__(self) -> int:
         return len(self.i)
@@ -123,29 +126,20 @@ class TieTable:
         lo, hi = np.minimum(a, b), np.maximum(a, b)
         return lo * _KEY + hi
 
-    def _index(self):
-        if self._sorted_keys is None:
-            keys = self.i * _KEY + self.j
-            self._order = np.argsort(keys, kind="stable")
-            self._sorted_keys = keys[self._order]
-        return self._sorted_keys, self._order
-
     def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Tie index of each pair (a[k], b[k]), or -1 where there is none."""
         if len(self.i) == 0 or len(a) == 0:
             return np.full(len(a), -1, dtype=np.int64)
-        sk, order = self._index()
         q = self.keys(np.asarray(a), np.asarray(b))
-        pos = np.searchsorted(sk, q)
-        pos_c = np.minimum(pos, len(sk) - 1)
-        hit = sk[pos_c] == q
-        return np.where(hit, order[pos_c], -1)
+        pos = np.minimum(np.searchsorted(self.key, q), len(self.key) - 1)
+        return np.where(self.key[pos] == q, pos, -1)
 
     def add(self, a: np.ndarray, b: np.ndarray, trust_a: np.ndarray, trust_b: np.ndarray,
             month: int) -> np.ndarray:
         """Add ties for pairs that have none (duplicates within the call are merged).
 
-        ``trust_a`` is a's trust in b. Returns the tie index of every pair, old or new.
+        ``trust_a`` is a's trust in b. Returns the tie index of every pair, old or new
+        (indices of existing ties shift when new ones are inserted before them).
         """
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
@@ -154,21 +148,19 @@ class TieTable:
         idx = self.find(a, b)
         new = np.flatnonzero((idx < 0) & (a != b))
         if len(new):
-            keys = self.keys(a[new], b[new])
-            _, first = np.unique(keys, return_index=True)
-            new = new[np.sort(first)]
+            keys, first = np.unique(self.keys(a[new], b[new]), return_index=True)
+            new = new[first]  # one per pair, in key order
             an, bn = a[new], b[new]
             swap = an > bn
-            lo = np.where(swap, bn, an)
-            hi = np.where(swap, an, bn)
-            t_lo = np.where(swap, trust_b[new], trust_a[new])
-            t_hi = np.where(swap, trust_a[new], trust_b[new])
-            self.i = np.concatenate([self.i, lo])
-            self.j = np.concatenate([self.j, hi])
-            self.trust_ij = np.concatenate([self.trust_ij, t_lo])
-            self.trust_ji = np.concatenate([self.trust_ji, t_hi])
-            self.last = np.concatenate([self.last, np.full(len(lo), month, dtype=np.int64)])
-            self._sorted_keys = None
+            values = {
+                "i": np.where(swap, bn, an), "j": np.where(swap, an, bn),
+                "trust_ij": np.where(swap, trust_b[new], trust_a[new]),
+                "trust_ji": np.where(swap, trust_a[new], trust_b[new]),
+                "last": np.full(len(new), month, dtype=np.int64), "key": keys,
+            }
+            at = np.searchsorted(self.key, keys)
+            for name, vals in values.items():
+                setattr(self, name, np.insert(getattr(self, name), at, vals))
             idx = self.find(a, b)
         return idx
 
@@ -183,13 +175,11 @@ class TieTable:
         self.trust_ji[idx[~is_i]] = value[~is_i]
 
     def keep(self, mask: np.ndarray) -> None:
-        """Keep only the ties where ``mask`` is true."""
+        """Keep only the ties where ``mask`` is true (order, hence sortedness, is kept)."""
         if mask.all():
             return
-        self.i, self.j = self.i[mask], self.j[mask]
-        self.trust_ij, self.trust_ji = self.trust_ij[mask], self.trust_ji[mask]
-        self.last = self.last[mask]
-        self._sorted_keys = None
+        for name in (*self._FIELDS, "key"):
+            setattr(self, name, getattr(self, name)[mask])
 
     def drop_firms(self, dead: np.ndarray) -> None:
         """Remove every tie that touches a firm flagged in the boolean slot mask ``dead``."""
@@ -200,12 +190,26 @@ class TieTable:
         return (np.bincount(self.i, minlength=capacity) + np.bincount(self.j, minlength=capacity))
 
     def adjacency(self, capacity: int):
-        """CSR adjacency over slots: (offsets, neighbour, tie index), both directions."""
+        """CSR adjacency over slots: (offsets, neighbour, tie index), both directions.
+
+        Built by a counting sort (O(ties + slots)); within a row, neighbours come
+        in the order of the tie table.
+        """
+        n = len(self.i)
         src = np.concatenate([self.i, self.j])
         dst = np.concatenate([self.j, self.i])
-        tie = np.concatenate([np.arange(len(self.i)), np.arange(len(self.i))])
-        order = np.argsort(src, kind="stable")
+        tie = np.concatenate([np.arange(n), np.arange(n)])
         counts = np.bincount(src, minlength=capacity)
         offsets = np.zeros(capacity + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
+        # stable counting sort by source: position = row start + rank within the row
+        order = np.argsort(src, kind="stable") if n < 64 else _counting_order(src, offsets)
         return offsets, dst[order], tie[order]
+
+
+def _counting_order(src: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Permutation that stably sorts ``src`` (ints in [0, capacity)): scipy's COO->CSR counting sort."""
+    import scipy.sparse as sp
+    n = len(src)
+    m = sp.csr_matrix((np.ones(n, dtype=np.int8), (src, np.arange(n))), shape=(len(offsets) - 1, n))
+    return m.indices.astype(np.int64)
