@@ -345,3 +345,18 @@ def describe(obj: Any = None) -> list[tuple[str, Any, str, str]]:
         default = f.default if f.default is not dataclasses.MISSING else None
         rows.append((f.name, default, rng, meta.get("doc", "")))
     return rows
+
+
+def markdown_tables() -> str:
+    """Markdown tables of every parameter group (name, default, allowed range, meaning), for docs/ODD.md."""
+    out = []
+    for title, cls in (("ModelParams (behaviour)", ModelParams), ("ClusterSpec (one per cluster)", ClusterSpec),
+                       ("PolicyParams (the programme)", PolicyParams), ("ShockParams", ShockParams)):
+        out.append(f"**{title}**\n\n| name | default | allowed | meaning [unit] |\n|---|---|---|---|")
+        for name, default, rng, doc in describe(cls):
+            if isinstance(default, (ClusterSpec, PolicyParams, ShockParams)) or name == "clusters":
+                default = "see below"
+            out.append(f"| `{name}` | {default} | {rng} | {doc} |")
+        out.append("")
+    return "\n".join(out)
+
