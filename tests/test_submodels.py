@@ -259,3 +259,53 @@ def test_clustering_coefficient_matches_networkx():
 def test_gini_known_values():
     assert gini(np.array([1, 1, 1, 1])) == 0.0
     assert gini(np.array([0, 0, 0, 4])) == pytest.approx(0.75)
+
+
+def test_output_follows_the_production_function():
+    from model.economy import produce
+    m = small_model(n_firms=10)
+    f = m.firms
+    live = f.live()
+    f.subcontract_until[:] = -1
+    produce(m)
+    p = m.params
+    expected = m.scale[0] * f.productivity[live] * f.employees[live] ** p.alpha * f.capital[live] ** p.beta
+    assert np.allclose(f.output[live], expected)
+    # a subcontracting pair takes subcontract_bonus more orders
+    f.subcontract_until[live[0]] = m.month
+    produce(m)
+    assert f.output[live[0]] == pytest.approx(expected[0] * (1 + p.subcontract_bonus))
+
+
+def test_profitable_firm_below_its_optimum_hires_and_a_loss_maker_sheds():
+    from model.economy import grow, produce
+    m = small_model(n_firms=10, growth_noise=0.0, max_hire_rate=1.0, hire_sensitivity=10.0,
+                    fire_sensitivity=10.0, max_fire_rate=1.0)
+    f = m.firms
+    live = f.live()
+    f.employees[live] = 20
+    f.cash[live] = 1e6
+    produce(m)
+    m.month_log["investment"] = np.zeros(len(live))
+    f.margin[live[0]] = 0.5     # profitable and, with 20 workers but tiny capital, ...
+    f.margin[live[1]] = -0.5    # loss-making
+    mrpl_live, mrpl = m.month_log["mrpl"]
+    mrpl[0] = 2.0 * m.params.wage  # ... the next worker earns twice the wage
+    mrpl[1] = 0.5 * m.params.wage
+    grow(m)
+    assert f.employees[live[0]] > 20
+    assert 1 <= f.employees[live[1]] < 20
+
+
+def test_local_spillover_lifts_laggards_toward_the_town_mean():
+    from model.economy import learn
+    m = small_model(n_firms=2, productivity_noise=0.0, invest_learning=0.0, local_spillover=0.5)
+    f = m.firms
+    live = f.live()
+    f.town[live] = f.town[live[0]]
+    f.productivity[live] = [1.0, 3.0]
+    f.profit[live] = 0.0
+    f.facility_user[live] = False
+    learn(m)
+    assert f.productivity[live[0]] == pytest.approx(1.0 + 0.5 * (2.0 - 1.0))
+    assert f.productivity[live[1]] == pytest.approx(3.0)  # above the mean: no loss
