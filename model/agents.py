@@ -130,7 +130,7 @@ class ClusterDevelopmentAgent(Agent):
         self.spent = 0.0
         self.phase = "none"  # "none" while it cannot act (no budget or no instrument)
         self.events_held = 0
-        self.consortium_paid = False
+        self.consortium_funded = False  # the CDA still pays for the consortium
         self.association_dissolved_month = -1
         self.months_in_phase = 0
         self.credibility = 0.3  # rises during the diagnostic

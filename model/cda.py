@@ -93,10 +93,10 @@ def act(model) -> None:
                 _form_consortium(model, cda, rng)
                 _set_up_facility(model, cda)
                 _form_association(model, cda)
-        if phase in ("strategic", "exit") and cda.consortium_active:
-            cda.consortium_paid = cda.charge(pol.consortium_cost)
-        else:
-            cda.consortium_paid = False
+        if cda.consortium_active and cda.consortium_funded and phase in ("strategic", "exit") \
+                and not (phase == "strategic" and months_in == 0):  # the first month was paid at formation
+            # when the money runs out the consortium is on its own: it holds only by trust
+            cda.consortium_funded = cda.charge(pol.consortium_cost)
         _maintain(model, cda, rng, phase)
 
 
@@ -151,6 +151,7 @@ def meet(model, members: np.ndarray, boost: float, n_new_ties: int, rng) -> None
     f = model.firms
     ties = model.ties
     m = len(members)
+    boost = min(max(boost, 0.0), 1.0)
     if m < 2:
         return
     if n_new_ties > 0:
@@ -229,6 +230,7 @@ def _form_consortium(model, cda, rng) -> None:
     members = pool[np.argsort(-f.productivity[pool], kind="stable")[: pol.consortium_size]]
     f.consortium[members] = cda.cluster
     cda.consortium_active = True
+    cda.consortium_funded = True
     meet(model, members, pol.event_trust_boost * pol.effectiveness * cda.credibility, len(members), rng)
 
 
@@ -281,7 +283,7 @@ def _maintain(model, cda, rng, phase: str) -> None:
     f.export_until[marketing] = np.maximum(f.export_until[marketing], model.month)
     if cda.consortium_active:
         members = mine & (f.consortium == cda.cluster)
-        if not cda_present:
+        if not (cda_present and cda.consortium_funded):
             label = np.where(members, 0, -1)
             if _mean_trust_within(model, label, 1)[0] < p.group_trust_threshold or members.sum() < 2:
                 f.consortium[members] = -1
@@ -316,9 +318,10 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
     f.cash[members] -= p.association_fee
     income = p.association_fee * len(members)
     deficit = p.association_running_cost - income
-    if phase != "ended":
-        if deficit > 0:
-            cda.charge(min(deficit, cda.budget_left))
+    # while the CDA is there and can pay, it covers the deficit; otherwise the association
+    # must live on its fees and its members' trust
+    if phase != "ended" and (deficit <= 0 or cda.charge(deficit)):
+        pass
     else:
         label = np.where(mine & f.member, 0, -1)
         trust = _mean_trust_within(model, label, 1)[0]

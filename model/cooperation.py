@@ -217,7 +217,7 @@ def gossip(model) -> None:
 
 
 def decay_ties(model) -> None:
-    """Idle ties decay toward the priors; broken or long-forgotten ties are removed."""
+    """Ties idle for more than tie_memory months decay toward the priors and go below tie_min."""
     p = model.params
     f = model.firms
     ties = model.ties
@@ -228,6 +228,7 @@ def decay_ties(model) -> None:
     if old.any():
         ties.trust_ij[old] += p.tie_decay * (f.prior_trust[ties.i[old]] - ties.trust_ij[old])
         ties.trust_ji[old] += p.tie_decay * (f.prior_trust[ties.j[old]] - ties.trust_ji[old])
-    broken = 0.5 * (ties.trust_ij + ties.trust_ji) < p.tie_min
+    # an idle tie whose trust has fallen below tie_min is dropped; so is one idle for twice tie_memory
+    broken = old & (0.5 * (ties.trust_ij + ties.trust_ji) < p.tie_min)
     forgotten = idle > 2 * p.tie_memory
     ties.keep(~(broken | forgotten))

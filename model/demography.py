@@ -83,7 +83,7 @@ def enter_firms(model) -> np.ndarray:
     f.y[slots] = np.clip(y, 0, model.region.height - 1).astype(np.int64)
     f.alive[slots] = True
     f.cluster[slots] = cl
-    f.town[slots] = model.cluster_town[cl]
+    f.town[slots] = model.region.nearest_town(f.x[slots], f.y[slots])
     f.employees[slots] = 1
     f.employees_year_ago[slots] = 1
     f.capital[slots] = p.capital_per_worker

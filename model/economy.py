@@ -137,10 +137,10 @@ def produce(model, initial: bool = False) -> None:
     qbar = np.bincount(c, weights=q_dom, minlength=model.n_clusters) / np.maximum(n_c, 1)
     n_x = np.bincount(c, weights=exporter.astype(float), minlength=model.n_clusters)
     xbar = np.bincount(c, weights=q_exp, minlength=model.n_clusters) / np.maximum(n_x, 1)
-    p_dom = model.price[c] * (q_dom / np.maximum(qbar[c], 1e-12)) ** (-inv_sigma)
+    p_dom = model.price[c] * (np.maximum(q_dom, 1e-12) / np.maximum(qbar[c], 1e-12)) ** (-inv_sigma)
     export_price = k["export_price"][c] * model.exchange_rate if initial else model.export_price[c]
     p_exp = export_price * (np.maximum(q_exp, 1e-12) / np.maximum(xbar[c], 1e-12)) ** (-inv_sigma)
-    revenue = q_dom * p_dom + np.where(exporter, q_exp * p_exp, 0.0)
+    revenue = np.where(q_dom > 0, q_dom * p_dom, 0.0) + np.where(exporter, q_exp * p_exp, 0.0)
     input_cost = unit_input * q
     fixed = p.fixed_cost * (1.0 - p.park_fixed_cost_cut * park)
     payoff = model.month_log.get("payoff")
@@ -151,7 +151,8 @@ def produce(model, initial: bool = False) -> None:
     f.exports[live] = np.where(exporter, q_exp * p_exp, 0.0)
     f.revenue[live] = revenue
     f.profit[live] = profit
-    ratio = profit / np.maximum(revenue, 1e-9)
+    # the margin is bounded: a firm with (almost) no sales has a margin of -1..1, not +-1e9
+    ratio = np.clip(np.divide(profit, revenue, out=np.zeros_like(profit), where=revenue > 1e-9), -1.0, 1.0)
     if initial:
         f.margin[live] = ratio
     else:

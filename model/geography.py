@@ -58,6 +58,13 @@ class Region:
     def town_id(self, name: str) -> int:
         return self.town_names.index(name)
 
+    def nearest_town(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Id of the town nearest (Chebyshev, then Euclidean) to each cell; ties go to the lower id."""
+        dx = np.abs(np.asarray(x)[:, None] - self.town_xy[None, :, 0])
+        dy = np.abs(np.asarray(y)[:, None] - self.town_xy[None, :, 1])
+        dist = np.maximum(dx, dy) + 1e-3 * np.hypot(dx, dy)
+        return np.argmin(dist, axis=1).astype(np.int64)
+
 
 def build_region(town_names: list[str], cell_km: float, margin: int) -> Region:
     """Project the given towns (and every listed town inside the box) onto a grid.

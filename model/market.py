@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+MIN_SUPPLY_SHARE = 0.05  # floor of last month's supply relative to the reference demand
+
 
 def init_market(model) -> None:
     clusters = model.params.clusters
@@ -57,10 +59,12 @@ def update(model) -> None:
     growth = np.array([(1.0 + c.market_growth) ** (t / 12.0) for c in p.clusters])
     p0 = np.array([c.price for c in p.clusters])
     eps = np.array([c.elasticity for c in p.clusters])
-    supply = np.maximum(model.domestic_supply, 1e-9)
+    # supply is floored at a twentieth of the reference level, so that a market that sold
+    # nothing last month (all firms gone, nobody exporting) does not quote an absurd price
+    supply = np.maximum(model.domestic_supply, MIN_SUPPLY_SHARE * model.q0 * growth)
     model.price = p0 * (supply / (model.q0 * growth)) ** (-1.0 / eps) * model.demand_shock
     # the cluster's export market is finite too, with a more elastic demand
     px = np.array([c.export_price for c in p.clusters])
     eps_x = np.array([c.export_elasticity for c in p.clusters])
-    exported = np.maximum(model.export_supply, 1e-9)
+    exported = np.maximum(model.export_supply, MIN_SUPPLY_SHARE * model.x0 * growth)
     model.export_price = px * model.exchange_rate * (exported / (model.x0 * growth)) ** (-1.0 / eps_x)

@@ -175,7 +175,7 @@ class ClusterModel(mesa.Model):
         f.alive[slots] = True
         f.cluster[slots] = c
         f.x[slots], f.y[slots] = x.astype(np.int64), y.astype(np.int64)
-        f.town[slots] = self.cluster_town[c]
+        f.town[slots] = self.region.nearest_town(f.x[slots], f.y[slots])
         f.employees[slots] = employees
         f.employees_year_ago[slots] = employees
         f.capital[slots] = capital

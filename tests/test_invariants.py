@@ -20,19 +20,21 @@ def configurations(draw):
         events_per_year=draw(st.floats(0.0, 24.0)), groups_per_year=draw(st.floats(0.0, 12.0)),
         linkage_firms_per_year=draw(st.floats(0.0, 50.0)), consortium_size=draw(st.integers(0, 6)),
         common_facility=draw(st.booleans()), association=draw(st.booleans()),
-        targeting=draw(st.sampled_from(TARGETING_RULES)), association_cost=draw(st.floats(0.0, 30.0)))
+        targeting=draw(st.sampled_from(TARGETING_RULES)), association_cost=draw(st.floats(0.0, 30.0)),
+        effectiveness=draw(st.floats(0.0, 5.0)), event_trust_boost=draw(shares))
     overrides = dict(
         n_firms=draw(st.integers(1, 60)), p_seek=draw(shares), learning_rate=draw(shares),
         betrayal_weight=draw(st.floats(0.0, 5.0)), gossip_weight=draw(shares), spillover=draw(shares),
         hazard_base=draw(st.floats(0.0, 0.1)), spinoff_rate=draw(st.floats(0.0, 0.1)),
         debt_limit=draw(st.floats(0.0, 2.0)), fire_sensitivity=draw(st.floats(0.0, 10.0)),
-        event_trust_boost=draw(shares), subsidy_attribution=draw(shares),
+        generalised_trust_share=draw(shares), subsidy_attribution=draw(shares),
+        export_share=draw(st.floats(0.0, 0.95)), variety_elasticity=draw(st.floats(1.5, 20.0)),
         shock_kind=draw(st.sampled_from(["none", "demand_drop", "input_price_spike", "export_restriction"])),
         shock_start_month=draw(st.integers(0, 20)), shock_magnitude=draw(st.floats(0.0, 0.95)))
     return ModelParams(months=24, policy=policy).with_overrides(**overrides), draw(st.integers(0, 2**31))
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(configurations())
 def test_invariants_hold_every_month(config):
     params, seed = config

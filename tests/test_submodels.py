@@ -196,22 +196,30 @@ def test_training_serves_at_most_capacity_and_neediest_first():
     assert improved[:cap].all()  # lowest productivity = highest need
 
 
-def test_idle_ties_decay_and_broken_ties_vanish():
+def test_idle_ties_decay_toward_the_prior_and_go_below_tie_min():
     from model.cooperation import decay_ties
-    m = small_model(n_firms=4, tie_memory=5, tie_decay=0.5, tie_min=0.3)
+    m = small_model(n_firms=6, tie_memory=5, tie_decay=0.5, tie_min=0.3)
     live = m.firms.live()
     m.ties.keep(np.zeros(len(m.ties), dtype=bool))
     f = m.firms
-    f.prior_trust[live] = 0.4
-    k_idle = set_trust(m, live[0], live[1], 0.8, 0.8)
-    k_broken = set_trust(m, live[2], live[3], 0.2, 0.3)
+    f.prior_trust[live] = [0.4, 0.4, 0.1, 0.1, 0.1, 0.1]
+    k_idle = set_trust(m, live[0], live[1], 0.8, 0.8)     # idle, good: decays toward 0.4 and stays
+    set_trust(m, live[2], live[3], 0.3, 0.34)             # idle, low priors: decays below tie_min, removed
+    k_used = set_trust(m, live[4], live[5], 0.1, 0.1)     # low trust but used this month: kept (spec 5.3)
     m.ties.last[:] = 0
     m.month = 6
-    m.ties.last[k_broken] = 6  # used this month: it does not decay, it breaks
+    m.ties.last[k_used] = 6
     decay_ties(m)
-    assert len(m.ties) == 1  # the broken tie (mean 0.25 < 0.3) is gone
-    assert m.ties.trust_ij[0] == pytest.approx(0.8 + 0.5 * (0.4 - 0.8))
+    assert len(m.ties) == 2
+    k = m.ties.find(np.array([live[0]]), np.array([live[1]]))[0]
+    assert m.ties.trust_ij[k] == pytest.approx(0.8 + 0.5 * (0.4 - 0.8))
+    assert m.ties.find(np.array([live[2]]), np.array([live[3]]))[0] == -1
+    assert m.ties.find(np.array([live[4]]), np.array([live[5]]))[0] >= 0
     assert k_idle == 0
+    # a tie idle for more than twice tie_memory is forgotten whatever its trust
+    m.month = 11
+    decay_ties(m)
+    assert m.ties.find(np.array([live[0]]), np.array([live[1]]))[0] == -1
 
 
 def test_partner_search_respects_distance_decay():
