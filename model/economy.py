@@ -18,33 +18,39 @@ from .market import shock_active  # noqa: F401  (re-exported for submodels)
 def initial_productivity(p, spec, employees, capital):
     """Productivities at which every initial firm is at its optimal size, and the cluster's scale.
 
-    A firm sells at ``P * (q / qbar) ** (-1 / variety_elasticity)`` (its product is a
-    variety of the cluster's good). Its marginal revenue product of labour is
-    ``MRPL = alpha / L * ((1 - 1/sigma) * revenue - input_cost)``. For each
-    firm this solves MRPL = wage for its output share ``u = q / qbar`` (on the
-    branch where the optimum is stable), with ``qbar`` set so that shares average
-    1 (fixed point); then sets ``scale`` so that the median productivity is 1.
+    A firm's product is a variety of the cluster's good: its revenue is
+    ``P * Q * q**rho / sum(q**rho)`` with rho = 1 - 1/sigma, so with u = q / qbar
+    it is ``kappa * P * qbar * u**rho``, kappa = 1 / mean(u**rho). Its marginal
+    revenue product of labour is ``MRPL = alpha / L * (rho * revenue - input_cost)``.
+    For each firm this solves MRPL = wage for u (on the branch where the optimum
+    is stable), with ``qbar`` and ``kappa`` a fixed point (shares average 1);
+    then sets ``scale`` so that the median productivity is 1.
     Returns (productivity, scale).
     """
     sigma = p.variety_elasticity
     s_in = spec.input_share * (1.0 + 0.5 * p.transport_cost)
     c1 = 1.0 - 1.0 / sigma
-    u_star = (c1 * c1 / s_in) ** sigma  # g(u) = c1 u^c1 - s u peaks here
     L = np.asarray(employees, dtype=float)
-    qbar = 1.0
-    for _ in range(60):
-        rhs = p.wage * L / (p.alpha * spec.price * qbar)
+    qbar, kappa = 1.0, 1.0
+    for _ in range(500):
+        # MRPL = wage  <=>  g(u) = c1 u^c1 - (s / kappa) u = wage L / (alpha P qbar kappa)
+        s_k = s_in / kappa
+        u_star = (c1 * c1 / s_k) ** sigma  # g peaks here
+        rhs = p.wage * L / (p.alpha * spec.price * qbar * kappa)
         lo, hi = np.zeros_like(L), np.full_like(L, u_star)
         for _ in range(60):  # bisection on the increasing branch of g
             mid = 0.5 * (lo + hi)
-            g = c1 * mid ** c1 - s_in * mid
+            g = c1 * mid ** c1 - s_k * mid
             lo = np.where(g < rhs, mid, lo)
             hi = np.where(g < rhs, hi, mid)
         u = 0.5 * (lo + hi)
         ratio = u.mean()
-        qbar *= ratio
-        if abs(ratio - 1.0) < 1e-10:
+        kappa_new = 1.0 / np.mean((u / ratio) ** c1)
+        if abs(ratio - 1.0) < 1e-10 and abs(kappa_new / kappa - 1.0) < 1e-10:
             break
+        # damped (geometric half-steps): the undamped iteration oscillates
+        qbar *= np.sqrt(ratio)
+        kappa = np.sqrt(kappa * kappa_new)
     q = u * qbar
     raw = q / (L ** p.alpha * np.asarray(capital) ** p.beta)
     scale = float(np.median(raw))
@@ -131,16 +137,13 @@ def produce(model, initial: bool = False) -> None:
     discount = discount + np.where(f.purchasing_group[live] >= 0, _group_discount(model, live), 0.0)
     unit_input = (model.input_price * k["input_share"][c] * k["p0"][c]
                   * (1.0 + p.transport_cost * (1.0 - infra)) * supplier_factor * (1.0 - np.minimum(discount, 0.9)))
-    # each firm sells a variety: its price falls with its output relative to the cluster's mean
+    # each firm sells a variety of the cluster's good (Dixit-Stiglitz): the market's spending,
+    # price x total quantity, is shared in proportion to q ** rho, rho = 1 - 1/sigma
     inv_sigma = 1.0 / p.variety_elasticity
-    n_c = np.bincount(c, minlength=model.n_clusters)
-    qbar = np.bincount(c, weights=q_dom, minlength=model.n_clusters) / np.maximum(n_c, 1)
-    n_x = np.bincount(c, weights=exporter.astype(float), minlength=model.n_clusters)
-    xbar = np.bincount(c, weights=q_exp, minlength=model.n_clusters) / np.maximum(n_x, 1)
-    p_dom = model.price[c] * (np.maximum(q_dom, 1e-12) / np.maximum(qbar[c], 1e-12)) ** (-inv_sigma)
     export_price = k["export_price"][c] * model.exchange_rate if initial else model.export_price[c]
-    p_exp = export_price * (np.maximum(q_exp, 1e-12) / np.maximum(xbar[c], 1e-12)) ** (-inv_sigma)
-    revenue = np.where(q_dom > 0, q_dom * p_dom, 0.0) + np.where(exporter, q_exp * p_exp, 0.0)
+    revenue_dom = _shares(c, q_dom, model.n_clusters, inv_sigma) * model.price[c]
+    revenue_exp = _shares(c, q_exp, model.n_clusters, inv_sigma) * export_price
+    revenue = revenue_dom + revenue_exp
     input_cost = unit_input * q
     fixed = p.fixed_cost * (1.0 - p.park_fixed_cost_cut * park)
     payoff = model.month_log.get("payoff")
@@ -148,7 +151,7 @@ def produce(model, initial: bool = False) -> None:
     if payoff is not None:
         profit = profit + payoff[live]
     f.output[live] = q
-    f.exports[live] = np.where(exporter, q_exp * p_exp, 0.0)
+    f.exports[live] = revenue_exp
     f.revenue[live] = revenue
     f.profit[live] = profit
     # the margin is bounded: a firm with (almost) no sales has a margin of -1..1, not +-1e9
@@ -162,6 +165,16 @@ def produce(model, initial: bool = False) -> None:
     model.month_log["mrpl"] = (live, p.alpha * ((1.0 - inv_sigma) * revenue - input_cost) / L)
     model.domestic_supply = np.bincount(c, weights=q_dom, minlength=model.n_clusters)
     model.export_supply = np.bincount(c, weights=q_exp, minlength=model.n_clusters)
+
+
+def _shares(cluster, q, n_clusters, inv_sigma):
+    """Each firm's quantity-equivalent sales: Q_c * q**rho / sum_c(q**rho) (0 for q = 0)."""
+    rho = 1.0 - inv_sigma
+    weight = np.where(q > 0, np.maximum(q, 0.0) ** rho, 0.0)
+    total_w = np.bincount(cluster, weights=weight, minlength=n_clusters)
+    total_q = np.bincount(cluster, weights=q, minlength=n_clusters)
+    return np.divide(total_q[cluster] * weight, total_w[cluster], out=np.zeros_like(q),
+                     where=total_w[cluster] > 0)
 
 
 def _group_discount(model, live):
