@@ -1,0 +1,170 @@
+"""``khusheh-run``: the Hydra application that turns a configuration into a run on disk.
+
+    khusheh-run cluster=carpet_kashan policy=standard_cda seed=3
+    khusheh-run -m policy=none,standard_cda seed=0,1 hydra.sweep.dir=multirun/mine
+    khusheh-run -m experiment=policy_comparison
+
+Each run writes its results into its Hydra output folder (see
+:mod:`scenarios.results`). A job whose folder already holds complete results
+for the same configuration is skipped, so a sweep rerun into the same folder
+finishes what an interrupted one left. A bad value ends a single run with a
+short message and exit status 2; in a sweep the job is marked FAILED, the
+other jobs go on, and the sweep ends with a non-zero status naming the
+failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from model import ClusterModel, ParameterError
+
+from .config import register, to_model_params
+from .results import clear_incomplete, config_hash, is_complete, provenance, summary_row, write_failure, write_run
+
+log = logging.getLogger("khusheh")
+register()
+
+# Fault injection for the resume test: kill this process (as a crash or a cluster's
+# scheduler would) when a job with this seed reaches this month.
+_KILL_SEED = "KHUSHEH_TEST_KILL_SEED"
+_KILL_MONTH = "KHUSHEH_TEST_KILL_AT_MONTH"
+
+
+def _progress(cfg: DictConfig, total: int, label: str):
+    from tqdm import tqdm
+    # shown only for runs longer than a couple of seconds; months done and time left
+    return tqdm(total=total, desc=label, unit="month", delay=2.0, file=sys.stderr,
+                disable=not cfg.sim.progress, leave=False)
+
+
+def simulate(cfg: DictConfig, folder: Path) -> str:
+    """Run one configured job into ``folder``; returns 'done', 'skipped' or 'failed'."""
+    job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"]) if "hydra" in cfg else cfg
+    resolved = OmegaConf.to_yaml(job_cfg, resolve=True)
+    digest = config_hash(resolved)
+    if is_complete(folder, digest):
+        log.info("complete results already in %s: skipped", folder)
+        return "skipped"
+    clear_incomplete(folder)
+    start = time.perf_counter()
+    try:
+        params, seed = to_model_params(job_cfg)
+        model = ClusterModel(params, rng=seed)
+    except (ParameterError, TypeError, ValueError) as err:
+        # the model names clusters[0].x; on the command line it is cluster.x
+        message = f"khusheh-run: {err}".replace("clusters[0].", "cluster.")
+        write_failure(folder, message)
+        print(message, file=sys.stderr)
+        return "failed"
+    kill_month = int(os.environ[_KILL_MONTH]) if os.environ.get(_KILL_SEED) == str(seed) else None
+    label = f"{params.clusters[0].name} / {_choice('policy')} / seed {seed}"
+    with _progress(cfg, params.months, label) as bar:
+        while model.running:
+            model.step()
+            bar.update(1)
+            if kill_month is not None and model.month == kill_month:
+                os.kill(os.getpid(), signal.SIGKILL)
+    series = model.series()
+    pol = params.policy
+    cda_end = pol.start_month + pol.duration_months if pol.budget > 0 else None
+    identity = {
+        "cluster": params.clusters[0].name, "policy": _choice("policy"), "shock": _choice("shock"),
+        "seed": seed, "budget": pol.budget, "subsidy_rate": pol.subsidy_rate,
+        "start_month": pol.start_month, "duration_months": pol.duration_months,
+        "overrides": ",".join(HydraConfig.get().overrides.task),
+    }
+    write_run(folder, series=series, cluster_series=model.cluster_series(),
+              summary=summary_row(identity, series, cda_end), snapshots=model.snapshots, resolved_yaml=resolved,
+              prov=provenance(seed, digest, time.perf_counter() - start))
+    log.info("results in %s", folder)
+    return "done"
+
+
+def _choice(group: str) -> str:
+    """The preset chosen for a config group (e.g. 'standard_cda' for policy)."""
+    return str(HydraConfig.get().runtime.choices.get(group, ""))
+
+
+@hydra.main(version_base="1.3", config_path="pkg://conf", config_name="config")
+def run(cfg: DictConfig) -> str:
+    folder = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        status = simulate(cfg, folder)
+    except Exception as err:  # an unexpected failure: keep the other jobs going
+        write_failure(folder, "".join(traceback.format_exception(err)))
+        print(f"khusheh-run: the run failed: {type(err).__name__}: {err} (details in {folder / 'FAILED'})",
+              file=sys.stderr)
+        status = "failed"
+    if status == "failed" and HydraConfig.get().mode == RunMode.RUN:
+        sys.exit(2)
+    return status
+
+
+def check_keys(argv: list[str]) -> str | None:
+    """A message for a command-line key that no config group has (with close names), else None.
+
+    Hydra refuses such a key too, but without saying which keys exist.
+    """
+    import dataclasses
+    import difflib
+
+    from .config import BehaviourConf, ClusterConf, PolicyConf, ShockConf, SimConf
+    groups = {"cluster": ClusterConf, "policy": PolicyConf, "shock": ShockConf, "model": BehaviourConf,
+              "sim": SimConf}
+    for arg in argv:
+        if arg.startswith(("-", "+", "~")) or "=" not in arg:
+            continue
+        key = arg.split("=", 1)[0]
+        head, _, rest = key.partition(".")
+        if head not in groups or not rest or "." in rest:
+            continue
+        names = [f.name for f in dataclasses.fields(groups[head])]
+        if rest not in names:
+            close = difflib.get_close_matches(rest, names, n=3)
+            hint = f"; did you mean {', '.join(f'{head}.{c}' for c in close)}?" if close else ""
+            return f"khusheh-run: unknown key {key!r}{hint}\n  keys of {head}: {', '.join(names)}"
+    return None
+
+
+def absolute_output_dirs(argv: list[str]) -> list[str]:
+    """Make hydra.run.dir / hydra.sweep.dir given on the command line absolute.
+
+    Workers of distributed launchers may start in another folder (Ray copies the
+    working folder for its workers), where a relative path would land elsewhere.
+    """
+    out = []
+    for arg in argv:
+        key, eq, value = arg.partition("=")
+        if eq and key in ("hydra.run.dir", "hydra.sweep.dir") and value and not os.path.isabs(value) \
+                and "${" not in value:
+            arg = f"{key}={os.path.abspath(value)}"
+        out.append(arg)
+    return out
+
+
+def main() -> None:
+    problem = check_keys(sys.argv[1:])
+    if problem:
+        print(problem, file=sys.stderr)
+        sys.exit(2)
+    sys.argv[1:] = absolute_output_dirs(sys.argv[1:])
+    # Ray's `uv run` hook would ship a copy of the working folder to local workers and run
+    # them there; the workers here share this machine's environment and folders
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    run()
+
+
+if __name__ == "__main__":
+    main()

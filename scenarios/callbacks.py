@@ -1,0 +1,70 @@
+"""Hydra callbacks: jobs done out of the total in a sweep, and a verdict at its end."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from .results import FAILED, is_complete
+
+log = logging.getLogger("khusheh")
+_TOTAL = ".khusheh_jobs"
+
+
+def count_jobs(config: DictConfig) -> int:
+    """Number of jobs of a sweep: product of the sweep lengths (command line over sweeper.params)."""
+    overrides: dict[str, str] = {}
+    params = config.hydra.sweeper.get("params") or {}
+    for key, value in params.items():
+        overrides[str(key)] = f"{key}={value}"
+    for item in config.hydra.overrides.task:
+        overrides[item.split("=", 1)[0].lstrip("+~")] = item
+    parsed = OverridesParser.create().parse_overrides(list(overrides.values()))
+    return math.prod(len(list(o.sweep_string_iterator())) if o.is_sweep_override() else 1 for o in parsed)
+
+
+def job_folders(sweep_dir: Path) -> list[Path]:
+    return [p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith(".")] if sweep_dir.is_dir() else []
+
+
+class SweepProgress(Callback):
+    """Logs 'jobs done k/N' after each job of a sweep; fails the sweep if any job failed."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        total = count_jobs(config)
+        (sweep_dir / _TOTAL).write_text(str(total))
+        log.info("sweep of %d jobs into %s", total, sweep_dir)
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+        if HydraConfig.get().mode != RunMode.MULTIRUN:
+            return
+        sweep_dir = Path(config.hydra.sweep.dir)
+        total_file = sweep_dir / _TOTAL
+        total = total_file.read_text().strip() if total_file.is_file() else "?"
+        folders = job_folders(sweep_dir)
+        done = sum(is_complete(p) for p in folders)
+        failed = sum((p / FAILED).is_file() for p in folders)
+        tail = f", {failed} failed" if failed else ""
+        print(f"[khusheh] jobs done {done}/{total}{tail}", file=sys.stderr, flush=True)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        failed = sorted(p.name for p in job_folders(sweep_dir) if (p / FAILED).is_file())
+        if failed:
+            first = (sweep_dir / failed[0] / FAILED).read_text().strip().splitlines()[-1]
+            print(f"khusheh-run: {len(failed)} job(s) failed: {', '.join(failed[:10])}"
+                  f"{' ...' if len(failed) > 10 else ''}\n  first error: {first}\n"
+                  "  rerun the same sweep (same hydra.sweep.dir) to redo them; complete jobs are skipped",
+                  file=sys.stderr)
+            sys.exit(1)

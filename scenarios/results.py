@@ -1,0 +1,148 @@
+"""The one writer of result files: atomic writes, a completion marker written last.
+
+A run's folder holds:
+
+- ``series.parquet``: the region's monthly series (DESIGN.md section 6 columns);
+- ``cluster_series.parquet``: the same per cluster (``cluster`` column);
+- ``summary.parquet``: one row: the run's identity and its outcomes at the end of
+  the CDA and at the horizon;
+- ``snapshots/firms_M.parquet``, ``snapshots/ties_M.parquet`` at chosen months;
+- ``config.yaml``: the resolved configuration;
+- ``provenance.json``: package version, git commit, seed, Python, Mesa, ...;
+- ``DONE``: written last, with the hash of the configuration. A folder without
+  it is incomplete and is redone; with it (and the same hash) it is skipped.
+
+A failed run leaves ``FAILED`` (the error) instead of ``DONE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+DONE = "DONE"
+FAILED = "FAILED"
+RESULT_FILES = ("series.parquet", "cluster_series.parquet", "summary.parquet", "config.yaml",
+                "provenance.json")
+OUTCOMES = ("firms", "employment", "output", "exports", "mean_trust", "cooperation_rate", "joint_actions",
+            "network_density", "members_share", "mean_productivity")
+
+
+def config_hash(resolved_yaml: str) -> str:
+    return hashlib.sha256(resolved_yaml.encode()).hexdigest()[:16]
+
+
+def is_complete(folder: Path, digest: str | None = None) -> bool:
+    """True when ``folder`` has a DONE marker (for ``digest``, when given) and every result file."""
+    marker = folder / DONE
+    if not marker.is_file():
+        return False
+    try:
+        info = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    if digest is not None and info.get("config_hash") != digest:
+        return False
+    return all((folder / name).is_file() for name in RESULT_FILES)
+
+
+def clear_incomplete(folder: Path) -> None:
+    """Remove what an interrupted or failed run left (never a complete run's files)."""
+    for name in (*RESULT_FILES, DONE, FAILED):
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / "snapshots", ignore_errors=True)
+    for tmp in folder.glob(".tmp-*"):
+        tmp.unlink(missing_ok=True)
+
+
+def _atomic(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    _atomic(path, lambda tmp: tmp.write_text(text))
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (with '+dirty' for local changes), or None outside a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance(seed: int, digest: str, seconds: float) -> dict:
+    def version(pkg):
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "khusheh": version("khusheh"), "git_commit": git_commit(), "seed": seed, "config_hash": digest,
+        "python": sys.version.split()[0], "mesa": version("mesa"), "numpy": version("numpy"),
+        "pandas": version("pandas"), "hydra_core": version("hydra-core"), "platform": platform.platform(),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_seconds": round(seconds, 3),
+    }
+
+
+def summary_row(identity: dict, series: pd.DataFrame, cda_end: int | None) -> pd.DataFrame:
+    """One row: identity columns, then each outcome at the CDA's end and at the horizon."""
+    row = dict(identity)
+    last = series.iloc[-1]
+    for col in OUTCOMES:
+        row[f"{col}_horizon"] = last[col]
+        if cda_end is not None and cda_end < len(series):
+            row[f"{col}_cda_end"] = series[col].iloc[cda_end]
+        else:
+            row[f"{col}_cda_end"] = float("nan")
+    row["cda_spent"] = last["cda_spent"]
+    row["months"] = int(last["month"])
+    return pd.DataFrame([row])
+
+
+def write_run(folder: Path, *, series: pd.DataFrame, cluster_series: pd.DataFrame, summary: pd.DataFrame,
+              snapshots: dict, resolved_yaml: str, prov: dict) -> None:
+    """Write every result file atomically, then the DONE marker."""
+    write_parquet(folder / "series.parquet", series)
+    write_parquet(folder / "cluster_series.parquet", cluster_series)
+    write_parquet(folder / "summary.parquet", summary)
+    for month, frames in snapshots.items():
+        for name, frame in frames.items():
+            write_parquet(folder / "snapshots" / f"{name}_{month}.parquet", frame)
+    write_text(folder / "config.yaml", resolved_yaml)
+    write_text(folder / "provenance.json", json.dumps(prov, indent=1) + "\n")
+    write_text(folder / DONE, json.dumps({"config_hash": prov["config_hash"], "finished": prov["finished"]}) + "\n")
+
+
+def write_failure(folder: Path, message: str) -> None:
+    write_text(folder / FAILED, message.rstrip() + "\n")

@@ -1,0 +1,188 @@
+"""The Hydra application: presets, runs on disk, sweeps, launchers, resume, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+
+from model import COLUMNS, ClusterModel
+from model.policies import POLICIES
+from scenarios.config import register, to_model_params
+from scenarios.results import DONE, RESULT_FILES, is_complete
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(Path(sys.executable).parent / "khusheh-run")
+CLUSTERS = sorted(p.stem for p in (ROOT / "conf" / "cluster").glob("*.yaml"))
+POLICY_PRESETS = sorted(p.stem for p in (ROOT / "conf" / "policy").glob("*.yaml"))
+SHOCKS = sorted(p.stem for p in (ROOT / "conf" / "shock").glob("*.yaml"))
+
+
+def _compose(overrides):
+    register()
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        return compose(config_name="config", overrides=overrides, return_hydra_config=False)
+
+
+def test_the_presets_named_in_the_design_exist():
+    assert len(CLUSTERS) == 12 and "generic" in CLUSTERS  # 8 developed + 3 new contracts + generic
+    assert set(POLICY_PRESETS) == set(POLICIES)
+    assert set(SHOCKS) == {"none", "demand_drop", "input_price_spike", "export_restriction"}
+
+
+@pytest.mark.parametrize("cluster", CLUSTERS)
+def test_every_cluster_preset_composes_and_validates(cluster):
+    params, seed = to_model_params(_compose([f"cluster={cluster}"]))
+    params.validate()
+    assert params.clusters[0].name == cluster
+    ClusterModel(params.with_overrides(months=1), rng=seed).run()
+
+
+@pytest.mark.parametrize("policy", POLICY_PRESETS)
+def test_every_policy_preset_composes_and_equals_the_model_policy(policy):
+    params, _ = to_model_params(_compose([f"policy={policy}"]))
+    params.validate()
+    assert params.policy == POLICIES[policy]
+
+
+@pytest.mark.parametrize("shock", SHOCKS)
+def test_every_shock_preset_composes_and_validates(shock):
+    params, _ = to_model_params(_compose([f"shock={shock}"]))
+    params.validate()
+    assert params.shock.kind == shock
+
+
+def test_experiment_policy_comparison_is_every_policy_times_30_seeds():
+    cfg = _compose(["experiment=policy_comparison"])
+    from omegaconf import OmegaConf
+    GlobalHydra.instance().clear()
+    register()
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        full = compose(config_name="config", overrides=["experiment=policy_comparison"], return_hydra_config=True)
+    params = full.hydra.sweeper.params
+    assert set(params.policy.split(",")) == set(POLICIES)
+    assert params.seed == "range(0,30)"
+    assert full.hydra.launcher._target_.endswith("JoblibLauncher")
+    assert OmegaConf.select(cfg, "seed") == 0
+
+
+def _cli(args, cwd, env=None, check=True):
+    proc = subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def test_single_run_from_the_command_line_writes_complete_readable_outputs(tmp_path):
+    _cli(["cluster=towels_adrian", "policy=standard_cda", "seed=4", "sim.months=30",
+          "sim.snapshot_months=[0,30]", "hydra.run.dir=run"], tmp_path)
+    run = tmp_path / "run"
+    assert is_complete(run)
+    series = pd.read_parquet(run / "series.parquet")
+    assert list(series.columns) == list(COLUMNS) and list(series.month) == list(range(31))
+    summary = pd.read_parquet(run / "summary.parquet")
+    assert len(summary) == 1 and summary.loc[0, "policy"] == "standard_cda" and summary.loc[0, "seed"] == 4
+    assert summary.loc[0, "employment_horizon"] == series.employment.iloc[-1]
+    assert (run / "snapshots" / "firms_30.parquet").is_file()
+    prov = json.loads((run / "provenance.json").read_text())
+    assert prov["seed"] == 4 and prov["mesa"].startswith("3.5") and prov["python"].startswith("3.")
+    assert "towels_adrian" in (run / "config.yaml").read_text()
+    # the same run in-process gives the same numbers
+    params, seed = to_model_params(_compose(["cluster=towels_adrian", "policy=standard_cda", "seed=4",
+                                             "sim.months=30"]))
+    direct = ClusterModel(params, rng=seed).run().series()
+    pd.testing.assert_frame_equal(series, direct)
+
+
+def _sweep_frames(sweep):
+    out = {}
+    for job in sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        assert is_complete(job), job
+        out[job.name] = pd.read_parquet(job / "series.parquet")
+    return out
+
+
+SWEEP = ["policy=none,standard_cda", "seed=0,1", "sim.months=20", "policy.start_month=2"]
+
+
+def test_joblib_sweep_equals_basic_sweep_value_for_value(tmp_path):
+    _cli(["-m", *SWEEP, "hydra.sweep.dir=basic"], tmp_path)
+    _cli(["-m", *SWEEP, "hydra.sweep.dir=joblib", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], tmp_path)
+    basic, joblib = _sweep_frames(tmp_path / "basic"), _sweep_frames(tmp_path / "joblib")
+    assert len(basic) == 4 and basic.keys() == joblib.keys()
+    for name in basic:
+        pd.testing.assert_frame_equal(basic[name], joblib[name], check_exact=True)
+
+
+@pytest.mark.parametrize("launcher", ["ray", "submitit_local"])
+def test_distributed_launchers_run_a_two_job_sweep(tmp_path, launcher):
+    args = ["-m", "policy=none,standard_cda", "seed=1", "sim.months=16", "policy.start_month=2",
+            f"hydra/launcher={launcher}", "hydra.sweep.dir=out"]
+    env = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    if launcher == "ray":
+        args += ["+hydra.launcher.ray.init.num_cpus=2", "+hydra.launcher.ray.init.include_dashboard=false"]
+    _cli(args, tmp_path, env=env)
+    frames = _sweep_frames(tmp_path / "out")
+    assert len(frames) == 2
+    _cli(["-m", "policy=none,standard_cda", "seed=1", "sim.months=16", "policy.start_month=2",
+          "hydra.sweep.dir=basic"], tmp_path)
+    for name, frame in _sweep_frames(tmp_path / "basic").items():
+        pd.testing.assert_frame_equal(frame, frames[name], check_exact=True)
+
+
+def test_a_sweep_killed_midway_and_rerun_ends_with_every_job_complete_once(tmp_path):
+    sweep = ["-m", "policy=none,standard_cda", "seed=0,1", "sim.months=20", "policy.start_month=2",
+             "hydra.sweep.dir=sweep"]
+    # the second job (policy=none, seed=1) is killed at month 7, as by a crash
+    killed = _cli(sweep, tmp_path, env={"KHUSHEH_TEST_KILL_SEED": "1", "KHUSHEH_TEST_KILL_AT_MONTH": "7"},
+                  check=False)
+    assert killed.returncode != 0
+    jobs = {p.name: p for p in (tmp_path / "sweep").iterdir() if p.is_dir() and not p.name.startswith(".")}
+    done_before = {n: (p / DONE).stat().st_mtime_ns for n, p in jobs.items() if is_complete(p)}
+    assert len(done_before) == 1  # none,seed=0 finished; none,seed=1 was killed; the rest never ran
+    # a killed job may leave a partial file behind: it must be redone, not trusted
+    (jobs["policy.start_month=2,policy=none,seed=1,sim.months=20"] / "series.parquet").write_bytes(b"junk")
+    _cli(sweep, tmp_path)
+    frames = _sweep_frames(tmp_path / "sweep")
+    assert len(frames) == 4
+    for name, mtime in done_before.items():  # complete jobs were skipped, not redone
+        assert (tmp_path / "sweep" / name / DONE).stat().st_mtime_ns == mtime
+    for name, frame in frames.items():
+        assert len(frame) == 21
+        for f in RESULT_FILES:
+            assert (tmp_path / "sweep" / name / f).is_file()
+    assert not list((tmp_path / "sweep").rglob(".tmp-*"))
+
+
+@pytest.mark.parametrize("override, words", [
+    ("cluster=atlantis", ["cluster/atlantis", "towels_adrian"]),
+    ("cluster.n_firms=-5", ["cluster.n_firms", "-5", "[1, 200000]"]),
+    ("policy.subsidy_rate=1.5", ["policy.subsidy_rate", "1.5", "[0, 1]"]),
+    ("sim.months=abc", ["sim.months", "abc"]),
+    ("policy.subsidy_rat=0.5", ["policy.subsidy_rat", "policy.subsidy_rate"]),
+])
+def test_bad_overrides_end_with_a_short_message_and_no_traceback(tmp_path, override, words):
+    proc = _cli([override, "hydra.run.dir=run"], tmp_path, check=False)
+    assert proc.returncode != 0
+    text = proc.stdout + proc.stderr
+    assert "Traceback" not in text
+    for word in words:
+        assert word in text
+    assert len(text.strip().splitlines()) <= 25
+
+
+def test_help_lists_groups_and_options(tmp_path):
+    proc = _cli(["--help"], tmp_path)
+    for word in ("cluster:", "policy:", "shock:", "experiment:", "carpet_kashan", "standard_cda",
+                 "demand_drop", "policy_comparison", "subsidy_rate"):
+        assert word in proc.stdout
