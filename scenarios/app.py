@@ -51,9 +51,12 @@ def _progress(cfg: DictConfig, total: int, label: str):
 
 def simulate(cfg: DictConfig, folder: Path) -> str:
     """Run one configured job into ``folder``; returns 'done', 'skipped' or 'failed'."""
-    job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg.keys() if k != "hydra"]) if "hydra" in cfg else cfg
+    job_cfg = cfg
     resolved = OmegaConf.to_yaml(job_cfg, resolve=True)
-    digest = config_hash(resolved)
+    # what identifies the results: everything but how the run is displayed
+    identity = OmegaConf.to_container(job_cfg, resolve=True)
+    identity["sim"].pop("progress", None)
+    digest = config_hash(OmegaConf.to_yaml(OmegaConf.create(identity)))
     if is_complete(folder, digest):
         log.info("complete results already in %s: skipped", folder)
         return "skipped"
@@ -79,14 +82,14 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
     series = model.series()
     pol = params.policy
     cda_end = pol.start_month + pol.duration_months if pol.budget > 0 else None
-    identity = {
+    row = {
         "cluster": params.clusters[0].name, "policy": _choice("policy"), "shock": _choice("shock"),
         "seed": seed, "budget": pol.budget, "subsidy_rate": pol.subsidy_rate,
         "start_month": pol.start_month, "duration_months": pol.duration_months,
         "overrides": ",".join(HydraConfig.get().overrides.task),
     }
     write_run(folder, series=series, cluster_series=model.cluster_series(),
-              summary=summary_row(identity, series, cda_end), snapshots=model.snapshots, resolved_yaml=resolved,
+              summary=summary_row(row, series, cda_end), snapshots=model.snapshots, resolved_yaml=resolved,
               prov=provenance(seed, digest, time.perf_counter() - start))
     log.info("results in %s", folder)
     return "done"
