@@ -163,6 +163,7 @@ def main() -> None:
         print(problem, file=sys.stderr)
         sys.exit(2)
     sys.argv[1:] = absolute_output_dirs(sys.argv[1:])
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `khusheh-run --help | head` ends quietly
     # Ray's `uv run` hook would ship a copy of the working folder to local workers and run
     # them there; the workers here share this machine's environment and folders
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
