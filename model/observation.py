@@ -161,4 +161,22 @@ def snapshot(model) -> dict[str, pd.DataFrame]:
         "trust_ab": ties.trust_ij.copy(), "trust_ba": ties.trust_ji.copy(),
         "last_interaction": ties.last.copy(),
     })
-    return {"firms": firms, "ties": tie_df}
+    return {"firms": firms, "ties": tie_df, "places": places(model)}
+
+
+def places(model) -> pd.DataFrame:
+    """Towns, institutions, suppliers and CDAs with their cells, for maps."""
+    r = model.region
+    rows = [{"kind": "town", "name": n, "x": int(xy[0]), "y": int(xy[1]), "cluster": -1}
+            for n, xy in zip(r.town_names, r.town_xy)]
+    for inst in model.institutions:
+        rows.append({"kind": inst.kind, "name": inst.kind.replace("_", " "), "x": int(inst.cell.coordinate[0]),
+                     "y": int(inst.cell.coordinate[1]), "cluster": inst.cluster})
+    for sup in model.suppliers:
+        rows.append({"kind": f"supplier_{sup.kind}", "name": f"{sup.kind.replace('_', ' ')} supplier",
+                     "x": int(sup.cell.coordinate[0]), "y": int(sup.cell.coordinate[1]), "cluster": sup.cluster})
+    for cda in model.cdas:
+        if cda is not None and cda.phase != "none":
+            rows.append({"kind": "cda", "name": "CDA", "x": int(cda.town_xy[0]), "y": int(cda.town_xy[1]),
+                         "cluster": cda.cluster})
+    return pd.DataFrame(rows)

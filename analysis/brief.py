@@ -1,0 +1,347 @@
+"""``khusheh-report``: sweep results -> tables, figures and a policy brief (HTML and PDF).
+
+    khusheh-report multirun/policy_comparison/towels_adrian --out briefs/towels_adrian
+
+Every number in the brief's text comes from the same effects table that is
+written to ``effects.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment
+
+from . import figures as fig
+from .collect import BASELINE, Collection, ResultsError, collect
+from .stats import bands, effects
+
+COOPERATION = ["mean_trust", "joint_actions", "network_density"]
+GROWTH = ["employment", "output", "exports", "firms"]
+HEADLINE = ["joint_actions", "mean_trust", "employment"]
+TABLE = ["mean_trust", "joint_actions", "network_density", "employment", "output", "exports"]
+DIGITS = {"mean_trust": 3, "network_density": 4, "cooperation_rate": 3, "members_share": 3}
+
+
+def fmt(value: float, outcome: str, signed: bool = False) -> str:
+    """A number as the brief prints it (the same rule everywhere)."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    digits = DIGITS.get(outcome, 1 if abs(value) < 100 else 0)
+    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
+    return text.replace("-", "\u2212")
+
+
+def effect_text(row, outcome: str) -> str:
+    return f"{fmt(row.effect, outcome, True)} (95% CI {fmt(row.ci_low, outcome, True)} to {fmt(row.ci_high, outcome, True)})"
+
+
+def _main_policy(policies) -> str | None:
+    for p in ("standard_cda", "long_cda", "trust_first"):
+        if p in policies:
+            return p
+    rest = [p for p in policies if p != BASELINE]
+    return rest[0] if rest else None
+
+
+def cost_table(eff: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    hz = eff[eff.when == "horizon"]
+    for policy, sub in hz.groupby("policy"):
+        sub = sub.set_index("outcome")
+        budget = float(sub.budget.iloc[0])
+        if budget <= 0 or "employment" not in sub.index:
+            continue
+        k = 100.0 / budget
+        e, o = sub.loc["employment"], sub.loc["output"]
+        rows.append({"policy": policy, "budget": budget,
+                     "jobs_per_100": e.effect * k, "jobs_low": e.ci_low * k, "jobs_high": e.ci_high * k,
+                     "output_per_100": o.effect * k, "output_low": o.ci_low * k, "output_high": o.ci_high * k})
+    order = [p for p in fig.PLAIN if p in {r["policy"] for r in rows}]
+    return pd.DataFrame(rows).set_index("policy").loc[order].reset_index() if rows else pd.DataFrame()
+
+
+def _snapshot_panels(col: Collection, policies, month):
+    """(title, firms, ties, places) for seed-0-like runs of each policy at ``month``, when snapshots exist."""
+    panels = []
+    for policy in policies:
+        runs = col.summary[col.summary.policy == policy].sort_values("seed")
+        for _, r in runs.iterrows():
+            snap = col.folders[r.run] / "snapshots"
+            files = [snap / f"{k}_{month}.parquet" for k in ("firms", "ties", "places")]
+            if all(f.is_file() for f in files):
+                try:
+                    frames = [pd.read_parquet(f) for f in files]
+                except Exception:
+                    continue
+                panels.append((f"{fig.plain(policy)}\nmonth {month}, seed {r.seed}", *frames))
+                break
+    return panels
+
+
+def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = None) -> dict:
+    """Collect, compute, draw and write the brief; returns the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
+    figs = out / "figures"
+    figs.mkdir(exist_ok=True)
+    col = collect(sweeps)
+    if col.summary.empty:
+        raise ResultsError("no complete run in " + ", ".join(map(str, sweeps)))
+    if baseline not in set(col.summary.policy):
+        raise ResultsError(f"no baseline runs (policy={baseline}) to compare with")
+    col.save(out / "results.parquet")
+    eff = effects(col.series, col.summary, TABLE + ["firms", "cooperation_rate", "members_share"], baseline,
+                  target_ci)
+    _write_csv(out / "effects.csv", eff)
+    if len(col.problems):
+        _write_csv(out / "problems.csv", col.problems)
+    policies = [p for p in fig.PLAIN if p in set(col.summary.policy)] + sorted(
+        set(col.summary.policy) - set(fig.PLAIN))
+    contexts = list(col.summary.context.unique())
+    ctx = contexts[0]
+    series = col.series[col.series.context == ctx]
+    band = bands(series, COOPERATION + GROWTH).xs(ctx, level="context")
+    main = _main_policy(policies)
+    main_runs = col.summary[(col.summary.policy == main)] if main else col.summary.iloc[:0]
+    start = int(main_runs.start_month.iloc[0]) if len(main_runs) else None
+    end = int(main_runs.start_month.iloc[0] + main_runs.duration_months.iloc[0]) if len(main_runs) else None
+    paths = {}
+    shown = [p for p in policies if p != "zero_budget"] if "zero_budget" in policies else policies
+    paths["main"] = fig.fan_chart(band, ["mean_trust", "joint_actions"], [baseline, main] if main else [baseline],
+                                  figs / "main.png", start, end)
+    paths["cooperation"] = fig.fan_chart(band, COOPERATION, shown, figs / "cooperation.png", start, end)
+    paths["growth"] = fig.fan_chart(band, GROWTH, shown, figs / "growth.png", start, end)
+    ce = eff[eff.context == ctx]
+    paths["forest"] = fig.forest(ce, ["mean_trust", "joint_actions", "employment", "output"], figs / "forest.png")
+    cost = cost_table(ce)
+    if len(cost):
+        paths["cost"] = fig.cost_effectiveness(cost, figs / "cost_effectiveness.png")
+    horizon = int(series.month.max())
+    map_panels = _snapshot_panels(col, [baseline, main] if main else [baseline], horizon)
+    if map_panels:
+        paths["map"] = fig.cluster_map(map_panels, figs / "map.png")
+        paths["network"] = fig.network([(t, f, ti) for t, f, ti, _ in map_panels], figs / "network.png")
+    text = render(col, ce, cost, policies, main, baseline, start, end, horizon, paths, out, contexts)
+    html_path = out / "brief.html"
+    _write(html_path, text)
+    pdf_path = out / "brief.pdf"
+    _write_pdf(text, out, pdf_path)
+    return {"html": html_path, "pdf": pdf_path, "effects": out / "effects.csv", **paths}
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".tmp-{path.name}")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    tmp = path.with_name(f".tmp-{path.name}")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(path)
+
+
+def _write_pdf(text: str, base: Path, path: Path) -> None:
+    import warnings
+    with warnings.catch_warnings():
+        # WeasyPrint asks for a newer system HarfBuzz for font subsetting; the PDF is fine without
+        warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
+        from weasyprint import HTML
+        tmp = path.with_name(f".tmp-{path.name}")
+        HTML(string=text, base_url=str(base)).write_pdf(tmp)
+    tmp.replace(path)
+
+
+def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths, out, contexts) -> str:
+    summary = col.summary
+    cluster = ", ".join(sorted(c.replace("_", " ").title() for c in summary.cluster.unique()))
+    seeds = summary.groupby("policy").seed.nunique()
+    callouts = []
+    if main:
+        hz = eff[(eff.policy == main) & (eff.when == "horizon")].set_index("outcome")
+        at_end = eff[(eff.policy == main) & (eff.when == "cda_end")].set_index("outcome")
+        for outcome in HEADLINE:
+            if outcome in hz.index:
+                r = hz.loc[outcome]
+                title, unit = fig.LABELS[outcome]
+                e_end = at_end.loc[outcome] if outcome in at_end.index else None
+                callouts.append({
+                    "title": title, "unit": unit, "value": fmt(r.effect, outcome, True),
+                    "ci": f"{fmt(r.ci_low, outcome, True)} to {fmt(r.ci_high, outcome, True)}",
+                    "relative": f"{r.relative:+.0%} of the baseline" if np.isfinite(r.relative) else "",
+                    "at_end": effect_text(e_end, outcome) if e_end is not None else "n/a",
+                })
+    table_rows = []
+    for policy in policies:
+        if policy == baseline:
+            continue
+        sub = eff[(eff.policy == policy) & (eff.when == "horizon")].set_index("outcome")
+        if sub.empty:
+            continue
+        table_rows.append({"name": fig.plain(policy), "budget": f"{sub.budget.iloc[0]:,.0f}",
+                           "n": int(sub.n_seeds.iloc[0]),
+                           "cells": [effect_text(sub.loc[o], o) if o in sub.index else "n/a" for o in TABLE]})
+    cost_rows = [{"name": fig.plain(r.policy), "jobs": f"{fmt(r.jobs_per_100, 'employment', True)} "
+                  f"({fmt(r.jobs_low, 'employment', True)} to {fmt(r.jobs_high, 'employment', True)})",
+                  "output": f"{fmt(r.output_per_100, 'output', True)}"} for r in cost.itertuples()] if len(cost) else []
+    problems = [{"folder": html.escape(Path(p.folder).name if Path(p.folder).name else p.folder),
+                 "problem": p.problem, "detail": html.escape(str(p.detail))} for p in col.problems.itertuples()]
+    conclusion = conclude(eff, main, baseline)
+    return Environment(autoescape=False).from_string(TEMPLATE).render(
+        today=date.today().isoformat(), cluster=cluster, main=fig.plain(main) if main else "",
+        callouts=callouts, table_rows=table_rows, table_head=[fig.LABELS[o][0] for o in TABLE],
+        table_units=[fig.LABELS[o][1] for o in TABLE], cost_rows=cost_rows, problems=problems,
+        n_runs=len(summary), seeds=int(seeds.min()) if len(seeds) else 0, seeds_max=int(seeds.max()) if len(seeds) else 0,
+        horizon=horizon, start=start, end=end, paths={k: Path(v).relative_to(out).as_posix() for k, v in paths.items()},
+        conclusion=conclusion, several=len(contexts) > 1, contexts=contexts,
+        plain_baseline=fig.plain(baseline), n_policies=len(policies) - 1)
+
+
+def conclude(eff: pd.DataFrame, main: str | None, baseline: str) -> list[str]:
+    """Two sentences from the effects table: what the main programme does, and whether it lasts."""
+    if not main:
+        return []
+    hz = eff[(eff.policy == main) & (eff.when == "horizon")].set_index("outcome")
+    end = eff[(eff.policy == main) & (eff.when == "cda_end")].set_index("outcome")
+    out = []
+    if "joint_actions" in hz.index and "employment" in hz.index:
+        ja, em = hz.loc["joint_actions"], hz.loc["employment"]
+        sig = "clearly" if ja.ci_low > 0 else "not clearly"
+        out.append(f"Under the programme \u201c{fig.plain(main)}\u201d, the cluster has {fmt(ja.effect, 'joint_actions', True)} "
+                   f"joint actions a month at month {int(ja.month)} compared with no CDA "
+                   f"({sig} above zero: 95% CI {fmt(ja.ci_low, 'joint_actions', True)} to "
+                   f"{fmt(ja.ci_high, 'joint_actions', True)}), and employment differs by "
+                   f"{fmt(em.effect, 'employment', True)} workers ({em.relative:+.1%}; 95% CI "
+                   f"{fmt(em.ci_low, 'employment', True)} to {fmt(em.ci_high, 'employment', True)}).")
+    if "mean_trust" in hz.index and "mean_trust" in end.index:
+        a, b = end.loc["mean_trust"], hz.loc["mean_trust"]
+        lasting = "persists and grows" if b.effect >= a.effect else ("persists in part" if b.ci_low > 0 else "fades")
+        out.append(f"The rise in mean trust {lasting} after the CDA leaves: {fmt(a.effect, 'mean_trust', True)} "
+                   f"at its exit (month {int(a.month)}) and {fmt(b.effect, 'mean_trust', True)} at month {int(b.month)}.")
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="khusheh-report", description="Sweep results -> figures, tables and a "
+                                     "policy brief (HTML and PDF).")
+    parser.add_argument("sweeps", nargs="+", help="sweep folders written by khusheh-run -m (or single-run folders)")
+    parser.add_argument("--out", required=True, help="folder for the brief, figures and tables")
+    parser.add_argument("--baseline", default=BASELINE, help="policy preset to compare against (default: none)")
+    parser.add_argument("--target-ci", action="append", default=[], metavar="OUTCOME=HALF_WIDTH",
+                        help="report how many seeds a 95%% CI of this half-width needs, e.g. employment=20")
+    args = parser.parse_args(argv)
+    target = {}
+    for item in args.target_ci:
+        key, _, value = item.partition("=")
+        try:
+            target[key] = float(value)
+        except ValueError:
+            print(f"khusheh-report: --target-ci takes OUTCOME=HALF_WIDTH, got {item!r}", file=sys.stderr)
+            return 2
+        if key not in fig.LABELS or target[key] <= 0:
+            print(f"khusheh-report: --target-ci {item!r}: outcome one of {', '.join(fig.LABELS)}, half-width > 0",
+                  file=sys.stderr)
+            return 2
+    try:
+        paths = build(args.sweeps, Path(args.out), args.baseline, target or None)
+    except ResultsError as err:
+        print(f"khusheh-report: {err}", file=sys.stderr)
+        return 2
+    eff = pd.read_csv(paths["effects"])
+    if target:
+        need = eff[eff.when == "horizon"].dropna(subset=["seeds_for_target"])
+        for (policy, outcome), r in need.set_index(["policy", "outcome"]).iterrows():
+            print(f"{fig.plain(policy)}: {outcome} needs {int(r.seeds_for_target)} seeds for a 95% CI half-width of "
+                  f"{target[outcome]:g} (now {int(r.n_seeds)} seeds)")
+    print(f"brief: {paths['html']} and {paths['pdf']}")
+    return 0
+
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Cluster development brief: {{ cluster }}</title>
+<style>
+ @page { size: A4; margin: 16mm 15mm 16mm 15mm;
+         @bottom-center { content: "Khusheh policy brief, page " counter(page) " of " counter(pages); font-size: 8pt; color: #555; } }
+ body { font-family: "DejaVu Sans", sans-serif; font-size: 9.5pt; line-height: 1.35; color: #111; max-width: 190mm; margin: auto; }
+ h1 { font-size: 16pt; margin: 0 0 2mm 0; } h2 { font-size: 12pt; margin: 5mm 0 2mm 0; border-bottom: 1px solid #ccc; }
+ .question { font-size: 10.5pt; background: #f3f6fa; padding: 3mm; border-left: 3px solid #0072B2; }
+ .callouts { display: flex; gap: 3mm; margin: 3mm 0; }
+ .callout { flex: 1; border: 1px solid #0072B2; border-radius: 2mm; padding: 2.5mm; }
+ .callout .v { font-size: 15pt; font-weight: bold; color: #0072B2; }
+ .callout .t { font-weight: bold; } .small { font-size: 8pt; color: #444; }
+ img { width: 100%; } img.half { width: 80%; display: block; margin: auto; }
+ table { border-collapse: collapse; width: 100%; font-size: 7.5pt; } th, td { border-bottom: 1px solid #ddd; padding: 1.2mm; text-align: left; vertical-align: top; }
+ th { background: #f3f6fa; } .box { background: #f7f7f7; padding: 3mm; border: 1px solid #ddd; font-size: 8.5pt; }
+ .warn { background: #fff4e5; border: 1px solid #E69F00; padding: 2mm; }
+ .page { page-break-before: always; }
+</style></head><body>
+<h1>Does a cluster development agent pay off? {{ cluster }}</h1>
+<p class="small">Khusheh agent-based model \u00b7 {{ n_runs }} simulated runs \u00b7 {{ today }}</p>
+<p class="question"><b>The policy question.</b> With this budget, these instruments and this duration, how much more
+cooperation and growth does the cluster get than without a cluster development agent (CDA), and does it last after
+the CDA leaves? Each programme is compared with the same cluster without a CDA, on the same {{ seeds }} random
+futures (common random numbers).</p>
+{% if problems %}<p class="warn"><b>Incomplete results:</b> {{ problems|length }} run(s) could not be used
+(see "Runs not used" at the end); the numbers below use the {{ n_runs }} complete runs.</p>{% endif %}
+{% if callouts %}<h2>{{ main }}: effect at month {{ horizon }}, against no CDA</h2>
+<div class="callouts">{% for c in callouts %}<div class="callout"><div class="t">{{ c.title }}</div>
+<div class="v">{{ c.value }}</div><div class="small">{{ c.unit }}; 95% CI {{ c.ci }}<br>{{ c.relative }}<br>
+at the CDA's exit: {{ c.at_end }}</div></div>{% endfor %}</div>{% endif %}
+{% for s in conclusion %}<p>{{ s }}</p>{% endfor %}
+<img class="half" src="{{ paths.main }}" alt="Mean trust and joint actions over time">
+<p class="small">Lines: median over seeds; bands: 10-90% of seeds. Dashed: the CDA starts (month {{ start }});
+dotted: it leaves (month {{ end }}).</p>
+
+<h2 class="page">All programmes compared (month {{ horizon }})</h2>
+<p>Difference against {{ plain_baseline | lower }} on the same seeds, mean over seeds with a 95% bootstrap
+confidence interval. Budgets in wage-months (one worker's monthly cost).</p>
+<table><tr><th>Programme</th><th>Budget</th><th>Seeds</th>{% for h in table_head %}<th>{{ h }}<br><span class="small">{{ table_units[loop.index0] }}</span></th>{% endfor %}</tr>
+{% for r in table_rows %}<tr><td>{{ r.name }}</td><td>{{ r.budget }}</td><td>{{ r.n }}</td>{% for c in r.cells %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
+<img src="{{ paths.forest }}" alt="Effects against the baseline">
+{% if cost_rows %}<h2>What the money buys</h2>
+<table><tr><th>Programme</th><th>Jobs gained per 100 wage-months (95% CI)</th><th>Output gained per 100 wage-months (wage-months a month)</th></tr>
+{% for r in cost_rows %}<tr><td>{{ r.name }}</td><td>{{ r.jobs }}</td><td>{{ r.output }}</td></tr>{% endfor %}</table>
+<img class="half" src="{{ paths.cost }}" alt="Cost-effectiveness">{% endif %}
+
+<h2 class="page">Cooperation</h2><img src="{{ paths.cooperation }}" alt="Cooperation over time">
+<h2>Growth</h2><img src="{{ paths.growth }}" alt="Growth over time">
+{% if paths.map %}<h2 class="page">The cluster on the map</h2><img src="{{ paths.map }}" alt="Map of the cluster">
+<h2>The cooperation network</h2><img src="{{ paths.network }}" alt="Cooperation network">{% endif %}
+
+<h2 class="page">Methods</h2><div class="box">
+<p><b>Model.</b> Khusheh, an agent-based model (Mesa 3.5) of micro and small firms, suppliers, support institutions
+and a CDA on a 5 km grid of Isfahan province; one step is one month. Firms cooperate in joint actions when their
+trust in the partner makes it pay; trust is learned from experience; the CDA's instruments (events, subsidies,
+brokered groups, linkages, an export consortium, a common facility, an association) act in phases over its
+contract. Full description: docs/ODD.md.</p>
+<p><b>This brief.</b> Cluster preset: {{ cluster }}. Horizon: {{ horizon }} months. {{ n_policies }} programme(s)
+against {{ plain_baseline | lower }}; {{ seeds }}{% if seeds_max != seeds %}-{{ seeds_max }}{% endif %} seeds each,
+the same seeds for every programme (common random numbers), so differences are paired by seed. Effects: mean
+paired difference, 95% percentile bootstrap CI; effect size d = mean difference / SD of differences.
+{% if several %}Several settings were found ({{ contexts|join("; ") }}); this brief shows the first.{% endif %}</p>
+<p><b>Assumptions that matter most.</b> Cooperation hinges on trust: a joint action pays only if both partners
+contribute, and a firm that withholds while its partner contributes free-rides. Cooperation bought with a subsidy
+builds less trust than cooperation freely given. The association keeps hosting events after the CDA leaves while
+its fees cover its costs and its members trust each other. Most cluster parameters are stylised, not estimated.</p></div>
+<h2>Caveats</h2><ul>
+<li>The model is calibrated to stylised facts (firm sizes, exit rates, growth-rate shapes), not fitted to data of
+this cluster; read effects as comparisons between programmes, not forecasts.</li>
+<li>Budgets are in wage-months; costs of instruments are stylised.</li>
+<li>Growth effects are smaller and later than cooperation effects and their intervals are wider: more seeds narrow
+them.</li>
+<li>The sensitivity of these conclusions to uncertain behavioural parameters is not yet assessed.</li></ul>
+{% if problems %}<h2>Runs not used</h2><table><tr><th>Run</th><th>Problem</th><th>Detail</th></tr>
+{% for p in problems %}<tr><td>{{ p.folder }}</td><td>{{ p.problem }}</td><td>{{ p.detail }}</td></tr>{% endfor %}</table>{% endif %}
+</body></html>
+"""
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,242 @@
+"""Figures for policy briefs: one style, a colour-blind-safe palette, units on the axes.
+
+Every function takes tables from :mod:`analysis.collect` / :mod:`analysis.stats`
+and a path, writes a PNG (print quality, 200 dpi) and returns the path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies
+PALETTE = ["#000000", "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+DPI = 200
+
+PLAIN = {  # scenarios in plain words
+    "none": "No CDA (baseline)",
+    "standard_cda": "Standard CDA, 3 years",
+    "trust_first": "Trust first, 3 years",
+    "subsidy_only": "Subsidy only, 3 years",
+    "linkages": "Linkages to institutions",
+    "export_consortium": "Export consortium",
+    "long_cda": "Standard CDA, 5 years",
+    "zero_budget": "CDA without budget",
+}
+LABELS = {  # outcome: (title, unit)
+    "mean_trust": ("Mean trust between partners", "0-1"),
+    "joint_actions": ("Joint actions", "per month"),
+    "network_density": ("Network density", "share of possible ties"),
+    "cooperation_rate": ("Cooperative choices", "share"),
+    "employment": ("Employment", "workers"),
+    "output": ("Output (sales)", "wage-months per month"),
+    "exports": ("Exports", "wage-months per month"),
+    "firms": ("Firms", "count"),
+    "members_share": ("Association members", "share of firms"),
+}
+
+
+def plain(policy: str) -> str:
+    return PLAIN.get(policy, policy.replace("_", " ").capitalize())
+
+
+def _style():
+    plt.rcParams.update({
+        "figure.dpi": 100, "savefig.dpi": DPI, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+        "axes.spines.top": False, "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False,
+        "font.family": "DejaVu Sans",
+    })
+
+
+def colours(policies) -> dict:
+    order = sorted(policies, key=lambda p: (p != "none", list(PLAIN).index(p) if p in PLAIN else 99, p))
+    return {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(order)}
+
+
+def _mark_policy(ax, start, end):
+    if start is not None:
+        ax.axvline(start, color="#555555", lw=0.8, ls="--")
+    if end is not None:
+        ax.axvline(end, color="#555555", lw=0.8, ls=":")
+
+
+def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, end=None, title="") -> Path:
+    """Median and 10-90% band over seeds per scenario, one panel per outcome."""
+    _style()
+    n = len(outcomes)
+    cols = 2 if n >= 3 else n
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
+    col = colours(policies)
+    for ax, outcome in zip(axes.flat, outcomes):
+        for policy in policies:
+            sub = band.xs(policy, level="policy")
+            months = sub.index.get_level_values("month")
+            ax.fill_between(months, sub[("p10", outcome)], sub[("p90", outcome)], color=col[policy], alpha=0.15,
+                            lw=0)
+            ax.plot(months, sub[("median", outcome)], color=col[policy], lw=1.4, label=plain(policy))
+        _mark_policy(ax, start, end)
+        t, unit = LABELS.get(outcome, (outcome, ""))
+        ax.set_title(t)
+        ax.set_ylabel(unit)
+        ax.set_xlabel("month")
+    spare = list(axes.flat)[n:]
+    for ax in spare:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    handles += [plt.Line2D([], [], color="#555555", ls="--", lw=0.8), plt.Line2D([], [], color="#555555", ls=":",
+                                                                                 lw=0.8)]
+    labels += ["CDA starts", "CDA leaves"]
+    if title:
+        fig.suptitle(title, fontsize=11)
+    if spare:  # the legend fills the empty panel
+        spare[0].legend(handles, labels, loc="center")
+        fig.tight_layout()
+    else:
+        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), bbox_to_anchor=(0.5, -0.01))
+        fig.tight_layout(rect=(0, 0.07 + 0.05 * (len(labels) > 4), 1, 0.97 if title else 1))
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def forest(effects: pd.DataFrame, outcomes, path: Path) -> Path:
+    """Effects against the baseline with 95% CIs, at the CDA's end and at the horizon."""
+    _style()
+    policies = [p for p in PLAIN if p in set(effects.policy)] + sorted(set(effects.policy) - set(PLAIN))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(2.9 * len(outcomes), 0.42 * len(policies) + 1.4),
+                             sharey=True, squeeze=False)
+    y = np.arange(len(policies))[::-1]
+    for ax, outcome in zip(axes.flat, outcomes):
+        for k, (when, marker, shift, face) in enumerate((("cda_end", "o", 0.15, "white"), ("horizon", "s", -0.15,
+                                                                                           "#0072B2"))):
+            sub = effects[(effects.outcome == outcome) & (effects.when == when)].set_index("policy")
+            for yy, policy in zip(y, policies):
+                if policy not in sub.index:
+                    continue
+                r = sub.loc[policy]
+                ax.errorbar(r.effect, yy + shift, xerr=[[r.effect - r.ci_low], [r.ci_high - r.effect]], fmt=marker,
+                            color="#0072B2", mfc=face, ms=4, capsize=2, lw=1,
+                            label=("at the CDA's end" if when == "cda_end" else "at the horizon") if yy == y[0]
+                            or policy == policies[0] else None)
+        ax.axvline(0, color="#555555", lw=0.8)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+        t, unit = LABELS.get(outcome, (outcome, ""))
+        ax.set_title(t)
+        ax.set_xlabel(f"difference vs no CDA\n({unit})")
+    axes.flat[0].set_yticks(y, [plain(p) for p in policies])
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    uniq = dict(zip(labels, handles))
+    fig.legend(uniq.values(), uniq.keys(), loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def cost_effectiveness(table: pd.DataFrame, path: Path) -> Path:
+    """Jobs and output gained per 100 wage-months of budget, at the horizon, with 95% CIs."""
+    _style()
+    fig, axes = plt.subplots(1, 2, figsize=(7.2, 0.45 * len(table) + 1.5), sharey=True)
+    y = np.arange(len(table))[::-1]
+    for ax, (col, title, unit) in zip(axes, (("jobs", "Jobs gained", "workers per 100 wage-months"),
+                                             ("output", "Output gained", "wage-months a month per 100 spent"))):
+        ax.errorbar(table[f"{col}_per_100"], y, xerr=[table[f"{col}_per_100"] - table[f"{col}_low"],
+                                                       table[f"{col}_high"] - table[f"{col}_per_100"]],
+                    fmt="o", color="#009E73", capsize=2, ms=4)
+        ax.axvline(0, color="#555555", lw=0.8)
+        ax.set_title(title)
+        ax.set_xlabel(unit)
+    axes[0].set_yticks(y, [plain(p) for p in table.policy])
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def cluster_map(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]], path: Path) -> Path:
+    """The cluster on the regional grid: towns, firms sized by employees and coloured by trust, ties,
+    institutions and the CDA. ``panels`` = [(title, firms, ties, places), ...]."""
+    _style()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.9 * len(panels) + 0.8, 4.1), squeeze=False)
+    fig.subplots_adjust(left=0.08, right=0.86, wspace=0.28, bottom=0.2)
+    cmap = plt.get_cmap("viridis")
+    all_firms = pd.concat([p[1] for p in panels])
+    pad = 3
+    x0, x1 = all_firms.x.min() - pad, all_firms.x.max() + pad
+    y0, y1 = all_firms.y.min() - pad, all_firms.y.max() + pad
+    rng = np.random.default_rng(0)
+    for ax, (title, firms, ties, places) in zip(axes.flat, panels):
+        # several firms share a 5 km cell: jitter within the cell to show them
+        jx = firms.x + rng.uniform(-0.42, 0.42, len(firms))
+        jy = firms.y + rng.uniform(-0.42, 0.42, len(firms))
+        pos = dict(zip(firms.unique_id, zip(jx, jy)))
+        strong = ties[(ties.trust_ab + ties.trust_ba) / 2 >= 0.6]
+        for a, b in zip(strong.firm_a, strong.firm_b):
+            if a in pos and b in pos:
+                ax.plot([pos[a][0], pos[b][0]], [pos[a][1], pos[b][1]], color="#999999", lw=0.3, alpha=0.5, zorder=1)
+        trust = firms.mean_tie_trust.fillna(0.0)
+        sc = ax.scatter(jx, jy, s=4 + 3 * np.sqrt(firms.employees), c=trust, cmap=cmap, vmin=0, vmax=1,
+                        edgecolors="none", alpha=0.85, zorder=2)
+        towns = places[(places.kind == "town") & places.x.between(x0, x1) & places.y.between(y0, y1)]
+        ax.scatter(towns.x, towns.y, marker="s", s=18, facecolors="none", edgecolors="#000000", lw=0.8, zorder=3)
+        for _, t in towns.iterrows():
+            ax.annotate(t["name"], (t.x, t.y), xytext=(3, 3), textcoords="offset points", fontsize=6,
+                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.6})
+        inst = places[~places.kind.isin(["town", "cda"])]
+        ax.scatter(inst.x + 0.3, inst.y - 0.3, marker="^", s=22, color="#D55E00", zorder=3)
+        cda = places[places.kind == "cda"]
+        if len(cda):
+            ax.scatter(cda.x - 0.3, cda.y + 0.3, marker="*", s=80, color="#E69F00", edgecolors="#000000", lw=0.5,
+                       zorder=4)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.set_aspect("equal")
+        ax.set_title(title)
+        ax.set_xlabel("east (cells of 5 km)")
+        ax.set_ylabel("north (cells of 5 km)")
+    cb = fig.colorbar(sc, cax=fig.add_axes((0.89, 0.25, 0.015, 0.6)))
+    cb.set_label("mean trust in partners (0 = no tie)")
+    handles = [plt.Line2D([], [], marker="s", ls="", mfc="none", mec="#000000", label="town"),
+               plt.Line2D([], [], marker="^", ls="", color="#D55E00", label="institution / supplier"),
+               plt.Line2D([], [], marker="*", ls="", color="#E69F00", mec="#000000", label="CDA", ms=9),
+               plt.Line2D([], [], color="#999999", lw=0.8, label="tie with trust >= 0.6"),
+               plt.Line2D([], [], marker="o", ls="", color="#777777", label="firm (size = employees)")]
+    fig.legend(handles=handles, loc="lower center", ncol=3, bbox_to_anchor=(0.47, -0.02))
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path) -> Path:
+    """The cooperation network (ties with trust >= 0.5), one panel per scenario."""
+    import networkx as nx
+    _style()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.7), squeeze=False)
+    for ax, (title, firms, ties) in zip(axes.flat, panels):
+        g = nx.Graph()
+        g.add_nodes_from(firms.unique_id)
+        good = ties[(ties.trust_ab + ties.trust_ba) / 2 >= 0.5]
+        g.add_weighted_edges_from(zip(good.firm_a, good.firm_b, (good.trust_ab + good.trust_ba) / 2))
+        g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
+        if g.number_of_nodes():
+            layout = nx.spring_layout(g, seed=1, k=0.25)
+            size = firms.set_index("unique_id").employees
+            weights = [d["weight"] for _, _, d in g.edges(data=True)]
+            nx.draw_networkx_edges(g, layout, ax=ax, width=0.4, alpha=0.6, edge_color=weights, edge_cmap=plt.get_cmap(
+                "viridis"), edge_vmin=0.5, edge_vmax=1.0)
+            nx.draw_networkx_nodes(g, layout, ax=ax, node_size=[3 + 2 * np.sqrt(size.get(n, 1)) for n in g.nodes],
+                                   node_color="#0072B2", alpha=0.8, linewidths=0)
+        share = g.number_of_nodes() / max(len(firms), 1)
+        ax.set_title(f"{title}\n{g.number_of_edges()} ties, {share:.0%} of firms connected")
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path

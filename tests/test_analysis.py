@@ -1,0 +1,158 @@
+"""analysis/: collection, statistics with known answers, figures and the brief."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.brief import build, fmt
+from analysis.brief import main as report_main
+from analysis.collect import collect
+from analysis.stats import bootstrap_ci, effects, seeds_needed
+from model import COLUMNS, ClusterModel, ModelParams
+from model.policies import POLICIES
+from scenarios.results import provenance, summary_row, write_run
+
+
+def _write(folder: Path, series: pd.DataFrame, policy: str, seed: int, snapshots=None, budget=0.0):
+    pol = POLICIES[policy]
+    ident = {"cluster": "generic", "policy": policy, "shock": "none", "seed": seed, "budget": budget or pol.budget,
+             "subsidy_rate": pol.subsidy_rate, "start_month": 4, "duration_months": 8,
+             "overrides": f"policy={policy},seed={seed}"}
+    write_run(folder, series=series, cluster_series=series.assign(cluster="generic"),
+              summary=summary_row(ident, series, 12), snapshots=snapshots or {}, resolved_yaml="x: 1\n",
+              prov=provenance(seed, "abc", 0.0))
+
+
+def _synthetic_series(seed: int, offset: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    months = np.arange(25)
+    frame = pd.DataFrame({c: rng.normal(100, 10, len(months)) for c in COLUMNS})
+    frame["month"] = months
+    frame["cda_phase"] = "none"
+    frame["employment"] = 1000 + 50 * rng.standard_normal() + months + offset  # seed effect shared by both arms
+    return frame[list(COLUMNS)]
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthetic")
+    for seed in range(12):
+        _write(root / f"policy=none,seed={seed}", _synthetic_series(seed), "none", seed)
+        _write(root / f"policy=standard_cda,seed={seed}", _synthetic_series(seed, offset=7.5), "standard_cda", seed)
+        _write(root / f"policy=trust_first,seed={seed}", _synthetic_series(seed), "trust_first", seed)
+    return root
+
+
+def test_a_fixed_offset_is_recovered_with_a_ci_that_covers_it(synthetic):
+    col = collect([synthetic])
+    eff = effects(col.series, col.summary, ["employment"])
+    row = eff[(eff.policy == "standard_cda") & (eff.when == "horizon")].iloc[0]
+    assert row.effect == pytest.approx(7.5)
+    assert row.ci_low <= 7.5 <= row.ci_high
+    assert row.n_seeds == 12 and row.month == 24
+
+
+def test_identical_scenarios_give_an_effect_ci_around_zero(synthetic):
+    col = collect([synthetic])
+    eff = effects(col.series, col.summary, ["employment", "output"])
+    rows = eff[eff.policy == "trust_first"]
+    assert (rows.effect == 0).all() and (rows.ci_low <= 0).all() and (rows.ci_high >= 0).all()
+
+
+def test_bootstrap_ci_and_seed_count_on_known_data():
+    rng = np.random.default_rng(3)
+    d = rng.normal(2.0, 1.0, 400)
+    lo, hi = bootstrap_ci(d)
+    assert lo < 2.0 < hi and hi - lo == pytest.approx(2 * 1.96 / np.sqrt(400), rel=0.15)
+    assert seeds_needed(1.0, 0.1) == 385  # (1.96 * 1 / 0.1)^2 = 384.2
+
+
+def _small_sweep(root: Path, policies=("none", "standard_cda"), seeds=(0, 1, 2)) -> Path:
+    for policy in policies:
+        for seed in seeds:
+            params = ModelParams(months=30, policy=POLICIES[policy], snapshot_months=(30,)).with_overrides(
+                n_firms=120, policy_start_month=4)
+            m = ClusterModel(params, rng=seed).run()
+            pol = params.policy
+            ident = {"cluster": "generic", "policy": policy, "shock": "none", "seed": seed, "budget": pol.budget,
+                     "subsidy_rate": pol.subsidy_rate, "start_month": pol.start_month,
+                     "duration_months": pol.duration_months, "overrides": f"policy={policy},seed={seed}"}
+            s = m.series()
+            write_run(root / f"policy={policy},seed={seed}", series=s, cluster_series=m.cluster_series(),
+                      summary=summary_row(ident, s, min(40, 30)), snapshots=m.snapshots, resolved_yaml="x: 1\n",
+                      prov=provenance(seed, "abc", 0.0))
+    return root
+
+
+@pytest.fixture(scope="module")
+def brief(tmp_path_factory):
+    sweep = _small_sweep(tmp_path_factory.mktemp("sweep"))
+    out = tmp_path_factory.mktemp("brief")
+    return sweep, out, build([sweep], out)
+
+
+def test_the_brief_numbers_equal_a_direct_computation_from_the_parquet_files(brief):
+    sweep, out, paths = brief
+    diffs = {}
+    for outcome in ("joint_actions", "mean_trust", "employment"):
+        d = []
+        for seed in range(3):
+            a = pd.read_parquet(sweep / f"policy=standard_cda,seed={seed}" / "series.parquet")
+            b = pd.read_parquet(sweep / f"policy=none,seed={seed}" / "series.parquet")
+            d.append(a[outcome].iloc[-1] - b[outcome].iloc[-1])
+        diffs[outcome] = float(np.mean(d))
+    eff = pd.read_csv(paths["effects"])
+    html = paths["html"].read_text()
+    for outcome, value in diffs.items():
+        row = eff[(eff.policy == "standard_cda") & (eff.when == "horizon") & (eff.outcome == outcome)].iloc[0]
+        assert row.effect == pytest.approx(value)
+        assert fmt(value, outcome, True) in html  # the callout and the table print this very number
+
+
+def test_every_figure_is_produced_and_the_pdf_pages_render(brief, tmp_path):
+    _, out, paths = brief
+    for key in ("main", "cooperation", "growth", "forest", "cost", "map", "network"):
+        png = Path(paths[key])
+        assert png.stat().st_size > 10_000, key
+        from matplotlib.image import imread
+        img = imread(png)
+        assert img.std() > 0.01, f"{key} is blank"
+    assert shutil.which("pdftoppm"), "pdftoppm (poppler-utils) is needed to render the brief's pages"
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(paths["pdf"]), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) >= 4
+    from matplotlib.image import imread
+    for page in pages:
+        assert imread(page).std() > 0.01
+
+
+def test_a_missing_run_and_a_corrupt_file_are_named_in_the_brief(tmp_path):
+    sweep = _small_sweep(tmp_path / "sweep", seeds=(0, 1, 2, 3))
+    shutil.rmtree(sweep / "policy=standard_cda,seed=2")
+    (sweep / "policy=none,seed=3" / "series.parquet").write_bytes(b"PAR1 truncated")
+    paths = build([sweep], tmp_path / "out")
+    html = paths["html"].read_text()
+    assert "policy=standard_cda,seed=2" in html and "missing" in html
+    assert "policy=none,seed=3" in html and "corrupt" in html
+    problems = pd.read_csv(tmp_path / "out" / "problems.csv")
+    assert sorted(problems.problem) == ["corrupt", "missing"]
+    # the corrupt baseline run is not also counted as missing; the pairs use seeds 0 and 1 only
+    eff = pd.read_csv(paths["effects"])
+    assert set(eff.n_seeds) == {2}
+
+
+def test_report_command_errors_are_one_line(tmp_path, capsys):
+    assert report_main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert "no such sweep folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert report_main([str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
+    assert "holds no runs" in capsys.readouterr().err
+    assert report_main([str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--target-ci", "jobs=x"]) == 2
+    assert re.search("target-ci", capsys.readouterr().err)
