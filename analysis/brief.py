@@ -115,8 +115,10 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     shown = [p for p in policies if p != "zero_budget"] if "zero_budget" in policies else policies
     paths["main"] = fig.fan_chart(band, ["mean_trust", "joint_actions"], [baseline, main] if main else [baseline],
                                   figs / "main.png", start, end)
-    paths["cooperation"] = fig.fan_chart(band, COOPERATION, shown, figs / "cooperation.png", start, end)
-    paths["growth"] = fig.fan_chart(band, GROWTH, shown, figs / "growth.png", start, end)
+    banded = {baseline, main}
+    paths["cooperation"] = fig.fan_chart(band, COOPERATION, shown, figs / "cooperation.png", start, end,
+                                         banded=banded)
+    paths["growth"] = fig.fan_chart(band, GROWTH, shown, figs / "growth.png", start, end, banded=banded)
     ce = eff[eff.context == ctx]
     paths["forest"] = fig.forest(ce, ["mean_trust", "joint_actions", "employment", "output"], figs / "forest.png")
     cost = cost_table(ce)
@@ -125,7 +127,9 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     horizon = int(series.month.max())
     map_panels = _snapshot_panels(col, [baseline, main] if main else [baseline], horizon)
     if map_panels:
-        paths["map"] = fig.cluster_map(map_panels, figs / "map.png")
+        # the main programme also at the CDA's exit, when that month was kept
+        at_exit = _snapshot_panels(col, [main], end) if main and end is not None and end < horizon else []
+        paths["map"] = fig.cluster_map(map_panels[:1] + at_exit + map_panels[1:], figs / "map.png")
         paths["network"] = fig.network([(t, f, ti) for t, f, ti, _ in map_panels], figs / "network.png")
     text = render(col, ce, cost, policies, main, baseline, start, end, horizon, paths, out, contexts)
     html_path = out / "brief.html"
@@ -278,7 +282,7 @@ TEMPLATE = """<!DOCTYPE html>
  .callout .t { font-weight: bold; } .small { font-size: 8pt; color: #444; }
  img { width: 100%; } img.half { width: 80%; display: block; margin: auto; }
  table { border-collapse: collapse; width: 100%; font-size: 7.5pt; } th, td { border-bottom: 1px solid #ddd; padding: 1.2mm; text-align: left; vertical-align: top; }
- th { background: #f3f6fa; } .box { background: #f7f7f7; padding: 3mm; border: 1px solid #ddd; font-size: 8.5pt; }
+ th { background: #f3f6fa; } tr, img, .callout, .box { page-break-inside: avoid; } .box { background: #f7f7f7; padding: 3mm; border: 1px solid #ddd; font-size: 8.5pt; }
  .warn { background: #fff4e5; border: 1px solid #E69F00; padding: 2mm; }
  .page { page-break-before: always; }
 </style></head><body>
@@ -296,11 +300,12 @@ futures (common random numbers).</p>
 at the CDA's exit: {{ c.at_end }}</div></div>{% endfor %}</div>{% endif %}
 {% for s in conclusion %}<p>{{ s }}</p>{% endfor %}
 <img class="half" src="{{ paths.main }}" alt="Mean trust and joint actions over time">
-<p class="small">Lines: median over seeds; bands: 10-90% of seeds. Dashed: the CDA starts (month {{ start }});
+<p class="small">Lines: median over seeds; bands: 10-90% of seeds (drawn for the baseline and the main
+programme). Dashed: the CDA starts (month {{ start }});
 dotted: it leaves (month {{ end }}).</p>
 
 <h2 class="page">All programmes compared (month {{ horizon }})</h2>
-<p>Difference against {{ plain_baseline | lower }} on the same seeds, mean over seeds with a 95% bootstrap
+<p>Difference against the baseline without a CDA, on the same seeds, mean over seeds with a 95% bootstrap
 confidence interval. Budgets in wage-months (one worker's monthly cost).</p>
 <table><tr><th>Programme</th><th>Budget</th><th>Seeds</th>{% for h in table_head %}<th>{{ h }}<br><span class="small">{{ table_units[loop.index0] }}</span></th>{% endfor %}</tr>
 {% for r in table_rows %}<tr><td>{{ r.name }}</td><td>{{ r.budget }}</td><td>{{ r.n }}</td>{% for c in r.cells %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
@@ -322,7 +327,7 @@ trust in the partner makes it pay; trust is learned from experience; the CDA's i
 brokered groups, linkages, an export consortium, a common facility, an association) act in phases over its
 contract. Full description: docs/ODD.md.</p>
 <p><b>This brief.</b> Cluster preset: {{ cluster }}. Horizon: {{ horizon }} months. {{ n_policies }} programme(s)
-against {{ plain_baseline | lower }}; {{ seeds }}{% if seeds_max != seeds %}-{{ seeds_max }}{% endif %} seeds each,
+against the baseline without a CDA; {{ seeds }}{% if seeds_max != seeds %}-{{ seeds_max }}{% endif %} seeds each,
 the same seeds for every programme (common random numbers), so differences are paired by seed. Effects: mean
 paired difference, 95% percentile bootstrap CI; effect size d = mean difference / SD of differences.
 {% if several %}Several settings were found ({{ contexts|join("; ") }}); this brief shows the first.{% endif %}</p>

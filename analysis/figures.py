@@ -66,8 +66,13 @@ def _mark_policy(ax, start, end):
         ax.axvline(end, color="#555555", lw=0.8, ls=":")
 
 
-def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, end=None, title="") -> Path:
-    """Median and 10-90% band over seeds per scenario, one panel per outcome."""
+def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, end=None, title="",
+              banded=None) -> Path:
+    """Median and 10-90% band over seeds per scenario, one panel per outcome.
+
+    ``banded``: the scenarios whose band is drawn (all by default); with many
+    scenarios, bands for the baseline and the main programme keep it readable.
+    """
     _style()
     n = len(outcomes)
     cols = 2 if n >= 3 else n
@@ -78,8 +83,9 @@ def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, en
         for policy in policies:
             sub = band.xs(policy, level="policy")
             months = sub.index.get_level_values("month")
-            ax.fill_between(months, sub[("p10", outcome)], sub[("p90", outcome)], color=col[policy], alpha=0.15,
-                            lw=0)
+            if banded is None or policy in banded:
+                ax.fill_between(months, sub[("p10", outcome)], sub[("p90", outcome)], color=col[policy],
+                                alpha=0.15, lw=0)
             ax.plot(months, sub[("median", outcome)], color=col[policy], lw=1.4, label=plain(policy))
         _mark_policy(ax, start, end)
         t, unit = LABELS.get(outcome, (outcome, ""))
@@ -236,6 +242,8 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path) ->
         share = g.number_of_nodes() / max(len(firms), 1)
         ax.set_title(f"{title}\n{g.number_of_edges()} ties, {share:.0%} of firms connected")
         ax.axis("off")
+    fig.text(0.5, -0.02, "Ties with mean trust >= 0.5, coloured from 0.5 (dark) to 1 (yellow); "
+             "dot size = employees; layout by ties, not by place.", ha="center", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
