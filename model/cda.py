@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .agents import PHASES
 
 ACTIVE_INSTRUMENT_PHASES = ("trust_building", "pilot", "strategic")
 
@@ -375,6 +374,3 @@ def charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost) -> None:
         if amount > 0:
             cda.charge(min(amount, cda.budget_left))
 
-
-def phase_code(phase: str) -> int:
-    return PHASES.index(phase)

@@ -85,7 +85,6 @@ def enter_firms(model) -> np.ndarray:
     f.cluster[slots] = cl
     f.town[slots] = model.region.nearest_town(f.x[slots], f.y[slots])
     f.employees[slots] = 1
-    f.employees_year_ago[slots] = 1
     f.capital[slots] = p.capital_per_worker
     # a spin-off inherits part of its parent's edge; outsiders start near the one-worker optimum
     base = model.entrant_productivity[cl]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .market import shock_active  # noqa: F401  (re-exported for submodels)
 
 
 def initial_productivity(p, spec, employees, capital):

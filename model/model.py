@@ -177,7 +177,6 @@ class ClusterModel(mesa.Model):
         f.x[slots], f.y[slots] = x.astype(np.int64), y.astype(np.int64)
         f.town[slots] = self.region.nearest_town(f.x[slots], f.y[slots])
         f.employees[slots] = employees
-        f.employees_year_ago[slots] = employees
         f.capital[slots] = capital
         f.productivity[slots] = productivity
         f.cash[slots] = p.initial_cash_months * p.wage * employees

@@ -44,7 +44,6 @@ FIRM_FIELDS: dict[str, tuple[type, float]] = {
     "consortium": (np.int64, -1),
     "facility_user": (bool, False),
     "supplier": (np.int64, -1),        # raw-material supplier used, -1 = open market
-    "employees_year_ago": (np.int64, 0),
 }
 
 
