@@ -63,7 +63,7 @@ def cost_table(eff: pd.DataFrame) -> pd.DataFrame:
         rows.append({"policy": policy, "budget": budget,
                      "jobs_per_100": e.effect * k, "jobs_low": e.ci_low * k, "jobs_high": e.ci_high * k,
                      "output_per_100": o.effect * k, "output_low": o.ci_low * k, "output_high": o.ci_high * k})
-    order = [p for p in fig.PLAIN if p in {r["policy"] for r in rows}]
+    order = fig.ordered(r["policy"] for r in rows)
     return pd.DataFrame(rows).set_index("policy").loc[order].reset_index() if rows else pd.DataFrame()
 
 
@@ -101,8 +101,7 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     _write_csv(out / "effects.csv", eff)
     if len(col.problems):
         _write_csv(out / "problems.csv", col.problems)
-    policies = [p for p in fig.PLAIN if p in set(col.summary.policy)] + sorted(
-        set(col.summary.policy) - set(fig.PLAIN))
+    policies = fig.ordered(col.summary.policy)
     contexts = list(col.summary.context.unique())
     ctx = contexts[0]
     series = col.series[col.series.context == ctx]
@@ -112,7 +111,7 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     start = int(main_runs.start_month.iloc[0]) if len(main_runs) else None
     end = int(main_runs.start_month.iloc[0] + main_runs.duration_months.iloc[0]) if len(main_runs) else None
     paths = {}
-    shown = [p for p in policies if p != "zero_budget"] if "zero_budget" in policies else policies
+    shown = [p for p in policies if p != "zero_budget"]  # identical to the baseline by construction
     paths["main"] = fig.fan_chart(band, ["mean_trust", "joint_actions"], [baseline, main] if main else [baseline],
                                   figs / "main.png", start, end)
     banded = {baseline, main}
@@ -163,7 +162,7 @@ def _write_pdf(text: str, base: Path, path: Path) -> None:
 
 
 def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths, out, contexts) -> str:
-    summary = col.summary
+    summary = col.summary[col.summary.context == contexts[0]]  # the context this brief shows
     cluster = ", ".join(sorted(c.replace("_", " ").title() for c in summary.cluster.unique()))
     seeds = summary.groupby("policy").seed.nunique()
     callouts = []

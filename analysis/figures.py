@@ -46,6 +46,12 @@ def plain(policy: str) -> str:
     return PLAIN.get(policy, policy.replace("_", " ").capitalize())
 
 
+def ordered(policies) -> list[str]:
+    """Policies in the brief's order: the baseline, the named presets, then any others by name."""
+    known = list(PLAIN)
+    return sorted(set(policies), key=lambda p: (known.index(p) if p in known else len(known), p))
+
+
 def _style():
     plt.rcParams.update({
         "figure.dpi": 100, "savefig.dpi": DPI, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
@@ -55,7 +61,7 @@ def _style():
 
 
 def colours(policies) -> dict:
-    order = sorted(policies, key=lambda p: (p != "none", list(PLAIN).index(p) if p in PLAIN else 99, p))
+    order = ordered(policies)
     return {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(order)}
 
 
@@ -115,7 +121,7 @@ def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, en
 def forest(effects: pd.DataFrame, outcomes, path: Path) -> Path:
     """Effects against the baseline with 95% CIs, at the CDA's end and at the horizon."""
     _style()
-    policies = [p for p in PLAIN if p in set(effects.policy)] + sorted(set(effects.policy) - set(PLAIN))
+    policies = ordered(effects.policy)
     fig, axes = plt.subplots(1, len(outcomes), figsize=(2.9 * len(outcomes), 0.42 * len(policies) + 1.4),
                              sharey=True, squeeze=False)
     y = np.arange(len(policies))[::-1]

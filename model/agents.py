@@ -131,6 +131,7 @@ class ClusterDevelopmentAgent(Agent):
         self.phase = "none"  # "none" while it cannot act (no budget or no instrument)
         self.events_held = 0
         self.consortium_funded = False  # the CDA still pays for the consortium
+        self.strategic_projects_started = False
         self.association_dissolved_month = -1
         self.months_in_phase = 0
         self.credibility = 0.3  # rises during the diagnostic

@@ -86,14 +86,16 @@ def act(model) -> None:
             _linkage(model, cda, rng)
         if phase == "pilot":
             _broker_groups(model, cda, rng, "purchasing")
+        formed_now = False
         if phase == "strategic":
             _broker_groups(model, cda, rng, "marketing")
-            if months_in == 0:
+            if not cda.strategic_projects_started:  # the strategic projects start once
+                cda.strategic_projects_started = formed_now = True
                 _form_consortium(model, cda, rng)
                 _set_up_facility(model, cda)
                 _form_association(model, cda)
         if cda.consortium_active and cda.consortium_funded and phase in ("strategic", "exit") \
-                and not (phase == "strategic" and months_in == 0):  # the first month was paid at formation
+                and not formed_now:  # the first month was paid at formation
             # when the money runs out the consortium is on its own: it holds only by trust
             cda.consortium_funded = cda.charge(pol.consortium_cost)
         _maintain(model, cda, rng, phase)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import cda
 from .params import JOINT_ACTION_TYPES
 
 PURCHASING, MARKETING, SUBCONTRACTING, KNOWLEDGE = range(len(JOINT_ACTION_TYPES))
@@ -122,7 +123,6 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     partner's choice (betrayals weigh ``betrayal_weight`` times more; a
     subsidised partner's cooperation says less, by ``subsidy_attribution * s``).
     """
-    from . import cda  # late import: cda uses cooperation's helpers too
 
     p = model.params
     f = model.firms

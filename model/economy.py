@@ -67,7 +67,6 @@ def _cluster_arrays(model):
             "p0": np.array([c.price for c in cs]),
             "input_share": np.array([c.input_share for c in cs]),
             "export_share": np.array([c.export_share for c in cs]),
-            "export_price": np.array([c.export_price for c in cs]),
             "export_threshold": np.array([c.export_threshold for c in cs]),
         }
         model._cluster_consts = cache
@@ -139,7 +138,7 @@ def produce(model, initial: bool = False) -> None:
     # each firm sells a variety of the cluster's good (Dixit-Stiglitz): the market's spending,
     # price x total quantity, is shared in proportion to q ** rho, rho = 1 - 1/sigma
     inv_sigma = 1.0 / p.variety_elasticity
-    export_price = k["export_price"][c] * model.exchange_rate if initial else model.export_price[c]
+    export_price = model.export_price[c]
     revenue_dom = _shares(c, q_dom, model.n_clusters, inv_sigma) * model.price[c]
     revenue_exp = _shares(c, q_exp, model.n_clusters, inv_sigma) * export_price
     revenue = revenue_dom + revenue_exp

@@ -106,7 +106,7 @@ class PolicyParams:
     """A cluster development programme. Zero budget or no instrument = the baseline."""
 
     budget: float = p(0.0, 0, 1e9, "programme budget [wage-months]")
-    start_month: int = p(12, 0, 10_000, "month the CDA starts [month]", integer=True)
+    start_month: int = p(12, 1, 10_000, "month the CDA starts; month 0 is the initial state [month]", integer=True)
     duration_months: int = p(36, 1, 10_000, "CDA contract length [months]", integer=True)
     targeting: str = p("random", doc="which firms instruments reach first", choices=TARGETING_RULES)
     effectiveness: float = p(1.0, 0, 5, "multiplier on the CDA's trust effects [-]")
@@ -148,7 +148,7 @@ class ShockParams:
     """An adverse shock: what, when, how long and how strong."""
 
     kind: str = p("none", doc="shock type", choices=SHOCK_KINDS)
-    start_month: int = p(60, 0, 10_000, "month the shock starts [month]", integer=True)
+    start_month: int = p(60, 1, 10_000, "month the shock starts; month 0 is the initial state [month]", integer=True)
     duration_months: int = p(12, 1, 10_000, "months the shock lasts [months]", integer=True)
     magnitude: float = p(0.3, 0, 0.95, "demand fall, input-price rise, or export loss share [-]")
 
@@ -262,10 +262,10 @@ class ModelParams:
             raise ParameterError(f"policy phase shares sum to {shares:g}; allowed: at most 1 (the rest is exit)")
         if pol.budget > 0 and pol.start_month >= self.months:
             raise ParameterError(
-                f"policy.start_month = {pol.start_month} is past the horizon; allowed: [0, {self.months - 1}]")
+                f"policy.start_month = {pol.start_month} is past the horizon; allowed: [1, {self.months - 1}]")
         if self.shock.kind != "none" and self.shock.start_month >= self.months:
             raise ParameterError(
-                f"shock.start_month = {self.shock.start_month} is past the horizon; allowed: [0, {self.months - 1}]")
+                f"shock.start_month = {self.shock.start_month} is past the horizon; allowed: [1, {self.months - 1}]")
         for name in ("action_mix", "benefit", "cost", "temptation"):
             vals = getattr(self, name)
             if len(vals) != len(JOINT_ACTION_TYPES) or any(

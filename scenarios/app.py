@@ -51,10 +51,9 @@ def _progress(cfg: DictConfig, total: int, label: str):
 
 def simulate(cfg: DictConfig, folder: Path) -> str:
     """Run one configured job into ``folder``; returns 'done', 'skipped' or 'failed'."""
-    job_cfg = cfg
-    resolved = OmegaConf.to_yaml(job_cfg, resolve=True)
+    resolved = OmegaConf.to_yaml(cfg, resolve=True)
     # what identifies the results: everything but how the run is displayed
-    identity = OmegaConf.to_container(job_cfg, resolve=True)
+    identity = OmegaConf.to_container(cfg, resolve=True)
     identity["sim"].pop("progress", None)
     digest = config_hash(OmegaConf.to_yaml(OmegaConf.create(identity)))
     if is_complete(folder, digest):
@@ -63,7 +62,7 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
     clear_incomplete(folder)
     start = time.perf_counter()
     try:
-        params, seed = to_model_params(job_cfg)
+        params, seed = to_model_params(cfg)
         model = ClusterModel(params, rng=seed)
     except (ParameterError, TypeError, ValueError) as err:
         # the model names clusters[0].x; on the command line it is cluster.x

@@ -71,7 +71,7 @@ def register() -> None:
 def to_model_params(cfg: DictConfig) -> tuple[ModelParams, int]:
     """The model's parameters and the seed from a composed config (no range checks here)."""
     data = OmegaConf.to_container(cfg, resolve=True)
-    cluster = {k: v for k, v in data["cluster"].items() if not k.startswith("_")}
+    cluster = data["cluster"]
     behaviour = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data["model"].items()}
     params = ModelParams(
         months=data["sim"]["months"],

@@ -3,7 +3,7 @@
 Runs the baseline and the ``standard_cda`` policy on the same seeds (common
 random numbers) and prints, for chosen months, the mean over seeds of firms,
 employment, mean trust and joint actions, and the difference CDA - baseline.
-This is the main job until the Hydra scenarios land.
+A quick look without Hydra; ``khusheh-run`` and ``khusheh-report`` are the full path.
 """
 
 from __future__ import annotations

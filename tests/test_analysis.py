@@ -156,3 +156,12 @@ def test_report_command_errors_are_one_line(tmp_path, capsys):
     assert "holds no runs" in capsys.readouterr().err
     assert report_main([str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "--target-ci", "jobs=x"]) == 2
     assert re.search("target-ci", capsys.readouterr().err)
+
+
+def test_custom_policies_keep_their_place_in_tables_and_figures():
+    from analysis import figures
+    from analysis.brief import cost_table
+    assert figures.ordered(["my_programme", "standard_cda", "none"]) == ["none", "standard_cda", "my_programme"]
+    eff = pd.DataFrame([{"policy": p, "when": "horizon", "outcome": o, "effect": 1.0, "ci_low": 0.0, "ci_high": 2.0,
+                         "budget": 100.0} for p in ("standard_cda", "my_programme") for o in ("employment", "output")])
+    assert list(cost_table(eff).policy) == ["standard_cda", "my_programme"]

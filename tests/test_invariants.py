@@ -15,7 +15,7 @@ shares = st.floats(0.0, 1.0)
 @st.composite
 def configurations(draw):
     policy = PolicyParams(
-        budget=draw(st.floats(0.0, 200.0)), start_month=draw(st.integers(0, 10)),
+        budget=draw(st.floats(0.0, 200.0)), start_month=draw(st.integers(1, 10)),
         duration_months=draw(st.integers(1, 20)), subsidy_rate=draw(shares),
         events_per_year=draw(st.floats(0.0, 24.0)), groups_per_year=draw(st.floats(0.0, 12.0)),
         linkage_firms_per_year=draw(st.floats(0.0, 50.0)), consortium_size=draw(st.integers(0, 6)),
@@ -30,7 +30,7 @@ def configurations(draw):
         generalised_trust_share=draw(shares), subsidy_attribution=draw(shares),
         export_share=draw(st.floats(0.0, 0.95)), variety_elasticity=draw(st.floats(1.5, 20.0)),
         shock_kind=draw(st.sampled_from(["none", "demand_drop", "input_price_spike", "export_restriction"])),
-        shock_start_month=draw(st.integers(0, 20)), shock_magnitude=draw(st.floats(0.0, 0.95)))
+        shock_start_month=draw(st.integers(1, 20)), shock_magnitude=draw(st.floats(0.0, 0.95)))
     return ModelParams(months=24, policy=policy).with_overrides(**overrides), draw(st.integers(0, 2**31))
 
 

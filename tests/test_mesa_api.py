@@ -55,7 +55,7 @@ def test_batch_run_over_two_values_and_two_seeds():
         warnings.simplefilter("error")
         rows = mesa.batch_run(ClusterModel, parameters={"subsidy_rate": [0.0, 0.5], "n_firms": 40,
                                                         "months": 12, "policy_budget": 100.0,
-                                                        "policy_start_month": 0},
+                                                        "policy_start_month": 1},
                               rng=[1, 2], max_steps=100, data_collection_period=1, display_progress=False)
     df = pd.DataFrame(rows)
     assert set(COLUMNS) <= set(df.columns)
@@ -69,7 +69,7 @@ def test_several_clusters_share_one_region():
                                               ClusterSpec(name="towels", town="Adrian", n_firms=40,
                                                           funded=False)))
     m = ClusterModel(params, rng=4, policy_budget=200.0, events_per_year=12, share_diagnostic=0.0,
-                     policy_start_month=0).run()
+                     policy_start_month=1).run()
     per = m.cluster_series()
     assert set(per["cluster"]) == {"carpet", "towels"}
     last = per[per.month == 12].set_index("cluster")

@@ -53,7 +53,7 @@ def test_betrayal_lowers_trust_by_the_betrayal_weight():
 
 
 def test_subsidy_lowers_contributors_cost_by_exactly_the_share():
-    policy = PolicyParams(budget=100.0, subsidy_rate=0.25, start_month=0, duration_months=10)
+    policy = PolicyParams(budget=100.0, subsidy_rate=0.25, start_month=1, duration_months=10)
     m = small_model(policy=policy, **SURE)
     cda = m.cdas[0]
     cda.phase = "pilot"
@@ -139,7 +139,7 @@ def test_event_trust_boost_is_exact_on_existing_ties():
 
 
 def test_cda_stops_acting_when_budget_is_spent():
-    policy = PolicyParams(budget=10.0, start_month=0, duration_months=48, share_diagnostic=0.0,
+    policy = PolicyParams(budget=10.0, start_month=1, duration_months=48, share_diagnostic=0.0,
                           events_per_year=12, event_cost=4.0)
     m = small_model(n_firms=30, policy=policy, months=24)
     m.run()
@@ -150,6 +150,18 @@ def test_cda_stops_acting_when_budget_is_spent():
     spent = m.series()["cda_spent"]
     assert spent.is_monotonic_increasing and spent.iloc[-1] == pytest.approx(8.0)
     assert (spent.iloc[3:] == 8.0).all()  # nothing after the second event (month 2)
+
+
+def test_strategic_projects_start_even_when_the_programme_starts_in_month_one():
+    policy = PolicyParams(budget=500.0, start_month=1, duration_months=10, share_diagnostic=0.0,
+                          share_trust_building=0.0, share_pilot=0.0, share_strategic=0.5, consortium_size=4,
+                          common_facility=True, association=True)
+    m = small_model(n_firms=60, policy=policy, months=3, export_threshold=100.0).run()
+    cda = m.cdas[0]
+    assert cda.consortium_active and cda.facility_active and cda.association_active
+    # consortium formed (paid once, then monthly), facility and association set up
+    pol = policy
+    assert cda.spent >= pol.consortium_cost * 3 + pol.facility_cost + pol.association_cost - 1e-9
 
 
 def test_phases_follow_the_shares_of_the_contract():
@@ -174,10 +186,13 @@ def test_domestic_price_follows_the_inverse_demand_curve():
 
 
 def test_demand_drop_shock_lowers_price_by_its_magnitude():
-    m = small_model(n_firms=20, shock_kind="demand_drop", shock_start_month=0, shock_magnitude=0.3)
+    m = small_model(n_firms=20, shock_kind="demand_drop", shock_start_month=1, shock_magnitude=0.3)
     m.domestic_supply = m.q0.copy()
+    m.month = 1
     market_update(m)
-    assert m.price[0] == pytest.approx(m.params.clusters[0].price * 0.7)
+    spec = m.params.clusters[0]
+    growth = (1 + spec.market_growth) ** (1 / 12)  # demand grows by month 1; supply stayed at Q0
+    assert m.price[0] == pytest.approx(spec.price * 0.7 * growth ** (1 / spec.elasticity))
 
 
 def test_training_serves_at_most_capacity_and_neediest_first():
