@@ -85,7 +85,6 @@ def partnering(model) -> None:
     """Step 3: firms seek partners, play the cooperation game, update trust and ties."""
     p = model.params
     f = model.firms
-    t = model.month
     ties = model.ties
     rng = model.streams["search"]
     u_seek = rng.random(f.capacity)

@@ -67,7 +67,7 @@ def enter_firms(model) -> np.ndarray:
     parent_a = f.productivity[parents].copy()
     parent_xy = np.stack([f.x[parents], f.y[parents]])
     parent_aware = f.aware[parents].copy()
-    slots = model.add_firms(n_new)
+    slots = model.firms.allocate(n_new)  # the caller fills their state, then makes their agents
     f = model.firms  # arrays may have grown
     specs = model.params.clusters
     cl = np.concatenate([f.cluster[parents], exo_cluster]) if len(parents) else exo_cluster

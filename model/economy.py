@@ -87,7 +87,7 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
     if len(raw) == 0 or len(live) == 0:
         return factor
     cols = n_inst + raw
-    aware = f.aware[np.ix_(live, cols)] & (model.link_cluster[cols][None, :] == f.cluster[live][:, None])
+    aware = model.aware_of(live, cols)
     markup = np.where(aware, model.sup_markup[raw][None, :], np.inf)
     best = np.argmin(markup, axis=1)
     has = np.isfinite(markup[np.arange(len(live)), best])
@@ -246,11 +246,10 @@ def grow(model) -> None:
 
 def _machinery_factor(model, live) -> np.ndarray:
     """Price of a unit of capital: the cheapest aware machinery supplier's markup, else 1."""
-    f = model.firms
     mach = np.flatnonzero(~model.sup_raw)
     if len(mach) == 0:
         return np.ones(len(live))
     cols = len(model.institutions) + mach
-    aware = f.aware[np.ix_(live, cols)] & (model.link_cluster[cols][None, :] == f.cluster[live][:, None])
+    aware = model.aware_of(live, cols)
     markup = np.where(aware, model.sup_markup[mach][None, :], 1.0)
     return markup.min(axis=1)

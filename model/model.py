@@ -216,6 +216,11 @@ class ClusterModel(mesa.Model):
                                                    tuple(self.cluster_town_xy[c]))
 
     # ------------------------------------------------------------------ agents
+    def aware_of(self, slots: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(len(slots), len(cols)) mask: the firm knows the link and it serves the firm's cluster."""
+        same = self.link_cluster[cols][None, :] == self.firms.cluster[slots][:, None]
+        return self.firms.aware[np.ix_(slots, cols)] & same
+
     def firm_agent(self, slot: int) -> Firm:
         """The Mesa agent viewing firm slot ``slot``."""
         return self._firm_agents[int(slot)]
@@ -232,10 +237,6 @@ class ClusterModel(mesa.Model):
             agent.remove()
             self._firm_agents[s] = None
         self.firms.release(slots)
-
-    def add_firms(self, n: int) -> np.ndarray:
-        """Reserve slots for ``n`` entrants; the caller fills their state, then ``_make_agents``."""
-        return self.firms.allocate(n)
 
     # ------------------------------------------------------------------ run
     def step(self) -> None:

@@ -47,8 +47,7 @@ def serve(model) -> None:
         req = np.flatnonzero(want)
         if len(req) == 0 or len(cols) == 0:
             continue
-        aware = f.aware[np.ix_(live[req], cols)] & (
-            (model.link_cluster[cols][None, :] == c[req][:, None]) | (model.link_cluster[cols][None, :] < 0))
+        aware = model.aware_of(live[req], cols)
         has = aware.any(axis=1)
         req = req[has]
         inst = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of

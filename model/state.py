@@ -50,37 +50,35 @@ FIRM_FIELDS: dict[str, tuple[type, float]] = {
 class FirmTable:
     """Struct of arrays over firm slots, with an alive mask and free-slot reuse."""
 
-    def __init__(self, capacity: int, n_institutions: int):
+    def __init__(self, capacity: int, n_links: int):
         self.capacity = max(16, int(capacity))
-        self.n_institutions = n_institutions
         for name, (dtype, fill) in FIRM_FIELDS.items():
             setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
-        self.aware = np.zeros((self.capacity, max(n_institutions, 1)), dtype=bool)
-        self._free: list[int] = list(range(self.capacity - 1, -1, -1))
-
-    @property
-    def n_alive(self) -> int:
-        return int(self.alive.sum())
+        # awareness of each support institution and supplier (the "links")
+        self.aware = np.zeros((self.capacity, max(n_links, 1)), dtype=bool)
 
     def live(self) -> np.ndarray:
         """Slot indices of live firms, ascending."""
         return np.flatnonzero(self.alive)
 
     def allocate(self, n: int) -> np.ndarray:
-        """Reserve ``n`` free slots (lowest free first), growing the arrays if needed."""
-        if n > len(self._free):
+        """Reserve ``n`` free slots, lowest first (deterministic), growing the arrays if needed.
+
+        The slots are marked alive at once; the caller fills in their state.
+        """
+        free = np.flatnonzero(~self.alive)
+        if n > len(free):
             self._grow(max(self.capacity * 2, self.capacity + n))
-        taken = [self._free.pop() for _ in range(n)]
-        return np.array(taken, dtype=np.int64)
+            free = np.flatnonzero(~self.alive)
+        taken = free[:n].astype(np.int64)
+        self.alive[taken] = True
+        return taken
 
     def release(self, slots: np.ndarray) -> None:
         """Free slots of exited firms and reset their state."""
         for name, (_dtype, fill) in FIRM_FIELDS.items():
             getattr(self, name)[slots] = fill
         self.aware[slots] = False
-        # keep the free list sorted so that the lowest slot is reused first (deterministic)
-        self._free.extend(int(s) for s in slots)
-        self._free.sort(reverse=True)
 
     def _grow(self, new_capacity: int) -> None:
         old = self.capacity
@@ -91,7 +89,6 @@ class FirmTable:
         aware = np.zeros((new_capacity, self.aware.shape[1]), dtype=bool)
         aware[:old] = self.aware
         self.aware = aware
-        self._free = sorted(self._free + list(range(old, new_capacity)), reverse=True)
         self.capacity = new_capacity
 
 
