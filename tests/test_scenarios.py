@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -185,3 +186,10 @@ def test_help_lists_groups_and_options(tmp_path):
     for word in ("cluster:", "policy:", "shock:", "experiment:", "carpet_kashan", "standard_cda",
                  "demand_drop", "policy_comparison", "subsidy_rate"):
         assert word in proc.stdout
+
+
+def test_a_run_longer_than_a_few_seconds_shows_a_progress_bar(tmp_path):
+    proc = _cli(["cluster.n_firms=3000", "sim.months=150", "hydra.run.dir=run"], tmp_path)
+    bar = [line for line in proc.stderr.replace("\r", "\n").splitlines() if "month" in line and "|" in line]
+    assert bar, proc.stderr[-500:]
+    assert re.search(r"\d+/150", bar[-1]) and "<" in bar[-1]  # months done of the total, time left
