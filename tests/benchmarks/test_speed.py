@@ -1,0 +1,76 @@
+"""Speed benchmarks (pytest-benchmark) for the targets of the speed issue.
+
+By default they run in a short mode, small enough for CI. ``KHUSHEH_BENCH=full``
+runs them at the targets' sizes (minutes). Each prints firm-months per second
+and peak memory; nothing here asserts a time (speed is measured, not tested).
+
+    KHUSHEH_BENCH=full uv run pytest tests/benchmarks --benchmark-enable -s
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+FULL = os.environ.get("KHUSHEH_BENCH") == "full"
+ROUNDS = 5 if FULL else 1
+
+
+def _probe(n_firms: int, months: int, policy: str = "standard_cda") -> dict:
+    out = subprocess.run([sys.executable, "-m", "tests.benchmarks.probe", str(n_firms), str(months), policy],
+                         capture_output=True, text=True, check=True, timeout=3600)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _report(benchmark, name: str, results: list[dict]) -> None:
+    last = results[-1]
+    benchmark.extra_info.update({k: last[k] for k in ("firm_months_per_s", "peak_mb", "n_firms", "months")})
+    print(f"\n[{name}] {last['n_firms']} firms x {last['months']} months: {last['wall_s']:.2f} s wall, "
+          f"{last['firm_months_per_s']:,.0f} firm-months/s, peak {last['peak_mb']:.0f} MB")
+
+
+def test_full_model_one_run(benchmark):
+    """Target: 10,000 firms x 240 months, funded CDA, start-up included, one core."""
+    n, months = (10_000, 240) if FULL else (1_000, 24)
+    results = []
+    benchmark.pedantic(lambda: results.append(_probe(n, months)), rounds=ROUNDS, iterations=1)
+    _report(benchmark, "full model", results)
+    assert results[-1]["firm_months"] > 0
+
+
+@pytest.mark.parametrize("n_firms", [10_000, 100_000] if FULL else [500, 5_000])
+def test_scaling_cost_per_firm_month(benchmark, n_firms):
+    """Target: cost per firm-month at 100,000 firms within 1.5x of that at 10,000; peak memory <= 1 GB."""
+    months = 24
+    results = []
+    benchmark.pedantic(lambda: results.append(_probe(n_firms, months)), rounds=ROUNDS, iterations=1)
+    _report(benchmark, "scaling", results)
+    benchmark.extra_info["step_us_per_firm_month"] = results[-1]["step_s_per_firm_month"] * 1e6
+    print(f"    {results[-1]['step_s_per_firm_month'] * 1e6:.2f} us per firm-month (start-up excluded)")
+
+
+def test_import_and_start_up(benchmark):
+    """Target: import plus start-up of one run at most 1.5 s."""
+    results = []
+    benchmark.pedantic(lambda: results.append(_probe(500, 1, "none")), rounds=ROUNDS, iterations=1)
+    print(f"\n[start-up] import {results[-1]['import_s']:.2f} s, import + build {results[-1]['startup_s']:.2f} s")
+    benchmark.extra_info["startup_s"] = results[-1]["startup_s"]
+
+
+def test_policy_comparison_sweep(benchmark, tmp_path):
+    """Target: experiment=policy_comparison (8 policies x 30 seeds, 500 firms, 120 months) with joblib, 2 cores."""
+    cli = os.path.join(os.path.dirname(sys.executable), "khusheh-run")
+    args = [cli, "-m", "experiment=policy_comparison"]
+    if not FULL:
+        args += ["policy=none,standard_cda", "seed=0,1", "sim.months=24", "sim.snapshot_months=[]"]
+
+    def sweep():
+        out = tmp_path / f"sweep-{time.perf_counter_ns()}"
+        subprocess.run([*args, f"hydra.sweep.dir={out}"], check=True, capture_output=True, timeout=3600)
+
+    benchmark.pedantic(sweep, rounds=1 if not FULL else 3, iterations=1)
