@@ -45,7 +45,7 @@ _KILL_MONTH = "KHUSHEH_TEST_KILL_AT_MONTH"
 def _progress(cfg: DictConfig, total: int, label: str):
     from tqdm import tqdm
     # shown only for runs longer than a couple of seconds; months done and time left
-    return tqdm(total=total, desc=label, unit="month", delay=2.0, file=sys.stderr,
+    return tqdm(total=total, desc=label, unit="month", delay=cfg.sim.progress_delay, file=sys.stderr,
                 disable=not cfg.sim.progress, leave=False)
 
 
@@ -55,6 +55,7 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
     # what identifies the results: everything but how the run is displayed
     identity = OmegaConf.to_container(cfg, resolve=True)
     identity["sim"].pop("progress", None)
+    identity["sim"].pop("progress_delay", None)
     digest = config_hash(OmegaConf.to_yaml(OmegaConf.create(identity)))
     if is_complete(folder, digest):
         log.info("complete results already in %s: skipped", folder)

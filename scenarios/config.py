@@ -51,6 +51,7 @@ class SimConf:
     months: int = 120  # horizon [months]
     snapshot_months: list[int] = field(default_factory=list)  # months with agent-level snapshots
     progress: bool = True  # progress bar for runs longer than a few seconds
+    progress_delay: float = 2.0  # seconds before the bar appears (short runs stay quiet)
 
 
 @dataclasses.dataclass
