@@ -19,7 +19,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from . import figures as fig
-from .collect import BASELINE, Collection, ResultsError, collect
+from .collect import BASELINE, Collection, ResultsError, atomic_write, collect
 from .stats import bands, effects
 
 COOPERATION = ["mean_trust", "joint_actions", "network_density"]
@@ -139,15 +139,11 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(text)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def _write_csv(path: Path, frame: pd.DataFrame) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def _write_pdf(text: str, base: Path, path: Path) -> None:
@@ -156,9 +152,7 @@ def _write_pdf(text: str, base: Path, path: Path) -> None:
         # WeasyPrint asks for a newer system HarfBuzz for font subsetting; the PDF is fine without
         warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
         from weasyprint import HTML
-        tmp = path.with_name(f".tmp-{path.name}")
-        HTML(string=text, base_url=str(base)).write_pdf(tmp)
-    tmp.replace(path)
+        atomic_write(path, lambda tmp: HTML(string=text, base_url=str(base)).write_pdf(tmp))
 
 
 def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths, out, contexts) -> str:

@@ -31,9 +31,17 @@ class Collection:
 
     def save(self, path: Path) -> None:
         """Keep the tidy table as Parquet (atomically)."""
-        tmp = path.with_name(f".tmp-{path.name}")
-        self.series.to_parquet(tmp, index=False)
+        atomic_write(path, lambda tmp: self.series.to_parquet(tmp, index=False))
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``."""
+    tmp = path.with_name(f".tmp-{path.name}")
+    try:
+        write(tmp)
         tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _job_folders(sweep: Path) -> list[Path]:
