@@ -68,6 +68,7 @@ class ClusterModel(mesa.Model):
         self.snapshots: dict[int, dict[str, pd.DataFrame]] = {}
         self.cluster_records: list[dict] = []
         self.stats: dict[str, Any] = {}
+        self.triangle_count = observation.TriangleCount()
 
         market.init_market(self)
         economy.produce(self, initial=True)

@@ -92,7 +92,7 @@ class FirmTable:
         self.capacity = new_capacity
 
 
-_KEY = np.int64(1) << 32
+KEY_BASE = np.int64(1) << 32  # tie key = i * KEY_BASE + j
 
 
 class TieTable:
@@ -120,7 +120,7 @@ class TieTable:
     @staticmethod
     def keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         lo, hi = np.minimum(a, b), np.maximum(a, b)
-        return lo * _KEY + hi
+        return lo * KEY_BASE + hi
 
     def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Tie index of each pair (a[k], b[k]), or -1 where there is none."""

@@ -6,12 +6,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from model import PolicyParams
+from model import ClusterModel, PolicyParams
 from model.cda import meet, phase_of
 from model.cooperation import KNOWLEDGE, PURCHASING, contribution_probability, play_game
 from model.demography import exit_firms
 from model.market import update as market_update
-from model.observation import gini, local_clustering
+from model.observation import TriangleCount, gini, local_clustering, triangles
 from model.services import serve
 from model.state import TieTable
 
@@ -277,6 +277,36 @@ def test_clustering_coefficient_matches_networkx():
     ours = local_clustering(t, 60)
     theirs = nx.clustering(g)
     assert np.allclose(ours, [theirs[k] for k in range(60)])
+
+
+def test_triangle_count_kept_up_to_date_equals_a_recount():
+    """Months of random tie churn (some months heavy, slots growing): the running count stays exact."""
+    rng = np.random.default_rng(11)
+    t = TieTable()
+    counter = TriangleCount()
+    capacity = 40
+    for month in range(30):
+        if month in (10, 20):
+            capacity *= 2  # the firm table grew
+        n_add = 200 if month == 15 else int(rng.integers(0, 25))
+        a, b = rng.integers(0, capacity, n_add), rng.integers(0, capacity, n_add)
+        t.keep(rng.random(len(t)) > (0.5 if month == 25 else 0.05))
+        t.add(a, b, np.full(n_add, 0.5), np.full(n_add, 0.5), month)
+        g = nx.Graph()
+        g.add_nodes_from(range(capacity))
+        g.add_edges_from(zip(t.i.tolist(), t.j.tolist()))
+        expected = nx.triangles(g)
+        running = counter.update(t, capacity)
+        assert running.tolist() == [expected[k] for k in range(capacity)]
+        assert running.tolist() == triangles(t, capacity).tolist()
+
+
+def test_model_clustering_equals_a_recount_every_month():
+    m = ClusterModel(rng=4, n_firms=150)
+    for _ in range(30):
+        m.step()
+        recount = local_clustering(m.ties, m.firms.capacity)[m.firms.live()].mean()
+        assert m.stats["clustering_coefficient"] == recount
 
 
 def test_gini_known_values():
