@@ -70,8 +70,8 @@ class Firm(CellAgent):
 
     @property
     def awareness(self) -> np.ndarray:
-        """Boolean per support institution (model.institutions order)."""
-        return self.model.firms.aware[self.slot, : len(self.model.institutions)].copy()
+        """Boolean per support institution of the firm's cluster (``model.cluster_institutions`` order)."""
+        return self.model.firms.aware[self.slot, : self.model.cluster_institutions.shape[1]].copy()
 
     @property
     def ties(self) -> list[tuple[int, float, float]]:

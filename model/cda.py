@@ -196,8 +196,7 @@ def _linkage(model, cda, rng) -> None:
     if n == 0 or not cda.charge(n * pol.linkage_cost):
         return
     chosen = target(model, cda, _cluster_firms(model, cda), n, rng)
-    cols = np.flatnonzero(model.link_cluster == cda.cluster)
-    f.aware[np.ix_(chosen, cols)] = True
+    f.aware[chosen] = True  # every institution and supplier of its own cluster
     f.trust_cda[chosen] += 0.5 * model.params.cda_trust_gain * (1.0 - f.trust_cda[chosen])
 
 

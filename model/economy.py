@@ -80,21 +80,21 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
     fails (probability 1 - reliability) buys on the open market (factor 1).
     """
     f = model.firms
-    n_inst = len(model.institutions)
-    raw = np.flatnonzero(model.sup_raw)
+    raw = np.flatnonzero(model.local_sup_raw)
     factor = np.ones(len(live))
     f.supplier[live] = -1
     if len(raw) == 0 or len(live) == 0:
         return factor
-    cols = n_inst + raw
-    aware = model.aware_of(live, cols)
-    markup = np.where(aware, model.sup_markup[raw][None, :], np.inf)
+    aware = model.aware_of(live, model.cluster_institutions.shape[1] + raw)
+    supplier = model.cluster_suppliers[f.cluster[live]][:, raw]  # the firm's cluster's raw suppliers
+    markup = np.where(aware, model.sup_markup[supplier], np.inf)
     best = np.argmin(markup, axis=1)
-    has = np.isfinite(markup[np.arange(len(live)), best])
+    rows = np.arange(len(live))
+    has = np.isfinite(markup[rows, best])
     rng = model.streams["services"]
     priority = rng.random(len(live))
     delivered = rng.random(len(live))
-    chosen = np.where(has, raw[best], -1)
+    chosen = np.where(has, supplier[rows, best], -1)
     # capacity: rank each supplier's customers by a random priority
     idx = np.flatnonzero(has)
     if len(idx):
@@ -246,10 +246,10 @@ def grow(model) -> None:
 
 def _machinery_factor(model, live) -> np.ndarray:
     """Price of a unit of capital: the cheapest aware machinery supplier's markup, else 1."""
-    mach = np.flatnonzero(~model.sup_raw)
+    mach = np.flatnonzero(~model.local_sup_raw)
     if len(mach) == 0:
         return np.ones(len(live))
-    cols = len(model.institutions) + mach
-    aware = model.aware_of(live, cols)
-    markup = np.where(aware, model.sup_markup[mach][None, :], 1.0)
+    aware = model.aware_of(live, model.cluster_institutions.shape[1] + mach)
+    supplier = model.cluster_suppliers[model.firms.cluster[live]][:, mach]
+    markup = np.where(aware, model.sup_markup[supplier], 1.0)
     return markup.min(axis=1)

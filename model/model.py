@@ -126,10 +126,13 @@ class ClusterModel(mesa.Model):
                                rel, disc)
                 sup.index = len(self.suppliers)
                 self.suppliers.append(sup)
-        # columns of the awareness matrix: institutions, then suppliers (vertical links)
-        self.n_links = len(self.institutions) + len(self.suppliers)
-        self.link_cluster = np.array([i.cluster for i in self.institutions] +
-                                     [s.cluster for s in self.suppliers], dtype=np.int64)
+        # every cluster has the same layout of institutions and suppliers (its "links"); a firm's
+        # awareness matrix has one column per link of its own cluster: institutions, then suppliers
+        self.cluster_institutions = np.array([[i.index for i in self.institutions if i.cluster == c]
+                                              for c in range(self.n_clusters)], dtype=np.int64)
+        self.cluster_suppliers = np.array([[s.index for s in self.suppliers if s.cluster == c]
+                                           for c in range(self.n_clusters)], dtype=np.int64)
+        self.n_links = self.cluster_institutions.shape[1] + self.cluster_suppliers.shape[1]
         self.inst_kind = np.array([INSTITUTION_KINDS.index(i.kind) for i in self.institutions], dtype=np.int64)
         self.inst_capacity = np.array([i.capacity for i in self.institutions], dtype=np.int64)
         self.inst_quality = np.array([i.quality for i in self.institutions])
@@ -139,6 +142,8 @@ class ClusterModel(mesa.Model):
         self.sup_capacity = np.array([s.capacity for s in self.suppliers], dtype=np.int64)
         self.sup_reliability = np.array([s.reliability for s in self.suppliers])
         self.sup_discount = np.array([s.group_discount for s in self.suppliers])
+        self.local_inst_kind = self.inst_kind[self.cluster_institutions[0]]
+        self.local_sup_raw = self.sup_raw[self.cluster_suppliers[0]]
 
     def _build_firms(self) -> None:
         p = self.params
@@ -187,8 +192,7 @@ class ClusterModel(mesa.Model):
         f.prior_trust[slots] = rng.beta(spec.trust_alpha, spec.trust_beta, n)
         f.trust_cda[slots] = f.prior_trust[slots]
         # each firm knows a few of its cluster's institutions and suppliers
-        mine = np.flatnonzero(self.link_cluster == c)
-        f.aware[np.ix_(slots, mine)] = rng.random((n, len(mine))) < 0.2
+        f.aware[slots] = rng.random((n, self.n_links)) < 0.2
         self._make_agents(slots)
 
     def _initial_ties(self, rng: np.random.Generator) -> None:
@@ -218,9 +222,8 @@ class ClusterModel(mesa.Model):
 
     # ------------------------------------------------------------------ agents
     def aware_of(self, slots: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """(len(slots), len(cols)) mask: the firm knows the link and it serves the firm's cluster."""
-        same = self.link_cluster[cols][None, :] == self.firms.cluster[slots][:, None]
-        return self.firms.aware[np.ix_(slots, cols)] & same
+        """(len(slots), len(cols)) mask: the firm knows link ``cols[k]`` of its own cluster."""
+        return self.firms.aware[np.ix_(slots, cols)]
 
     def firm_agent(self, slot: int) -> Firm:
         """The Mesa agent viewing firm slot ``slot``."""

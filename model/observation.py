@@ -132,11 +132,13 @@ class TriangleCount:
             self.offsets = np.concatenate(
                 [self.offsets, np.full(capacity + 1 - len(self.offsets), self.offsets[-1])])
         key = ties.key
-        removed = self.key[~_member(key, self.key)] if len(key) else self.key
-        added = key[~_member(self.key, key)] if len(self.key) else key
+        added, removed = ties.take_changes()
+        # removing the old ties that changed, then adding the new ones, goes from last month's graph to this one's
+        removed = removed[_member(self.key, removed)] if len(self.key) else removed[:0]
+        added = added[ties.contains(added)]
         if len(removed) or len(added):
             offsets, nbr, _ = ties.adjacency(capacity)
-            if len(removed) + len(added) > len(key) // 4:
+            if len(self.key) == 0 or len(removed) + len(added) > len(key) // 4:
                 self.count = triangles(ties, capacity)
             else:
                 self.count = (self.count - _triangles_touching(removed, self.key, self.offsets, self.nbr, capacity)

@@ -43,14 +43,15 @@ def serve(model) -> None:
         (PARKS, BSP): ((~f.exporter[live]) & (a > 0.85 * thr), a / thr),
     }
     for kinds, (want, need) in requests.items():
-        cols = np.flatnonzero(np.isin(model.inst_kind, kinds))
+        cols = np.flatnonzero(np.isin(model.local_inst_kind, kinds))  # of the firm's own cluster
         req = np.flatnonzero(want)
         if len(req) == 0 or len(cols) == 0:
             continue
         aware = model.aware_of(live[req], cols)
         has = aware.any(axis=1)
         req = req[has]
-        inst = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
+        first = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
+        inst = model.cluster_institutions[c[req], first]
         order = np.lexsort((tie_break[req], -need[req], inst))
         req, inst = req[order], inst[order]
         rank = np.arange(len(req)) - np.searchsorted(inst, inst, side="left")
@@ -83,8 +84,14 @@ def spread_awareness(model) -> None:
     rng = model.streams["services"]
     if len(ties) == 0 or p.awareness_spread == 0:
         return
-    # only pairs where one end knows and the other does not can pass anything on
-    rows, cols = np.nonzero(f.aware[ties.i] != f.aware[ties.j])
+    # only pairs where one end knows and the other does not can pass anything on; the rows are
+    # compared as packed bits, and only the ties that differ are unpacked (row-major order as np.nonzero)
+    n_links = f.aware.shape[1]
+    bits = np.packbits(f.aware, axis=1, bitorder="little")
+    differ = bits[ties.i] ^ bits[ties.j]
+    rows = np.flatnonzero(differ.any(axis=1))
+    sub, cols = np.nonzero(np.unpackbits(differ[rows], axis=1, count=n_links, bitorder="little"))
+    rows = rows[sub]
     passed = rng.random(len(rows)) < p.awareness_spread
     rows, cols = rows[passed], cols[passed]
     # whichever end did not know learns it

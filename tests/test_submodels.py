@@ -202,7 +202,7 @@ def test_training_serves_at_most_capacity_and_neediest_first():
     train = [i.index for i in m.institutions if i.kind == "training_centre"][0]
     cap = m.institutions[train].capacity
     f.aware[live] = False
-    f.aware[live, train] = True
+    f.aware[live, list(m.cluster_institutions[0]).index(train)] = True
     f.productivity[live] = np.linspace(0.5, 1.5, len(live))
     before = f.productivity[live].copy()
     serve(m)
