@@ -30,26 +30,36 @@ def initial_productivity(p, spec, employees, capital):
     s_in = spec.input_share * (1.0 + 0.5 * p.transport_cost)
     c1 = 1.0 - 1.0 / sigma
     L = np.asarray(employees, dtype=float)
+    # the optimum depends on the firm only through its size: solve once per distinct size
+    sizes, which = np.unique(L, return_inverse=True)
     qbar, kappa = 1.0, 1.0
-    for _ in range(500):
+    step = 0.5
+    for iteration in range(600):
         # MRPL = wage  <=>  g(u) = c1 u^c1 - (s / kappa) u = wage L / (alpha P qbar kappa)
         s_k = s_in / kappa
         u_star = (c1 * c1 / s_k) ** sigma  # g peaks here
-        rhs = p.wage * L / (p.alpha * spec.price * qbar * kappa)
-        lo, hi = np.zeros_like(L), np.full_like(L, u_star)
+        rhs = p.wage * sizes / (p.alpha * spec.price * qbar * kappa)
+        lo, hi = np.zeros_like(sizes), np.full_like(sizes, u_star)
         for _ in range(60):  # bisection on the increasing branch of g
             mid = 0.5 * (lo + hi)
             g = c1 * mid ** c1 - s_k * mid
             lo = np.where(g < rhs, mid, lo)
             hi = np.where(g < rhs, hi, mid)
-        u = 0.5 * (lo + hi)
+        u = (0.5 * (lo + hi))[which]
         ratio = u.mean()
         kappa_new = 1.0 / np.mean((u / ratio) ** c1)
         if abs(ratio - 1.0) < 1e-10 and abs(kappa_new / kappa - 1.0) < 1e-10:
             break
-        # damped (geometric half-steps): the undamped iteration oscillates
-        qbar *= np.sqrt(ratio)
-        kappa = np.sqrt(kappa * kappa_new)
+        # damped (geometric half-steps): the undamped iteration oscillates; when big firms sit at the
+        # top of g (no interior optimum) even half-steps can cycle, so the step shrinks every 100 rounds
+        if iteration and iteration % 100 == 0:
+            step *= 0.5
+        if step == 0.5:
+            qbar *= np.sqrt(ratio)
+            kappa = np.sqrt(kappa * kappa_new)
+        else:
+            qbar *= ratio ** step
+            kappa = kappa ** (1.0 - step) * kappa_new ** step
     q = u * qbar
     raw = q / (L ** p.alpha * np.asarray(capital) ** p.beta)
     scale = float(np.median(raw))
