@@ -14,56 +14,75 @@ import numpy as np
 
 
 
-def initial_productivity(p, spec, employees, capital):
-    """Productivities at which every initial firm is at its optimal size, and the cluster's scale.
+def initial_productivity(p, specs, employees, capital):
+    """Productivities at which every initial firm is at its optimal size, and each cluster's scale.
+
+    For several clusters at once: ``specs``, ``employees`` and ``capital`` are
+    lists with one entry per cluster; returns a list of (productivity, scale).
 
     A firm's product is a variety of the cluster's good: its revenue is
     ``P * Q * q**rho / sum(q**rho)`` with rho = 1 - 1/sigma, so with u = q / qbar
     it is ``kappa * P * qbar * u**rho``, kappa = 1 / mean(u**rho). Its marginal
     revenue product of labour is ``MRPL = alpha / L * (rho * revenue - input_cost)``.
     For each firm this solves MRPL = wage for u (on the branch where the optimum
-    is stable), with ``qbar`` and ``kappa`` a fixed point (shares average 1);
-    then sets ``scale`` so that the median productivity is 1.
-    Returns (productivity, scale).
+    is stable), with ``qbar`` and ``kappa`` a fixed point per cluster (shares
+    average 1); then sets ``scale`` so that the median productivity is 1. The
+    optimum depends on a firm only through its size, so it is solved once per
+    distinct size, for every cluster together.
     """
     sigma = p.variety_elasticity
-    s_in = spec.input_share * (1.0 + 0.5 * p.transport_cost)
     c1 = 1.0 - 1.0 / sigma
-    L = np.asarray(employees, dtype=float)
-    # the optimum depends on the firm only through its size: solve once per distinct size
-    sizes, which = np.unique(L, return_inverse=True)
-    qbar, kappa = 1.0, 1.0
-    step = 0.5
+    k = len(specs)
+    L = [np.asarray(e, dtype=float) for e in employees]
+    uniq = [np.unique(e, return_inverse=True) for e in L]
+    sizes = np.concatenate([s for s, _ in uniq])
+    owner = np.repeat(np.arange(k), [len(s) for s, _ in uniq])
+    bounds = np.concatenate([[0], np.cumsum([len(s) for s, _ in uniq])])
+    s_in = np.array([spec.input_share * (1.0 + 0.5 * p.transport_cost) for spec in specs])
+    price = np.array([spec.price for spec in specs])
+    qbar, kappa, step = np.ones(k), np.ones(k), np.full(k, 0.5)
+    active = np.ones(k, dtype=bool)
+    u = [np.zeros(0)] * k
     for iteration in range(600):
         # MRPL = wage  <=>  g(u) = c1 u^c1 - (s / kappa) u = wage L / (alpha P qbar kappa)
-        s_k = s_in / kappa
-        u_star = (c1 * c1 / s_k) ** sigma  # g peaks here
-        rhs = p.wage * sizes / (p.alpha * spec.price * qbar * kappa)
-        lo, hi = np.zeros_like(sizes), np.full_like(sizes, u_star)
+        el = np.flatnonzero(active[owner])
+        o = owner[el]
+        s_k = (s_in / kappa)[o]
+        rhs = p.wage * sizes[el] / (p.alpha * price[o] * qbar[o] * kappa[o])
+        lo, hi = np.zeros(len(el)), (c1 * c1 / s_k) ** sigma  # g peaks at hi
         for _ in range(60):  # bisection on the increasing branch of g
             mid = 0.5 * (lo + hi)
             g = c1 * mid ** c1 - s_k * mid
             lo = np.where(g < rhs, mid, lo)
             hi = np.where(g < rhs, hi, mid)
-        u = (0.5 * (lo + hi))[which]
-        ratio = u.mean()
-        kappa_new = 1.0 / np.mean((u / ratio) ** c1)
-        if abs(ratio - 1.0) < 1e-10 and abs(kappa_new / kappa - 1.0) < 1e-10:
-            break
-        # damped (geometric half-steps): the undamped iteration oscillates; when big firms sit at the
-        # top of g (no interior optimum) even half-steps can cycle, so the step shrinks every 100 rounds
+        solved = np.zeros(len(sizes))
+        solved[el] = 0.5 * (lo + hi)
         if iteration and iteration % 100 == 0:
             step *= 0.5
-        if step == 0.5:
-            qbar *= np.sqrt(ratio)
-            kappa = np.sqrt(kappa * kappa_new)
-        else:
-            qbar *= ratio ** step
-            kappa = kappa ** (1.0 - step) * kappa_new ** step
-    q = u * qbar
-    raw = q / (L ** p.alpha * np.asarray(capital) ** p.beta)
-    scale = float(np.median(raw))
-    return raw / scale, scale
+        for c in np.flatnonzero(active):
+            u[c] = solved[bounds[c]:bounds[c + 1]][uniq[c][1]]
+            ratio = u[c].mean()
+            kappa_new = 1.0 / np.mean((u[c] / ratio) ** c1)
+            if abs(ratio - 1.0) < 1e-10 and abs(kappa_new / kappa[c] - 1.0) < 1e-10:
+                active[c] = False
+                continue
+            # damped (geometric half-steps): the undamped iteration oscillates; when big firms sit at
+            # the top of g (no interior optimum) even half-steps can cycle, so the step shrinks every
+            # 100 rounds
+            if step[c] == 0.5:
+                qbar[c] *= np.sqrt(ratio)
+                kappa[c] = np.sqrt(kappa[c] * kappa_new)
+            else:
+                qbar[c] *= ratio ** step[c]
+                kappa[c] = kappa[c] ** (1.0 - step[c]) * kappa_new ** step[c]
+        if not active.any():
+            break
+    out = []
+    for c in range(k):
+        raw = u[c] * qbar[c] / (L[c] ** p.alpha * np.asarray(capital[c]) ** p.beta)
+        scale = float(np.median(raw))
+        out.append((raw / scale, scale))
+    return out
 
 
 def _cluster_arrays(model):

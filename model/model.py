@@ -154,11 +154,21 @@ class ClusterModel(mesa.Model):
         self._firm_agents: list[Firm | None] = [None] * self.firms.capacity
         self.scale = np.ones(self.n_clusters)
         self.entrant_productivity = np.ones(self.n_clusters)
-        for c, spec in enumerate(p.clusters):
-            self._create_initial_firms(c, spec, rng)
+        drawn = [self._create_initial_firms(c, spec, rng) for c, spec in enumerate(p.clusters)]
+        # relative productivity near the level at which a firm of its size is at its optimum
+        solved = economy.initial_productivity(p, p.clusters, [d[1] for d in drawn], [d[2] for d in drawn])
+        f = self.firms
+        for c, ((slots, employees, _capital, noise), (productivity, scale)) in enumerate(zip(drawn, solved)):
+            productivity = productivity * noise
+            f.productivity[slots] = productivity
+            self.scale[c] = scale
+            # outsiders enter at the productivity of a typical one-worker firm
+            single = employees == 1
+            self.entrant_productivity[c] = float(np.median(productivity[single])) if single.any() else 1.0
         self._initial_ties(rng)
 
-    def _create_initial_firms(self, c: int, spec: ClusterSpec, rng: np.random.Generator) -> None:
+    def _create_initial_firms(self, c: int, spec: ClusterSpec, rng: np.random.Generator):
+        """Cluster c's initial firms, but for their productivity; returns (slots, employees, capital, noise)."""
         p = self.params
         n = spec.n_firms
         tx, ty = self.cluster_town_xy[c]
@@ -168,13 +178,7 @@ class ClusterModel(mesa.Model):
         employees = np.minimum(np.floor(rng.random(n) ** (-1.0 / spec.size_exponent)), spec.max_employees)
         employees = employees.astype(np.int64)
         capital = p.capital_per_worker * employees * rng.lognormal(0.0, 0.2, n)
-        # relative productivity near the level at which a firm of this size is at its optimum
-        productivity, scale = economy.initial_productivity(p, spec, employees, capital)
-        productivity = productivity * rng.lognormal(0.0, 0.05, n)
-        self.scale[c] = scale
-        # outsiders enter at the productivity of a typical one-worker firm
-        single = employees == 1
-        self.entrant_productivity[c] = float(np.median(productivity[single])) if single.any() else 1.0
+        noise = rng.lognormal(0.0, 0.05, n)  # around the optimum's productivity (set once all are drawn)
         age = rng.exponential(60.0, n).astype(np.int64)
         slots = self.firms.allocate(n)
         f = self.firms
@@ -184,7 +188,6 @@ class ClusterModel(mesa.Model):
         f.town[slots] = self.region.nearest_town(f.x[slots], f.y[slots])
         f.employees[slots] = employees
         f.capital[slots] = capital
-        f.productivity[slots] = productivity
         f.cash[slots] = p.initial_cash_months * p.wage * employees
         f.age[slots] = age
         f.birth_month[slots] = -age
@@ -194,6 +197,7 @@ class ClusterModel(mesa.Model):
         # each firm knows a few of its cluster's institutions and suppliers
         f.aware[slots] = rng.random((n, self.n_links)) < 0.2
         self._make_agents(slots)
+        return slots, employees, capital, noise
 
     def _initial_ties(self, rng: np.random.Generator) -> None:
         """An existing cluster has a sparse network: about one tie per firm to a near colleague."""
@@ -214,7 +218,7 @@ class ClusterModel(mesa.Model):
     def _build_cdas(self) -> None:
         pol = self.params.policy
         self.cdas: list[ClusterDevelopmentAgent | None] = [None] * self.n_clusters
-        funded = [c for c, spec in enumerate(self.params.clusters) if spec.funded]
+        funded = cda.select_clusters(self)
         for c in funded:
             share = 1.0 / len(funded)
             self.cdas[c] = ClusterDevelopmentAgent(self, c, pol.budget * share,
