@@ -212,9 +212,10 @@ def compute(model) -> tuple[dict, list[dict]]:
         pairs = float((counts * (counts - 1) / 2).sum())
         region["network_density"] = float(tie_count.sum() / pairs) if pairs else 0.0
     per_cluster = []
-    for c, spec in enumerate(model.params.clusters):
-        r = row(live[f.cluster[live] == c], [c])
-        per_cluster.append({"cluster": spec.name, **r})
+    by_cluster = live[np.argsort(f.cluster[live], kind="stable")]  # ascending slots within a cluster
+    bounds = np.cumsum(np.bincount(f.cluster[live], minlength=model.n_clusters))
+    for c, (spec, members) in enumerate(zip(model.params.clusters, np.split(by_cluster, bounds[:-1]))):
+        per_cluster.append({"cluster": spec.name, **row(members, [c])})
     return region, per_cluster
 
 

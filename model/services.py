@@ -13,6 +13,18 @@ PARKS = INSTITUTION_KINDS.index("industrial_parks_company")
 BSP = INSTITUTION_KINDS.index("business_service_provider")
 
 
+def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as np.median gives it."""
+    order = np.lexsort((values, group))
+    ordered = values[order]
+    count = np.bincount(group, minlength=n_groups)
+    start = np.cumsum(count) - count
+    has = count > 0
+    lo = ordered[np.where(has, start + (count - 1) // 2, 0)] if len(values) else np.zeros(n_groups)
+    hi = ordered[np.where(has, start + count // 2, 0)] if len(values) else np.zeros(n_groups)
+    return np.where(has, np.where(count % 2 == 1, hi, (lo + hi) / 2), 0.0)
+
+
 def serve(model) -> None:
     """Step 4: awareness spreads through ties; firms request services; institutions serve."""
     spread_awareness(model)
@@ -27,9 +39,7 @@ def serve(model) -> None:
         return
     a = f.productivity[live]
     c = f.cluster[live]
-    median = np.zeros(model.n_clusters)
-    for k in np.unique(c):  # a handful of clusters, not firms
-        median[k] = np.median(a[c == k])
+    median = group_median(a, c, model.n_clusters)
     wage_bill = p.wage * f.employees[live]
     thr = np.array([s.export_threshold for s in p.clusters])[c]
     tie_break = rng.random(len(live))

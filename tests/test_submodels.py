@@ -362,3 +362,15 @@ def test_local_spillover_lifts_laggards_toward_the_town_mean():
     learn(m)
     assert f.productivity[live[0]] == pytest.approx(1.0 + 0.5 * (2.0 - 1.0))
     assert f.productivity[live[1]] == pytest.approx(3.0)  # above the mean: no loss
+
+
+def test_group_median_equals_numpy_median_per_group():
+    from model.services import group_median
+    rng = np.random.default_rng(2)
+    values = rng.random(101)
+    group = rng.integers(0, 6, 101)
+    group[group == 4] = 5  # group 4 is empty
+    got = group_median(values, group, 7)
+    for g in range(7):
+        expected = np.median(values[group == g]) if (group == g).any() else 0.0
+        assert got[g] == expected
