@@ -125,6 +125,7 @@ class ClusterDevelopmentAgent(Agent):
     def __init__(self, model: ClusterModel, cluster: int, budget: float, town_xy: tuple[int, int]):
         super().__init__(model)
         self.cluster = cluster
+        self.budget = float(budget)  # the contract's whole budget [wage-months]
         self.budget_left = float(budget)
         self.funded = self.budget_left > 0  # a CDA without money does nothing at all
         self.spent = 0.0

@@ -34,6 +34,43 @@ import numpy as np
 ACTIVE_INSTRUMENT_PHASES = ("trust_building", "pilot", "strategic")
 
 
+def select_clusters(model) -> list[int]:
+    """The clusters that get a CDA: every funded one, or the programme's pick among them.
+
+    A programme that pays for ``programme_cdas`` CDAs, fewer than there are
+    funded clusters, ranks them once, at the start, by its selection rule:
+    ``largest`` (most firms), ``export_potential`` (highest share of firms at
+    85% or more of the cluster's export threshold: those that promotion and
+    consortia can lift over it), ``trust_gap`` (lowest mean prior trust), or
+    ``random`` (drawn from the programme's own stream). Ties go to the
+    cluster listed first.
+    """
+    specs = model.params.clusters
+    pol = model.params.policy
+    eligible = [c for c, spec in enumerate(specs) if spec.funded]
+    k = pol.programme_cdas
+    if k == 0 or k >= len(eligible):
+        return eligible
+    f = model.firms
+    live = f.live()
+    by_cluster = f.cluster[live]
+    n = np.bincount(by_cluster, minlength=model.n_clusters).astype(float)
+    if pol.programme_selection == "random":
+        rng = model.streams["programme"]
+        return sorted(int(c) for c in rng.choice(eligible, size=k, replace=False))
+    if pol.programme_selection == "largest":
+        score = n
+    elif pol.programme_selection == "export_potential":
+        threshold = np.array([s.export_threshold for s in specs])[by_cluster]
+        near = np.bincount(by_cluster, weights=(f.productivity[live] >= 0.85 * threshold).astype(float),
+                           minlength=model.n_clusters)
+        score = near / np.maximum(n, 1)
+    else:  # trust_gap
+        score = 1.0 - np.bincount(by_cluster, weights=f.prior_trust[live], minlength=model.n_clusters) / np.maximum(n, 1)
+    order = sorted(eligible, key=lambda c: (-score[c], c))
+    return sorted(order[:k])
+
+
 def phase_of(policy, month: int) -> tuple[str, int]:
     """(phase, months since the phase began) of a CDA in ``month``."""
     rel = month - policy.start_month
