@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .state import grouped_order
+
 
 
 def initial_productivity(p, specs, employees, capital):
@@ -127,7 +129,7 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
     # capacity: rank each supplier's customers by a random priority
     idx = np.flatnonzero(has)
     if len(idx):
-        order = idx[np.lexsort((priority[idx], chosen[idx]))]
+        order = idx[grouped_order(chosen[idx], priority[idx])]
         sup = chosen[order]
         start = np.searchsorted(sup, sup, side="left")
         rank = np.arange(len(order)) - start

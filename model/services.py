@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .agents import INSTITUTION_KINDS
+from .state import grouped_order
 
 TRAINING = INSTITUTION_KINDS.index("training_centre")
 CREDIT = INSTITUTION_KINDS.index("credit_fund")
@@ -15,7 +16,7 @@ BSP = INSTITUTION_KINDS.index("business_service_provider")
 
 def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as np.median gives it."""
-    order = np.lexsort((values, group))
+    order = grouped_order(group, values)
     ordered = values[order]
     count = np.bincount(group, minlength=n_groups)
     start = np.cumsum(count) - count
@@ -62,7 +63,7 @@ def serve(model) -> None:
         req = req[has]
         first = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
         inst = model.cluster_institutions[c[req], first]
-        order = np.lexsort((tie_break[req], -need[req], inst))
+        order = grouped_order(inst, tie_break[req], -need[req])
         req, inst = req[order], inst[order]
         rank = np.arange(len(req)) - np.searchsorted(inst, inst, side="left")
         served = rank < model.inst_capacity[inst]
