@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .state import KEY_BASE, TieTable
+from .state import KEY_BASE, TieTable, grouped_order
 
 COLUMNS = ("month", "firms", "employment", "output", "exports", "export_share", "mean_productivity",
            "entries", "exits", "mean_trust", "cooperation_rate", "joint_actions", "network_density",
@@ -211,12 +211,64 @@ def compute(model) -> tuple[dict, list[dict]]:
         counts = np.bincount(f.cluster[live], minlength=model.n_clusters)
         pairs = float((counts * (counts - 1) / 2).sum())
         region["network_density"] = float(tie_count.sum() / pairs) if pairs else 0.0
-    per_cluster = []
-    by_cluster = live[np.argsort(f.cluster[live], kind="stable")]  # ascending slots within a cluster
-    bounds = np.cumsum(np.bincount(f.cluster[live], minlength=model.n_clusters))
-    for c, (spec, members) in enumerate(zip(model.params.clusters, np.split(by_cluster, bounds[:-1]))):
-        per_cluster.append({"cluster": spec.name, **row(members, [c])})
+    if model.n_clusters == 1:
+        return region, [{"cluster": model.params.clusters[0].name, **region}]
+    return region, _cluster_rows(model, live, clustering, games, trust_sum, tie_count)
     return region, per_cluster
+
+
+def _cluster_rows(model, live, clustering, games, trust_sum, tie_count) -> list[dict]:
+    """The per-cluster rows of :func:`compute`, for every cluster at once (sums by cluster)."""
+    f = model.firms
+    k = model.n_clusters
+    c = f.cluster[live]
+
+    def total(values):
+        return np.bincount(c, weights=values, minlength=k)
+
+    n = np.bincount(c, minlength=k)
+    some = np.maximum(n, 1)
+    emp = f.employees[live]
+    output, exports = total(f.revenue[live]), total(f.exports[live])
+    # Gini per cluster: 2 sum(i x_i) / (n sum x) - (n + 1) / n over employees sorted within the cluster
+    order = grouped_order(c, emp.astype(float))
+    start = np.cumsum(n) - n
+    rank = np.arange(1, len(live) + 1) - np.repeat(start, n)
+    weighted = np.bincount(c[order], weights=rank * emp[order], minlength=k)
+    emp_sum = total(emp.astype(float))
+    gini_c = np.divide(2.0 * weighted, n * emp_sum, out=np.zeros(k), where=(n >= 2) & (emp_sum > 0))
+    gini_c = np.where((n >= 2) & (emp_sum > 0), gini_c - (n + 1.0) / some, 0.0)
+    prior = total(f.prior_trust[live]) / some
+    productivity, clustered = total(f.productivity[live]), total(clustering[live])
+    members = total(f.member[live].astype(float))
+    rows = []
+    for j, spec in enumerate(model.params.clusters):
+        phase, spent = _phase(model, [j])
+        n_j, t_j = int(n[j]), int(tie_count[j])
+        g = games[:, j]
+        rows.append({
+            "cluster": spec.name,
+            "month": model.month,
+            "firms": n_j,
+            "employment": int(emp_sum[j]),
+            "output": float(output[j]),
+            "exports": float(exports[j]),
+            "export_share": float(exports[j] / output[j]) if output[j] > 0 else 0.0,
+            "mean_productivity": float(productivity[j] / n_j) if n_j else 0.0,
+            "entries": int(model.entries_by_cluster[j]),
+            "exits": int(model.exits_by_cluster[j]),
+            "mean_trust": float(trust_sum[j] / (2 * t_j)) if t_j else (float(prior[j]) if n_j else 0.0),
+            "cooperation_rate": float(g[1] / g[0]) if g[0] > 0 else 0.0,
+            "joint_actions": int(g[3]),
+            "network_density": 2.0 * t_j / (n_j * (n_j - 1)) if n_j > 1 else 0.0,
+            "mean_degree": 2.0 * t_j / n_j if n_j else 0.0,
+            "clustering_coefficient": float(clustered[j] / n_j) if n_j else 0.0,
+            "members_share": float(members[j] / n_j) if n_j else 0.0,
+            "gini_employment": float(gini_c[j]),
+            "cda_phase": phase,
+            "cda_spent": spent,
+        })
+    return rows
 
 
 def snapshot(model) -> dict[str, pd.DataFrame]:

@@ -385,3 +385,32 @@ def test_grouped_order_equals_lexsort():
     assert np.array_equal(grouped_order(group, tie_break, -need), np.lexsort((tie_break, -need, group)))
     assert np.array_equal(grouped_order(group + 70_000, tie_break), np.lexsort((tie_break, group + 70_000)))
     assert len(grouped_order(group[:0], tie_break[:0])) == 0
+
+
+def test_per_cluster_series_equal_a_direct_count_of_each_cluster():
+    from model import ModelParams
+    from model.params import ClusterSpec
+    from model.policies import POLICIES
+    clusters = (ClusterSpec(name="a", n_firms=120), ClusterSpec(name="b", town="Kashan", n_firms=80),
+                ClusterSpec(name="c", town="Najafabad", n_firms=60, size_exponent=0.9))
+    m = ClusterModel(ModelParams(clusters=clusters, policy=POLICIES["standard_cda"], months=30).with_overrides(
+        policy_start_month=3), rng=6).run()
+    rows = m.cluster_series().set_index(["cluster", "month"])
+    f = m.firms
+    live = f.live()
+    clustering = local_clustering(m.ties, f.capacity)
+    for k, name in enumerate("abc"):
+        r = rows.loc[(name, 30)]
+        mine = live[f.cluster[live] == k]
+        assert r.firms == len(mine) and r.employment == f.employees[mine].sum()
+        assert r.output == pytest.approx(f.revenue[mine].sum(), rel=1e-12)
+        assert r.mean_productivity == pytest.approx(f.productivity[mine].mean(), rel=1e-12)
+        assert r.gini_employment == pytest.approx(gini(f.employees[mine]), rel=1e-12)
+        assert r.clustering_coefficient == pytest.approx(clustering[mine].mean(), rel=1e-12)
+        assert r.members_share == pytest.approx(f.member[mine].mean(), rel=1e-12)
+        n_ties = int(((f.cluster[m.ties.i] == k)).sum())
+        assert r.network_density == pytest.approx(2 * n_ties / (len(mine) * (len(mine) - 1)), rel=1e-12)
+    # the region is the sum of its clusters
+    region = m.series().set_index("month").loc[30]
+    assert region.firms == rows.xs(30, level="month").firms.sum()
+    assert region.joint_actions == rows.xs(30, level="month").joint_actions.sum()
