@@ -55,6 +55,15 @@ def _apply_preset_levers(group: str) -> None:
         choice[name].value = values[name]
 
 
+def settings_text(c: dict) -> str:
+    """The running model's settings in one line (the sliders show no numbers)."""
+    if not c:
+        return ""
+    return (f"{c['cluster']} / {c['policy']} / shock {c['shock']}; budget {c['budget']:,.0f}, subsidy "
+            f"{c['subsidy_rate']:.0%}, {c['events_per_year']:g} events a year, {c['duration_months']} months, "
+            f"targeting {c['targeting']}, {c['n_firms']:,} firms, seed {c['seed']}")
+
+
 def _pending(model) -> list[str]:
     """Settings chosen but not yet in the running model (they apply on Reset)."""
     built = getattr(model, "choice", {})
@@ -77,6 +86,8 @@ def Status(model):
             solara.Text("no programme budget", classes=["khusheh-budget"])
     if cda["budget"] > 0:
         solara.ProgressLinear(value=100.0 * cda["left"] / cda["budget"], color="#E69F00")
+    solara.Text(settings_text(getattr(model, "choice", {})), classes=["khusheh-settings"],
+                style={"font-size": "0.85em", "color": "#555555"})
     pending = _pending(model)
     if pending:
         solara.Info(f"Changed: {', '.join(pending)}. Press Reset to build the model with them.", dense=True)

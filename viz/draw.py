@@ -95,8 +95,13 @@ class MapView:
                                         alpha=0.85, zorder=2)
                 cb = fig.colorbar(self.firms, cax=fig.add_axes((0.87, 0.25, 0.025, 0.6)))
                 cb.set_label("firm's mean trust in its partners (0 = no tie)")
+            # the cluster's part of the region (firms at the start plus a margin) stays put while it runs
+            live = model.firms.live()
+            pad = 3
+            x0, x1 = model.firms.x[live].min() - pad, model.firms.x[live].max() + pad
+            y0, y1 = model.firms.y[live].min() - pad, model.firms.y[live].max() + pad
             pl = places(model)
-            towns = pl[pl.kind == "town"]
+            towns = pl[(pl.kind == "town") & pl.x.between(x0, x1) & pl.y.between(y0, y1)]
             ax.scatter(towns.x, towns.y, marker="s", s=30, facecolors="none", edgecolors="#000000", lw=0.9,
                        zorder=3)
             for _, t in towns.iterrows():
@@ -107,9 +112,8 @@ class MapView:
                        zorder=3)
             self.cda = ax.scatter([], [], marker="*", s=160, color=PALETTE[2], edgecolors="#000000", lw=0.6,
                                   zorder=4)
-            r = model.region
-            ax.set_xlim(-0.5, r.width - 0.5)
-            ax.set_ylim(-0.5, r.height - 0.5)
+            ax.set_xlim(x0 - 0.5, x1 + 0.5)
+            ax.set_ylim(y0 - 0.5, y1 + 0.5)
             ax.set_aspect("equal")
             ax.set_xlabel(f"east (cells of {model.params.cell_km:g} km)")
             ax.set_ylabel(f"north (cells of {model.params.cell_km:g} km)")
