@@ -107,9 +107,9 @@ def MapPanel(model):
 def PlotsPanel(model):
     """Mean trust, joint actions, network density, employment, output and exports so far."""
     update_counter.get()
-    view = solara.use_memo(lambda: draw.PlotsView(model), [model])
+    option = solara.use_memo(lambda: draw.plots_option(model), [model, model.month])
     with solara.Column(classes=["khusheh-plots"]):
-        solara.FigureMatplotlib(view.update(model), format="png", dependencies=[model, model.month])
+        solara.FigureEcharts(option=option, attributes={"style": "height: 520px; width: 100%"})
 
 
 @solara.component

@@ -35,6 +35,8 @@ def port_problem(host: str, port: int) -> str | None:
         return f"cannot find the host {host!r}"
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as s:
+        # as the server will (uvicorn): connections of a server that just stopped do not block the port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(address)
         except OSError as err:

@@ -1,10 +1,11 @@
-"""The dashboard's pictures as matplotlib figures: the regional map and the live plots.
+"""What the dashboard shows: the regional map (matplotlib) and the live plots (ECharts).
 
-Plain matplotlib (``Figure`` objects, no pyplot state), so that they can be
-drawn in a server thread, tested and timed without a browser. One PNG per
-picture per step keeps a 2,000-firm cluster well under a second a step: one
-scatter for the firms and one ``LineCollection`` for all ties, instead of one
-artist per agent.
+The map is plain matplotlib (a ``Figure`` object, no pyplot state), so that it
+can be drawn in a server thread, tested and timed without a browser: one
+scatter for the firms and one ``LineCollection`` for all ties instead of an
+artist per agent, built once per model and updated each month. The plots are
+an ECharts option, drawn by the browser: the server only sends the numbers.
+Together they keep a 2,000-firm cluster well under a second a month.
 """
 
 from __future__ import annotations
@@ -152,50 +153,42 @@ class MapView:
         return self.figure
 
 
-class PlotsView:
-    """The live plots: one panel per outcome, month by month, with the CDA's contract shaded."""
-
-    def __init__(self, model, width: float = 6.4, height: float = 5.6):
-        pol = model.params.policy
-        funded = any(c is not None and c.funded for c in model.cdas)
-        with matplotlib.rc_context(STYLE):
-            fig = self.figure = Figure(figsize=(width, height), dpi=90)
-            axes = fig.subplots(3, 2, sharex=True)
-            self.lines = {}
-            for ax, (col, title, unit) in zip(axes.flat, PLOTS):
-                if funded:
-                    ax.axvspan(pol.start_month, pol.start_month + pol.duration_months, color=PALETTE[2],
-                               alpha=0.12, lw=0)
-                (self.lines[col],) = ax.plot([], [], color=PALETTE[1], lw=1.4)
-                ax.set_title(f"{title} [{unit}]", fontsize=8.5)
-                ax.set_xlim(0, max(model.params.months, 1))
-                ax.tick_params(labelsize=7.5)
-            for ax in axes[-1]:
-                ax.set_xlabel("month")
-            fig.subplots_adjust(left=0.1, right=0.97, top=0.93, bottom=0.14, hspace=0.45, wspace=0.3)
-            if funded:
-                fig.text(0.5, 0.01, "shaded: the CDA's contract", ha="center", fontsize=8, color="#555555")
-        self.update(model)
-
-    def update(self, model) -> Figure:
-        series = model.series()
-        for col, line in self.lines.items():
-            line.set_data(series["month"].to_numpy(), series[col].to_numpy(dtype=float))
-            ax = line.axes
-            lo, hi = float(series[col].min()), float(series[col].max())
-            pad = 0.08 * (hi - lo) if hi > lo else max(abs(hi) * 0.1, 0.01)
-            ax.set_ylim(lo - pad, hi + pad)
-        return self.figure
+def plots_option(model) -> dict:
+    """The live plots as an ECharts option (drawn in the browser; the server only sends the numbers):
+    one panel per outcome, month by month, with the CDA's contract shaded. Hover for values."""
+    series = model.series()
+    pol = model.params.policy
+    funded = any(c is not None and c.funded for c in model.cdas)
+    months = list(map(int, series["month"]))
+    option: dict = {"animation": False, "title": [], "grid": [], "xAxis": [], "yAxis": [], "series": [],
+                    "tooltip": {"trigger": "axis"}, "axisPointer": {"link": [{"xAxisIndex": "all"}]}}
+    for k, (col, title, unit) in enumerate(PLOTS):
+        row, column = divmod(k, 2)
+        left, top = 9 + 50 * column, 7 + 31 * row
+        option["title"].append({"text": f"{title} [{unit}]", "left": f"{left - 4}%", "top": f"{top - 5.5}%",
+                                "textStyle": {"fontSize": 12, "fontWeight": "normal"}})
+        option["grid"].append({"left": f"{left}%", "top": f"{top}%", "width": "36%", "height": "20%"})
+        option["xAxis"].append({"gridIndex": k, "type": "value", "min": 0, "max": max(model.params.months, 1),
+                                "name": "month" if row == 2 else "", "nameLocation": "middle", "nameGap": 22,
+                                "axisLabel": {"show": row == 2}})
+        option["yAxis"].append({"gridIndex": k, "type": "value", "scale": True, "splitNumber": 3})
+        values = [float(v) for v in series[col]]
+        line = {"type": "line", "name": title, "xAxisIndex": k, "yAxisIndex": k, "showSymbol": False,
+                "data": [list(p) for p in zip(months, values)], "lineStyle": {"width": 1.6},
+                "color": PALETTE[1]}
+        if funded:
+            line["markArea"] = {"silent": True, "itemStyle": {"color": PALETTE[2], "opacity": 0.15},
+                                "data": [[{"xAxis": pol.start_month}, {"xAxis": pol.start_month + pol.duration_months}]]}
+        option["series"].append(line)
+    if funded:
+        option["graphic"] = [{"type": "text", "left": "center", "bottom": 4,
+                              "style": {"text": "shaded: the CDA's contract", "fill": "#555555", "fontSize": 11}}]
+    return option
 
 
 def map_figure(model) -> Figure:
     """The map of ``model`` now, as a new figure."""
     return MapView(model).figure
-
-
-def plots_figure(model) -> Figure:
-    """The live plots of ``model`` so far, as a new figure."""
-    return PlotsView(model).figure
 
 
 def cda_status(model) -> dict:
