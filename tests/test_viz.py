@@ -321,10 +321,24 @@ def test_dashboard_in_headless_chromium(tmp_path):
                 # month 13 onwards the CDA is at work: diagnostic first
                 expect(page.locator(".khusheh-phase")).not_to_have_text("CDA: no CDA at work")
                 page.wait_for_function(f"(old) => {PLOT_PIXELS} !== old", arg=plot_step)
-                shot = tmp_path / "dashboard.png"
-                page.screenshot(path=str(shot), full_page=True)
-                print(f"screenshot: {shot}")
-                assert shot.stat().st_size > 10_000
+                shots = [tmp_path / "dashboard-played.png", tmp_path / "dashboard-trust-first.png"]
+                page.screenshot(path=str(shots[0]), full_page=True)
+
+                # a policy preset chosen moves its levers; Reset builds the model with it
+                page.locator(".v-select", has_text="Policy preset").click()
+                page.get_by_role("option", name="trust_first", exact=True).click()
+                expect(page.locator(".khusheh-pending")).to_contain_text("policy")
+                page.get_by_role("button", name="Reset", exact=True).click()
+                expect(page.locator(".khusheh-month")).to_have_text("Month 0 of 120")
+                expect(page.locator(".khusheh-settings")).to_contain_text(
+                    "generic / trust_first / shock none; budget 600, subsidy 0%, 12 events a year, 36 months")
+                expect(page.locator(".khusheh-pending")).to_have_count(0)
+                page.get_by_role("button", name="Step", exact=True).click()
+                expect(page.locator(".khusheh-month")).to_have_text("Month 1 of 120")
+
+                page.screenshot(path=str(shots[1]), full_page=True)
+                print("screenshots:", *shots)
+                assert all(shot.stat().st_size > 10_000 for shot in shots)
             finally:
                 browser.close()
         assert outside == []

@@ -90,7 +90,8 @@ def Status(model):
                 style={"font-size": "0.85em", "color": "#555555"})
     pending = _pending(model)
     if pending:
-        solara.Info(f"Changed: {', '.join(pending)}. Press Reset to build the model with them.", dense=True)
+        solara.Info(f"Changed: {', '.join(pending)}. Press Reset to build the model with them.", dense=True,
+                    classes=["khusheh-pending"])
 
 
 @solara.component
