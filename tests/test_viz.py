@@ -81,13 +81,30 @@ def test_lever_ranges_come_from_the_parameter_metadata():
         assert lever.lo == m["lo"] and lever.lo < lever.hi <= m["hi"]
     assert (lv["subsidy_rate"].lo, lv["subsidy_rate"].hi) == (0, 1)  # the whole metadata range
     assert (lv["budget"].lo, lv["budget"].hi) == (0, 5000.0)  # metadata [0, 1e9], narrowed for a slider
-    # every preset's values sit on its sliders
-    for cluster in presets("cluster"):
-        for policy in presets("policy"):
-            for name, value in lever_values(preset_params(cluster, policy, "none")).items():
-                lever = lv[name]
-                assert value in lever.choices if lever.kind == "Select" else lever.lo <= value <= lever.hi, \
-                    (cluster, policy, name, value)
+    assert (lv["n_firms"].lo, lv["n_firms"].hi) == (1, 5000)  # metadata [1, 200000]
+    # a preset beyond the practical bound widens the slider to its value, never past the metadata
+    big = ModelParams(policy=PolicyParams(budget=6000.0, duration_months=200))
+    wide = levers(big)
+    assert (wide["budget"].hi, wide["duration_months"].hi, wide["n_firms"].hi) == (6000.0, 200, 5000)
+    assert levers(ModelParams(policy=PolicyParams(budget=5e9)))["budget"].hi == 1e9
+    # every preset's values sit on its sliders (each cluster with the default policy, each policy
+    # with the default cluster)
+    choices = [(c, "standard_cda") for c in presets("cluster")] + [("generic", p) for p in presets("policy")]
+    for cluster, policy in choices:
+        params = preset_params(cluster, policy, "none")
+        ranges = levers(params)
+        for name, value in lever_values(params).items():
+            lever = ranges[name]
+            assert value in lever.choices if lever.kind == "Select" else lever.lo <= value <= lever.hi, \
+                (cluster, policy, name, value)
+
+
+def test_the_firms_lever_is_shared_by_several_clusters_as_the_preset_shares_them():
+    params = ModelParams(clusters=(ClusterSpec(name="shoes", town="Isfahan", n_firms=300),
+                                   ClusterSpec(name="carpets", town="Kashan", n_firms=100)))
+    m = DashboardModel(params=params, n_firms=200, seed=0)
+    assert [c.n_firms for c in m.params.clusters] == [150, 50]
+    assert m.choice["n_firms"] == 200 and len(m.firms.live()) == 200
 
 
 def test_an_unknown_preset_is_named():

@@ -33,10 +33,12 @@ choice = {"cluster": solara.reactive(DEFAULT_CLUSTER), "policy": solara.reactive
 
 
 def model_params() -> dict:
-    """SolaraViz's ``model_params``: the presets, the levers (ranges from model/params.py) and the seed."""
+    """SolaraViz's ``model_params``: the presets, the levers (ranges from model/params.py, widened to
+    the chosen presets' values where those are higher) and the seed."""
     out = {group: {"type": "Select", "label": f"{group.capitalize()} preset", "value": choice[group],
                    "values": presets(group)} for group in ("cluster", "policy", "shock")}
-    for name, lv in levers().items():
+    chosen = preset_params(choice["cluster"].value, choice["policy"].value, choice["shock"].value)
+    for name, lv in levers(chosen).items():
         if lv.kind == "Select":
             out[name] = {"type": "Select", "label": lv.label, "value": choice[name], "values": list(lv.choices)}
         else:

@@ -124,9 +124,12 @@ class MapView:
                        Line2D([], [], marker="*", ls="", color=PALETTE[2], mec="#000000", ms=10,
                               label="CDA (at work)"),
                        Line2D([], [], color="#595959", lw=0.8, label="tie (darker = more trust)")]
-            if self.by_cluster:
-                handles += [Line2D([], [], marker="o", ls="", color=CLUSTER_COLOURS[c % len(CLUSTER_COLOURS)],
+            if self.by_cluster and model.n_clusters <= len(CLUSTER_COLOURS):
+                handles += [Line2D([], [], marker="o", ls="", color=CLUSTER_COLOURS[c],
                                    label=f"firm of {spec.name}") for c, spec in enumerate(model.params.clusters)]
+            elif self.by_cluster:
+                handles.append(Line2D([], [], marker="o", ls="", color="#777777",
+                                      label="firm (size = employees, colour = cluster)"))
             else:
                 handles.append(Line2D([], [], marker="o", ls="", color="#777777", label="firm (size = employees)"))
             fig.legend(handles=handles, loc="lower center", ncol=3, bbox_to_anchor=(0.48, 0.0))
@@ -148,7 +151,7 @@ class MapView:
             self.firms.set_array(d["trust"])
         cda = d["places"][d["places"].kind == "cda"]
         self.cda.set_offsets(np.column_stack([cda.x - 0.3, cda.y + 0.3]) if len(cda) else np.zeros((0, 2)))
-        names = ", ".join(c.name for c in model.params.clusters)
+        names = model.params.clusters[0].name if model.n_clusters == 1 else f"{model.n_clusters} clusters"
         self.title.set_text(f"{names}: month {model.month}, {len(d['x']):,} firms, {len(d['segments']):,} ties")
         return self.figure
 

@@ -13,7 +13,7 @@ without a browser.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
@@ -73,36 +73,39 @@ def _meta(cls: type, name: str) -> dict:
 
 
 # Where the metadata allows far more than a slider can show (a budget up to 1e9), the
-# slider stops at a practical bound; it never goes outside the metadata's range.
+# slider stops at a practical bound, or at the chosen preset's own value where that is
+# higher; it never goes outside the metadata's range.
 _PRACTICAL_HI = {
-    "budget": 5000.0,          # wage-months: ~8x the largest preset budget (1000)
+    "budget": 5000.0,          # wage-months: 5x the largest single-cluster preset budget (1000)
     "events_per_year": 52.0,   # one a week
     "duration_months": 120,    # the horizon of a run (ModelParams.months)
-    "n_firms": 5000,           # the map stays readable and a step well under a second
+    "n_firms": 5000,           # the map stays readable and a month well under a second
 }
 _STEP = {"budget": 50.0, "subsidy_rate": 0.05, "events_per_year": 1.0}  # others: whole numbers
 
 
-def _lever(cls: type, name: str, label: str) -> Lever:
+def _lever(cls: type, name: str, label: str, preset_value: Any = None) -> Lever:
     meta = _meta(cls, name)
     if meta.get("choices") is not None:
         return Lever(name, label, "Select", choices=tuple(meta["choices"]))
     lo, hi = meta["lo"], meta["hi"]
     if name in _PRACTICAL_HI:
-        hi = min(hi, _PRACTICAL_HI[name])
+        hi = min(hi, max(_PRACTICAL_HI[name], preset_value or 0))
     kind = "SliderInt" if meta.get("integer") else "SliderFloat"
     return Lever(name, label, kind, lo, hi, _STEP.get(name, 1))
 
 
-def levers() -> dict[str, Lever]:
-    """The dashboard's levers, in display order, keyed by DashboardModel keyword."""
+def levers(params: ModelParams | None = None) -> dict[str, Lever]:
+    """The dashboard's levers, in display order, keyed by DashboardModel keyword; ``params``: the
+    chosen presets, whose values the ranges include."""
+    v = lever_values(params) if params is not None else {}
     return {lv.name: lv for lv in (
-        _lever(PolicyParams, "budget", "Budget [wage-months]"),
+        _lever(PolicyParams, "budget", "Budget [wage-months]", v.get("budget")),
         _lever(PolicyParams, "subsidy_rate", "Subsidy rate (share of cost)"),
-        _lever(PolicyParams, "events_per_year", "Networking events a year"),
-        _lever(PolicyParams, "duration_months", "CDA duration [months]"),
+        _lever(PolicyParams, "events_per_year", "Networking events a year", v.get("events_per_year")),
+        _lever(PolicyParams, "duration_months", "CDA duration [months]", v.get("duration_months")),
         _lever(PolicyParams, "targeting", "Targeting"),
-        _lever(ClusterSpec, "n_firms", "Firms in the cluster"),
+        _lever(ClusterSpec, "n_firms", "Firms (all clusters together)", v.get("n_firms")),
     )}
 
 
@@ -114,7 +117,19 @@ def lever_values(params: ModelParams) -> dict[str, Any]:
     pol = params.policy
     return {"budget": float(pol.budget), "subsidy_rate": float(pol.subsidy_rate),
             "events_per_year": float(pol.events_per_year), "duration_months": int(pol.duration_months),
-            "targeting": pol.targeting, "n_firms": int(params.clusters[0].n_firms)}
+            "targeting": pol.targeting, "n_firms": sum(int(c.n_firms) for c in params.clusters)}
+
+
+def with_total_firms(params: ModelParams, total: int) -> ModelParams:
+    """``params`` with ``total`` firms: one cluster gets them all; several keep their shares (at least 1 each)."""
+    clusters = params.clusters
+    now = sum(c.n_firms for c in clusters)
+    if total == now:
+        return params
+    if len(clusters) == 1:
+        return params.with_overrides(cluster_n_firms=int(total))
+    sizes = [max(1, int(round(c.n_firms * total / now))) for c in clusters]
+    return replace(params, clusters=tuple(replace(c, n_firms=n) for c, n in zip(clusters, sizes)))
 
 
 def _plain(value: Any) -> Any:
@@ -126,7 +141,8 @@ class DashboardModel(ClusterModel):
     """A :class:`ClusterModel` built from presets and levers: what the dashboard's Reset builds.
 
     ``DashboardModel(cluster="towels_adrian", policy="trust_first", budget=900, seed=3)``: the
-    presets' parameters, then each lever given (not None) in place of the preset's value.
+    presets' parameters, then each lever given (not None) in place of the preset's value;
+    ``n_firms`` is the total over the region's clusters, shared as the preset shares it.
     ``params`` skips the presets (e.g. a region of several clusters built in Python).
     """
 
@@ -141,9 +157,9 @@ class DashboardModel(ClusterModel):
         changes = {"budget": budget, "subsidy_rate": subsidy_rate, "events_per_year": events_per_year,
                    "duration_months": duration_months, "targeting": targeting}
         overrides = {f"policy_{k}": _plain(v) for k, v in changes.items() if _plain(v) is not None}
-        if _plain(n_firms) is not None:
-            overrides["cluster_n_firms"] = int(_plain(n_firms))
         params = params.with_overrides(**overrides) if overrides else params
+        if _plain(n_firms) is not None:
+            params = with_total_firms(params, int(_plain(n_firms)))
         self.choice = {"cluster": cluster, "policy": policy, "shock": shock, "seed": int(seed),
                        **lever_values(params)}
         super().__init__(params, rng=int(seed))
