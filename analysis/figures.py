@@ -28,6 +28,10 @@ PLAIN = {  # scenarios in plain words
     "export_consortium": "Export consortium",
     "long_cda": "Standard CDA, 5 years",
     "zero_budget": "CDA without budget",
+    "programme_largest": "10 CDAs: largest clusters",
+    "programme_export": "10 CDAs: export potential",
+    "programme_trust_gap": "10 CDAs: lowest trust",
+    "programme_random": "10 CDAs: drawn at random",
 }
 LABELS = {  # outcome: (title, unit)
     "mean_trust": ("Mean trust between partners", "0-1"),
@@ -226,17 +230,36 @@ def cluster_map(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame
     return path
 
 
+MAX_NETWORK_NODES = 1500  # a force layout of more is slow and unreadable
+
+
 def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path) -> Path:
-    """The cooperation network (ties with trust >= 0.5), one panel per scenario."""
+    """The cooperation network (ties with trust >= 0.5), one panel per scenario.
+
+    With several clusters (a province), the panels show the largest cluster
+    only; beyond MAX_NETWORK_NODES connected firms, a fixed random sample of them.
+    """
     import networkx as nx
     _style()
+    note = ""
+    if panels and panels[0][1].cluster.nunique() > 1:
+        largest = panels[0][1].cluster.value_counts().idxmax()
+        panels = [(t, f[f.cluster == largest], ti) for t, f, ti in panels]
+        note = "Largest cluster only. "
+    sampled = ""
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.7), squeeze=False)
     for ax, (title, firms, ties) in zip(axes.flat, panels):
         g = nx.Graph()
         g.add_nodes_from(firms.unique_id)
-        good = ties[(ties.trust_ab + ties.trust_ba) / 2 >= 0.5]
+        good = ties[((ties.trust_ab + ties.trust_ba) / 2 >= 0.5) & ties.firm_a.isin(firms.unique_id)]
         g.add_weighted_edges_from(zip(good.firm_a, good.firm_b, (good.trust_ab + good.trust_ba) / 2))
         g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
+        connected = g.number_of_nodes()
+        if connected > MAX_NETWORK_NODES:
+            keep = np.random.default_rng(1).choice(sorted(g.nodes), MAX_NETWORK_NODES, replace=False)
+            g = g.subgraph(keep).copy()
+            g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
+            sampled = f"A sample of {MAX_NETWORK_NODES:,} connected firms is drawn. "
         if g.number_of_nodes():
             layout = nx.spring_layout(g, seed=1, k=0.25)
             size = firms.set_index("unique_id").employees
@@ -245,10 +268,10 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path) ->
                 "viridis"), edge_vmin=0.5, edge_vmax=1.0)
             nx.draw_networkx_nodes(g, layout, ax=ax, node_size=[3 + 2 * np.sqrt(size.get(n, 1)) for n in g.nodes],
                                    node_color="#0072B2", alpha=0.8, linewidths=0)
-        share = g.number_of_nodes() / max(len(firms), 1)
-        ax.set_title(f"{title}\n{g.number_of_edges()} ties, {share:.0%} of firms connected")
+        share = connected / max(len(firms), 1)
+        ax.set_title(f"{title}\n{len(good)} ties, {share:.0%} of firms connected")
         ax.axis("off")
-    fig.text(0.5, -0.02, "Ties with mean trust >= 0.5, coloured from 0.5 (dark) to 1 (yellow); "
+    fig.text(0.5, -0.02, f"{note}{sampled}Ties with mean trust >= 0.5, coloured from 0.5 (dark) to 1 (yellow); "
              "dot size = employees; layout by ties, not by place.", ha="center", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, bbox_inches="tight")

@@ -70,8 +70,8 @@ class Firm(CellAgent):
 
     @property
     def awareness(self) -> np.ndarray:
-        """Boolean per support institution (model.institutions order)."""
-        return self.model.firms.aware[self.slot, : len(self.model.institutions)].copy()
+        """Boolean per support institution of the firm's cluster (``model.cluster_institutions`` order)."""
+        return self.model.firms.aware[self.slot, : self.model.cluster_institutions.shape[1]].copy()
 
     @property
     def ties(self) -> list[tuple[int, float, float]]:
@@ -125,6 +125,7 @@ class ClusterDevelopmentAgent(Agent):
     def __init__(self, model: ClusterModel, cluster: int, budget: float, town_xy: tuple[int, int]):
         super().__init__(model)
         self.cluster = cluster
+        self.budget = float(budget)  # the contract's whole budget [wage-months]
         self.budget_left = float(budget)
         self.funded = self.budget_left > 0  # a CDA without money does nothing at all
         self.spent = 0.0

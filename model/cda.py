@@ -34,6 +34,43 @@ import numpy as np
 ACTIVE_INSTRUMENT_PHASES = ("trust_building", "pilot", "strategic")
 
 
+def select_clusters(model) -> list[int]:
+    """The clusters that get a CDA: every funded one, or the programme's pick among them.
+
+    A programme that pays for ``programme_cdas`` CDAs, fewer than there are
+    funded clusters, ranks them once, at the start, by its selection rule:
+    ``largest`` (most firms), ``export_potential`` (highest share of firms at
+    85% or more of the cluster's export threshold: those that promotion and
+    consortia can lift over it), ``trust_gap`` (lowest mean prior trust), or
+    ``random`` (drawn from the programme's own stream). Ties go to the
+    cluster listed first.
+    """
+    specs = model.params.clusters
+    pol = model.params.policy
+    eligible = [c for c, spec in enumerate(specs) if spec.funded]
+    k = pol.programme_cdas
+    if k == 0 or k >= len(eligible):
+        return eligible
+    f = model.firms
+    live = f.live()
+    by_cluster = f.cluster[live]
+    n = np.bincount(by_cluster, minlength=model.n_clusters).astype(float)
+    if pol.programme_selection == "random":
+        rng = model.streams["programme"]
+        return sorted(int(c) for c in rng.choice(eligible, size=k, replace=False))
+    if pol.programme_selection == "largest":
+        score = n
+    elif pol.programme_selection == "export_potential":
+        threshold = np.array([s.export_threshold for s in specs])[by_cluster]
+        near = np.bincount(by_cluster, weights=(f.productivity[live] >= 0.85 * threshold).astype(float),
+                           minlength=model.n_clusters)
+        score = near / np.maximum(n, 1)
+    else:  # trust_gap
+        score = 1.0 - np.bincount(by_cluster, weights=f.prior_trust[live], minlength=model.n_clusters) / np.maximum(n, 1)
+    order = sorted(eligible, key=lambda c: (-score[c], c))
+    return sorted(order[:k])
+
+
 def phase_of(policy, month: int) -> tuple[str, int]:
     """(phase, months since the phase began) of a CDA in ``month``."""
     rel = month - policy.start_month
@@ -196,8 +233,7 @@ def _linkage(model, cda, rng) -> None:
     if n == 0 or not cda.charge(n * pol.linkage_cost):
         return
     chosen = target(model, cda, _cluster_firms(model, cda), n, rng)
-    cols = np.flatnonzero(model.link_cluster == cda.cluster)
-    f.aware[np.ix_(chosen, cols)] = True
+    f.aware[chosen] = True  # every institution and supplier of its own cluster
     f.trust_cda[chosen] += 0.5 * model.params.cda_trust_gain * (1.0 - f.trust_cda[chosen])
 
 
@@ -254,14 +290,30 @@ def _form_association(model, cda) -> None:
 
 
 # ---------------------------------------------------------------- collectives
-def _mean_trust_within(model, label: np.ndarray, n_labels: int) -> np.ndarray:
-    """Mean trust on ties whose two ends carry the same label (0..n_labels-1; -1 = none)."""
+def _cluster_ties(model, cluster: int) -> np.ndarray:
+    """Indices of the ties of one cluster, ascending (grouped once per change of the tie table)."""
     ties = model.ties
-    li, lj = label[ties.i], label[ties.j]
-    same = (li >= 0) & (li == lj)
+    cache = getattr(model, "_ties_by_cluster", None)
+    if cache is None or cache[0] != ties.version or cache[1] != len(ties):
+        by = model.firms.cluster[ties.i]
+        order = np.argsort(by, kind="stable")
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(by, minlength=model.n_clusters))])
+        cache = (ties.version, len(ties), order, bounds)
+        model._ties_by_cluster = cache
+    order, bounds = cache[2], cache[3]
+    return order[bounds[cluster]:bounds[cluster + 1]]
+
+
+def _mean_trust_within(model, label: np.ndarray, n_labels: int, cluster: int) -> np.ndarray:
+    """Mean trust on the cluster's ties whose two ends carry the same label (0..n_labels-1; -1 = none)."""
+    ties = model.ties
+    sel = _cluster_ties(model, cluster)
+    li, lj = label[ties.i[sel]], label[ties.j[sel]]
+    same = sel[(li >= 0) & (li == lj)]
+    li = label[ties.i[same]]
     trust = 0.5 * (ties.trust_ij[same] + ties.trust_ji[same])
-    total = np.bincount(li[same], weights=trust, minlength=n_labels)
-    count = np.bincount(li[same], minlength=n_labels)
+    total = np.bincount(li, weights=trust, minlength=n_labels)
+    count = np.bincount(li, minlength=n_labels)
     return np.divide(total, count, out=np.zeros(n_labels), where=count > 0)
 
 
@@ -276,7 +328,7 @@ def _maintain(model, cda, rng, phase: str) -> None:
         for field in ("purchasing_group", "marketing_group"):
             label = np.where(mine, getattr(f, field), -1)
             if (label >= 0).any():
-                trust = _mean_trust_within(model, label, model.next_group_id)
+                trust = _mean_trust_within(model, label, model.next_group_id, cda.cluster)
                 weak = (label >= 0) & (trust[np.maximum(label, 0)] < p.group_trust_threshold)
                 getattr(f, field)[weak] = -1
     # marketing groups and the consortium give export access while they hold
@@ -286,7 +338,7 @@ def _maintain(model, cda, rng, phase: str) -> None:
         members = mine & (f.consortium == cda.cluster)
         if not (cda_present and cda.consortium_funded):
             label = np.where(members, 0, -1)
-            if _mean_trust_within(model, label, 1)[0] < p.group_trust_threshold or members.sum() < 2:
+            if _mean_trust_within(model, label, 1, cda.cluster)[0] < p.group_trust_threshold or members.sum() < 2:
                 f.consortium[members] = -1
                 cda.consortium_active = False
                 members[:] = False
@@ -325,7 +377,7 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
         pass
     else:
         label = np.where(mine & f.member, 0, -1)
-        trust = _mean_trust_within(model, label, 1)[0]
+        trust = _mean_trust_within(model, label, 1, cda.cluster)[0]
         if deficit > 0 or trust < p.association_trust_threshold:
             f.member[mine] = False
             cda.association_active = False

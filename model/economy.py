@@ -14,46 +14,75 @@ import numpy as np
 
 
 
-def initial_productivity(p, spec, employees, capital):
-    """Productivities at which every initial firm is at its optimal size, and the cluster's scale.
+def initial_productivity(p, specs, employees, capital):
+    """Productivities at which every initial firm is at its optimal size, and each cluster's scale.
+
+    For several clusters at once: ``specs``, ``employees`` and ``capital`` are
+    lists with one entry per cluster; returns a list of (productivity, scale).
 
     A firm's product is a variety of the cluster's good: its revenue is
     ``P * Q * q**rho / sum(q**rho)`` with rho = 1 - 1/sigma, so with u = q / qbar
     it is ``kappa * P * qbar * u**rho``, kappa = 1 / mean(u**rho). Its marginal
     revenue product of labour is ``MRPL = alpha / L * (rho * revenue - input_cost)``.
     For each firm this solves MRPL = wage for u (on the branch where the optimum
-    is stable), with ``qbar`` and ``kappa`` a fixed point (shares average 1);
-    then sets ``scale`` so that the median productivity is 1.
-    Returns (productivity, scale).
+    is stable), with ``qbar`` and ``kappa`` a fixed point per cluster (shares
+    average 1); then sets ``scale`` so that the median productivity is 1. The
+    optimum depends on a firm only through its size, so it is solved once per
+    distinct size, for every cluster together.
     """
     sigma = p.variety_elasticity
-    s_in = spec.input_share * (1.0 + 0.5 * p.transport_cost)
     c1 = 1.0 - 1.0 / sigma
-    L = np.asarray(employees, dtype=float)
-    qbar, kappa = 1.0, 1.0
-    for _ in range(500):
+    k = len(specs)
+    L = [np.asarray(e, dtype=float) for e in employees]
+    uniq = [np.unique(e, return_inverse=True) for e in L]
+    sizes = np.concatenate([s for s, _ in uniq])
+    owner = np.repeat(np.arange(k), [len(s) for s, _ in uniq])
+    bounds = np.concatenate([[0], np.cumsum([len(s) for s, _ in uniq])])
+    s_in = np.array([spec.input_share * (1.0 + 0.5 * p.transport_cost) for spec in specs])
+    price = np.array([spec.price for spec in specs])
+    qbar, kappa, step = np.ones(k), np.ones(k), np.full(k, 0.5)
+    active = np.ones(k, dtype=bool)
+    u = [np.zeros(0)] * k
+    for iteration in range(600):
         # MRPL = wage  <=>  g(u) = c1 u^c1 - (s / kappa) u = wage L / (alpha P qbar kappa)
-        s_k = s_in / kappa
-        u_star = (c1 * c1 / s_k) ** sigma  # g peaks here
-        rhs = p.wage * L / (p.alpha * spec.price * qbar * kappa)
-        lo, hi = np.zeros_like(L), np.full_like(L, u_star)
+        el = np.flatnonzero(active[owner])
+        o = owner[el]
+        s_k = (s_in / kappa)[o]
+        rhs = p.wage * sizes[el] / (p.alpha * price[o] * qbar[o] * kappa[o])
+        lo, hi = np.zeros(len(el)), (c1 * c1 / s_k) ** sigma  # g peaks at hi
         for _ in range(60):  # bisection on the increasing branch of g
             mid = 0.5 * (lo + hi)
             g = c1 * mid ** c1 - s_k * mid
             lo = np.where(g < rhs, mid, lo)
             hi = np.where(g < rhs, hi, mid)
-        u = 0.5 * (lo + hi)
-        ratio = u.mean()
-        kappa_new = 1.0 / np.mean((u / ratio) ** c1)
-        if abs(ratio - 1.0) < 1e-10 and abs(kappa_new / kappa - 1.0) < 1e-10:
+        solved = np.zeros(len(sizes))
+        solved[el] = 0.5 * (lo + hi)
+        if iteration and iteration % 100 == 0:
+            step *= 0.5
+        for c in np.flatnonzero(active):
+            u[c] = solved[bounds[c]:bounds[c + 1]][uniq[c][1]]
+            ratio = u[c].mean()
+            kappa_new = 1.0 / np.mean((u[c] / ratio) ** c1)
+            if abs(ratio - 1.0) < 1e-10 and abs(kappa_new / kappa[c] - 1.0) < 1e-10:
+                active[c] = False
+                continue
+            # damped (geometric half-steps): the undamped iteration oscillates; when big firms sit at
+            # the top of g (no interior optimum) even half-steps can cycle, so the step shrinks every
+            # 100 rounds
+            if step[c] == 0.5:
+                qbar[c] *= np.sqrt(ratio)
+                kappa[c] = np.sqrt(kappa[c] * kappa_new)
+            else:
+                qbar[c] *= ratio ** step[c]
+                kappa[c] = kappa[c] ** (1.0 - step[c]) * kappa_new ** step[c]
+        if not active.any():
             break
-        # damped (geometric half-steps): the undamped iteration oscillates
-        qbar *= np.sqrt(ratio)
-        kappa = np.sqrt(kappa * kappa_new)
-    q = u * qbar
-    raw = q / (L ** p.alpha * np.asarray(capital) ** p.beta)
-    scale = float(np.median(raw))
-    return raw / scale, scale
+    out = []
+    for c in range(k):
+        raw = u[c] * qbar[c] / (L[c] ** p.alpha * np.asarray(capital[c]) ** p.beta)
+        scale = float(np.median(raw))
+        out.append((raw / scale, scale))
+    return out
 
 
 def _cluster_arrays(model):
@@ -80,21 +109,21 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
     fails (probability 1 - reliability) buys on the open market (factor 1).
     """
     f = model.firms
-    n_inst = len(model.institutions)
-    raw = np.flatnonzero(model.sup_raw)
+    raw = np.flatnonzero(model.local_sup_raw)
     factor = np.ones(len(live))
     f.supplier[live] = -1
     if len(raw) == 0 or len(live) == 0:
         return factor
-    cols = n_inst + raw
-    aware = model.aware_of(live, cols)
-    markup = np.where(aware, model.sup_markup[raw][None, :], np.inf)
+    aware = model.aware_of(live, model.cluster_institutions.shape[1] + raw)
+    supplier = model.cluster_suppliers[f.cluster[live]][:, raw]  # the firm's cluster's raw suppliers
+    markup = np.where(aware, model.sup_markup[supplier], np.inf)
     best = np.argmin(markup, axis=1)
-    has = np.isfinite(markup[np.arange(len(live)), best])
+    rows = np.arange(len(live))
+    has = np.isfinite(markup[rows, best])
     rng = model.streams["services"]
     priority = rng.random(len(live))
     delivered = rng.random(len(live))
-    chosen = np.where(has, raw[best], -1)
+    chosen = np.where(has, supplier[rows, best], -1)
     # capacity: rank each supplier's customers by a random priority
     idx = np.flatnonzero(has)
     if len(idx):
@@ -246,10 +275,10 @@ def grow(model) -> None:
 
 def _machinery_factor(model, live) -> np.ndarray:
     """Price of a unit of capital: the cheapest aware machinery supplier's markup, else 1."""
-    mach = np.flatnonzero(~model.sup_raw)
+    mach = np.flatnonzero(~model.local_sup_raw)
     if len(mach) == 0:
         return np.ones(len(live))
-    cols = len(model.institutions) + mach
-    aware = model.aware_of(live, cols)
-    markup = np.where(aware, model.sup_markup[mach][None, :], 1.0)
+    aware = model.aware_of(live, model.cluster_institutions.shape[1] + mach)
+    supplier = model.cluster_suppliers[model.firms.cluster[live]][:, mach]
+    markup = np.where(aware, model.sup_markup[supplier], 1.0)
     return markup.min(axis=1)

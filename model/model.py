@@ -68,6 +68,7 @@ class ClusterModel(mesa.Model):
         self.snapshots: dict[int, dict[str, pd.DataFrame]] = {}
         self.cluster_records: list[dict] = []
         self.stats: dict[str, Any] = {}
+        self.triangle_count = observation.TriangleCount()
 
         market.init_market(self)
         economy.produce(self, initial=True)
@@ -125,10 +126,13 @@ class ClusterModel(mesa.Model):
                                rel, disc)
                 sup.index = len(self.suppliers)
                 self.suppliers.append(sup)
-        # columns of the awareness matrix: institutions, then suppliers (vertical links)
-        self.n_links = len(self.institutions) + len(self.suppliers)
-        self.link_cluster = np.array([i.cluster for i in self.institutions] +
-                                     [s.cluster for s in self.suppliers], dtype=np.int64)
+        # every cluster has the same layout of institutions and suppliers (its "links"); a firm's
+        # awareness matrix has one column per link of its own cluster: institutions, then suppliers
+        self.cluster_institutions = np.array([[i.index for i in self.institutions if i.cluster == c]
+                                              for c in range(self.n_clusters)], dtype=np.int64)
+        self.cluster_suppliers = np.array([[s.index for s in self.suppliers if s.cluster == c]
+                                           for c in range(self.n_clusters)], dtype=np.int64)
+        self.n_links = self.cluster_institutions.shape[1] + self.cluster_suppliers.shape[1]
         self.inst_kind = np.array([INSTITUTION_KINDS.index(i.kind) for i in self.institutions], dtype=np.int64)
         self.inst_capacity = np.array([i.capacity for i in self.institutions], dtype=np.int64)
         self.inst_quality = np.array([i.quality for i in self.institutions])
@@ -138,6 +142,8 @@ class ClusterModel(mesa.Model):
         self.sup_capacity = np.array([s.capacity for s in self.suppliers], dtype=np.int64)
         self.sup_reliability = np.array([s.reliability for s in self.suppliers])
         self.sup_discount = np.array([s.group_discount for s in self.suppliers])
+        self.local_inst_kind = self.inst_kind[self.cluster_institutions[0]]
+        self.local_sup_raw = self.sup_raw[self.cluster_suppliers[0]]
 
     def _build_firms(self) -> None:
         p = self.params
@@ -148,11 +154,21 @@ class ClusterModel(mesa.Model):
         self._firm_agents: list[Firm | None] = [None] * self.firms.capacity
         self.scale = np.ones(self.n_clusters)
         self.entrant_productivity = np.ones(self.n_clusters)
-        for c, spec in enumerate(p.clusters):
-            self._create_initial_firms(c, spec, rng)
+        drawn = [self._create_initial_firms(c, spec, rng) for c, spec in enumerate(p.clusters)]
+        # relative productivity near the level at which a firm of its size is at its optimum
+        solved = economy.initial_productivity(p, p.clusters, [d[1] for d in drawn], [d[2] for d in drawn])
+        f = self.firms
+        for c, ((slots, employees, _capital, noise), (productivity, scale)) in enumerate(zip(drawn, solved)):
+            productivity = productivity * noise
+            f.productivity[slots] = productivity
+            self.scale[c] = scale
+            # outsiders enter at the productivity of a typical one-worker firm
+            single = employees == 1
+            self.entrant_productivity[c] = float(np.median(productivity[single])) if single.any() else 1.0
         self._initial_ties(rng)
 
-    def _create_initial_firms(self, c: int, spec: ClusterSpec, rng: np.random.Generator) -> None:
+    def _create_initial_firms(self, c: int, spec: ClusterSpec, rng: np.random.Generator):
+        """Cluster c's initial firms, but for their productivity; returns (slots, employees, capital, noise)."""
         p = self.params
         n = spec.n_firms
         tx, ty = self.cluster_town_xy[c]
@@ -162,13 +178,7 @@ class ClusterModel(mesa.Model):
         employees = np.minimum(np.floor(rng.random(n) ** (-1.0 / spec.size_exponent)), spec.max_employees)
         employees = employees.astype(np.int64)
         capital = p.capital_per_worker * employees * rng.lognormal(0.0, 0.2, n)
-        # relative productivity near the level at which a firm of this size is at its optimum
-        productivity, scale = economy.initial_productivity(p, spec, employees, capital)
-        productivity = productivity * rng.lognormal(0.0, 0.05, n)
-        self.scale[c] = scale
-        # outsiders enter at the productivity of a typical one-worker firm
-        single = employees == 1
-        self.entrant_productivity[c] = float(np.median(productivity[single])) if single.any() else 1.0
+        noise = rng.lognormal(0.0, 0.05, n)  # around the optimum's productivity (set once all are drawn)
         age = rng.exponential(60.0, n).astype(np.int64)
         slots = self.firms.allocate(n)
         f = self.firms
@@ -178,7 +188,6 @@ class ClusterModel(mesa.Model):
         f.town[slots] = self.region.nearest_town(f.x[slots], f.y[slots])
         f.employees[slots] = employees
         f.capital[slots] = capital
-        f.productivity[slots] = productivity
         f.cash[slots] = p.initial_cash_months * p.wage * employees
         f.age[slots] = age
         f.birth_month[slots] = -age
@@ -186,9 +195,9 @@ class ClusterModel(mesa.Model):
         f.prior_trust[slots] = rng.beta(spec.trust_alpha, spec.trust_beta, n)
         f.trust_cda[slots] = f.prior_trust[slots]
         # each firm knows a few of its cluster's institutions and suppliers
-        mine = np.flatnonzero(self.link_cluster == c)
-        f.aware[np.ix_(slots, mine)] = rng.random((n, len(mine))) < 0.2
+        f.aware[slots] = rng.random((n, self.n_links)) < 0.2
         self._make_agents(slots)
+        return slots, employees, capital, noise
 
     def _initial_ties(self, rng: np.random.Generator) -> None:
         """An existing cluster has a sparse network: about one tie per firm to a near colleague."""
@@ -209,7 +218,7 @@ class ClusterModel(mesa.Model):
     def _build_cdas(self) -> None:
         pol = self.params.policy
         self.cdas: list[ClusterDevelopmentAgent | None] = [None] * self.n_clusters
-        funded = [c for c, spec in enumerate(self.params.clusters) if spec.funded]
+        funded = cda.select_clusters(self)
         for c in funded:
             share = 1.0 / len(funded)
             self.cdas[c] = ClusterDevelopmentAgent(self, c, pol.budget * share,
@@ -217,9 +226,8 @@ class ClusterModel(mesa.Model):
 
     # ------------------------------------------------------------------ agents
     def aware_of(self, slots: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """(len(slots), len(cols)) mask: the firm knows the link and it serves the firm's cluster."""
-        same = self.link_cluster[cols][None, :] == self.firms.cluster[slots][:, None]
-        return self.firms.aware[np.ix_(slots, cols)] & same
+        """(len(slots), len(cols)) mask: the firm knows link ``cols[k]`` of its own cluster."""
+        return self.firms.aware[np.ix_(slots, cols)]
 
     def firm_agent(self, slot: int) -> Firm:
         """The Mesa agent viewing firm slot ``slot``."""

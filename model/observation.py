@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .state import KEY_BASE, TieTable
+
 COLUMNS = ("month", "firms", "employment", "output", "exports", "export_share", "mean_productivity",
            "entries", "exits", "mean_trust", "cooperation_rate", "joint_actions", "network_density",
            "mean_degree", "clustering_coefficient", "members_share", "gini_employment", "cda_phase",
@@ -27,8 +29,8 @@ def gini(values: np.ndarray) -> float:
     return float(2.0 * np.sum(i * x) / (n * x.sum()) - (n + 1.0) / n)
 
 
-def local_clustering(ties, capacity: int) -> np.ndarray:
-    """Local clustering coefficient of every slot (0 where degree < 2), as networkx defines it.
+def triangles(ties, capacity: int) -> np.ndarray:
+    """Number of triangles through every slot, counted from scratch.
 
     Triangles are counted on the degree-ordered orientation of the ties (each
     tie points from the lower- to the higher-ranked end), which keeps the
@@ -37,21 +39,112 @@ def local_clustering(ties, capacity: int) -> np.ndarray:
     """
     n_e = len(ties)
     if n_e == 0:
-        return np.zeros(capacity)
+        return np.zeros(capacity, dtype=np.int64)
     deg = ties.degree(capacity)
     a, b = ties.i, ties.j
     forward = (deg[a] < deg[b]) | ((deg[a] == deg[b]) & (a < b))
     u = np.where(forward, a, b)
     w = np.where(forward, b, a)
-    ones = np.ones(n_e)
+    ones = np.ones(n_e, dtype=np.int64)
     up = sp.csr_matrix((ones, (u, w)), shape=(capacity, capacity))
     up_t = sp.csr_matrix((ones, (w, u)), shape=(capacity, capacity))
     ends = up.multiply(up @ up)
     middle = up_t.multiply(up @ up_t)
-    tri = (np.asarray(ends.sum(axis=1)).ravel() + np.asarray(ends.sum(axis=0)).ravel()
-           + np.asarray(middle.sum(axis=1)).ravel())
+    return (np.asarray(ends.sum(axis=1)).ravel() + np.asarray(ends.sum(axis=0)).ravel()
+            + np.asarray(middle.sum(axis=1)).ravel()).astype(np.int64)
+
+
+def clustering_from(tri: np.ndarray, deg: np.ndarray) -> np.ndarray:
+    """Local clustering coefficient (0 where degree < 2), as networkx defines it."""
     denom = deg * (deg - 1) / 2.0
-    return np.divide(tri, denom, out=np.zeros(capacity), where=denom > 0)
+    return np.divide(tri, denom, out=np.zeros(len(tri)), where=denom > 0)
+
+
+def local_clustering(ties, capacity: int) -> np.ndarray:
+    """Local clustering coefficient of every slot, counted from scratch."""
+    return clustering_from(triangles(ties, capacity), ties.degree(capacity))
+
+
+def _triangles_touching(changed: np.ndarray, key: np.ndarray, offsets: np.ndarray, nbr: np.ndarray,
+                        capacity: int) -> np.ndarray:
+    """Per slot, the triangles of a graph that contain at least one tie of ``changed``.
+
+    ``key`` holds the graph's sorted tie keys and ``offsets``/``nbr`` its CSR
+    adjacency; ``changed`` is a sorted subset of ``key``. Each such triangle is
+    found from each of its changed ties (by walking the neighbours of the
+    tie's end with fewer of them) and counted once, from the changed tie with
+    the smallest key, so the counts are exact integers.
+    """
+    out = np.zeros(capacity, dtype=np.int64)
+    if len(changed) == 0 or len(key) == 0:
+        return out
+    lo, hi = np.divmod(changed, KEY_BASE)
+    deg = np.diff(offsets)
+    walk_lo = deg[lo] <= deg[hi]
+    x = np.where(walk_lo, lo, hi)
+    y = np.where(walk_lo, hi, lo)
+    n_walk = deg[x]
+    total = int(n_walk.sum())
+    if total == 0:
+        return out
+    edge = np.repeat(np.arange(len(changed)), n_walk)
+    start = np.cumsum(n_walk) - n_walk
+    w = nbr[offsets[x][edge] + np.arange(total) - start[edge]]
+    keep = w != y[edge]
+    edge, w = edge[keep], w[keep]
+    yw = TieTable.keys(y[edge], w)
+    pos = np.minimum(np.searchsorted(key, yw), len(key) - 1)
+    closed = key[pos] == yw
+    edge, w, yw = edge[closed], w[closed], yw[closed]
+    xw = TieTable.keys(x[edge], w)
+    own = changed[edge]
+    first = ~(_member(changed, xw) & (xw < own)) & ~(_member(changed, yw) & (yw < own))
+    edge, w = edge[first], w[first]
+    out += np.bincount(lo[edge], minlength=capacity)
+    out += np.bincount(hi[edge], minlength=capacity)
+    out += np.bincount(w, minlength=capacity)
+    return out
+
+
+def _member(sorted_keys: np.ndarray, q: np.ndarray) -> np.ndarray:
+    pos = np.minimum(np.searchsorted(sorted_keys, q), len(sorted_keys) - 1)
+    return sorted_keys[pos] == q
+
+
+class TriangleCount:
+    """Triangles through every slot, kept up to date from month to month.
+
+    A cluster's ties change by a few per cent a month, so rather than count
+    every triangle again, :meth:`update` removes the triangles that contained
+    a tie that is gone and adds those that contain a new tie. The counts are
+    exact integers, equal to :func:`triangles` (which the tests check).
+    """
+
+    def __init__(self):
+        self.key = np.zeros(0, dtype=np.int64)
+        self.offsets = np.zeros(1, dtype=np.int64)
+        self.nbr = np.zeros(0, dtype=np.int64)
+        self.count = np.zeros(0, dtype=np.int64)
+
+    def update(self, ties, capacity: int) -> np.ndarray:
+        if capacity > len(self.count):
+            self.count = np.concatenate([self.count, np.zeros(capacity - len(self.count), dtype=np.int64)])
+            self.offsets = np.concatenate(
+                [self.offsets, np.full(capacity + 1 - len(self.offsets), self.offsets[-1])])
+        key = ties.key
+        added, removed = ties.take_changes()
+        # removing the old ties that changed, then adding the new ones, goes from last month's graph to this one's
+        removed = removed[_member(self.key, removed)] if len(self.key) else removed[:0]
+        added = added[ties.contains(added)]
+        if len(removed) or len(added):
+            offsets, nbr, _ = ties.adjacency(capacity)
+            if len(self.key) == 0 or len(removed) + len(added) > len(key) // 4:
+                self.count = triangles(ties, capacity)
+            else:
+                self.count = (self.count - _triangles_touching(removed, self.key, self.offsets, self.nbr, capacity)
+                              + _triangles_touching(added, key, offsets, nbr, capacity))
+            self.key, self.offsets, self.nbr = key.copy(), offsets, nbr
+        return self.count
 
 
 def _phase(model, clusters) -> tuple[str, float]:
@@ -71,7 +164,7 @@ def compute(model) -> tuple[dict, list[dict]]:
     f = model.firms
     ties = model.ties
     live = f.live()
-    clustering = local_clustering(ties, f.capacity)
+    clustering = clustering_from(model.triangle_count.update(ties, f.capacity), ties.degree(f.capacity))
     games = model.month_log.get("games", np.zeros((4, model.n_clusters)))
     tie_cluster = f.cluster[ties.i]
     trust_sum = np.bincount(tie_cluster, weights=ties.trust_ij + ties.trust_ji, minlength=model.n_clusters)
@@ -119,9 +212,10 @@ def compute(model) -> tuple[dict, list[dict]]:
         pairs = float((counts * (counts - 1) / 2).sum())
         region["network_density"] = float(tie_count.sum() / pairs) if pairs else 0.0
     per_cluster = []
-    for c, spec in enumerate(model.params.clusters):
-        r = row(live[f.cluster[live] == c], [c])
-        per_cluster.append({"cluster": spec.name, **r})
+    by_cluster = live[np.argsort(f.cluster[live], kind="stable")]  # ascending slots within a cluster
+    bounds = np.cumsum(np.bincount(f.cluster[live], minlength=model.n_clusters))
+    for c, (spec, members) in enumerate(zip(model.params.clusters, np.split(by_cluster, bounds[:-1]))):
+        per_cluster.append({"cluster": spec.name, **row(members, [c])})
     return region, per_cluster
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from .geography import TOWNS
 
 TARGETING_RULES = ("random", "largest", "most_connected", "least_connected", "lagging")
+SELECTION_RULES = ("largest", "export_potential", "trust_gap", "random")
 SHOCK_KINDS = ("none", "demand_drop", "input_price_spike", "export_restriction")
 JOINT_ACTION_TYPES = ("purchasing", "marketing", "subcontracting", "knowledge")
 
@@ -105,7 +106,12 @@ class ClusterSpec:
 class PolicyParams:
     """A cluster development programme. Zero budget or no instrument = the baseline."""
 
-    budget: float = p(0.0, 0, 1e9, "programme budget [wage-months]")
+    budget: float = p(0.0, 0, 1e9, "programme budget, shared equally by its CDAs [wage-months]")
+    # a provincial programme: how many clusters get a CDA, and which
+    programme_cdas: int = p(0, 0, 10_000, "CDAs the programme pays for; 0 = one in every funded cluster [CDAs]",
+                            integer=True)
+    programme_selection: str = p("largest", doc="which funded clusters get the programme's CDAs, when it pays for "
+                                 "fewer than there are", choices=SELECTION_RULES)
     start_month: int = p(12, 1, 10_000, "month the CDA starts; month 0 is the initial state [month]", integer=True)
     duration_months: int = p(36, 1, 10_000, "CDA contract length [months]", integer=True)
     targeting: str = p("random", doc="which firms instruments reach first", choices=TARGETING_RULES)

@@ -25,6 +25,11 @@ POLICIES: dict[str, PolicyParams] = {
     "long_cda": PolicyParams(budget=1000.0, duration_months=60, **_FULL),
     "zero_budget": PolicyParams(budget=0.0, duration_months=36, **_FULL),
 }
+# provincial programmes: ten standard CDAs (600 each) for the province's clusters, chosen by one rule
+for _rule, _name in (("largest", "programme_largest"), ("export_potential", "programme_export"),
+                     ("trust_gap", "programme_trust_gap"), ("random", "programme_random")):
+    POLICIES[_name] = PolicyParams(budget=6000.0, duration_months=36, programme_cdas=10,
+                                   programme_selection=_rule, **_FULL)
 
 
 def policy(name: str, **changes) -> PolicyParams:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 STREAMS = ("population", "market", "search", "choice", "services", "learning", "entry", "exit",
-           "cda", "growth")
+           "cda", "growth", "programme")
 
 
 def spawn_streams(seed: int) -> dict[str, np.random.Generator]:

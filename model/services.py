@@ -13,6 +13,18 @@ PARKS = INSTITUTION_KINDS.index("industrial_parks_company")
 BSP = INSTITUTION_KINDS.index("business_service_provider")
 
 
+def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as np.median gives it."""
+    order = np.lexsort((values, group))
+    ordered = values[order]
+    count = np.bincount(group, minlength=n_groups)
+    start = np.cumsum(count) - count
+    has = count > 0
+    lo = ordered[np.where(has, start + (count - 1) // 2, 0)] if len(values) else np.zeros(n_groups)
+    hi = ordered[np.where(has, start + count // 2, 0)] if len(values) else np.zeros(n_groups)
+    return np.where(has, np.where(count % 2 == 1, hi, (lo + hi) / 2), 0.0)
+
+
 def serve(model) -> None:
     """Step 4: awareness spreads through ties; firms request services; institutions serve."""
     spread_awareness(model)
@@ -27,9 +39,7 @@ def serve(model) -> None:
         return
     a = f.productivity[live]
     c = f.cluster[live]
-    median = np.zeros(model.n_clusters)
-    for k in np.unique(c):  # a handful of clusters, not firms
-        median[k] = np.median(a[c == k])
+    median = group_median(a, c, model.n_clusters)
     wage_bill = p.wage * f.employees[live]
     thr = np.array([s.export_threshold for s in p.clusters])[c]
     tie_break = rng.random(len(live))
@@ -43,14 +53,15 @@ def serve(model) -> None:
         (PARKS, BSP): ((~f.exporter[live]) & (a > 0.85 * thr), a / thr),
     }
     for kinds, (want, need) in requests.items():
-        cols = np.flatnonzero(np.isin(model.inst_kind, kinds))
+        cols = np.flatnonzero(np.isin(model.local_inst_kind, kinds))  # of the firm's own cluster
         req = np.flatnonzero(want)
         if len(req) == 0 or len(cols) == 0:
             continue
         aware = model.aware_of(live[req], cols)
         has = aware.any(axis=1)
         req = req[has]
-        inst = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
+        first = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
+        inst = model.cluster_institutions[c[req], first]
         order = np.lexsort((tie_break[req], -need[req], inst))
         req, inst = req[order], inst[order]
         rank = np.arange(len(req)) - np.searchsorted(inst, inst, side="left")
@@ -83,8 +94,14 @@ def spread_awareness(model) -> None:
     rng = model.streams["services"]
     if len(ties) == 0 or p.awareness_spread == 0:
         return
-    # only pairs where one end knows and the other does not can pass anything on
-    rows, cols = np.nonzero(f.aware[ties.i] != f.aware[ties.j])
+    # only pairs where one end knows and the other does not can pass anything on; the rows are
+    # compared as packed bits, and only the ties that differ are unpacked (row-major order as np.nonzero)
+    n_links = f.aware.shape[1]
+    bits = np.packbits(f.aware, axis=1, bitorder="little")
+    differ = bits[ties.i] ^ bits[ties.j]
+    rows = np.flatnonzero(differ.any(axis=1))
+    sub, cols = np.nonzero(np.unpackbits(differ[rows], axis=1, count=n_links, bitorder="little"))
+    rows = rows[sub]
     passed = rng.random(len(rows)) < p.awareness_spread
     rows, cols = rows[passed], cols[passed]
     # whichever end did not know learns it

@@ -92,7 +92,7 @@ class FirmTable:
         self.capacity = new_capacity
 
 
-_KEY = np.int64(1) << 32
+KEY_BASE = np.int64(1) << 32  # tie key = i * KEY_BASE + j
 
 
 class TieTable:
@@ -113,6 +113,10 @@ class TieTable:
         self.trust_ji = np.zeros(0)
         self.last = np.zeros(0, dtype=np.int64)
         self.key = np.zeros(0, dtype=np.int64)  # i * 2**32 + j, ascending
+        self.version = 0  # bumped whenever ties are added or removed
+        self._added: list[np.ndarray] = []  # keys added and removed since take_changes()
+        self._removed: list[np.ndarray] = []
+        self._adjacency = None
 
     def __len__(self) -> int:
         return len(self.i)
@@ -120,7 +124,7 @@ class TieTable:
     @staticmethod
     def keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         lo, hi = np.minimum(a, b), np.maximum(a, b)
-        return lo * _KEY + hi
+        return lo * KEY_BASE + hi
 
     def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Tie index of each pair (a[k], b[k]), or -1 where there is none."""
@@ -157,6 +161,8 @@ class TieTable:
             at = np.searchsorted(self.key, keys)
             for name, vals in values.items():
                 setattr(self, name, np.insert(getattr(self, name), at, vals))
+            self._added.append(keys)
+            self.version += 1
             idx = self.find(a, b)
         return idx
 
@@ -174,8 +180,26 @@ class TieTable:
         """Keep only the ties where ``mask`` is true (order, hence sortedness, is kept)."""
         if mask.all():
             return
+        self._removed.append(self.key[~mask])
         for name in (*self._FIELDS, "key"):
             setattr(self, name, getattr(self, name)[mask])
+        self.version += 1
+
+    def take_changes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted keys of the ties (added, removed) since the last call.
+
+        A key can be in both (a tie removed and a new one made between the same slots).
+        """
+        added = np.unique(np.concatenate(self._added)) if self._added else np.zeros(0, dtype=np.int64)
+        removed = np.unique(np.concatenate(self._removed)) if self._removed else np.zeros(0, dtype=np.int64)
+        self._added, self._removed = [], []
+        return added, removed
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        if len(self.key) == 0 or len(keys) == 0:
+            return np.zeros(len(keys), dtype=bool)
+        pos = np.minimum(np.searchsorted(self.key, keys), len(self.key) - 1)
+        return self.key[pos] == keys
 
     def drop_firms(self, dead: np.ndarray) -> None:
         """Remove every tie that touches a firm flagged in the boolean slot mask ``dead``."""
@@ -189,8 +213,15 @@ class TieTable:
         """CSR adjacency over slots: (offsets, neighbour, tie index), both directions.
 
         Built by a counting sort (O(ties + slots)); within a row, neighbours come
-        in the order of the tie table.
+        in the order of the tie table. Kept until the ties change.
         """
+        if self._adjacency is not None and self._adjacency[:2] == (self.version, capacity):
+            return self._adjacency[2]
+        result = self._build_adjacency(capacity)
+        self._adjacency = (self.version, capacity, result)
+        return result
+
+    def _build_adjacency(self, capacity: int):
         n = len(self.i)
         src = np.concatenate([self.i, self.j])
         dst = np.concatenate([self.j, self.i])

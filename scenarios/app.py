@@ -72,7 +72,7 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
         print(message, file=sys.stderr)
         return "failed"
     kill_month = int(os.environ[_KILL_MONTH]) if os.environ.get(_KILL_SEED) == str(seed) else None
-    label = f"{params.clusters[0].name} / {_choice('policy')} / seed {seed}"
+    label = f"{cfg.cluster.name} / {_choice('policy')} / seed {seed}"
     with _progress(cfg, params.months, label) as bar:
         while model.running:
             model.step()
@@ -83,7 +83,7 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
     pol = params.policy
     cda_end = pol.start_month + pol.duration_months if pol.budget > 0 else None
     row = {
-        "cluster": params.clusters[0].name, "policy": _choice("policy"), "shock": _choice("shock"),
+        "cluster": cfg.cluster.name, "policy": _choice("policy"), "shock": _choice("shock"),
         "seed": seed, "budget": pol.budget, "subsidy_rate": pol.subsidy_rate,
         "start_month": pol.start_month, "duration_months": pol.duration_months,
         "overrides": ",".join(HydraConfig.get().overrides.task),

@@ -17,7 +17,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from model.params import ClusterSpec, ModelParams, PolicyParams, ShockParams
+from model.params import ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
+from model.province import Archetype, build_province
 
 # ModelParams fields that are not behavioural parameters: they come from other groups
 _NOT_BEHAVIOUR = {"months", "clusters", "policy", "shock", "snapshot_months"}
@@ -40,7 +41,27 @@ def _schema(cls: type, name: str, skip: set[str] = frozenset()) -> type:
     return make_dataclass(name, spec)
 
 
-ClusterConf = _schema(ClusterSpec, "ClusterConf")
+@dataclasses.dataclass
+class ArchetypeConf:
+    count: int = 0  # clusters of this kind drawn
+    towns: list[str] = field(default_factory=list)  # their towns, taken in turn
+    n_firms: list[int] = field(default_factory=lambda: [100, 1000])  # relative size range (log-uniform)
+    spec: dict[str, Any] = field(default_factory=dict)  # cluster keys that differ from the defaults
+
+
+@dataclasses.dataclass
+class ProvinceConf:
+    named: list[str] = field(default_factory=list)  # cluster presets taken as they are
+    total_firms: int = 50_000  # firms of named and drawn clusters together
+    layout_seed: int = 0  # the draw of the other clusters (the same province in every run)
+    scale: float = 1.0  # every cluster's size times this (e.g. 0.05 for a quick small copy)
+    archetypes: dict[str, ArchetypeConf] = field(default_factory=dict)
+
+
+_ClusterFields = _schema(ClusterSpec, "_ClusterFields")
+# one cluster, or with ``province`` set, a whole province of them (conf/cluster/isfahan_province.yaml)
+ClusterConf = make_dataclass("ClusterConf", [("province", typing.Optional[ProvinceConf], field(default=None))],
+                             bases=(_ClusterFields,))
 PolicyConf = _schema(PolicyParams, "PolicyConf")
 ShockConf = _schema(ShockParams, "ShockConf")
 BehaviourConf = _schema(ModelParams, "BehaviourConf", _NOT_BEHAVIOUR)
@@ -73,13 +94,36 @@ def to_model_params(cfg: DictConfig) -> tuple[ModelParams, int]:
     """The model's parameters and the seed from a composed config (no range checks here)."""
     data = OmegaConf.to_container(cfg, resolve=True)
     cluster = data["cluster"]
+    province = cluster.pop("province", None)
+    clusters = _province(province) if province else (ClusterSpec(**cluster),)
     behaviour = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data["model"].items()}
     params = ModelParams(
         months=data["sim"]["months"],
         snapshot_months=tuple(data["sim"]["snapshot_months"]),
-        clusters=(ClusterSpec(**cluster),),
+        clusters=clusters,
         policy=PolicyParams(**data["policy"]),
         shock=ShockParams(**data["shock"]),
         **behaviour,
     )
     return params, int(data["seed"])
+
+
+def _cluster_preset(name: str) -> ClusterSpec:
+    """A cluster preset of conf/cluster, checked against the schema."""
+    from importlib.resources import files
+    path = files("conf") / "cluster" / f"{name}.yaml"
+    if not path.is_file():
+        raise ParameterError(f"cluster.province.named: no cluster preset {name!r}")
+    node = OmegaConf.merge(OmegaConf.structured(ClusterConf), OmegaConf.load(str(path)))
+    data = OmegaConf.to_container(node, resolve=True)
+    if data.pop("province", None):
+        raise ParameterError(f"cluster.province.named: {name!r} is a province, not a cluster")
+    return ClusterSpec(**data)
+
+
+def _province(conf: dict) -> tuple[ClusterSpec, ...]:
+    named = tuple(_cluster_preset(name) for name in conf["named"])
+    archetypes = tuple(Archetype(name=name, count=a["count"], towns=tuple(a["towns"]), n_firms=tuple(a["n_firms"]),
+                                 spec=dict(a["spec"]))
+                       for name, a in conf["archetypes"].items())
+    return build_province(named, archetypes, conf["total_firms"], conf["layout_seed"], conf["scale"])

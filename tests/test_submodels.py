@@ -6,12 +6,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from model import PolicyParams
+from model import ClusterModel, PolicyParams
 from model.cda import meet, phase_of
 from model.cooperation import KNOWLEDGE, PURCHASING, contribution_probability, play_game
 from model.demography import exit_firms
 from model.market import update as market_update
-from model.observation import gini, local_clustering
+from model.observation import TriangleCount, gini, local_clustering, triangles
 from model.services import serve
 from model.state import TieTable
 
@@ -202,7 +202,7 @@ def test_training_serves_at_most_capacity_and_neediest_first():
     train = [i.index for i in m.institutions if i.kind == "training_centre"][0]
     cap = m.institutions[train].capacity
     f.aware[live] = False
-    f.aware[live, train] = True
+    f.aware[live, list(m.cluster_institutions[0]).index(train)] = True
     f.productivity[live] = np.linspace(0.5, 1.5, len(live))
     before = f.productivity[live].copy()
     serve(m)
@@ -279,6 +279,36 @@ def test_clustering_coefficient_matches_networkx():
     assert np.allclose(ours, [theirs[k] for k in range(60)])
 
 
+def test_triangle_count_kept_up_to_date_equals_a_recount():
+    """Months of random tie churn (some months heavy, slots growing): the running count stays exact."""
+    rng = np.random.default_rng(11)
+    t = TieTable()
+    counter = TriangleCount()
+    capacity = 40
+    for month in range(30):
+        if month in (10, 20):
+            capacity *= 2  # the firm table grew
+        n_add = 200 if month == 15 else int(rng.integers(0, 25))
+        a, b = rng.integers(0, capacity, n_add), rng.integers(0, capacity, n_add)
+        t.keep(rng.random(len(t)) > (0.5 if month == 25 else 0.05))
+        t.add(a, b, np.full(n_add, 0.5), np.full(n_add, 0.5), month)
+        g = nx.Graph()
+        g.add_nodes_from(range(capacity))
+        g.add_edges_from(zip(t.i.tolist(), t.j.tolist()))
+        expected = nx.triangles(g)
+        running = counter.update(t, capacity)
+        assert running.tolist() == [expected[k] for k in range(capacity)]
+        assert running.tolist() == triangles(t, capacity).tolist()
+
+
+def test_model_clustering_equals_a_recount_every_month():
+    m = ClusterModel(rng=4, n_firms=150)
+    for _ in range(30):
+        m.step()
+        recount = local_clustering(m.ties, m.firms.capacity)[m.firms.live()].mean()
+        assert m.stats["clustering_coefficient"] == recount
+
+
 def test_gini_known_values():
     assert gini(np.array([1, 1, 1, 1])) == 0.0
     assert gini(np.array([0, 0, 0, 4])) == pytest.approx(0.75)
@@ -332,3 +362,15 @@ def test_local_spillover_lifts_laggards_toward_the_town_mean():
     learn(m)
     assert f.productivity[live[0]] == pytest.approx(1.0 + 0.5 * (2.0 - 1.0))
     assert f.productivity[live[1]] == pytest.approx(3.0)  # above the mean: no loss
+
+
+def test_group_median_equals_numpy_median_per_group():
+    from model.services import group_median
+    rng = np.random.default_rng(2)
+    values = rng.random(101)
+    group = rng.integers(0, 6, 101)
+    group[group == 4] = 5  # group 4 is empty
+    got = group_median(values, group, 7)
+    for g in range(7):
+        expected = np.median(values[group == g]) if (group == g).any() else 0.0
+        assert got[g] == expected
