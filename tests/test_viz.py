@@ -105,6 +105,11 @@ def test_the_firms_lever_is_shared_by_several_clusters_as_the_preset_shares_them
     m = DashboardModel(params=params, n_firms=200, seed=0)
     assert [c.n_firms for c in m.params.clusters] == [150, 50]
     assert m.choice["n_firms"] == 200 and len(m.firms.live()) == 200
+    three = ModelParams(clusters=tuple(ClusterSpec(name=n, town=t, n_firms=100)
+                                       for n, t in (("a", "Isfahan"), ("b", "Kashan"), ("c", "Najafabad"))))
+    m = DashboardModel(params=three, n_firms=200, seed=0)
+    assert [c.n_firms for c in m.params.clusters] == [67, 67, 67]
+    assert m.choice["n_firms"] == 200  # as chosen: the page does not report it as a pending change
 
 
 def test_an_unknown_preset_is_named():

@@ -160,6 +160,9 @@ class DashboardModel(ClusterModel):
         params = params.with_overrides(**overrides) if overrides else params
         if _plain(n_firms) is not None:
             params = with_total_firms(params, int(_plain(n_firms)))
+        # the settings as chosen (a total shared over several clusters may round to a few firms more)
         self.choice = {"cluster": cluster, "policy": policy, "shock": shock, "seed": int(seed),
                        **lever_values(params)}
+        if _plain(n_firms) is not None:
+            self.choice["n_firms"] = int(_plain(n_firms))
         super().__init__(params, rng=int(seed))
