@@ -170,7 +170,8 @@ def plots_option(model) -> dict:
         left, top = 9 + 50 * column, 7 + 31 * row
         option["title"].append({"text": f"{title} [{unit}]", "left": f"{left - 4}%", "top": f"{top - 5.5}%",
                                 "textStyle": {"fontSize": 12, "fontWeight": "normal"}})
-        option["grid"].append({"left": f"{left}%", "top": f"{top}%", "width": "36%", "height": "20%"})
+        option["grid"].append({"left": f"{left - 4}%", "top": f"{top}%", "width": "40%", "height": "20%",
+                               "containLabel": True})  # room for long numbers (a province's output)
         option["xAxis"].append({"gridIndex": k, "type": "value", "min": 0, "max": max(model.params.months, 1),
                                 "name": "month" if row == 2 else "", "nameLocation": "middle", "nameGap": 22,
                                 "axisLabel": {"show": row == 2}})
