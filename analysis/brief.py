@@ -228,11 +228,23 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="khusheh-report", description="Sweep results -> figures, tables and a "
                                      "policy brief (HTML and PDF).")
     parser.add_argument("sweeps", nargs="+", help="sweep folders written by khusheh-run -m (or single-run folders)")
+    parser.add_argument("--validation", action="store_true",
+                        help="write the validation report (the eight stylised facts) of experiment=validation's runs")
     parser.add_argument("--out", required=True, help="folder for the brief, figures and tables")
     parser.add_argument("--baseline", default=BASELINE, help="policy preset to compare against (default: none)")
     parser.add_argument("--target-ci", action="append", default=[], metavar="OUTCOME=HALF_WIDTH",
                         help="report how many seeds a 95%% CI of this half-width needs, e.g. employment=20")
     args = parser.parse_args(argv)
+    if args.validation:
+        from .validation_report import build as build_validation
+        try:
+            paths = build_validation(args.sweeps, Path(args.out))
+        except ResultsError as err:
+            print(f"khusheh-report: {err}", file=sys.stderr)
+            return 2
+        held = pd.read_csv(paths["checks"]).groupby("pattern").holds.all()
+        print(f"validation: {int(held.sum())} of {len(held)} patterns hold; {paths['html']} and {paths['pdf']}")
+        return 0
     target = {}
     for item in args.target_ci:
         key, _, value = item.partition("=")

@@ -28,6 +28,7 @@ PLAIN = {  # scenarios in plain words
     "export_consortium": "Export consortium",
     "long_cda": "Standard CDA, 5 years",
     "zero_budget": "CDA without budget",
+    "no_association": "Standard CDA, no association",
     "programme_largest": "10 CDAs: largest clusters",
     "programme_export": "10 CDAs: export potential",
     "programme_trust_gap": "10 CDAs: lowest trust",

@@ -8,6 +8,8 @@ same numbers. Nothing here imports the model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -61,9 +63,14 @@ def yearly_growth(snapshots: dict[int, pd.DataFrame], months: list[int]) -> tupl
 SIZE_CLASSES = ((1, 2), (2, 5), (5, 20), (20, 50), (50, 10 ** 9))
 
 
+FLOOR_REACH = 5  # below this many workers the one-worker floor shapes growth (docs/ODD.md)
+
+
 def growth_stats(rates: np.ndarray, sizes: np.ndarray) -> dict:
-    """Kurtosis (Laplace 6, normal 3) and the standard deviation of growth by size class."""
-    g = rates - rates.mean()
+    """Kurtosis (Laplace 6, normal 3) of growth of firms of FLOOR_REACH workers or more, and the
+    standard deviation of growth by size class."""
+    above = rates[sizes >= FLOOR_REACH]
+    g = above - above.mean()
     out = {"kurtosis": float(np.mean(g ** 4) / np.var(g) ** 2)}
     for lo, hi in SIZE_CLASSES:
         sel = (sizes >= lo) & (sizes < hi)
@@ -91,3 +98,141 @@ def survival_by_cooperation(before: pd.DataFrame, after: pd.DataFrame) -> dict:
     return {"cooperating": float(alive[coop].mean()) if coop.any() else np.nan,
             "not_cooperating": float(alive[~coop].mean()) if (~coop).any() else np.nan,
             "n_cooperating": int(coop.sum()), "n_not_cooperating": int((~coop).sum())}
+
+
+# ---------------------------------------------------------------- the checks, as data
+@dataclass(frozen=True)
+class Check:
+    """One quantity of one pattern, the value the model gives and the range the pattern allows."""
+
+    pattern: int
+    quantity: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def holds(self) -> bool:
+        return bool(np.isfinite(self.value) and (self.low is None or self.value >= self.low)
+                    and (self.high is None or self.value <= self.high))
+
+    @property
+    def allowed(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"{self.low:g} to {self.high:g}"
+        return f">= {self.low:g}" if self.low is not None else f"<= {self.high:g}"
+
+
+YEARS = list(range(0, 121, 12))
+PATTERNS = {
+    1: "Firm sizes are right-skewed: micro firms about 90%, a heavy, roughly Zipf-like upper tail",
+    2: "Yearly exit rate of a few to about 15%; about 80% of entrants survive their first year",
+    3: "Growth rates are tent-shaped (Laplace-like) and their spread falls with firm size",
+    4: "Without a CDA low trust keeps cooperation low; trust responds to a CDA with a lag",
+    5: "A funded CDA raises trust, joint actions and density; growth follows later and smaller",
+    6: "Effects persist after the CDA exits when the association survives, and decay when not",
+    7: "At the same budget, trust-first leaves more cooperation after exit than subsidy-only",
+    8: "Under an adverse shock, firms in cooperative networks survive more often",
+}
+SCENARIOS = ("none", "standard_cda", "no_association", "trust_first", "subsidy_only")
+SHOCKS = ("demand_drop", "input_price_spike")
+CDA_END = 48  # the standard contract: months 12-48
+
+
+def shock_gaps(runs: list[dict], start: int = 60, end: int = 72) -> np.ndarray:
+    """Per seed: survival of cooperating minus not cooperating firms from ``start`` to ``end``."""
+    out = []
+    for r in runs:
+        s = survival_by_cooperation(r["firms"][start], r["firms"][end])
+        out.append(s["cooperating"] - s["not_cooperating"])
+    return np.array(out)
+
+
+def checks(runs: dict[str, list[dict]]) -> list[Check]:
+    """Every pattern's checks from runs keyed by scenario (seeds in the same order in each).
+
+    A run is a dict with ``series`` (monthly), ``firms`` (snapshots by month, yearly),
+    ``entry_birth`` (entry months) and ``exit_birth``/``exit_age`` (of the exits).
+    The scenarios are those of ``SCENARIOS`` without a shock, plus ``SHOCKS`` (baseline policy).
+    """
+    out: list[Check] = []
+    base = [r["series"] for r in runs["none"]]
+    cda = [r["series"] for r in runs["standard_cda"]]
+    # 1
+    sizes = [size_stats(r["firms"][120]["employees"]) for r in runs["none"]]
+    micro = [s["micro_share"] for s in sizes]
+    hill = [s["hill"] for s in sizes]
+    out += [Check(1, "micro share (< 10 workers), lowest seed", min(micro), 0.85),
+            Check(1, "micro share, highest seed", max(micro), None, 0.96),
+            Check(1, "largest firm / median firm, lowest seed", min(s["max_over_median"] for s in sizes), 50),
+            Check(1, "Hill exponent of the top decile, lowest seed (Zipf 1)", min(hill), 0.4),
+            Check(1, "Hill exponent, highest seed", max(hill), None, 1.6)]
+    # 2
+    rates = [yearly_exit_rates(r["series"]) for r in runs["none"]]
+    survival = [cohort_survival(r["entry_birth"], r["exit_birth"], r["exit_age"], 120, np.array([12]))[0]
+                for r in runs["none"]]
+    out += [Check(2, "mean yearly exit rate, lowest seed", min(x.mean() for x in rates), 0.03),
+            Check(2, "mean yearly exit rate, highest seed", max(x.mean() for x in rates), None, 0.15),
+            Check(2, "highest yearly exit rate, any seed and year", max(x.max() for x in rates), None, 0.20),
+            Check(2, "first-year survival of entrants, lowest seed", min(survival), 0.75),
+            Check(2, "first-year survival of entrants, highest seed", max(survival), None, 0.90)]
+    # 3
+    g_rates, g_sizes = map(np.concatenate, zip(*(yearly_growth(r["firms"], YEARS) for r in runs["none"])))
+    g = growth_stats(g_rates, g_sizes)
+    out += [Check(3, "kurtosis of yearly log growth, firms of 5+ workers (Laplace 6, normal 3)", g["kurtosis"], 4.5),
+            Check(3, "spread 5-19 workers / spread 20-49", g["sd_5_20"] / g["sd_20_50"], 1.1),
+            Check(3, "spread 20-49 workers / spread 50+", g["sd_20_50"] / g["sd_50_up"], 1.1)]
+    # 4
+    coop = mean_series(base, "cooperation_rate").loc[12:]
+    trust = mean_series(base, "mean_trust")
+    effect = paired_effect(cda, base, "mean_trust")
+    out += [Check(4, "baseline share of cooperative choices, mean from month 12", coop.mean(), None, 0.32),
+            Check(4, "baseline share of cooperative choices, highest month", coop.max(), None, 0.40),
+            Check(4, "baseline trust drift, months 96-120 vs 12-36", abs(trust.loc[96:].mean() - trust.loc[12:36].mean()),
+                  None, 0.05),
+            Check(4, "CDA trust effect just after the diagnostic (month 18)", abs(effect.loc[18]), None, 0.01),
+            Check(4, "trust effect growth, month 18 to 36", effect.loc[36] - effect.loc[18], 0.01),
+            Check(4, "trust effect growth, month 36 to 84", effect.loc[84] - effect.loc[36], 0.0)]
+    # 5
+    late = slice(36, 120)
+    ja_base = mean_series(base, "joint_actions")
+    ahead = sum(c.set_index("month").loc[late, "mean_trust"].mean() > b.set_index("month").loc[late, "mean_trust"].mean()
+                for c, b in zip(cda, base))
+    emp = paired_effect(cda, base, "employment") / mean_series(base, "employment")
+    ja = paired_effect(cda, base, "joint_actions").loc[96:].mean() / ja_base.loc[96:].mean()
+    out += [Check(5, "trust effect, months 36-120", paired_effect(cda, base, "mean_trust").loc[late].mean(), 0.02),
+            Check(5, "density effect, months 36-120", paired_effect(cda, base, "network_density").loc[late].mean(), 0.002),
+            Check(5, "joint actions with CDA / without, months 36-120",
+                  mean_series(cda, "joint_actions").loc[late].mean() / ja_base.loc[late].mean(), 1.3),
+            Check(5, "share of seeds where the CDA run has more trust", ahead / len(cda), 0.9),
+            Check(5, "relative employment effect at 120 / relative joint-action effect", abs(emp.loc[120]) / ja,
+                  None, 1 / 3),
+            Check(5, "relative employment effect, month 120 minus month 30", emp.loc[120] - emp.loc[30], 0.0)]
+    # 6
+    no_assoc = [r["series"] for r in runs["no_association"]]
+    with_a, without = effect, paired_effect(no_assoc, base, "mean_trust")
+    out += [Check(6, "trust effect with association, month 120 minus exit (48)", with_a.loc[120] - with_a.loc[CDA_END], 0.0),
+            Check(6, "trust effect without association, month 120 minus exit", without.loc[120] - without.loc[CDA_END],
+                  None, 0.0),
+            Check(6, "trust effect at 120, with minus without association", with_a.loc[120] - without.loc[120], 0.03),
+            Check(6, "joint-action effect months 100-120, with minus without",
+                  paired_effect(cda, base, "joint_actions").loc[100:].mean()
+                  - paired_effect(no_assoc, base, "joint_actions").loc[100:].mean(), 0.0)]
+    # 7
+    tf, so = [r["series"] for r in runs["trust_first"]], [r["series"] for r in runs["subsidy_only"]]
+    after = slice(60, 120)
+    so_ja = paired_effect(so, base, "joint_actions")
+    out += [Check(7, "joint-action effect after exit (60-120), trust-first minus subsidy-only",
+                  paired_effect(tf, base, "joint_actions").loc[after].mean() - so_ja.loc[after].mean(), 0.0),
+            Check(7, "trust effect after exit, trust-first minus subsidy-only",
+                  paired_effect(tf, base, "mean_trust").loc[after].mean()
+                  - paired_effect(so, base, "mean_trust").loc[after].mean(), 0.0),
+            Check(7, "subsidy-only joint-action effect after exit / while paying (30-48)",
+                  so_ja.loc[after].mean() / so_ja.loc[30:48].mean(), None, 0.5)]
+    # 8
+    drop, spike = shock_gaps(runs["demand_drop"]), shock_gaps(runs["input_price_spike"])
+    se = drop.std(ddof=1) / np.sqrt(len(drop))
+    out += [Check(8, "demand drop: survival gap, cooperating minus not (share)", drop.mean(), 0.01),
+            Check(8, "demand drop: survival gap minus 2 standard errors", drop.mean() - 2 * se, 0.0),
+            Check(8, "input-price spike: survival gap", spike.mean(), 0.0)]
+    return out

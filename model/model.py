@@ -283,6 +283,25 @@ class ClusterModel(mesa.Model):
         """Region-level monthly series (DESIGN.md section 6 columns), one row a month."""
         return self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
 
+    def demography(self) -> pd.DataFrame:
+        """Every entry and exit so far: event, month, birth_month, age (at exit; 0 at entry), cluster.
+
+        A firm that enters in month b is 0 months old at the end of month b; one
+        that exits in month t was ``t - birth_month - 1`` months old then (its
+        age before the month's ageing).
+        """
+        names = np.array([c.name for c in self.params.clusters])
+        frames = [pd.DataFrame({"event": "entry", "month": r[0], "birth_month": r[0], "age": 0,
+                                "cluster": names[r[1]]}) for r in self.entry_records]
+        frames += [pd.DataFrame({"event": "exit", "month": r[0] + r[1] + 1, "birth_month": r[0], "age": r[1],
+                                 "cluster": names[r[2]]}) for r in self.exit_records]
+        columns = ["event", "month", "birth_month", "age", "cluster"]
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype=object if c in ("event", "cluster") else np.int64)
+                                 for c in columns})
+        return pd.concat(frames, ignore_index=True).sort_values(["month", "event"], kind="stable",
+                                                                ignore_index=True)[columns]
+
     def cluster_series(self) -> pd.DataFrame:
         """The same series per cluster, with a ``cluster`` column (the cluster's name)."""
         return pd.DataFrame(self.cluster_records, columns=["cluster", *observation.COLUMNS])

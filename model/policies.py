@@ -24,6 +24,7 @@ POLICIES: dict[str, PolicyParams] = {
                                       events_per_year=4),
     "long_cda": PolicyParams(budget=1000.0, duration_months=60, **_FULL),
     "zero_budget": PolicyParams(budget=0.0, duration_months=36, **_FULL),
+    "no_association": PolicyParams(budget=600.0, duration_months=36, **{**_FULL, "association": False}),
 }
 # provincial programmes: ten standard CDAs (600 each) for the province's clusters, chosen by one rule
 for _rule, _name in (("largest", "programme_largest"), ("export_potential", "programme_export"),

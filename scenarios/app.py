@@ -88,7 +88,7 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
         "start_month": pol.start_month, "duration_months": pol.duration_months,
         "overrides": ",".join(HydraConfig.get().overrides.task),
     }
-    write_run(folder, series=series, cluster_series=model.cluster_series(),
+    write_run(folder, series=series, cluster_series=model.cluster_series(), demography=model.demography(),
               summary=summary_row(row, series, cda_end), snapshots=model.snapshots, resolved_yaml=resolved,
               prov=provenance(seed, digest, time.perf_counter() - start))
     log.info("results in %s", folder)

@@ -131,10 +131,12 @@ def summary_row(identity: dict, series: pd.DataFrame, cda_end: int | None) -> pd
 
 
 def write_run(folder: Path, *, series: pd.DataFrame, cluster_series: pd.DataFrame, summary: pd.DataFrame,
-              snapshots: dict, resolved_yaml: str, prov: dict) -> None:
+              snapshots: dict, resolved_yaml: str, prov: dict, demography: pd.DataFrame | None = None) -> None:
     """Write every result file atomically, then the DONE marker."""
     write_parquet(folder / "series.parquet", series)
     write_parquet(folder / "cluster_series.parquet", cluster_series)
+    if demography is not None:
+        write_parquet(folder / "demography.parquet", demography)
     write_parquet(folder / "summary.parquet", summary)
     for month, frames in snapshots.items():
         for name, frame in frames.items():

@@ -414,3 +414,16 @@ def test_per_cluster_series_equal_a_direct_count_of_each_cluster():
     region = m.series().set_index("month").loc[30]
     assert region.firms == rows.xs(30, level="month").firms.sum()
     assert region.joint_actions == rows.xs(30, level="month").joint_actions.sum()
+
+
+def test_demography_lists_every_entry_and_exit_with_its_month():
+    m = ClusterModel(rng=3, n_firms=120, months=36).run()
+    d = m.demography()
+    s = m.series()
+    by_month = d.groupby(["event", "month"]).size()
+    for t in (5, 20, 36):
+        assert by_month.get(("exit", t), 0) == s.exits.iloc[t]
+        assert by_month.get(("entry", t), 0) == s.entries.iloc[t]
+    exits = d[d.event == "exit"]
+    assert (exits.month == exits.birth_month + exits.age + 1).all() and (exits.month >= 1).all()
+    assert len(d[d.event == "entry"]) == s.entries.sum()

@@ -1,0 +1,339 @@
+"""``khusheh-report --validation``: the eight stylised facts, checked on result files, one figure each.
+
+    khusheh-run -m experiment=validation
+    khusheh-report --validation multirun/validation/generic --out briefs/validation
+
+Reads the runs of ``experiment=validation`` (the baseline, the standard CDA
+with and without its association, trust-first and subsidy-only, and the
+baseline under two shocks, on common seeds, with yearly snapshots), applies
+``analysis.validation.checks`` (the same checks as the validation tests) and
+writes ``validation.html``, ``validation.pdf``, ``checks.csv`` and ``figures/``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from jinja2 import Environment  # noqa: E402
+
+from . import figures as fig  # noqa: E402
+from .collect import ResultsError, atomic_write, collect  # noqa: E402
+from .validation import (  # noqa: E402
+    CDA_END,
+    FLOOR_REACH,
+    PATTERNS,
+    SCENARIOS,
+    SHOCKS,
+    SIZE_CLASSES,
+    YEARS,
+    checks,
+    cohort_survival,
+    mean_series,
+    paired_effect,
+    shock_gaps,
+    survival_by_cooperation,
+    yearly_growth,
+)
+
+CDA_START = 12
+COLOURS = {"none": fig.PALETTE[0], "standard_cda": fig.PALETTE[1], "no_association": fig.PALETTE[2],
+           "trust_first": fig.PALETTE[3], "subsidy_only": fig.PALETTE[4]}
+
+
+# ---------------------------------------------------------------- reading
+def load(sweeps) -> tuple[dict[str, list[dict]], list[int]]:
+    """Runs by scenario (the policies without a shock, and each shock under the baseline), paired by seed."""
+    col = collect(sweeps)
+    wanted = set(SCENARIOS) | set(SHOCKS)
+    found: dict[str, dict[int, Path]] = {k: {} for k in wanted}
+    for run, folder in col.folders.items():
+        info = col.summary[col.summary.run == run].iloc[0]
+        key = info.policy if info.shock == "none" else (info.shock if info.policy == "none" else None)
+        if key in wanted:
+            found[key][int(info.seed)] = folder
+    missing = sorted(k for k, v in found.items() if not v)
+    if missing:
+        raise ResultsError(f"no runs for {', '.join(missing)}: the validation report needs the runs of "
+                           "khusheh-run -m experiment=validation")
+    seeds = sorted(set.intersection(*(set(v) for v in found.values())))
+    if len(seeds) < 2:
+        raise ResultsError("the validation report needs at least 2 seeds common to every scenario")
+    runs = {k: [_read(found[k][s]) for s in seeds] for k in wanted}
+    return runs, seeds
+
+
+def _read(folder: Path) -> dict:
+    firms = {}
+    for month in YEARS:
+        path = folder / "snapshots" / f"firms_{month}.parquet"
+        if not path.is_file():
+            raise ResultsError(f"{folder}: no snapshot of month {month}; the validation report needs yearly "
+                               "snapshots (sim.snapshot_months as in experiment=validation)")
+        firms[month] = pd.read_parquet(path)
+    demo_path = folder / "demography.parquet"
+    if not demo_path.is_file():
+        raise ResultsError(f"{folder}: no demography.parquet (runs written before it existed: rerun them)")
+    demo = pd.read_parquet(demo_path)
+    exits = demo[demo.event == "exit"]
+    return {"series": pd.read_parquet(folder / "series.parquet"), "firms": firms,
+            "entry_birth": demo.loc[demo.event == "entry", "birth_month"].to_numpy(),
+            "exit_birth": exits.birth_month.to_numpy(), "exit_age": exits.age.to_numpy()}
+
+
+# ---------------------------------------------------------------- figures
+def _save(f, path: Path) -> Path:
+    f.tight_layout()
+    atomic_write(path, lambda tmp: f.savefig(tmp, format="png", bbox_inches="tight"))
+    plt.close(f)
+    return path
+
+
+def _cda_marks(ax, label=True):
+    ax.axvspan(CDA_START, CDA_END, color="#999999", alpha=0.12, lw=0, label="CDA contract" if label else None)
+
+
+def fig_rank_size(runs, path):
+    f, ax = plt.subplots(figsize=(5.2, 3.6))
+    for k, r in enumerate(runs["none"]):
+        e = np.sort(r["firms"][120]["employees"].to_numpy())[::-1]
+        ax.loglog(np.arange(1, len(e) + 1), e, color=fig.PALETTE[1] if k == 0 else "#bbbbbb",
+                  lw=1.4 if k == 0 else 0.6, zorder=3 if k == 0 else 1, label="seed 0" if k == 0 else None)
+    e0 = np.sort(runs["none"][0]["firms"][120]["employees"].to_numpy())[::-1]
+    ranks = np.arange(1, len(e0) + 1)
+    ax.loglog(ranks, e0[0] / ranks, "k--", lw=0.8, label="Zipf (slope -1)")
+    ax.set(xlabel="rank of the firm (1 = largest)", ylabel="employees (workers)",
+           title="Firm sizes at month 120, no CDA (grey: other seeds)")
+    ax.legend()
+    return _save(f, path)
+
+
+def fig_growth(runs, path):
+    rates, sizes = map(np.concatenate, zip(*(yearly_growth(r["firms"], YEARS) for r in runs["none"])))
+    f, (a, b) = plt.subplots(1, 2, figsize=(8.2, 3.4), gridspec_kw={"width_ratios": [1.5, 1]})
+    g = rates[np.isfinite(rates) & (sizes >= FLOOR_REACH)]
+    a.hist(g, bins=np.linspace(-2, 2, 81), density=True, color=fig.PALETTE[1], alpha=0.7, label="model")
+    x = np.linspace(-2, 2, 400)
+    scale = np.mean(np.abs(g - np.median(g)))
+    a.plot(x, np.exp(-np.abs(x - np.median(g)) / scale) / (2 * scale), "k-", lw=1, label="Laplace, same scale")
+    sd = g.std()
+    a.plot(x, np.exp(-0.5 * ((x - g.mean()) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)), "k:", lw=1, label="normal, same sd")
+    a.set_yscale("log")
+    a.set_ylim(1e-3, None)
+    a.set(xlabel="yearly growth, log(employees next year / this year)", ylabel="density (log scale)",
+          title="Yearly growth rates, firms of 5+ workers (all seeds)")
+    a.legend(fontsize=7)
+    labels, values = [], []
+    for lo, hi in SIZE_CLASSES:
+        sel = (sizes >= lo) & (sizes < hi)
+        labels.append(f"{lo}" if hi == lo + 1 else (f"{lo}-{hi - 1}" if hi < 10 ** 9 else f"{lo}+"))
+        values.append(rates[sel].std())
+    b.bar(labels, values, color=[("#bbbbbb" if lo < 5 else fig.PALETTE[1]) for lo, _ in SIZE_CLASSES])
+    b.set(xlabel="employees at the start of the year", ylabel="std. dev. of yearly growth",
+          title="Spread by size (grey: below the floor's reach)")
+    return _save(f, path)
+
+
+def fig_survival(runs, path):
+    ages = np.arange(0, 61, 3)
+    f, ax = plt.subplots(figsize=(5.2, 3.4))
+    curves = []
+    for r in runs["none"]:
+        c = cohort_survival(r["entry_birth"], r["exit_birth"], r["exit_age"], 120, ages)
+        curves.append(c)
+        ax.plot(ages, c, color="#bbbbbb", lw=0.6)
+    ax.plot(ages, np.nanmean(curves, axis=0), color=fig.PALETTE[1], lw=1.8, label="mean over seeds")
+    ax.plot([12], [0.8], "k*", ms=9, label="stylised fact: ~80% at 1 year")
+    ax.set(xlabel="age of the entrant (months)", ylabel="share still in business", ylim=(0, 1.02),
+           title="Survival of entry cohorts, no CDA (grey: seeds)")
+    ax.legend()
+    return _save(f, path)
+
+
+def _band(ax, runs, column, colour, label):
+    frame = pd.concat([r["series"].set_index("month")[column] for r in runs], axis=1)
+    ax.fill_between(frame.index, frame.quantile(0.1, axis=1), frame.quantile(0.9, axis=1), color=colour, alpha=0.2,
+                    lw=0)
+    ax.plot(frame.index, frame.median(axis=1), color=colour, lw=1.5, label=label)
+
+
+def fig_trust(runs, path):
+    f, axes = plt.subplots(1, 2, figsize=(8.2, 3.2))
+    for ax, column, unit in ((axes[0], "mean_trust", "mean trust between partners (0-1)"),
+                             (axes[1], "cooperation_rate", "share of cooperative choices")):
+        _cda_marks(ax, ax is axes[0])
+        for key in ("none", "standard_cda"):
+            _band(ax, runs[key], column, COLOURS[key], fig.plain(key))
+        ax.set(xlabel="month", ylabel=unit)
+    axes[0].legend(fontsize=7)
+    axes[0].set_title("Trust: median and 10-90% of seeds")
+    axes[1].set_title("Cooperation")
+    return _save(f, path)
+
+
+def fig_effects(runs, path):
+    base = [r["series"] for r in runs["none"]]
+    cda = [r["series"] for r in runs["standard_cda"]]
+    f, axes = plt.subplots(1, 4, figsize=(10, 2.8))
+    rel_emp = paired_effect(cda, base, "employment") / mean_series(base, "employment") * 100
+    rel_ja = paired_effect(cda, base, "joint_actions") / mean_series(base, "joint_actions") * 100
+    for ax, (title, s) in zip(axes, (("mean trust", paired_effect(cda, base, "mean_trust")),
+                                     ("network density", paired_effect(cda, base, "network_density")),
+                                     ("joint actions (%)", rel_ja.rolling(6, min_periods=1).mean()),
+                                     ("employment (%)", rel_emp))):
+        _cda_marks(ax, ax is axes[0])
+        ax.axhline(0, color="k", lw=0.5)
+        ax.plot(s.index, s.values, color=COLOURS["standard_cda"], lw=1.5)
+        ax.set(title=f"effect on {title}", xlabel="month")
+    axes[0].set_ylabel("standard CDA minus no CDA\n(mean of paired seeds)")
+    axes[0].legend(fontsize=7)
+    return _save(f, path)
+
+
+def fig_persistence(runs, path):
+    base = [r["series"] for r in runs["none"]]
+    f, axes = plt.subplots(1, 2, figsize=(8.2, 3.2))
+    for key in ("standard_cda", "no_association"):
+        runs_k = [r["series"] for r in runs[key]]
+        axes[0].plot(*_xy(paired_effect(runs_k, base, "mean_trust")), color=COLOURS[key], lw=1.5, label=fig.plain(key))
+        axes[1].plot(*_xy(paired_effect(runs_k, base, "joint_actions").rolling(6, min_periods=1).mean()),
+                     color=COLOURS[key], lw=1.5)
+    for ax, t in zip(axes, ("effect on mean trust", "effect on joint actions a month (6-month mean)")):
+        _cda_marks(ax, ax is axes[0])
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set(title=t, xlabel="month")
+    axes[0].legend(fontsize=7)
+    return _save(f, path)
+
+
+def _xy(s):
+    return s.index, s.values
+
+
+def fig_instruments(runs, path):
+    base = [r["series"] for r in runs["none"]]
+    f, axes = plt.subplots(1, 2, figsize=(8.2, 3.2))
+    for key in ("trust_first", "subsidy_only", "standard_cda"):
+        runs_k = [r["series"] for r in runs[key]]
+        axes[0].plot(*_xy(paired_effect(runs_k, base, "joint_actions").rolling(6, min_periods=1).mean()),
+                     color=COLOURS[key], lw=1.5, label=fig.plain(key))
+        axes[1].plot(*_xy(paired_effect(runs_k, base, "mean_trust")), color=COLOURS[key], lw=1.5)
+    for ax, t in zip(axes, ("effect on joint actions a month (6-month mean)", "effect on mean trust")):
+        _cda_marks(ax, ax is axes[0])
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set(title=t, xlabel="month")
+    axes[0].legend(fontsize=7)
+    return _save(f, path)
+
+
+def fig_shocks(runs, path):
+    f, ax = plt.subplots(figsize=(6.2, 3.4))
+    groups = (("none", "no shock"), ("demand_drop", "demand drop"), ("input_price_spike", "input-price spike"))
+    for i, (key, label) in enumerate(groups):
+        stats = [survival_by_cooperation(r["firms"][60], r["firms"][72]) for r in runs[key]]
+        for j, (name, colour, marker) in enumerate((("cooperating", fig.PALETTE[1], "o"),
+                                                    ("not_cooperating", "#777777", "s"))):
+            v = np.array([s[name] for s in stats])
+            se = v.std(ddof=1) / np.sqrt(len(v))
+            ax.errorbar(i + (j - 0.5) * 0.25, v.mean(), yerr=2 * se, color=colour, marker=marker, capsize=3, ls="",
+                        label=("a joint action in the last 6 months" if j == 0 else "no recent joint action")
+                        if i == 0 else None)
+    ax.set_xticks(range(len(groups)), [g[1] for g in groups])
+    ax.set_xlim(-0.5, len(groups) - 0.5)
+    ax.set(ylabel="share of firms alive at month 60\nstill alive at month 72",
+           title="Survival through months 60-71, no CDA (mean over seeds, +-2 SE)")
+    ax.legend(fontsize=7, loc="upper right")
+    return _save(f, path)
+
+
+FIGURES = {1: fig_rank_size, 2: fig_survival, 3: fig_growth, 4: fig_trust, 5: fig_effects, 6: fig_persistence,
+           7: fig_instruments, 8: fig_shocks}
+
+
+# ---------------------------------------------------------------- report
+def build(sweeps, out: Path) -> dict:
+    runs, seeds = load(sweeps)
+    results = checks(runs)
+    figs = Path(out) / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    fig._style()
+    paths = {k: FIGURES[k](runs, figs / f"pattern{k}.png") for k in sorted(FIGURES)}
+    table = pd.DataFrame([{"pattern": c.pattern, "quantity": c.quantity, "value": c.value, "allowed": c.allowed,
+                           "holds": c.holds} for c in results])
+    out = Path(out)
+    atomic_write(out / "checks.csv", lambda tmp: table.to_csv(tmp, index=False))
+    gaps = {k: shock_gaps(runs[k]).mean() for k in ("none",) + SHOCKS}
+    text = Environment(autoescape=True).from_string(TEMPLATE).render(
+        today=date.today().isoformat(), seeds=len(seeds), n_runs=sum(len(v) for v in runs.values()),
+        patterns=[{"n": k, "statement": PATTERNS[k], "figure": paths[k].relative_to(out).as_posix(),
+                   "checks": [_row(c) for c in results if c.pattern == k],
+                   "holds": all(c.holds for c in results if c.pattern == k)} for k in sorted(PATTERNS)],
+        n_hold=sum(all(c.holds for c in results if c.pattern == k) for k in PATTERNS),
+        gaps={k: f"{100 * v:+.1f}".replace("-", "\u2212") for k, v in gaps.items()})
+    from .brief import _write_pdf
+    atomic_write(out / "validation.html", lambda tmp: tmp.write_text(text))
+    _write_pdf(text, out, out / "validation.pdf")
+    return {"html": out / "validation.html", "pdf": out / "validation.pdf", "checks": out / "checks.csv",
+            "figures": paths}
+
+
+def _row(c) -> dict:
+    digits = 3 if abs(c.value) < 10 else 1
+    return {"quantity": c.quantity, "value": f"{c.value:.{digits}f}".replace("-", "\u2212"), "allowed": c.allowed,
+            "holds": "yes" if c.holds else "NO"}
+
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Khusheh validation: eight stylised facts</title>
+<style>
+ @page { size: A4; margin: 16mm 15mm;
+         @bottom-center { content: "Khusheh validation report, page " counter(page) " of " counter(pages); font-size: 8pt; color: #555; } }
+ body { font-family: "DejaVu Sans", sans-serif; font-size: 9.5pt; line-height: 1.35; color: #111; max-width: 190mm; margin: auto; }
+ h1 { font-size: 16pt; margin: 0 0 2mm 0; } h2 { font-size: 12pt; margin: 5mm 0 2mm 0; border-bottom: 1px solid #ccc; }
+ table { border-collapse: collapse; width: 100%; font-size: 8pt; } th, td { border-bottom: 1px solid #ddd; padding: 1.2mm; text-align: left; vertical-align: top; }
+ th { background: #f3f6fa; } tr, img, .pattern { page-break-inside: avoid; } img { width: 100%; }
+ img.narrow { width: 72%; display: block; margin: auto; }
+ .no { color: #b00; font-weight: bold; } .small { font-size: 8pt; color: #444; }
+ .box { background: #f7f7f7; padding: 3mm; border: 1px solid #ddd; font-size: 8.5pt; }
+</style></head><body>
+<h1>Does the model behave like real clusters? Eight stylised facts</h1>
+<p class="small">Khusheh agent-based model &middot; {{ n_runs }} runs ({{ seeds }} seeds per scenario) &middot; {{ today }}</p>
+<p>{{ n_hold }} of the 8 patterns that the design asks the model to reproduce hold, each checked over {{ seeds }} seeds
+with the tolerances below (the same checks as the test suite's <code>tests/validation/</code>). The default cluster
+(500 firms, 120 months); a standard CDA works in months 12-48 (shaded in the figures). Every scenario is run on the
+same seeds, and effects are differences between runs on the same seed.</p>
+<table><tr><th>#</th><th>pattern</th><th>holds</th></tr>
+{% for p in patterns %}<tr><td>{{ p.n }}</td><td>{{ p.statement }}</td><td>{% if p.holds %}yes{% else %}<span class="no">NO</span>{% endif %}</td></tr>{% endfor %}
+</table>
+{% for p in patterns %}
+<div class="pattern">
+<h2>{{ p.n }}. {{ p.statement }}</h2>
+<img src="{{ p.figure }}" alt="pattern {{ p.n }}"{% if p.n in (1, 2, 8) %} class="narrow"{% endif %}>
+<table><tr><th>quantity</th><th>model</th><th>allowed</th><th>holds</th></tr>
+{% for c in p.checks %}<tr><td>{{ c.quantity }}</td><td>{{ c.value }}</td><td>{{ c.allowed }}</td><td>{% if c.holds == 'yes' %}yes{% else %}<span class="no">NO</span>{% endif %}</td></tr>{% endfor %}
+</table>
+{% if p.n == 8 %}<p class="small">Survival gap (cooperating minus other firms, months 60-72, mean over seeds):
+{{ gaps.demand_drop }} percentage points under the demand drop, {{ gaps.input_price_spike }} under the input-price
+spike, {{ gaps.none }} without a shock. Part of the gap is there in normal times too: cooperating firms differ
+from the others in more than their network.</p>{% endif %}
+{% if p.n == 3 %}<p class="small">Known deviation: firms of one worker grow less variably than firms of 2-19,
+because a firm cannot shrink below one worker and one-worker firms hire rarely (docs/ODD.md).</p>{% endif %}
+</div>
+{% endfor %}
+<h2>Methods and sources</h2>
+<div class="box">Scenarios (experiment=validation): no CDA; the standard CDA (36 months from month 12, budget 600
+wage-months, every instrument and an association); the same without the association; trust-first and subsidy-only
+at the same budget; no CDA under the shock presets demand_drop (domestic demand -30% for 12 months from month 60)
+and input_price_spike (input prices +50% for 18 months from month 60). Yearly snapshots
+give firm sizes, growth and survival; the monthly series give trust, cooperation and effects. Stylised facts:
+Axtell (2001) on Zipf firm sizes; Bottazzi and Secchi (2006) on Laplace growth rates; Stanley et al. (1996) on the
+spread falling with size; Eurostat business demography on exit rates and first-year survival; UNIDO and ISIPO
+practice on CDA programmes (see the project's SOURCES.md and docs/ODD.md).</div>
+</body></html>
+"""

@@ -1,0 +1,58 @@
+"""The validation report from the result files of a (small) experiment=validation sweep."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.image import imread
+
+from analysis.brief import main as report_main
+from analysis.validation import PATTERNS
+
+CLI = os.path.join(os.path.dirname(sys.executable), "khusheh-run")
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    root = tmp_path_factory.mktemp("validation")
+    proc = subprocess.run([CLI, "-m", "experiment=validation", "seed=0,1", "hydra.sweep.dir=sweep",
+                           "hydra.launcher.n_jobs=2"], cwd=root, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return root / "sweep"
+
+
+def test_the_validation_report_renders_with_a_figure_and_checks_for_every_pattern(sweep, tmp_path, capsys):
+    assert report_main(["--validation", str(sweep), "--out", str(tmp_path / "report")]) == 0
+    assert "patterns hold" in capsys.readouterr().out
+    out = tmp_path / "report"
+    checks = pd.read_csv(out / "checks.csv")
+    assert set(checks.pattern) == set(PATTERNS)
+    for k in PATTERNS:
+        img = imread(out / "figures" / f"pattern{k}.png")
+        assert img.std() > 0.01, f"figure of pattern {k} is blank"
+    # a value in the report equals a direct computation from the files
+    micro = []
+    for seed in (0, 1):
+        firms = pd.read_parquet(sweep / f"policy=none,seed={seed},shock=none" / "snapshots" / "firms_120.parquet")
+        micro.append((firms.employees < 10).mean())
+    row = checks[checks.quantity.str.startswith("micro share (< 10 workers)")].iloc[0]
+    assert np.isclose(row.value, min(micro))
+    html = (out / "validation.html").read_text()
+    assert all(PATTERNS[k] in html for k in PATTERNS)
+    assert shutil.which("pdftoppm")
+    subprocess.run(["pdftoppm", "-r", "30", "-png", str(out / "validation.pdf"), str(tmp_path / "page")], check=True)
+    assert len(list(tmp_path.glob("page*.png"))) >= 5
+
+
+def test_the_validation_report_names_what_is_missing(sweep, tmp_path, capsys):
+    partial = tmp_path / "partial"
+    shutil.copytree(sweep, partial, ignore=shutil.ignore_patterns("*subsidy_only*"))
+    assert report_main(["--validation", str(partial), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "no runs for subsidy_only" in err and "experiment=validation" in err and len(err.strip().splitlines()) == 1
