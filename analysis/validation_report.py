@@ -196,40 +196,33 @@ def fig_effects(runs, path):
     return _save(f, path)
 
 
-def fig_persistence(runs, path):
+def _effect_panels(runs, path, scenarios, columns):
+    """Effects against the baseline over time, one panel per outcome (joint actions: 6-month mean)."""
     base = [r["series"] for r in runs["none"]]
-    f, axes = plt.subplots(1, 2, figsize=(8.2, 3.2))
-    for key in ("standard_cda", "no_association"):
+    f, axes = plt.subplots(1, len(columns), figsize=(8.2, 3.2))
+    for key in scenarios:
         runs_k = [r["series"] for r in runs[key]]
-        axes[0].plot(*_xy(paired_effect(runs_k, base, "mean_trust")), color=COLOURS[key], lw=1.5, label=fig.plain(key))
-        axes[1].plot(*_xy(paired_effect(runs_k, base, "joint_actions").rolling(6, min_periods=1).mean()),
-                     color=COLOURS[key], lw=1.5)
-    for ax, t in zip(axes, ("effect on mean trust", "effect on joint actions a month (6-month mean)")):
+        for ax, column in zip(axes, columns):
+            effect = paired_effect(runs_k, base, column)
+            if column == "joint_actions":
+                effect = effect.rolling(6, min_periods=1).mean()
+            ax.plot(effect.index, effect.values, color=COLOURS[key], lw=1.5,
+                    label=fig.plain(key) if ax is axes[0] else None)
+    for ax, column in zip(axes, columns):
         _cda_marks(ax, ax is axes[0])
         ax.axhline(0, color="k", lw=0.5)
-        ax.set(title=t, xlabel="month")
+        ax.set(title="effect on joint actions a month (6-month mean)" if column == "joint_actions"
+               else "effect on mean trust", xlabel="month")
     axes[0].legend(fontsize=7)
     return _save(f, path)
 
 
-def _xy(s):
-    return s.index, s.values
+def fig_persistence(runs, path):
+    return _effect_panels(runs, path, ("standard_cda", "no_association"), ("mean_trust", "joint_actions"))
 
 
 def fig_instruments(runs, path):
-    base = [r["series"] for r in runs["none"]]
-    f, axes = plt.subplots(1, 2, figsize=(8.2, 3.2))
-    for key in ("trust_first", "subsidy_only", "standard_cda"):
-        runs_k = [r["series"] for r in runs[key]]
-        axes[0].plot(*_xy(paired_effect(runs_k, base, "joint_actions").rolling(6, min_periods=1).mean()),
-                     color=COLOURS[key], lw=1.5, label=fig.plain(key))
-        axes[1].plot(*_xy(paired_effect(runs_k, base, "mean_trust")), color=COLOURS[key], lw=1.5)
-    for ax, t in zip(axes, ("effect on joint actions a month (6-month mean)", "effect on mean trust")):
-        _cda_marks(ax, ax is axes[0])
-        ax.axhline(0, color="k", lw=0.5)
-        ax.set(title=t, xlabel="month")
-    axes[0].legend(fontsize=7)
-    return _save(f, path)
+    return _effect_panels(runs, path, ("trust_first", "subsidy_only", "standard_cda"), ("joint_actions", "mean_trust"))
 
 
 def fig_shocks(runs, path):
