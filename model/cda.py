@@ -66,7 +66,8 @@ def select_clusters(model) -> list[int]:
                            minlength=model.n_clusters)
         score = near / np.maximum(n, 1)
     else:  # trust_gap
-        score = 1.0 - np.bincount(by_cluster, weights=f.prior_trust[live], minlength=model.n_clusters) / np.maximum(n, 1)
+        prior = np.bincount(by_cluster, weights=f.prior_trust[live], minlength=model.n_clusters)
+        score = 1.0 - prior / np.maximum(n, 1)
     order = sorted(eligible, key=lambda c: (-score[c], c))
     return sorted(order[:k])
 
