@@ -228,6 +228,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="khusheh-report", description="Sweep results -> figures, tables and a "
                                      "policy brief (HTML and PDF).")
     parser.add_argument("sweeps", nargs="+", help="sweep folders written by khusheh-run -m (or single-run folders)")
+    parser.add_argument("--sensitivity", action="store_true",
+                        help="write the sensitivity analysis (SALib) of experiment=sensitivity's runs")
     parser.add_argument("--validation", action="store_true",
                         help="write the validation report (the eight stylised facts) of experiment=validation's runs")
     parser.add_argument("--out", required=True, help="folder for the brief, figures and tables")
@@ -235,6 +237,17 @@ def main(argv=None) -> int:
     parser.add_argument("--target-ci", action="append", default=[], metavar="OUTCOME=HALF_WIDTH",
                         help="report how many seeds a 95%% CI of this half-width needs, e.g. employment=20")
     args = parser.parse_args(argv)
+    if args.sensitivity:
+        from .sensitivity import build as build_sensitivity
+        try:
+            paths = build_sensitivity(args.sweeps, Path(args.out))
+        except ResultsError as err:
+            print(f"khusheh-report: {err}", file=sys.stderr)
+            return 2
+        for outcome, top in paths["top"].items():
+            print(f"effect on {outcome}: " + ", ".join(f"{t['parameter']} ({t['value']})" for t in top))
+        print(f"sensitivity: {paths['html']} and {paths['pdf']}")
+        return 0
     if args.validation:
         from .validation_report import build as build_validation
         try:

@@ -51,6 +51,15 @@ def _progress(cfg: DictConfig, total: int, label: str):
 
 def simulate(cfg: DictConfig, folder: Path) -> str:
     """Run one configured job into ``folder``; returns 'done', 'skipped' or 'failed'."""
+    if cfg.sim.design:
+        from .sensitivity import apply_design_row
+        try:
+            apply_design_row(cfg)
+        except ValueError as err:
+            message = f"khusheh-run: {err}"
+            write_failure(folder, message)
+            print(message, file=sys.stderr)
+            return "failed"
     resolved = OmegaConf.to_yaml(cfg, resolve=True)
     # what identifies the results: everything but how the run is displayed
     identity = OmegaConf.to_container(cfg, resolve=True)
@@ -85,7 +94,7 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
     row = {
         "cluster": cfg.cluster.name, "policy": _choice("policy"), "shock": _choice("shock"),
         "seed": seed, "budget": pol.budget, "subsidy_rate": pol.subsidy_rate,
-        "start_month": pol.start_month, "duration_months": pol.duration_months,
+        "start_month": pol.start_month, "duration_months": pol.duration_months, "design_row": cfg.sim.design_row,
         "overrides": ",".join(HydraConfig.get().overrides.task),
     }
     write_run(folder, series=series, cluster_series=model.cluster_series(), demography=model.demography(),

@@ -73,6 +73,8 @@ class SimConf:
     snapshot_months: list[int] = field(default_factory=list)  # months with agent-level snapshots
     progress: bool = True  # progress bar for runs longer than a few seconds
     progress_delay: float = 2.0  # seconds before the bar appears (short runs stay quiet)
+    design: str = ""  # a sensitivity design (design.csv); its row design_row sets parameters
+    design_row: int = -1
 
 
 @dataclasses.dataclass
