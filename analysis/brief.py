@@ -85,8 +85,16 @@ def _snapshot_panels(col: Collection, policies, month):
     return panels
 
 
-def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = None) -> dict:
-    """Collect, compute, draw and write the brief; returns the paths written."""
+def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = None,
+          sensitivity: Path | None = None) -> dict:
+    """Collect, compute, draw and write the brief; returns the paths written.
+
+    ``sensitivity``: a folder written by ``khusheh-report --sensitivity``; its
+    verdicts (which effects keep their sign across the uncertain parameters'
+    ranges) go into the caveats.
+    """
+    from .sensitivity import caveats
+    robustness = caveats(sensitivity) if sensitivity else []
     out.mkdir(parents=True, exist_ok=True)
     figs = out / "figures"
     figs.mkdir(exist_ok=True)
@@ -130,7 +138,7 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
         at_exit = _snapshot_panels(col, [main], end) if main and end is not None and end < horizon else []
         paths["map"] = fig.cluster_map(map_panels[:1] + at_exit + map_panels[1:], figs / "map.png")
         paths["network"] = fig.network([(t, f, ti) for t, f, ti, _ in map_panels], figs / "network.png")
-    text = render(col, ce, cost, policies, main, baseline, start, end, horizon, paths, out, contexts)
+    text = render(col, ce, cost, policies, main, baseline, start, end, horizon, paths, out, contexts, robustness)
     html_path = out / "brief.html"
     _write(html_path, text)
     pdf_path = out / "brief.pdf"
@@ -155,7 +163,8 @@ def _write_pdf(text: str, base: Path, path: Path) -> None:
         atomic_write(path, lambda tmp: HTML(string=text, base_url=str(base)).write_pdf(tmp))
 
 
-def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths, out, contexts) -> str:
+def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths, out, contexts,
+           robustness=()) -> str:
     summary = col.summary[col.summary.context == contexts[0]]  # the context this brief shows
     cluster = ", ".join(sorted(c.replace("_", " ").title() for c in summary.cluster.unique()))
     seeds = summary.groupby("policy").seed.nunique()
@@ -197,7 +206,8 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
         n_runs=len(summary), seeds=int(seeds.min()) if len(seeds) else 0, seeds_max=int(seeds.max()) if len(seeds) else 0,
         horizon=horizon, start=start, end=end, paths={k: Path(v).relative_to(out).as_posix() for k, v in paths.items()},
         conclusion=conclusion, several=len(contexts) > 1, contexts=contexts,
-        plain_baseline=fig.plain(baseline), n_policies=len(policies) - 1)
+        plain_baseline=fig.plain(baseline), n_policies=len(policies) - 1,
+        robustness=[html.escape(r) for r in robustness])
 
 
 def conclude(eff: pd.DataFrame, main: str | None, baseline: str) -> list[str]:
@@ -230,6 +240,8 @@ def main(argv=None) -> int:
     parser.add_argument("sweeps", nargs="+", help="sweep folders written by khusheh-run -m (or single-run folders)")
     parser.add_argument("--sensitivity", action="store_true",
                         help="write the sensitivity analysis (SALib) of experiment=sensitivity's runs")
+    parser.add_argument("--sensitivity-results", metavar="DIR",
+                        help="a folder written by khusheh-report --sensitivity: its verdicts go into the caveats")
     parser.add_argument("--validation", action="store_true",
                         help="write the validation report (the eight stylised facts) of experiment=validation's runs")
     parser.add_argument("--out", required=True, help="folder for the brief, figures and tables")
@@ -271,7 +283,8 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
     try:
-        paths = build(args.sweeps, Path(args.out), args.baseline, target or None)
+        paths = build(args.sweeps, Path(args.out), args.baseline, target or None,
+                      Path(args.sensitivity_results) if args.sensitivity_results else None)
     except ResultsError as err:
         print(f"khusheh-report: {err}", file=sys.stderr)
         return 2
@@ -359,7 +372,9 @@ this cluster; read effects as comparisons between programmes, not forecasts.</li
 <li>Budgets are in wage-months; costs of instruments are stylised.</li>
 <li>Growth effects are smaller and later than cooperation effects and their intervals are wider: more seeds narrow
 them.</li>
-<li>The sensitivity of these conclusions to uncertain behavioural parameters is not yet assessed.</li></ul>
+{% if robustness %}{% for r in robustness %}<li>{{ r }}</li>{% endfor %}{% else %}<li>The sensitivity of these
+conclusions to uncertain behavioural parameters is not assessed in this brief (khusheh-report --sensitivity, then
+--sensitivity-results).</li>{% endif %}</ul>
 {% if problems %}<h2>Runs not used</h2><table><tr><th>Run</th><th>Problem</th><th>Detail</th></tr>
 {% for p in problems %}<tr><td>{{ p.folder }}</td><td>{{ p.problem }}</td><td>{{ p.detail }}</td></tr>{% endfor %}</table>{% endif %}
 </body></html>

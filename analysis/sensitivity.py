@@ -120,6 +120,9 @@ def build(sweeps, out: Path, policy: str = "standard_cda") -> dict:
     (out / "figures").mkdir(parents=True, exist_ok=True)
     atomic_write(out / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
     atomic_write(out / "effects_by_row.csv", lambda tmp: eff.to_csv(tmp))
+    info = {"policy": policy, "method": meta["method"], "points": len(eff), "parameters": meta["problem"]["names"],
+            "clusters": sorted(map(str, collect(sweeps).summary.cluster.unique()))}
+    atomic_write(out / "meta.json", lambda tmp: tmp.write_text(json.dumps(info, indent=1) + "\n"))
     figure = _figure(table, meta["method"], out / "figures" / "indices.png")
     key = "mu_star" if meta["method"] == "morris" else "ST"
     conf = "mu_star_conf" if key == "mu_star" else "ST_conf"
@@ -136,6 +139,47 @@ def build(sweeps, out: Path, policy: str = "standard_cda") -> dict:
     _write_pdf(text, out, out / "sensitivity.pdf")
     return {"indices": out / "indices.csv", "html": out / "sensitivity.html", "pdf": out / "sensitivity.pdf",
             "figure": figure, "top": top}
+
+
+DIGITS = {"mean_trust": 3, "employment": 0, "joint_actions": 1}
+HOLDS = 0.95  # an effect of one sign at this share of the design's points or more "holds across the ranges"
+
+
+def caveats(results: Path) -> list[str]:
+    """Sentences for a brief: which of the CDA's effects keep their sign across the sensitivity design.
+
+    ``results`` is a folder written by ``khusheh-report --sensitivity``.
+    """
+    results = Path(results)
+    try:
+        eff = pd.read_csv(results / "effects_by_row.csv")
+        table = pd.read_csv(results / "indices.csv")
+        info = json.loads((results / "meta.json").read_text())
+    except (OSError, ValueError) as err:
+        raise ResultsError(f"{results}: not a readable sensitivity report ({type(err).__name__}); "
+                           "write one with khusheh-report --sensitivity") from None
+    clusters = " and ".join(c.replace("_", " ") for c in info["clusters"])
+    where = (f"In a sensitivity analysis of the programme \u201c{fig.plain(info['policy'])}\u201d on the {clusters} "
+             f"cluster ({info['points']} points of "
+             f"{len(info['parameters'])} uncertain behavioural parameters, each run with and without the CDA)")
+    out = []
+    for outcome, label in OUTCOMES.items():
+        if outcome not in eff:
+            continue
+        share = float((eff[outcome] > 0).mean())
+        top = table[table.outcome == outcome].sort_values("rank").parameter.head(3).tolist()
+        digits = DIGITS.get(outcome, 1)
+        lo, hi = eff[outcome].min(), eff[outcome].max()
+        span = f"{lo:+,.{digits}f} to {hi:+,.{digits}f}".replace("-", "\u2212")
+        if share >= HOLDS or share <= 1 - HOLDS:
+            verdict = (f"has the same sign at {max(share, 1 - share):.0%} of the points ({span}): this conclusion "
+                       "holds across the parameters' plausible ranges")
+        else:
+            verdict = (f"is positive at only {share:.0%} of the points ({span}): this conclusion can flip within the "
+                       "parameters' plausible ranges")
+        out.append(f"{where}, the effect on {label} {verdict}. It depends most on {', '.join(top)}.")
+        where = "In the same analysis"
+    return out
 
 
 TEMPLATE = """<!DOCTYPE html>

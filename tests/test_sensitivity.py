@@ -116,3 +116,24 @@ def test_design_mistakes_get_a_clear_message(tmp_path, capsys):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "sim.design_row = 99 is out of range" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_brief_says_which_conclusions_hold_across_the_sensitivity_ranges(tmp_path):
+    from analysis.brief import build
+    from analysis.sensitivity import build as build_sensitivity
+    from tests.test_analysis import _small_sweep
+    ranges = {"learning_rate": [0.1, 0.3], "p_seek": [0.15, 0.45]}
+    design, meta = make_design("morris", ranges, trajectories=4, seed=2)
+    write_design(tmp_path / "design", design, meta)
+    # every effect changes sign with p_seek (below 0.3 negative)
+    _fake_sweep(tmp_path / "sa", tmp_path / "design" / "design.csv", design,
+                lambda r: 100 * (r["p_seek"] - 0.3) + 0.01)
+    build_sensitivity([tmp_path / "sa"], tmp_path / "sa_report")
+    paths = build([_small_sweep(tmp_path / "sweep", seeds=(0, 1))], tmp_path / "brief",
+                  sensitivity=tmp_path / "sa_report")
+    text = paths["html"].read_text()
+    assert "the effect on employment (workers) is positive at only" in text and "can flip" in text
+    assert "It depends most on p_seek" in text
+    assert "not assessed in this brief" not in text
+    with pytest.raises(Exception, match="not a readable sensitivity report"):
+        build([tmp_path / "sweep"], tmp_path / "brief2", sensitivity=tmp_path / "nowhere")
