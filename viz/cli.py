@@ -5,7 +5,7 @@
 
 The page's front-end files come from the ``solara-assets`` package, so it works
 without an internet connection; Solara's usage telemetry and version check are
-switched off, and so is its check for a newer version: nothing leaves the machine.
+switched off: nothing leaves the machine.
 """
 
 from __future__ import annotations
