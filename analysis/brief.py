@@ -249,26 +249,21 @@ def main(argv=None) -> int:
     parser.add_argument("--target-ci", action="append", default=[], metavar="OUTCOME=HALF_WIDTH",
                         help="report how many seeds a 95%% CI of this half-width needs, e.g. employment=20")
     args = parser.parse_args(argv)
-    if args.sensitivity:
+    if args.sensitivity or args.validation:
         from .sensitivity import build as build_sensitivity
-        try:
-            paths = build_sensitivity(args.sweeps, Path(args.out))
-        except ResultsError as err:
-            print(f"khusheh-report: {err}", file=sys.stderr)
-            return 2
-        for outcome, top in paths["top"].items():
-            print(f"effect on {outcome}: " + ", ".join(f"{t['parameter']} ({t['value']})" for t in top))
-        print(f"sensitivity: {paths['html']} and {paths['pdf']}")
-        return 0
-    if args.validation:
         from .validation_report import build as build_validation
         try:
-            paths = build_validation(args.sweeps, Path(args.out))
+            paths = (build_sensitivity if args.sensitivity else build_validation)(args.sweeps, Path(args.out))
         except ResultsError as err:
             print(f"khusheh-report: {err}", file=sys.stderr)
             return 2
-        held = pd.read_csv(paths["checks"]).groupby("pattern").holds.all()
-        print(f"validation: {int(held.sum())} of {len(held)} patterns hold; {paths['html']} and {paths['pdf']}")
+        if args.sensitivity:
+            for outcome, top in paths["top"].items():
+                print(f"effect on {outcome}: " + ", ".join(f"{t['parameter']} ({t['value']})" for t in top))
+            print(f"sensitivity: {paths['html']} and {paths['pdf']}")
+        else:
+            held = pd.read_csv(paths["checks"]).groupby("pattern").holds.all()
+            print(f"validation: {int(held.sum())} of {len(held)} patterns hold; {paths['html']} and {paths['pdf']}")
         return 0
     target = {}
     for item in args.target_ci:
