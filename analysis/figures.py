@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .collect import atomic_write  # noqa: E402
+
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#000000", "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
 DPI = 200
@@ -55,6 +57,13 @@ def ordered(policies) -> list[str]:
     """Policies in the brief's order: the baseline, the named presets, then any others by name."""
     known = list(PLAIN)
     return sorted(set(policies), key=lambda p: (known.index(p) if p in known else len(known), p))
+
+
+def save(figure, path: Path) -> Path:
+    """Write a figure atomically (PNG, tight bounding box) and close it."""
+    atomic_write(Path(path), lambda tmp: figure.savefig(tmp, format="png", bbox_inches="tight"))
+    plt.close(figure)
+    return Path(path)
 
 
 def _style():
@@ -118,9 +127,7 @@ def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, en
     else:
         fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), bbox_to_anchor=(0.5, -0.01))
         fig.tight_layout(rect=(0, 0.07 + 0.05 * (len(labels) > 4), 1, 0.97 if title else 1))
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def forest(effects: pd.DataFrame, outcomes, path: Path) -> Path:
@@ -152,9 +159,7 @@ def forest(effects: pd.DataFrame, outcomes, path: Path) -> Path:
     uniq = dict(zip(labels, handles))
     fig.legend(uniq.values(), uniq.keys(), loc="lower center", ncol=2, bbox_to_anchor=(0.5, -0.02))
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def cost_effectiveness(table: pd.DataFrame, path: Path) -> Path:
@@ -172,9 +177,7 @@ def cost_effectiveness(table: pd.DataFrame, path: Path) -> Path:
         ax.set_xlabel(unit)
     axes[0].set_yticks(y, [plain(p) for p in table.policy])
     fig.tight_layout()
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def cluster_map(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]], path: Path) -> Path:
@@ -226,9 +229,7 @@ def cluster_map(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame
                plt.Line2D([], [], color="#999999", lw=0.8, label="tie with trust >= 0.6"),
                plt.Line2D([], [], marker="o", ls="", color="#777777", label="firm (size = employees)")]
     fig.legend(handles=handles, loc="lower center", ncol=3, bbox_to_anchor=(0.47, -0.02))
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 MAX_NETWORK_NODES = 1500  # a force layout of more is slow and unreadable
@@ -275,6 +276,4 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path) ->
     fig.text(0.5, -0.02, f"{note}{sampled}Ties with mean trust >= 0.5, coloured from 0.5 (dark) to 1 (yellow); "
              "dot size = employees; layout by ties, not by place.", ha="center", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save(fig, path)

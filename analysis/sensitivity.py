@@ -109,9 +109,7 @@ def _figure(table: pd.DataFrame, method: str, path: Path) -> Path:
                 ax.legend(fontsize=7)
         ax.set_title(f"effect on {OUTCOMES[outcome]}", fontsize=9)
     f.tight_layout()
-    atomic_write(path, lambda tmp: f.savefig(tmp, format="png", bbox_inches="tight"))
-    plt.close(f)
-    return path
+    return fig.save(f, path)
 
 
 def build(sweeps, out: Path, policy: str = "standard_cda") -> dict:

@@ -90,9 +90,7 @@ def _read(folder: Path) -> dict:
 # ---------------------------------------------------------------- figures
 def _save(f, path: Path) -> Path:
     f.tight_layout()
-    atomic_write(path, lambda tmp: f.savefig(tmp, format="png", bbox_inches="tight"))
-    plt.close(f)
-    return path
+    return fig.save(f, path)
 
 
 def _cda_marks(ax, label=True):

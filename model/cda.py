@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 ACTIVE_INSTRUMENT_PHASES = ("trust_building", "pilot", "strategic")
 
 

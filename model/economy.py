@@ -15,7 +15,6 @@ import numpy as np
 from .state import grouped_order
 
 
-
 def initial_productivity(p, specs, employees, capital):
     """Productivities at which every initial firm is at its optimal size, and each cluster's scale.
 

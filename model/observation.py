@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .state import KEY_BASE, TieTable, grouped_order
+from .state import KEY_BASE, TieTable, grouped_order, sorted_member
 
 COLUMNS = ("month", "firms", "employment", "output", "exports", "export_share", "mean_productivity",
            "entries", "exits", "mean_trust", "cooperation_rate", "joint_actions", "network_density",
@@ -93,22 +93,16 @@ def _triangles_touching(changed: np.ndarray, key: np.ndarray, offsets: np.ndarra
     keep = w != y[edge]
     edge, w = edge[keep], w[keep]
     yw = TieTable.keys(y[edge], w)
-    pos = np.minimum(np.searchsorted(key, yw), len(key) - 1)
-    closed = key[pos] == yw
+    closed = sorted_member(key, yw)
     edge, w, yw = edge[closed], w[closed], yw[closed]
     xw = TieTable.keys(x[edge], w)
     own = changed[edge]
-    first = ~(_member(changed, xw) & (xw < own)) & ~(_member(changed, yw) & (yw < own))
+    first = ~(sorted_member(changed, xw) & (xw < own)) & ~(sorted_member(changed, yw) & (yw < own))
     edge, w = edge[first], w[first]
     out += np.bincount(lo[edge], minlength=capacity)
     out += np.bincount(hi[edge], minlength=capacity)
     out += np.bincount(w, minlength=capacity)
     return out
-
-
-def _member(sorted_keys: np.ndarray, q: np.ndarray) -> np.ndarray:
-    pos = np.minimum(np.searchsorted(sorted_keys, q), len(sorted_keys) - 1)
-    return sorted_keys[pos] == q
 
 
 class TriangleCount:
@@ -134,7 +128,7 @@ class TriangleCount:
         key = ties.key
         added, removed = ties.take_changes()
         # removing the old ties that changed, then adding the new ones, goes from last month's graph to this one's
-        removed = removed[_member(self.key, removed)] if len(self.key) else removed[:0]
+        removed = removed[sorted_member(self.key, removed)]
         added = added[ties.contains(added)]
         if len(removed) or len(added):
             offsets, nbr, _ = ties.adjacency(capacity)

@@ -112,6 +112,14 @@ def grouped_order(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
     return order[np.argsort(g, kind="stable")]
 
 
+def sorted_member(sorted_keys: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """For each of ``q``: is it in the ascending array ``sorted_keys``? (binary search)"""
+    if len(sorted_keys) == 0 or len(q) == 0:
+        return np.zeros(len(q), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, q), len(sorted_keys) - 1)
+    return sorted_keys[pos] == q
+
+
 KEY_BASE = np.int64(1) << 32  # tie key = i * KEY_BASE + j
 
 
@@ -216,10 +224,7 @@ class TieTable:
         return added, removed
 
     def contains(self, keys: np.ndarray) -> np.ndarray:
-        if len(self.key) == 0 or len(keys) == 0:
-            return np.zeros(len(keys), dtype=bool)
-        pos = np.minimum(np.searchsorted(self.key, keys), len(self.key) - 1)
-        return self.key[pos] == keys
+        return sorted_member(self.key, keys)
 
     def drop_firms(self, dead: np.ndarray) -> None:
         """Remove every tie that touches a firm flagged in the boolean slot mask ``dead``."""

@@ -56,10 +56,7 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
         try:
             apply_design_row(cfg)
         except ValueError as err:
-            message = f"khusheh-run: {err}"
-            write_failure(folder, message)
-            print(message, file=sys.stderr)
-            return "failed"
+            return _failed(folder, f"khusheh-run: {err}")
     resolved = OmegaConf.to_yaml(cfg, resolve=True)
     # what identifies the results: everything but how the run is displayed
     identity = OmegaConf.to_container(cfg, resolve=True)
@@ -76,10 +73,7 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
         model = ClusterModel(params, rng=seed)
     except (ParameterError, TypeError, ValueError) as err:
         # the model names clusters[0].x; on the command line it is cluster.x
-        message = f"khusheh-run: {err}".replace("clusters[0].", "cluster.")
-        write_failure(folder, message)
-        print(message, file=sys.stderr)
-        return "failed"
+        return _failed(folder, f"khusheh-run: {err}".replace("clusters[0].", "cluster."))
     kill_month = int(os.environ[_KILL_MONTH]) if os.environ.get(_KILL_SEED) == str(seed) else None
     label = f"{cfg.cluster.name} / {_choice('policy')} / seed {seed}"
     with _progress(cfg, params.months, label) as bar:
@@ -102,6 +96,13 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
               prov=provenance(seed, digest, time.perf_counter() - start))
     log.info("results in %s", folder)
     return "done"
+
+
+def _failed(folder: Path, message: str) -> str:
+    """A user's mistake: a FAILED marker with the message, the message on stderr, no traceback."""
+    write_failure(folder, message)
+    print(message, file=sys.stderr)
+    return "failed"
 
 
 def _choice(group: str) -> str:

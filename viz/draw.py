@@ -198,7 +198,7 @@ def map_figure(model) -> Figure:
 def cda_status(model) -> dict:
     """The CDA's phase (plain words) and budget, summed over the region's CDAs."""
     cdas = [c for c in model.cdas if c is not None]
-    budget = sum(c.budget_left + c.spent for c in cdas)
+    budget = sum(c.budget for c in cdas)
     left = sum(c.budget_left for c in cdas)
     phase = model.stats.get("cda_phase", "none")
     return {"phase": phase, "phase_text": PHASES.get(phase, phase), "budget": budget, "left": left,
