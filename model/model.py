@@ -291,16 +291,18 @@ class ClusterModel(mesa.Model):
         age before the month's ageing).
         """
         names = np.array([c.name for c in self.params.clusters])
-        frames = [pd.DataFrame({"event": "entry", "month": r[0], "birth_month": r[0], "age": 0,
-                                "cluster": names[r[1]]}) for r in self.entry_records]
-        frames += [pd.DataFrame({"event": "exit", "month": r[0] + r[1] + 1, "birth_month": r[0], "age": r[1],
-                                 "cluster": names[r[2]]}) for r in self.exit_records]
         columns = ["event", "month", "birth_month", "age", "cluster"]
-        if not frames:
-            return pd.DataFrame({c: pd.Series(dtype=object if c in ("event", "cluster") else np.int64)
-                                 for c in columns})
-        return pd.concat(frames, ignore_index=True).sort_values(["month", "event"], kind="stable",
-                                                                ignore_index=True)[columns]
+        entries = np.concatenate(self.entry_records, axis=1) if self.entry_records else np.zeros((2, 0), np.int64)
+        exits = np.concatenate(self.exit_records, axis=1) if self.exit_records else np.zeros((3, 0), np.int64)
+        n_in, n_out = entries.shape[1], exits.shape[1]
+        frame = pd.DataFrame({
+            "event": np.array(["entry"] * n_in + ["exit"] * n_out, dtype=object),
+            "month": np.concatenate([entries[0], exits[0] + exits[1] + 1]).astype(np.int64),
+            "birth_month": np.concatenate([entries[0], exits[0]]).astype(np.int64),
+            "age": np.concatenate([np.zeros(n_in, np.int64), exits[1]]).astype(np.int64),
+            "cluster": names[np.concatenate([entries[1], exits[2]]).astype(np.int64)].astype(object),
+        })
+        return frame.sort_values(["month", "event"], kind="stable", ignore_index=True)[columns]
 
     def cluster_series(self) -> pd.DataFrame:
         """The same series per cluster, with a ``cluster`` column (the cluster's name)."""

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .state import KEY_BASE, TieTable, grouped_order, sorted_member
+from . import kernels
+from .state import grouped_order, sorted_member
 
 COLUMNS = ("month", "firms", "employment", "output", "exports", "export_share", "mean_productivity",
            "entries", "exits", "mean_trust", "cooperation_rate", "joint_actions", "network_density",
@@ -65,46 +66,6 @@ def local_clustering(ties, capacity: int) -> np.ndarray:
     return clustering_from(triangles(ties, capacity), ties.degree(capacity))
 
 
-def _triangles_touching(changed: np.ndarray, key: np.ndarray, offsets: np.ndarray, nbr: np.ndarray,
-                        capacity: int) -> np.ndarray:
-    """Per slot, the triangles of a graph that contain at least one tie of ``changed``.
-
-    ``key`` holds the graph's sorted tie keys and ``offsets``/``nbr`` its CSR
-    adjacency; ``changed`` is a sorted subset of ``key``. Each such triangle is
-    found from each of its changed ties (by walking the neighbours of the
-    tie's end with fewer of them) and counted once, from the changed tie with
-    the smallest key, so the counts are exact integers.
-    """
-    out = np.zeros(capacity, dtype=np.int64)
-    if len(changed) == 0 or len(key) == 0:
-        return out
-    lo, hi = np.divmod(changed, KEY_BASE)
-    deg = np.diff(offsets)
-    walk_lo = deg[lo] <= deg[hi]
-    x = np.where(walk_lo, lo, hi)
-    y = np.where(walk_lo, hi, lo)
-    n_walk = deg[x]
-    total = int(n_walk.sum())
-    if total == 0:
-        return out
-    edge = np.repeat(np.arange(len(changed)), n_walk)
-    start = np.cumsum(n_walk) - n_walk
-    w = nbr[offsets[x][edge] + np.arange(total) - start[edge]]
-    keep = w != y[edge]
-    edge, w = edge[keep], w[keep]
-    yw = TieTable.keys(y[edge], w)
-    closed = sorted_member(key, yw)
-    edge, w, yw = edge[closed], w[closed], yw[closed]
-    xw = TieTable.keys(x[edge], w)
-    own = changed[edge]
-    first = ~(sorted_member(changed, xw) & (xw < own)) & ~(sorted_member(changed, yw) & (yw < own))
-    edge, w = edge[first], w[first]
-    out += np.bincount(lo[edge], minlength=capacity)
-    out += np.bincount(hi[edge], minlength=capacity)
-    out += np.bincount(w, minlength=capacity)
-    return out
-
-
 class TriangleCount:
     """Triangles through every slot, kept up to date from month to month.
 
@@ -135,8 +96,8 @@ class TriangleCount:
             if len(self.key) == 0 or len(removed) + len(added) > len(key) // 4:
                 self.count = triangles(ties, capacity)
             else:
-                self.count = (self.count - _triangles_touching(removed, self.key, self.offsets, self.nbr, capacity)
-                              + _triangles_touching(added, key, offsets, nbr, capacity))
+                self.count = (self.count - kernels.triangles_touching(removed, self.key, self.offsets, self.nbr, capacity)
+                              + kernels.triangles_touching(added, key, offsets, nbr, capacity))
             self.key, self.offsets, self.nbr = key.copy(), offsets, nbr
         return self.count
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 # field: (dtype, fill value for a free slot)
 FIRM_FIELDS: dict[str, tuple[type, float]] = {
     "alive": (bool, False),
@@ -238,7 +240,8 @@ class TieTable:
         """CSR adjacency over slots: (offsets, neighbour, tie index), both directions.
 
         Built by a counting sort (O(ties + slots)); within a row, neighbours come
-        in the order of the tie table. Kept until the ties change.
+        in the order of the tie table (ties where the slot is ``i`` first). Kept
+        until the ties change.
         """
         if self._adjacency is not None and self._adjacency[:2] == (self.version, capacity):
             return self._adjacency[2]
@@ -247,21 +250,4 @@ class TieTable:
         return result
 
     def _build_adjacency(self, capacity: int):
-        n = len(self.i)
-        src = np.concatenate([self.i, self.j])
-        dst = np.concatenate([self.j, self.i])
-        tie = np.concatenate([np.arange(n), np.arange(n)])
-        counts = np.bincount(src, minlength=capacity)
-        offsets = np.zeros(capacity + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        # stable counting sort by source: position = row start + rank within the row
-        order = np.argsort(src, kind="stable") if n < 64 else _counting_order(src, offsets)
-        return offsets, dst[order], tie[order]
-
-
-def _counting_order(src: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Permutation that stably sorts ``src`` (ints in [0, capacity)): scipy's COO->CSR counting sort."""
-    import scipy.sparse as sp
-    n = len(src)
-    m = sp.csr_matrix((np.ones(n, dtype=np.int8), (src, np.arange(n))), shape=(len(offsets) - 1, n))
-    return m.indices.astype(np.int64)
+        return kernels.csr_adjacency(self.i, self.j, capacity)

@@ -17,6 +17,7 @@ A failed run leaves ``FAILED`` (the error) instead of ``DONE``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -87,8 +88,13 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
+@functools.cache
 def git_commit() -> str | None:
-    """The checkout's commit (with '+dirty' for local changes), or None outside a git checkout."""
+    """The checkout's commit (with '+dirty' for local changes), or None outside a git checkout.
+
+    Looked up once per process (a sweep's worker runs many jobs): the code a
+    process runs is the code it imported when it started.
+    """
     here = Path(__file__).resolve().parent
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
