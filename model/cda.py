@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 ACTIVE_INSTRUMENT_PHASES = ("trust_building", "pilot", "strategic")
 
 
@@ -293,10 +295,13 @@ def _form_association(model, cda) -> None:
 def _cluster_ties(model, cluster: int) -> np.ndarray:
     """Indices of the ties of one cluster, ascending (grouped once per change of the tie table)."""
     ties = model.ties
+    if model.n_clusters == 1:
+        return np.arange(len(ties))
     cache = getattr(model, "_ties_by_cluster", None)
     if cache is None or cache[0] != ties.version or cache[1] != len(ties):
         by = model.firms.cluster[ties.i]
-        order = np.argsort(by, kind="stable")
+        # a stable sort of 16-bit integers is a radix sort
+        order = np.argsort(by.astype(np.int16) if model.n_clusters < 2 ** 15 else by, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(np.bincount(by, minlength=model.n_clusters))])
         cache = (ties.version, len(ties), order, bounds)
         model._ties_by_cluster = cache
@@ -307,14 +312,8 @@ def _cluster_ties(model, cluster: int) -> np.ndarray:
 def _mean_trust_within(model, label: np.ndarray, n_labels: int, cluster: int) -> np.ndarray:
     """Mean trust on the cluster's ties whose two ends carry the same label (0..n_labels-1; -1 = none)."""
     ties = model.ties
-    sel = _cluster_ties(model, cluster)
-    li, lj = label[ties.i[sel]], label[ties.j[sel]]
-    same = sel[(li >= 0) & (li == lj)]
-    li = label[ties.i[same]]
-    trust = 0.5 * (ties.trust_ij[same] + ties.trust_ji[same])
-    total = np.bincount(li, weights=trust, minlength=n_labels)
-    count = np.bincount(li, minlength=n_labels)
-    return np.divide(total, count, out=np.zeros(n_labels), where=count > 0)
+    return kernels.mean_trust_within(label, n_labels, _cluster_ties(model, cluster), ties.i, ties.j,
+                                     ties.trust_ij, ties.trust_ji)
 
 
 def _maintain(model, cda, rng, phase: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cda
+from . import cda, kernels
 from .params import JOINT_ACTION_TYPES
 
 PURCHASING, MARKETING, SUBCONTRACTING, KNOWLEDGE = range(len(JOINT_ACTION_TYPES))
@@ -222,12 +222,6 @@ def decay_ties(model) -> None:
     ties = model.ties
     if len(ties) == 0:
         return
-    idle = model.month - ties.last
-    old = idle > p.tie_memory
-    if old.any():
-        ties.trust_ij[old] += p.tie_decay * (f.prior_trust[ties.i[old]] - ties.trust_ij[old])
-        ties.trust_ji[old] += p.tie_decay * (f.prior_trust[ties.j[old]] - ties.trust_ji[old])
-    # an idle tie whose trust has fallen below tie_min is dropped; so is one idle for twice tie_memory
-    broken = old & (0.5 * (ties.trust_ij + ties.trust_ji) < p.tie_min)
-    forgotten = idle > 2 * p.tie_memory
-    ties.keep(~(broken | forgotten))
+    keep = kernels.decay_ties(model.month, p.tie_memory, p.tie_decay, p.tie_min, f.prior_trust, ties.i, ties.j,
+                              ties.trust_ij, ties.trust_ji, ties.last)
+    ties.keep(keep)

@@ -71,6 +71,9 @@ def triangles_touching(changed, key, offsets, nbr, capacity):
     smallest key.
     """
     out = np.zeros(capacity, dtype=np.int64)
+    # stamp[w] == e + 1: w is a neighbour of changed tie e's end y (marking y's neighbours is
+    # cheaper than a binary search per neighbour of x, unless y has many more neighbours)
+    stamp = np.zeros(capacity, dtype=np.int64)
     for e in range(len(changed)):
         own = changed[e]
         lo = own // KEY_BASE
@@ -79,12 +82,20 @@ def triangles_touching(changed, key, offsets, nbr, capacity):
             x, y = lo, hi
         else:
             x, y = hi, lo
+        deg_x = offsets[x + 1] - offsets[x]
+        mark = offsets[y + 1] - offsets[y] <= 16 * deg_x
+        if mark:
+            for k in range(offsets[y], offsets[y + 1]):
+                stamp[nbr[k]] = e + 1
         for k in range(offsets[x], offsets[x + 1]):
             w = nbr[k]
             if w == y:
                 continue
             yw = min(y, w) * KEY_BASE + max(y, w)
-            if not _contains(key, yw):
+            if mark:
+                if stamp[w] != e + 1:
+                    continue
+            elif not _contains(key, yw):
                 continue
             xw = min(x, w) * KEY_BASE + max(x, w)
             if (xw < own and _contains(changed, xw)) or (yw < own and _contains(changed, yw)):
@@ -92,4 +103,89 @@ def triangles_touching(changed, key, offsets, nbr, capacity):
             out[lo] += 1
             out[hi] += 1
             out[w] += 1
+    return out
+
+
+@_jit
+def merge_ties(key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last):
+    """Merge new ties (sorted keys, none already present) into the sorted tie arrays.
+
+    The same arrays as inserting each new tie before the first old key above
+    it (``np.insert`` at ``np.searchsorted(key, n_key)``), in one pass.
+    """
+    n, m = len(key), len(n_key)
+    out_key = np.empty(n + m, dtype=np.int64)
+    out_i = np.empty(n + m, dtype=np.int64)
+    out_j = np.empty(n + m, dtype=np.int64)
+    out_tij = np.empty(n + m, dtype=np.float64)
+    out_tji = np.empty(n + m, dtype=np.float64)
+    out_last = np.empty(n + m, dtype=np.int64)
+    a = b = 0
+    for k in range(n + m):
+        if b < m and (a == n or n_key[b] < key[a]):
+            out_key[k], out_i[k], out_j[k] = n_key[b], n_i[b], n_j[b]
+            out_tij[k], out_tji[k], out_last[k] = n_trust_ij[b], n_trust_ji[b], n_last[b]
+            b += 1
+        else:
+            out_key[k], out_i[k], out_j[k] = key[a], i[a], j[a]
+            out_tij[k], out_tji[k], out_last[k] = trust_ij[a], trust_ji[a], last[a]
+            a += 1
+    return out_key, out_i, out_j, out_tij, out_tji, out_last
+
+
+@_jit
+def keep_ties(mask, key, i, j, trust_ij, trust_ji, last):
+    """The tie arrays with only the ties where ``mask`` holds (order kept), and the removed keys."""
+    n_keep = 0
+    for k in range(len(mask)):
+        n_keep += mask[k]
+    n_drop = len(mask) - n_keep
+    out_key = np.empty(n_keep, dtype=np.int64)
+    out_i = np.empty(n_keep, dtype=np.int64)
+    out_j = np.empty(n_keep, dtype=np.int64)
+    out_tij = np.empty(n_keep, dtype=np.float64)
+    out_tji = np.empty(n_keep, dtype=np.float64)
+    out_last = np.empty(n_keep, dtype=np.int64)
+    removed = np.empty(n_drop, dtype=np.int64)
+    a = r = 0
+    for k in range(len(mask)):
+        if mask[k]:
+            out_key[a], out_i[a], out_j[a] = key[k], i[k], j[k]
+            out_tij[a], out_tji[a], out_last[a] = trust_ij[k], trust_ji[k], last[k]
+            a += 1
+        else:
+            removed[r] = key[k]
+            r += 1
+    return out_key, out_i, out_j, out_tij, out_tji, out_last, removed
+
+
+@_jit
+def decay_ties(month, tie_memory, tie_decay, tie_min, prior, i, j, trust_ij, trust_ji, last):
+    """Idle ties' trust decays toward the priors (in place); returns the mask of ties that stay."""
+    keep = np.empty(len(i), dtype=np.bool_)
+    for k in range(len(i)):
+        idle = month - last[k]
+        old = idle > tie_memory
+        if old:
+            trust_ij[k] += tie_decay * (prior[i[k]] - trust_ij[k])
+            trust_ji[k] += tie_decay * (prior[j[k]] - trust_ji[k])
+        broken = old and 0.5 * (trust_ij[k] + trust_ji[k]) < tie_min
+        keep[k] = not (broken or idle > 2 * tie_memory)
+    return keep
+
+
+@_jit
+def mean_trust_within(label, n_labels, sel, i, j, trust_ij, trust_ji):
+    """Mean trust (both directions) over the ties ``sel`` whose two ends carry the same label >= 0."""
+    total = np.zeros(n_labels)
+    count = np.zeros(n_labels, dtype=np.int64)
+    for s in sel:
+        li = label[i[s]]
+        if li >= 0 and li == label[j[s]]:
+            total[li] += 0.5 * (trust_ij[s] + trust_ji[s])
+            count[li] += 1
+    out = np.zeros(n_labels)
+    for k in range(n_labels):
+        if count[k] > 0:
+            out[k] = total[k] / count[k]
     return out

@@ -134,8 +134,6 @@ class TieTable:
     (which keeps the order) never needs a sort.
     """
 
-    _FIELDS = ("i", "j", "trust_ij", "trust_ji", "last")
-
     def __init__(self):
         self.i = np.zeros(0, dtype=np.int64)
         self.j = np.zeros(0, dtype=np.int64)
@@ -182,15 +180,12 @@ class TieTable:
             new = new[first]  # one per pair, in key order
             an, bn = a[new], b[new]
             swap = an > bn
-            values = {
-                "i": np.where(swap, bn, an), "j": np.where(swap, an, bn),
-                "trust_ij": np.where(swap, trust_b[new], trust_a[new]),
-                "trust_ji": np.where(swap, trust_a[new], trust_b[new]),
-                "last": np.full(len(new), month, dtype=np.int64), "key": keys,
-            }
-            at = np.searchsorted(self.key, keys)
-            for name, vals in values.items():
-                setattr(self, name, np.insert(getattr(self, name), at, vals))
+            (self.key, self.i, self.j, self.trust_ij, self.trust_ji, self.last) = kernels.merge_ties(
+                self.key, self.i, self.j, self.trust_ij, self.trust_ji, self.last,
+                keys, np.where(swap, bn, an), np.where(swap, an, bn),
+                np.where(swap, trust_b[new], trust_a[new]).astype(np.float64),
+                np.where(swap, trust_a[new], trust_b[new]).astype(np.float64),
+                np.full(len(new), month, dtype=np.int64))
             self._added.append(keys)
             self.version += 1
             idx = self.find(a, b)
@@ -210,9 +205,9 @@ class TieTable:
         """Keep only the ties where ``mask`` is true (order, hence sortedness, is kept)."""
         if mask.all():
             return
-        self._removed.append(self.key[~mask])
-        for name in (*self._FIELDS, "key"):
-            setattr(self, name, getattr(self, name)[mask])
+        (self.key, self.i, self.j, self.trust_ij, self.trust_ji, self.last, removed) = kernels.keep_ties(
+            mask, self.key, self.i, self.j, self.trust_ij, self.trust_ji, self.last)
+        self._removed.append(removed)
         self.version += 1
 
     def take_changes(self) -> tuple[np.ndarray, np.ndarray]:
