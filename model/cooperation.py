@@ -63,22 +63,10 @@ def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> n
     c_lo = np.searchsorted(keys_c, f.cluster[seekers], side="left")
     c_n = np.searchsorted(keys_c, f.cluster[seekers], side="right") - c_lo
     u = rng.random((p.search_rounds, 3, n))
-    open_ = np.ones(n, dtype=bool)
-    for r in range(p.search_rounds):
-        idx = np.flatnonzero(open_)
-        if len(idx) == 0:
-            break
-        use_town = (u[r, 0, idx] < p.own_town_preference) & (ct_n[idx] > 0)
-        lo = np.where(use_town, ct_lo[idx], c_lo[idx])
-        size = np.where(use_town, ct_n[idx], c_n[idx])
-        pick = lo + np.minimum((u[r, 1, idx] * size).astype(np.int64), size - 1)
-        cand = np.where(use_town, pool_ct[np.minimum(pick, len(pool_ct) - 1)],
-                        pool_c[np.minimum(pick, len(pool_c) - 1)])
-        d = grid_distance(model, seekers[idx], cand)
-        ok = (cand != seekers[idx]) & (u[r, 2, idx] < np.exp(-d / p.interaction_range))
-        partner[idx[ok]] = cand[ok]
-        open_[idx[ok]] = False
-    return partner
+    # acceptance by distance in cells, exp(-d / interaction_range), for every distance on the grid
+    accept = np.exp(-np.arange(max(model.region.width, model.region.height)) / p.interaction_range)
+    return kernels.propose_partners(seekers, u, p.own_town_preference, ct_lo, ct_n, c_lo, c_n, pool_ct, pool_c,
+                                    f.x, f.y, accept)
 
 
 def partnering(model) -> None:
@@ -95,14 +83,8 @@ def partnering(model) -> None:
     u_pick, u_keep = rng.random((2, n_s))
     if len(ties) and n_s:
         offsets, nbr, tie_of = ties.adjacency(f.capacity)
-        deg = offsets[seekers + 1] - offsets[seekers]
-        has = deg > 0
-        k = offsets[seekers] + np.minimum((u_pick * deg).astype(np.int64), np.maximum(deg - 1, 0))
-        k = np.where(has, k, 0)
-        cand = np.where(has, nbr[np.minimum(k, len(nbr) - 1)], -1)
-        trust = np.where(has, ties.trust_of(tie_of[np.minimum(k, len(nbr) - 1)], seekers), 0.0)
-        keep = has & (u_keep < trust)
-        partner[keep] = cand[keep]
+        partner = kernels.pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie_of, ties.i,
+                                              ties.trust_ij, ties.trust_ji)
     # otherwise a new candidate by distance decay
     need = partner < 0
     partner[need] = draw_new_partners(model, seekers[need], rng)

@@ -189,3 +189,47 @@ def mean_trust_within(label, n_labels, sel, i, j, trust_ij, trust_ji):
         if count[k] > 0:
             out[k] = total[k] / count[k]
     return out
+
+
+@_jit
+def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie_of, i, trust_ij, trust_ji):
+    """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it (-1: none)."""
+    partner = np.full(len(seekers), -1, dtype=np.int64)
+    for k in range(len(seekers)):
+        s = seekers[k]
+        deg = offsets[s + 1] - offsets[s]
+        if deg == 0:
+            continue
+        at = offsets[s] + min(np.int64(u_pick[k] * deg), deg - 1)
+        tie = tie_of[at]
+        trust = trust_ij[tie] if i[tie] == s else trust_ji[tie]
+        if u_keep[k] < trust:
+            partner[k] = nbr[at]
+    return partner
+
+
+@_jit
+def propose_partners(seekers, u, own_town_preference, ct_lo, ct_n, c_lo, c_n, pool_ct, pool_c, x, y, accept):
+    """Rejection sampling of a new partner for each seeker (see cooperation.draw_new_partners).
+
+    Round r for seeker k uses ``u[r, :, k]``: own town or whole cluster, which
+    firm, and acceptance with probability ``accept[distance]``. -1 when no
+    round accepts.
+    """
+    n = len(seekers)
+    partner = np.full(n, -1, dtype=np.int64)
+    for k in range(n):
+        s = seekers[k]
+        for r in range(u.shape[0]):
+            use_town = u[r, 0, k] < own_town_preference and ct_n[k] > 0
+            if use_town:
+                pick = ct_lo[k] + min(np.int64(u[r, 1, k] * ct_n[k]), ct_n[k] - 1)
+                cand = pool_ct[min(pick, len(pool_ct) - 1)]
+            else:
+                pick = c_lo[k] + min(np.int64(u[r, 1, k] * c_n[k]), c_n[k] - 1)
+                cand = pool_c[min(pick, len(pool_c) - 1)]
+            d = max(abs(x[s] - x[cand]), abs(y[s] - y[cand]))
+            if cand != s and u[r, 2, k] < accept[d]:
+                partner[k] = cand
+                break
+    return partner
