@@ -132,18 +132,12 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     coop_a = u[0] < prob_a
     coop_b = u[1] < prob_b
     cda.charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost)
-    both = coop_a & coop_b
-    pay_a = np.where(coop_a, np.where(coop_b, ben, 0.0) - cost * (1.0 - s_a), np.where(coop_b, tau * ben, 0.0))
-    pay_b = np.where(coop_b, np.where(coop_a, ben, 0.0) - cost * (1.0 - s_b), np.where(coop_a, tau * ben, 0.0))
-    np.add.at(payoff, a, pay_a)
-    np.add.at(payoff, b, pay_b)
-    # trust: a learns from b's choice and b from a's
-    lr, bw, att = p.learning_rate, p.betrayal_weight, p.subsidy_attribution
-    new_a = np.where(coop_b, trust_a + lr * (1.0 - att * s_b) * (1.0 - trust_a), trust_a * (1.0 - min(1.0, lr * bw)))
-    new_b = np.where(coop_a, trust_b + lr * (1.0 - att * s_a) * (1.0 - trust_b), trust_b * (1.0 - min(1.0, lr * bw)))
-    ties.set_trust_of(idx, a, np.clip(new_a, 0.0, 1.0))
-    ties.set_trust_of(idx, b, np.clip(new_b, 0.0, 1.0))
-    ties.last[idx] = t
+    # payoffs, trust (a learns from b's choice and b from a's), effects of joint actions, tallies
+    kernels.settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, ben, cost, tau,
+                         p.learning_rate, p.subsidy_attribution, 1.0 - min(1.0, p.learning_rate * p.betrayal_weight),
+                         t, t + p.effect_months, payoff, ties.i, ties.trust_ij, ties.trust_ji, ties.last,
+                         f.discount_until, f.export_until, f.subcontract_until, f.cluster, f.member, tally,
+                         member_tally)
     # a first encounter in which neither contributed leaves no relationship behind
     nothing = ~existed & ~coop_a & ~coop_b
     if nothing.any():
@@ -152,27 +146,9 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
         # ... unless the same pair also met in another game this month and someone contributed
         drop[idx[~nothing]] = False
         ties.keep(~drop)
-    # what a joint action brings when both contribute
-    until = t + p.effect_months
-    for code, field in ((PURCHASING, "discount_until"), (MARKETING, "export_until"),
-                        (SUBCONTRACTING, "subcontract_until")):
-        sel = both & (kind == code)
-        arr = getattr(f, field)
-        arr[a[sel]] = np.maximum(arr[a[sel]], until)
-        arr[b[sel]] = np.maximum(arr[b[sel]], until)
-    sel = both & (kind == KNOWLEDGE)
+    sel = coop_a & coop_b & (kind == KNOWLEDGE)
     old = log.get("knowledge_pairs", (np.zeros(0, np.int64), np.zeros(0, np.int64)))
     log["knowledge_pairs"] = (np.concatenate([old[0], a[sel]]), np.concatenate([old[1], b[sel]]))
-    # tallies per cluster (partners share a cluster)
-    c = f.cluster[a]
-    tally[0] += np.bincount(c, minlength=n_c) * 2
-    tally[1] += np.bincount(c, weights=coop_a.astype(float) + coop_b, minlength=n_c)
-    tally[2] += np.bincount(c, minlength=n_c)
-    tally[3] += np.bincount(c, weights=both.astype(float), minlength=n_c)
-    for side, coop in ((a, coop_a), (b, coop_b)):
-        m = f.member[side]
-        member_tally[0] += np.bincount(f.cluster[side][m], minlength=n_c)
-        member_tally[1] += np.bincount(f.cluster[side][m], weights=coop[m].astype(float), minlength=n_c)
     return {"coop_a": coop_a, "coop_b": coop_b}
 
 

@@ -233,3 +233,69 @@ def propose_partners(seekers, u, own_town_preference, ct_lo, ct_n, c_lo, c_n, po
                 partner[k] = cand
                 break
     return partner
+
+
+@_jit
+def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, ben, cost, tau, learning_rate,
+                 attribution, betrayal_factor, month, until, payoff, tie_i, trust_ij, trust_ji, last,
+                 discount_until, export_until, subcontract_until, cluster, member, tally, member_tally):
+    """The outcomes of the games (a[k], b[k]) of kind[k] on ties idx[k], in place (see cooperation.play_game).
+
+    Payoffs add up over a firm's games; trust along a tie is written by a's
+    side for every game, then by b's side (the last write wins, as NumPy's
+    fancy assignment). When both contribute, purchasing (kind 0), marketing (1)
+    and subcontracting (2) extend the firms' discount, export and subcontract
+    fields to ``until``. Tallies per cluster: choices, cooperative choices,
+    games, joint actions; members' choices and cooperative choices.
+    """
+    n = len(a)
+    for k in range(n):
+        ca, cb = coop_a[k], coop_b[k]
+        if ca:
+            payoff[a[k]] += (ben[k] if cb else 0.0) - cost[k] * (1.0 - s_a[k])
+        else:
+            payoff[a[k]] += tau[k] * ben[k] if cb else 0.0
+    for k in range(n):
+        ca, cb = coop_a[k], coop_b[k]
+        if cb:
+            payoff[b[k]] += (ben[k] if ca else 0.0) - cost[k] * (1.0 - s_b[k])
+        else:
+            payoff[b[k]] += tau[k] * ben[k] if ca else 0.0
+    for side in range(2):
+        for k in range(n):
+            if side == 0:
+                who, t, other_coop, s_other = a[k], trust_a[k], coop_b[k], s_b[k]
+            else:
+                who, t, other_coop, s_other = b[k], trust_b[k], coop_a[k], s_a[k]
+            if other_coop:
+                v = t + learning_rate * (1.0 - attribution * s_other) * (1.0 - t)
+            else:
+                v = t * betrayal_factor
+            v = min(max(v, 0.0), 1.0)
+            if tie_i[idx[k]] == who:
+                trust_ij[idx[k]] = v
+            else:
+                trust_ji[idx[k]] = v
+    for k in range(n):
+        last[idx[k]] = month
+        both = coop_a[k] and coop_b[k]
+        if both and kind[k] == 0:
+            discount_until[a[k]] = max(discount_until[a[k]], until)
+            discount_until[b[k]] = max(discount_until[b[k]], until)
+        elif both and kind[k] == 1:
+            export_until[a[k]] = max(export_until[a[k]], until)
+            export_until[b[k]] = max(export_until[b[k]], until)
+        elif both and kind[k] == 2:
+            subcontract_until[a[k]] = max(subcontract_until[a[k]], until)
+            subcontract_until[b[k]] = max(subcontract_until[b[k]], until)
+        c = cluster[a[k]]
+        tally[0, c] += 2.0
+        tally[1, c] += np.float64(coop_a[k]) + np.float64(coop_b[k])
+        tally[2, c] += 1.0
+        tally[3, c] += np.float64(both)
+        if member[a[k]]:
+            member_tally[0, c] += 1.0
+            member_tally[1, c] += np.float64(coop_a[k])
+        if member[b[k]]:
+            member_tally[0, cluster[b[k]]] += 1.0
+            member_tally[1, cluster[b[k]]] += np.float64(coop_b[k])
