@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .agents import INSTITUTION_KINDS
-from .state import grouped_order
 
 TRAINING = INSTITUTION_KINDS.index("training_centre")
 CREDIT = INSTITUTION_KINDS.index("credit_fund")
@@ -16,14 +16,7 @@ BSP = INSTITUTION_KINDS.index("business_service_provider")
 
 def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as np.median gives it."""
-    order = grouped_order(group, values)
-    ordered = values[order]
-    count = np.bincount(group, minlength=n_groups)
-    start = np.cumsum(count) - count
-    has = count > 0
-    lo = ordered[np.where(has, start + (count - 1) // 2, 0)] if len(values) else np.zeros(n_groups)
-    hi = ordered[np.where(has, start + count // 2, 0)] if len(values) else np.zeros(n_groups)
-    return np.where(has, np.where(count % 2 == 1, hi, (lo + hi) / 2), 0.0)
+    return kernels.group_median(np.asarray(values, dtype=np.float64), np.asarray(group, dtype=np.int64), n_groups)
 
 
 def serve(model) -> None:
@@ -63,10 +56,9 @@ def serve(model) -> None:
         req = req[has]
         first = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
         inst = model.cluster_institutions[c[req], first]
-        order = grouped_order(inst, tie_break[req], -need[req])
-        req, inst = req[order], inst[order]
-        rank = np.arange(len(req)) - np.searchsorted(inst, inst, side="left")
-        served = rank < model.inst_capacity[inst]
+        # each institution serves up to its capacity, the neediest first (ties broken at random)
+        served = kernels.first_in_group(inst, len(model.institutions), model.inst_capacity, -need[req],
+                                        tie_break[req])
         req, inst = req[served], inst[served]
         slots = live[req]
         for k_inst, n in zip(*np.unique(inst, return_counts=True)):
@@ -95,14 +87,8 @@ def spread_awareness(model) -> None:
     rng = model.streams["services"]
     if len(ties) == 0 or p.awareness_spread == 0:
         return
-    # only pairs where one end knows and the other does not can pass anything on; the rows are
-    # compared as packed bits, and only the ties that differ are unpacked (row-major order as np.nonzero)
-    n_links = f.aware.shape[1]
-    bits = np.packbits(f.aware, axis=1, bitorder="little")
-    differ = bits[ties.i] ^ bits[ties.j]
-    rows = np.flatnonzero(differ.any(axis=1))
-    sub, cols = np.nonzero(np.unpackbits(differ[rows], axis=1, count=n_links, bitorder="little"))
-    rows = rows[sub]
+    # only pairs where one end knows and the other does not can pass anything on
+    rows, cols = kernels.awareness_differences(f.aware, ties.i, ties.j)
     passed = rng.random(len(rows)) < p.awareness_spread
     rows, cols = rows[passed], cols[passed]
     # whichever end did not know learns it
