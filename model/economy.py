@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from .state import grouped_order
 
 
 def initial_productivity(p, specs, employees, capital):
@@ -128,9 +128,13 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
     # capacity: rank each supplier's customers by a random priority
     idx = np.flatnonzero(has)
     if len(idx):
-        first = kernels.first_in_group(chosen[idx], len(model.suppliers), model.sup_capacity, priority[idx],
-                                       np.zeros(len(idx)))
-        ok = idx[first & (delivered[idx] < model.sup_reliability[chosen[idx]])]
+        order = idx[grouped_order(chosen[idx], priority[idx])]
+        sup = chosen[order]
+        start = np.searchsorted(sup, sup, side="left")
+        rank = np.arange(len(order)) - start
+        served = rank < model.sup_capacity[sup]
+        served &= delivered[order] < model.sup_reliability[sup]
+        ok = order[served]
         factor[ok] = model.sup_markup[chosen[ok]]
         f.supplier[live[ok]] = chosen[ok]
     return factor

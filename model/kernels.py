@@ -302,55 +302,6 @@ def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, be
 
 
 @_jit
-def _group_members(group, n_groups):
-    """Counting sort: (starts, members), members of group g at members[starts[g]:starts[g + 1]]."""
-    counts = np.zeros(n_groups + 1, dtype=np.int64)
-    for k in range(len(group)):
-        counts[group[k] + 1] += 1
-    starts = np.cumsum(counts)
-    fill = starts[:-1].copy()
-    members = np.empty(len(group), dtype=np.int64)
-    for k in range(len(group)):
-        members[fill[group[k]]] = k
-        fill[group[k]] += 1
-    return starts, members
-
-
-@_jit
-def group_median(values, group, n_groups):
-    """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as np.median gives it."""
-    starts, members = _group_members(group, n_groups)
-    out = np.zeros(n_groups)
-    for g in range(n_groups):
-        m = starts[g + 1] - starts[g]
-        if m == 0:
-            continue
-        seg = np.sort(values[members[starts[g]:starts[g + 1]]])
-        lo, hi = seg[(m - 1) // 2], seg[m // 2]
-        out[g] = hi if m % 2 == 1 else (lo + hi) / 2
-    return out
-
-
-@_jit
-def first_in_group(group, n_groups, capacity, key1, key2):
-    """Mask of the first ``capacity[g]`` members of each group g, in the order of (key1, key2).
-
-    (key1, key2) must order the members strictly (key2 a random tie-break), so
-    that the chosen set does not depend on the sorting algorithm.
-    """
-    starts, members = _group_members(group, n_groups)
-    chosen = np.zeros(len(group), dtype=np.bool_)
-    for g in range(n_groups):
-        seg = members[starts[g]:starts[g + 1]]
-        if len(seg) > capacity[g]:
-            seg = seg[np.argsort(key2[seg])]
-            seg = seg[np.argsort(key1[seg], kind="mergesort")][:capacity[g]]
-        for k in seg:
-            chosen[k] = True
-    return chosen
-
-
-@_jit
 def awareness_differences(aware, i, j):
     """(tie, column) of every link that exactly one end of a tie knows, in row-major order."""
     n_links = aware.shape[1]

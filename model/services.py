@@ -6,6 +6,7 @@ import numpy as np
 
 from . import kernels
 from .agents import INSTITUTION_KINDS
+from .state import grouped_order
 
 TRAINING = INSTITUTION_KINDS.index("training_centre")
 CREDIT = INSTITUTION_KINDS.index("credit_fund")
@@ -16,7 +17,14 @@ BSP = INSTITUTION_KINDS.index("business_service_provider")
 
 def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as np.median gives it."""
-    return kernels.group_median(np.asarray(values, dtype=np.float64), np.asarray(group, dtype=np.int64), n_groups)
+    order = grouped_order(group, values)
+    ordered = values[order]
+    count = np.bincount(group, minlength=n_groups)
+    start = np.cumsum(count) - count
+    has = count > 0
+    lo = ordered[np.where(has, start + (count - 1) // 2, 0)] if len(values) else np.zeros(n_groups)
+    hi = ordered[np.where(has, start + count // 2, 0)] if len(values) else np.zeros(n_groups)
+    return np.where(has, np.where(count % 2 == 1, hi, (lo + hi) / 2), 0.0)
 
 
 def serve(model) -> None:
@@ -56,9 +64,10 @@ def serve(model) -> None:
         req = req[has]
         first = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
         inst = model.cluster_institutions[c[req], first]
-        # each institution serves up to its capacity, the neediest first (ties broken at random)
-        served = kernels.first_in_group(inst, len(model.institutions), model.inst_capacity, -need[req],
-                                        tie_break[req])
+        order = grouped_order(inst, tie_break[req], -need[req])
+        req, inst = req[order], inst[order]
+        rank = np.arange(len(req)) - np.searchsorted(inst, inst, side="left")
+        served = rank < model.inst_capacity[inst]
         req, inst = req[served], inst[served]
         slots = live[req]
         for k_inst, n in zip(*np.unique(inst, return_counts=True)):
