@@ -77,7 +77,7 @@ def test_province_run(benchmark):
 
 
 def test_policy_comparison_sweep(benchmark, tmp_path):
-    """Target: experiment=policy_comparison (8 policies x 30 seeds, 500 firms, 120 months) with joblib, 2 cores."""
+    """Target: experiment=policy_comparison (9 policies x 30 seeds, 500 firms, 120 months) with joblib, 2 cores."""
     cli = os.path.join(os.path.dirname(sys.executable), "khusheh-run")
     args = [cli, "-m", "experiment=policy_comparison"]
     if not FULL:

@@ -1,0 +1,128 @@
+"""The numba kernels against hand-made answers and the NumPy code they replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model import kernels
+from model.state import KEY_BASE, TieTable
+
+
+def _table(pairs):
+    t = TieTable()
+    a, b = np.array(pairs).T
+    t.add(a, b, np.full(len(a), 0.5), np.full(len(a), 0.5), month=0)
+    return t
+
+
+def test_adjacency_of_a_small_graph():
+    # ties (0,1), (0,2), (1,2), (2,3): slot 2's row holds 3 (it is i) and then 0, 1 (it is j)
+    t = _table([(0, 1), (0, 2), (1, 2), (2, 3)])
+    offsets, nbr, tie = kernels.csr_adjacency(t.i, t.j, 5)
+    assert offsets.tolist() == [0, 2, 4, 7, 8, 8]
+    assert nbr[offsets[2]:offsets[3]].tolist() == [3, 0, 1]
+    assert tie[offsets[2]:offsets[3]].tolist() == [3, 1, 2]
+    assert nbr[offsets[0]:offsets[1]].tolist() == [1, 2]
+
+
+def test_adjacency_equals_a_stable_sort_by_source():
+    rng = np.random.default_rng(3)
+    t = _table(rng.integers(0, 300, (2000, 2)))
+    src = np.concatenate([t.i, t.j])
+    order = np.argsort(src, kind="stable")
+    offsets, nbr, tie = kernels.csr_adjacency(t.i, t.j, 300)
+    assert np.array_equal(nbr, np.concatenate([t.j, t.i])[order])
+    assert np.array_equal(tie, np.tile(np.arange(len(t)), 2)[order])
+    assert np.array_equal(np.diff(offsets), np.bincount(src, minlength=300))
+
+
+def test_merge_and_keep_ties_equal_insert_and_mask():
+    rng = np.random.default_rng(4)
+    old = np.unique(rng.integers(0, 10_000, 500))
+    new = np.setdiff1d(np.unique(rng.integers(0, 10_000, 80)), old)
+    vals = [rng.random(len(old)), rng.random(len(old))]
+    nvals = [rng.random(len(new)), rng.random(len(new))]
+    out = kernels.merge_ties(old, old + 1, old + 2, *vals, old + 3, new, new + 1, new + 2, *nvals, new + 3)
+    at = np.searchsorted(old, new)
+    assert np.array_equal(out[0], np.insert(old, at, new))
+    assert np.array_equal(out[3], np.insert(vals[0], at, nvals[0]))
+    assert np.array_equal(out[5], np.insert(old + 3, at, new + 3))
+    mask = rng.random(len(out[0])) < 0.7
+    kept = kernels.keep_ties(mask, *out)
+    for got, full in zip(kept[:6], out):
+        assert np.array_equal(got, full[mask])
+    assert np.array_equal(kept[6], out[0][~mask])
+
+
+def test_decay_ties_by_hand():
+    # tie 0 fresh; tie 1 idle 30 > 24 months: trust 0.5 -> 0.5 + 0.1 (0.2 - 0.5) = 0.47 each way, kept;
+    # tie 2 idle 30 with trust 0.3 -> 0.29 < 0.3: broken; tie 3 idle 50 > 48: forgotten
+    prior = np.full(8, 0.2)
+    i, j = np.array([0, 1, 2, 3]), np.array([4, 5, 6, 7])
+    tij = np.array([0.9, 0.5, 0.3, 0.9])
+    tji = tij.copy()
+    keep = kernels.decay_ties(60, 24, 0.1, 0.3, prior, i, j, tij, tji, np.array([59, 30, 30, 10]))
+    assert keep.tolist() == [True, True, False, False]
+    assert tij[0] == 0.9 and tij[1] == pytest.approx(0.47) and tji[2] == pytest.approx(0.29)
+
+
+def test_mean_trust_within_groups():
+    label = np.array([0, 0, 1, 1, -1])
+    i, j = np.array([0, 0, 2, 3]), np.array([1, 2, 3, 4])
+    tij, tji = np.array([0.2, 0.9, 0.6, 0.9]), np.array([0.4, 0.9, 0.8, 0.9])
+    # group 0: tie (0,1) only -> 0.3; group 1: tie (2,3) -> 0.7; (0,2) crosses groups, (3,4) has no label
+    got = kernels.mean_trust_within(label, 3, np.arange(4), i, j, tij, tji)
+    assert got == pytest.approx([0.3, 0.7, 0.0])
+
+
+def test_triangles_touching_a_new_tie():
+    # square 0-1-2-3 with diagonal (0,2) added: the two triangles (0,1,2) and (0,2,3) contain it
+    t = _table([(0, 1), (1, 2), (2, 3), (0, 3), (0, 2)])
+    offsets, nbr, _ = kernels.csr_adjacency(t.i, t.j, 4)
+    got = kernels.triangles_touching(np.array([0 * KEY_BASE + 2]), t.key, offsets, nbr, 4)
+    assert got.tolist() == [2, 1, 2, 1]
+
+
+def test_awareness_differences_in_row_major_order():
+    aware = np.array([[1, 0, 1], [1, 1, 0], [0, 0, 1]], dtype=bool)
+    rows, cols = kernels.awareness_differences(aware, np.array([0, 0, 1]), np.array([1, 2, 2]))
+    # tie 0 (firms 0,1): columns 1, 2; tie 1 (0,2): column 0; tie 2 (1,2): columns 0, 1, 2
+    assert list(zip(rows.tolist(), cols.tolist())) == [(0, 1), (0, 2), (1, 0), (2, 0), (2, 1), (2, 2)]
+
+
+def test_propose_partners_by_hand():
+    # two seekers in a town of three firms; seeker 0's first round picks itself (refused), the
+    # second picks firm 2 at distance 1 and accepts; seeker 1 is too far from everyone to accept
+    x, y = np.array([0, 9, 1]), np.array([0, 0, 0])
+    pool = np.array([0, 1, 2])
+    u = np.zeros((2, 3, 2))
+    u[:, 0, :] = 0.0              # always the own town
+    u[0, 1, :] = [0.1, 0.1]       # round 0: index 0 (firm 0)
+    u[1, 1, :] = [0.9, 0.1]       # round 1: seeker 0 gets index 2 (firm 2), seeker 1 index 0
+    u[:, 2, :] = 0.5
+    accept = np.exp(-np.arange(10) / 2.0)  # d = 1: 0.61 > 0.5 accepts; d = 9: 0.01 refuses
+    n = np.array([3, 3])
+    lo = np.array([0, 0])
+    got = kernels.propose_partners(np.array([0, 1]), u, 0.6, lo, n, lo, n, pool, pool, x, y, accept)
+    assert got.tolist() == [2, -1]
+
+
+def test_settle_games_by_hand():
+    # one purchasing game on tie 0 between firms 0 and 1: 0 contributes, 1 withholds
+    # payoffs: 0 pays c (1 - s) = 1 x 0.5; 1 captures tau b = 0.5 x 4; trust: 0 was betrayed
+    # (0.5 x 0.8 = 0.4), 1 saw cooperation, discounted by the subsidy: 0.5 + 0.2 (1 - 1 x 0.5) 0.5 = 0.55
+    a, b, kind, idx = np.array([0]), np.array([1]), np.array([0]), np.array([0])
+    yes, no = np.array([True]), np.array([False])
+    s, half = np.array([0.5]), np.array([0.5])
+    payoff = np.zeros(2)
+    tij, tji, last = np.array([0.5]), np.array([0.5]), np.array([0])
+    until = [np.full(2, -1) for _ in range(3)]
+    tally, member_tally = np.zeros((4, 1)), np.zeros((2, 1))
+    kernels.settle_games(a, b, kind, idx, yes, no, s, s, half, half, np.array([4.0]), np.array([1.0]),
+                         np.array([0.5]), 0.2, 1.0, 0.8, 7, 13, payoff, np.array([0]), tij, tji, last, *until,
+                         np.zeros(2, dtype=np.int64), np.array([True, False]), tally, member_tally)
+    assert payoff.tolist() == [-0.5, 2.0]
+    assert tij[0] == pytest.approx(0.4) and tji[0] == pytest.approx(0.55) and last[0] == 7
+    assert until[0].tolist() == [-1, -1]  # no joint action: one side withheld
+    assert tally[:, 0].tolist() == [2.0, 1.0, 1.0, 0.0] and member_tally[:, 0].tolist() == [1.0, 1.0]
