@@ -82,9 +82,9 @@ def partnering(model) -> None:
     # an existing tie, drawn uniformly and kept with probability equal to the trust in it
     u_pick, u_keep = rng.random((2, n_s))
     if len(ties) and n_s:
-        offsets, nbr, tie_of = ties.adjacency(f.capacity)
-        partner = kernels.pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie_of, ties.i,
-                                              ties.trust_ij, ties.trust_ji)
+        offsets, nbr = ties.adjacency(f.capacity)
+        partner = kernels.pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, ties.key, ties.trust_ij,
+                                              ties.trust_ji)
     # otherwise a new candidate by distance decay
     need = partner < 0
     partner[need] = draw_new_partners(model, seekers[need], rng)
@@ -163,14 +163,7 @@ def gossip(model) -> None:
     if choices.sum() == 0:
         return
     rate = np.divide(coop, choices, out=np.full(model.n_clusters, np.nan), where=choices > 0)
-    sel = np.flatnonzero(f.member[ties.i] & f.member[ties.j])
-    if len(sel) == 0:
-        return
-    r = rate[f.cluster[ties.i[sel]]]
-    ok = ~np.isnan(r)
-    sel, r = sel[ok], r[ok]
-    ties.trust_ij[sel] += p.gossip_weight * (r - ties.trust_ij[sel])
-    ties.trust_ji[sel] += p.gossip_weight * (r - ties.trust_ji[sel])
+    kernels.gossip(rate, p.gossip_weight, f.member, f.cluster, ties.i, ties.j, ties.trust_ij, ties.trust_ji)
 
 
 def decay_ties(model) -> None:

@@ -18,8 +18,8 @@ _jit = numba.njit(cache=True, nogil=True)
 
 
 @_jit
-def _contains(sorted_keys, q):
-    """Is ``q`` in the ascending array ``sorted_keys``? (binary search)"""
+def _position(sorted_keys, q):
+    """Where ``q`` goes in the ascending array ``sorted_keys`` (``np.searchsorted``, side left)."""
     lo, hi = 0, len(sorted_keys)
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -27,16 +27,23 @@ def _contains(sorted_keys, q):
             lo = mid + 1
         else:
             hi = mid
-    return lo < len(sorted_keys) and sorted_keys[lo] == q
+    return lo
+
+
+@_jit
+def _contains(sorted_keys, q):
+    """Is ``q`` in the ascending array ``sorted_keys``? (binary search)"""
+    at = _position(sorted_keys, q)
+    return at < len(sorted_keys) and sorted_keys[at] == q
 
 
 @_jit
 def csr_adjacency(i, j, capacity):
-    """CSR adjacency over slots of the undirected ties (i[k], j[k]), both directions.
+    """CSR adjacency over slots of the undirected ties (i[k], j[k]), both directions: (offsets, neighbour).
 
-    Returns (offsets, neighbour, tie index). Within a row, entries come in the
-    order of a stable sort of the sources ``concatenate([i, j])``: first the
-    ties where the slot is ``i`` (in tie order), then those where it is ``j``.
+    Within a row, neighbours come in the order of a stable sort of the sources
+    ``concatenate([i, j])``: first the ties where the slot is ``i`` (in tie
+    order), then those where it is ``j``.
     """
     n = len(i)
     counts = np.zeros(capacity + 1, dtype=np.int64)
@@ -46,18 +53,13 @@ def csr_adjacency(i, j, capacity):
     offsets = np.cumsum(counts)
     fill = offsets[:-1].copy()
     nbr = np.empty(2 * n, dtype=np.int64)
-    tie = np.empty(2 * n, dtype=np.int64)
     for k in range(n):
-        a = i[k]
-        nbr[fill[a]] = j[k]
-        tie[fill[a]] = k
-        fill[a] += 1
+        nbr[fill[i[k]]] = j[k]
+        fill[i[k]] += 1
     for k in range(n):
-        b = j[k]
-        nbr[fill[b]] = i[k]
-        tie[fill[b]] = k
-        fill[b] += 1
-    return offsets, nbr, tie
+        nbr[fill[j[k]]] = i[k]
+        fill[j[k]] += 1
+    return offsets, nbr
 
 
 @_jit
@@ -192,7 +194,7 @@ def mean_trust_within(label, n_labels, sel, i, j, trust_ij, trust_ji):
 
 
 @_jit
-def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie_of, i, trust_ij, trust_ji):
+def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, key, trust_ij, trust_ji):
     """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it (-1: none)."""
     partner = np.full(len(seekers), -1, dtype=np.int64)
     for k in range(len(seekers)):
@@ -200,11 +202,11 @@ def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie_of, i, trust_
         deg = offsets[s + 1] - offsets[s]
         if deg == 0:
             continue
-        at = offsets[s] + min(np.int64(u_pick[k] * deg), deg - 1)
-        tie = tie_of[at]
-        trust = trust_ij[tie] if i[tie] == s else trust_ji[tie]
+        other = nbr[offsets[s] + min(np.int64(u_pick[k] * deg), deg - 1)]
+        tie = _position(key, min(s, other) * KEY_BASE + max(s, other))
+        trust = trust_ij[tie] if s < other else trust_ji[tie]
         if u_keep[k] < trust:
-            partner[k] = nbr[at]
+            partner[k] = other
     return partner
 
 
@@ -318,3 +320,29 @@ def awareness_differences(aware, i, j):
                 rows[n], cols[n] = k, c
                 n += 1
     return rows, cols
+
+
+@_jit
+def gossip(rate, weight, member, cluster, i, j, trust_ij, trust_ji):
+    """On ties between two members, trust moves toward the members' cooperation rate of their cluster."""
+    for k in range(len(i)):
+        if member[i[k]] and member[j[k]]:
+            r = rate[cluster[i[k]]]
+            if not np.isnan(r):
+                trust_ij[k] += weight * (r - trust_ij[k])
+                trust_ji[k] += weight * (r - trust_ji[k])
+
+
+@_jit
+def tie_totals(cluster, n_clusters, capacity, i, j, trust_ij, trust_ji):
+    """Per cluster the sum of trust (both directions) and the number of ties; per slot the degree."""
+    trust_sum = np.zeros(n_clusters)
+    count = np.zeros(n_clusters, dtype=np.int64)
+    degree = np.zeros(capacity, dtype=np.int64)
+    for k in range(len(i)):
+        c = cluster[i[k]]
+        trust_sum[c] += trust_ij[k] + trust_ji[k]
+        count[c] += 1
+        degree[i[k]] += 1
+        degree[j[k]] += 1
+    return trust_sum, count, degree

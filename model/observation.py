@@ -92,7 +92,7 @@ class TriangleCount:
         removed = removed[sorted_member(self.key, removed)]
         added = added[ties.contains(added)]
         if len(removed) or len(added):
-            offsets, nbr, _ = ties.adjacency(capacity)
+            offsets, nbr = ties.adjacency(capacity)
             if len(self.key) == 0 or len(removed) + len(added) > len(key) // 4:
                 self.count = triangles(ties, capacity)
             else:
@@ -119,11 +119,10 @@ def compute(model) -> tuple[dict, list[dict]]:
     f = model.firms
     ties = model.ties
     live = f.live()
-    clustering = clustering_from(model.triangle_count.update(ties, f.capacity), ties.degree(f.capacity))
+    trust_sum, tie_count, degree = kernels.tie_totals(f.cluster, model.n_clusters, f.capacity, ties.i, ties.j,
+                                                      ties.trust_ij, ties.trust_ji)
+    clustering = clustering_from(model.triangle_count.update(ties, f.capacity), degree)
     games = model.month_log.get("games", np.zeros((4, model.n_clusters)))
-    tie_cluster = f.cluster[ties.i]
-    trust_sum = np.bincount(tie_cluster, weights=ties.trust_ij + ties.trust_ji, minlength=model.n_clusters)
-    tie_count = np.bincount(tie_cluster, minlength=model.n_clusters)
 
     def row(sel_firms: np.ndarray, clusters: list[int]) -> dict:
         n = len(sel_firms)

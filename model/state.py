@@ -232,7 +232,7 @@ class TieTable:
         return (np.bincount(self.i, minlength=capacity) + np.bincount(self.j, minlength=capacity))
 
     def adjacency(self, capacity: int):
-        """CSR adjacency over slots: (offsets, neighbour, tie index), both directions.
+        """CSR adjacency over slots, both directions: (offsets, neighbour).
 
         Built by a counting sort (O(ties + slots)); within a row, neighbours come
         in the order of the tie table (ties where the slot is ``i`` first). Kept

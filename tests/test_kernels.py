@@ -19,10 +19,9 @@ def _table(pairs):
 def test_adjacency_of_a_small_graph():
     # ties (0,1), (0,2), (1,2), (2,3): slot 2's row holds 3 (it is i) and then 0, 1 (it is j)
     t = _table([(0, 1), (0, 2), (1, 2), (2, 3)])
-    offsets, nbr, tie = kernels.csr_adjacency(t.i, t.j, 5)
+    offsets, nbr = kernels.csr_adjacency(t.i, t.j, 5)
     assert offsets.tolist() == [0, 2, 4, 7, 8, 8]
     assert nbr[offsets[2]:offsets[3]].tolist() == [3, 0, 1]
-    assert tie[offsets[2]:offsets[3]].tolist() == [3, 1, 2]
     assert nbr[offsets[0]:offsets[1]].tolist() == [1, 2]
 
 
@@ -31,9 +30,8 @@ def test_adjacency_equals_a_stable_sort_by_source():
     t = _table(rng.integers(0, 300, (2000, 2)))
     src = np.concatenate([t.i, t.j])
     order = np.argsort(src, kind="stable")
-    offsets, nbr, tie = kernels.csr_adjacency(t.i, t.j, 300)
+    offsets, nbr = kernels.csr_adjacency(t.i, t.j, 300)
     assert np.array_equal(nbr, np.concatenate([t.j, t.i])[order])
-    assert np.array_equal(tie, np.tile(np.arange(len(t)), 2)[order])
     assert np.array_equal(np.diff(offsets), np.bincount(src, minlength=300))
 
 
@@ -79,7 +77,7 @@ def test_mean_trust_within_groups():
 def test_triangles_touching_a_new_tie():
     # square 0-1-2-3 with diagonal (0,2) added: the two triangles (0,1,2) and (0,2,3) contain it
     t = _table([(0, 1), (1, 2), (2, 3), (0, 3), (0, 2)])
-    offsets, nbr, _ = kernels.csr_adjacency(t.i, t.j, 4)
+    offsets, nbr = kernels.csr_adjacency(t.i, t.j, 4)
     got = kernels.triangles_touching(np.array([0 * KEY_BASE + 2]), t.key, offsets, nbr, 4)
     assert got.tolist() == [2, 1, 2, 1]
 
