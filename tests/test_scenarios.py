@@ -197,3 +197,22 @@ def test_a_run_shows_a_progress_bar_after_its_delay(tmp_path):
     bar = [line for line in proc.stderr.replace("\r", "\n").splitlines() if "month" in line and "|" in line]
     assert bar, proc.stderr[-500:]
     assert re.search(r"\d+/40", bar[-1]) and "<" in bar[-1]  # months done of the total, time left
+
+
+def test_the_sweeper_checks_every_swept_value_with_a_covering_set_of_jobs():
+    from hydra_plugins.khusheh_sweeper import covering_jobs
+    jobs = [[f"policy={p}", f"seed={s}"] for p in ("a", "b", "c") for s in range(4)]
+    chosen = covering_jobs(jobs)
+    # every value of both keys is in some chosen job: 6 of the 12 jobs, in the sweep's order
+    assert {o for job in chosen for o in job} == {o for job in jobs for o in job}
+    assert chosen == [jobs[k] for k in (0, 1, 2, 3, 4, 8)]
+
+
+@pytest.mark.parametrize("bad", ["policy=none,standard_cda,nosuch", "seed=0,1,x"])
+def test_a_sweep_with_one_bad_value_stops_before_any_job_runs(tmp_path, bad):
+    # the bad value is in the last jobs of the product; the sweep must stop before the first
+    other = "seed=0,1" if bad.startswith("policy") else "policy=none,standard_cda"
+    proc = _cli(["-m", bad, other, "sim.months=12", "hydra.sweep.dir=sweep"], tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not [p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]
