@@ -41,7 +41,13 @@ def enter_firms(model) -> np.ndarray:
     live = f.live()
     n_towns = len(model.region.town_names) + 1
     key = f.cluster[live] * n_towns + f.town[live]
-    groups, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    # the (cluster, town) groups with firms, ascending; each firm's group; group sizes (as np.unique)
+    by_key = np.bincount(key, minlength=model.n_clusters * n_towns)
+    groups = np.flatnonzero(by_key)
+    counts = by_key[groups]
+    rank = np.zeros(len(by_key), dtype=np.int64)
+    rank[groups] = np.arange(len(groups))
+    inverse = rank[key]
     mean_margin = np.bincount(inverse, weights=f.margin[live]) / np.maximum(counts, 1)
     lam = p.spinoff_rate * counts * np.maximum(0.0, 1.0 + p.entry_profit_sensitivity * mean_margin)
     n_spin = rng.poisson(lam)

@@ -225,10 +225,12 @@ def learn(model) -> None:
     a = a * (1.0 + p.invest_learning * investment / np.maximum(f.capital[live], 1e-9))
     model.month_log["investment"] = investment
     # local (Marshallian) spillover toward the mean of the firm's cluster and town
+    n_groups = model.n_clusters * (len(model.region.town_names) + 1)
     group = f.cluster[live] * (len(model.region.town_names) + 1) + f.town[live]
-    _, inv_idx, counts = np.unique(group, return_inverse=True, return_counts=True)
-    mean_a = np.bincount(inv_idx, weights=a) / counts
-    a = a + p.local_spillover * np.maximum(mean_a[inv_idx] - a, 0.0)
+    counts = np.bincount(group, minlength=n_groups)
+    mean_a = np.divide(np.bincount(group, weights=a, minlength=n_groups), counts, out=np.zeros(n_groups),
+                       where=counts > 0)
+    a = a + p.local_spillover * np.maximum(mean_a[group] - a, 0.0)
     # common facility users
     a = a * np.where(f.facility_user[live], 1.0 + model.params.policy.facility_gain, 1.0)
     f.productivity[live] = a

@@ -54,8 +54,9 @@ def serve(model) -> None:
         (TECHNOLOGY,): ((f.margin[live] > 0.05) & (a >= median[c]), f.margin[live]),
         (PARKS, BSP): ((~f.exporter[live]) & (a > 0.85 * thr), a / thr),
     }
+    cols_of = _request_columns(model)
     for kinds, (want, need) in requests.items():
-        cols = np.flatnonzero(np.isin(model.local_inst_kind, kinds))  # of the firm's own cluster
+        cols = cols_of[kinds]
         req = np.flatnonzero(want)
         if len(req) == 0 or len(cols) == 0:
             continue
@@ -70,8 +71,9 @@ def serve(model) -> None:
         served = rank < model.inst_capacity[inst]
         req, inst = req[served], inst[served]
         slots = live[req]
-        for k_inst, n in zip(*np.unique(inst, return_counts=True)):
-            model.institutions[k_inst].served_last_month = int(n)
+        count = np.bincount(inst, minlength=len(model.institutions))
+        for k_inst in np.flatnonzero(count):
+            model.institutions[k_inst].served_last_month = int(count[k_inst])
         f.cash[slots] -= model.inst_fee[inst]
         q = model.inst_quality[inst]
         if kinds == (TRAINING,):
@@ -86,6 +88,16 @@ def serve(model) -> None:
         else:
             win = promoted[req] < q
             f.export_until[slots[win]] = np.maximum(f.export_until[slots[win]], t + p.export_promotion_months)
+
+
+def _request_columns(model) -> dict:
+    """Per kind of request, the columns (links of the firm's own cluster) of the institutions that serve it."""
+    cache = getattr(model, "_request_cols", None)
+    if cache is None:
+        kinds = ((TRAINING,), (CREDIT,), (TECHNOLOGY,), (PARKS, BSP))
+        cache = {k: np.flatnonzero(np.isin(model.local_inst_kind, k)) for k in kinds}
+        model._request_cols = cache
+    return cache
 
 
 def spread_awareness(model) -> None:
