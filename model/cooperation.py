@@ -23,12 +23,6 @@ def contribution_probability(trust, benefit, cost, tau, subsidy, propensity, sha
     return logistic(sharpness * gain + reciprocity * (propensity - 0.5))
 
 
-def grid_distance(model, a, b):
-    """Chebyshev distance in cells (Moore neighbourhood steps)."""
-    f = model.firms
-    return np.maximum(np.abs(f.x[a] - f.x[b]), np.abs(f.y[a] - f.y[b]))
-
-
 def _pools(model):
     """Live firms grouped by (cluster, town) and by cluster, as sorted index arrays."""
     f = model.firms

@@ -1,10 +1,12 @@
 """Compiled kernels (numba) for the loops that NumPy cannot express in a few passes.
 
 Each kernel computes exactly what the NumPy code it replaced computed (the same
-integers; floating-point operations in the same order), so results do not
-depend on whether a kernel is used. Compiled code is cached on disk beside
-this file (numba's ``cache=True``): the first run on a machine compiles for a
-few seconds, later runs load it.
+integers; the same floating-point operations in the same order; the same order
+of writes), so the model's results are unchanged (the regression baseline
+holds). Random numbers are drawn with NumPy, outside the kernels. Compiled
+code is cached beside this file (numba's ``cache=True``): the first run on a
+new checkout compiles it (about 6 s), later runs load it (about 0.3 s, plus
+0.3 s to import numba).
 """
 
 from __future__ import annotations
@@ -163,7 +165,11 @@ def keep_ties(mask, key, i, j, trust_ij, trust_ji, last):
 
 @_jit
 def decay_ties(month, tie_memory, tie_decay, tie_min, prior, i, j, trust_ij, trust_ji, last):
-    """Idle ties' trust decays toward the priors (in place); returns the mask of ties that stay."""
+    """Idle ties' trust decays toward the priors (in place); returns the mask of ties that stay.
+
+    A tie idle for more than ``tie_memory`` months decays, and goes when its mean
+    trust (both ends) is below ``tie_min``; one idle for more than twice that goes.
+    """
     keep = np.empty(len(i), dtype=np.bool_)
     for k in range(len(i)):
         idle = month - last[k]
