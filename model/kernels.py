@@ -257,26 +257,19 @@ def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, be
     games, joint actions; members' choices and cooperative choices.
     """
     n = len(a)
-    for k in range(n):
-        ca, cb = coop_a[k], coop_b[k]
-        if ca:
-            payoff[a[k]] += (ben[k] if cb else 0.0) - cost[k] * (1.0 - s_a[k])
-        else:
-            payoff[a[k]] += tau[k] * ben[k] if cb else 0.0
-    for k in range(n):
-        ca, cb = coop_a[k], coop_b[k]
-        if cb:
-            payoff[b[k]] += (ben[k] if ca else 0.0) - cost[k] * (1.0 - s_b[k])
-        else:
-            payoff[b[k]] += tau[k] * ben[k] if ca else 0.0
-    for side in range(2):
+    for side in range(2):  # every game's a side, then every game's b side
         for k in range(n):
             if side == 0:
-                who, t, other_coop, s_other = a[k], trust_a[k], coop_b[k], s_b[k]
+                who, t, mine, theirs, s_mine, s_theirs = a[k], trust_a[k], coop_a[k], coop_b[k], s_a[k], s_b[k]
             else:
-                who, t, other_coop, s_other = b[k], trust_b[k], coop_a[k], s_a[k]
-            if other_coop:
-                v = t + learning_rate * (1.0 - attribution * s_other) * (1.0 - t)
+                who, t, mine, theirs, s_mine, s_theirs = b[k], trust_b[k], coop_b[k], coop_a[k], s_b[k], s_a[k]
+            if mine:
+                payoff[who] += (ben[k] if theirs else 0.0) - cost[k] * (1.0 - s_mine)
+            else:
+                payoff[who] += tau[k] * ben[k] if theirs else 0.0
+            # trust moves toward the partner's choice
+            if theirs:
+                v = t + learning_rate * (1.0 - attribution * s_theirs) * (1.0 - t)
             else:
                 v = t * betrayal_factor
             v = min(max(v, 0.0), 1.0)
