@@ -96,8 +96,8 @@ class TriangleCount:
             if len(self.key) == 0 or len(removed) + len(added) > len(key) // 4:
                 self.count = triangles(ties, capacity)
             else:
-                self.count = (self.count - kernels.triangles_touching(removed, self.key, self.offsets, self.nbr, capacity)
-                              + kernels.triangles_touching(added, key, offsets, nbr, capacity))
+                gone = kernels.triangles_touching(removed, self.key, self.offsets, self.nbr, capacity)
+                self.count = self.count - gone + kernels.triangles_touching(added, key, offsets, nbr, capacity)
             self.key, self.offsets, self.nbr = key.copy(), offsets, nbr
         return self.count
 
