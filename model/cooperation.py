@@ -27,13 +27,12 @@ def _pools(model):
     """Live firms grouped by (cluster, town) and by cluster, as sorted index arrays."""
     f = model.firms
     live = f.live()
-    n_towns = len(model.region.town_names) + 1
-    key_ct = f.cluster[live] * n_towns + f.town[live]
+    key_ct = model.town_group(live)
     order = np.argsort(key_ct, kind="stable")
     pool_ct, keys_ct = live[order], key_ct[order]
     order_c = np.argsort(f.cluster[live], kind="stable")
     pool_c, keys_c = live[order_c], f.cluster[live][order_c]
-    return n_towns, (pool_ct, keys_ct), (pool_c, keys_c)
+    return (pool_ct, keys_ct), (pool_c, keys_c)
 
 
 def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -50,8 +49,8 @@ def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> n
     partner = np.full(n, -1, dtype=np.int64)
     if n == 0:
         return partner
-    n_towns, (pool_ct, keys_ct), (pool_c, keys_c) = _pools(model)
-    own_key = f.cluster[seekers] * n_towns + f.town[seekers]
+    (pool_ct, keys_ct), (pool_c, keys_c) = _pools(model)
+    own_key = model.town_group(seekers)
     ct_lo = np.searchsorted(keys_ct, own_key, side="left")
     ct_n = np.searchsorted(keys_ct, own_key, side="right") - ct_lo
     c_lo = np.searchsorted(keys_c, f.cluster[seekers], side="left")

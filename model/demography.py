@@ -39,10 +39,9 @@ def enter_firms(model) -> np.ndarray:
     f = model.firms
     rng = model.streams["entry"]
     live = f.live()
-    n_towns = len(model.region.town_names) + 1
-    key = f.cluster[live] * n_towns + f.town[live]
+    key = model.town_group(live)
     # the (cluster, town) groups with firms, ascending; each firm's group; group sizes (as np.unique)
-    by_key = np.bincount(key, minlength=model.n_clusters * n_towns)
+    by_key = np.bincount(key, minlength=model.n_town_groups)
     groups = np.flatnonzero(by_key)
     counts = by_key[groups]
     rank = np.zeros(len(by_key), dtype=np.int64)

@@ -225,8 +225,8 @@ def learn(model) -> None:
     a = a * (1.0 + p.invest_learning * investment / np.maximum(f.capital[live], 1e-9))
     model.month_log["investment"] = investment
     # local (Marshallian) spillover toward the mean of the firm's cluster and town
-    n_groups = model.n_clusters * (len(model.region.town_names) + 1)
-    group = f.cluster[live] * (len(model.region.town_names) + 1) + f.town[live]
+    n_groups = model.n_town_groups
+    group = model.town_group(live)
     counts = np.bincount(group, minlength=n_groups)
     mean_a = np.divide(np.bincount(group, weights=a, minlength=n_groups), counts, out=np.zeros(n_groups),
                        where=counts > 0)

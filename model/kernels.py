@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-KEY_BASE = np.int64(1) << 32  # tie key = i * KEY_BASE + j (as in model.state)
+KEY_BASE = np.int64(1) << 32  # tie key = i * KEY_BASE + j (model.state uses this one)
 
 _jit = numba.njit(cache=True, nogil=True)
 

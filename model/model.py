@@ -229,6 +229,14 @@ class ClusterModel(mesa.Model):
         """(len(slots), len(cols)) mask: the firm knows link ``cols[k]`` of its own cluster."""
         return self.firms.aware[np.ix_(slots, cols)]
 
+    def town_group(self, slots: np.ndarray) -> np.ndarray:
+        """(cluster, town) group of each slot's firm, in 0..n_town_groups-1 (for spillovers, pools, spin-offs)."""
+        return self.firms.cluster[slots] * (len(self.region.town_names) + 1) + self.firms.town[slots]
+
+    @property
+    def n_town_groups(self) -> int:
+        return self.n_clusters * (len(self.region.town_names) + 1)
+
     def firm_agent(self, slot: int) -> Firm:
         """The Mesa agent viewing firm slot ``slot``."""
         return self._firm_agents[int(slot)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
+from .kernels import KEY_BASE  # tie key = i * KEY_BASE + j
 
 # field: (dtype, fill value for a free slot)
 FIRM_FIELDS: dict[str, tuple[type, float]] = {
@@ -122,7 +123,6 @@ def sorted_member(sorted_keys: np.ndarray, q: np.ndarray) -> np.ndarray:
     return sorted_keys[pos] == q
 
 
-KEY_BASE = np.int64(1) << 32  # tie key = i * KEY_BASE + j
 
 
 class TieTable:
