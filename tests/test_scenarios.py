@@ -117,13 +117,46 @@ def _sweep_frames(sweep):
 SWEEP = ["policy=none,standard_cda", "seed=0,1", "sim.months=20", "policy.start_month=2"]
 
 
-def test_joblib_sweep_equals_basic_sweep_value_for_value(tmp_path):
+@pytest.mark.parametrize("launcher", ["joblib", "khusheh_joblib"])
+def test_joblib_sweep_equals_basic_sweep_value_for_value(tmp_path, launcher):
     _cli(["-m", *SWEEP, "hydra.sweep.dir=basic"], tmp_path)
-    _cli(["-m", *SWEEP, "hydra.sweep.dir=joblib", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], tmp_path)
+    _cli(["-m", *SWEEP, "hydra.sweep.dir=joblib", f"hydra/launcher={launcher}", "hydra.launcher.n_jobs=2"],
+         tmp_path)
     basic, joblib = _sweep_frames(tmp_path / "basic"), _sweep_frames(tmp_path / "joblib")
     assert len(basic) == 4 and basic.keys() == joblib.keys()
     for name in basic:
         pd.testing.assert_frame_equal(basic[name], joblib[name], check_exact=True)
+        # Hydra's record of the job is the same too, but for the launcher and the folders
+        saved = [(tmp_path / sweep / name / ".hydra" / "config.yaml").read_text() for sweep in ("basic", "joblib")]
+        assert saved[0] == saved[1]
+
+
+def test_the_khusheh_launcher_derives_job_configs_equal_to_hydras_composition():
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import ConfigCompositionException
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.khusheh_launcher import JobComposer
+    register()
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", ["experiment=policy_comparison", "hydra.sweep.dir=x",
+                                                      "cluster.n_firms=300"], RunMode.MULTIRUN)
+        composer = JobComposer(loader, master)
+        jobs = [[f"policy={p}", f"seed={s}", f"cluster.spread_cells={d}"]
+                for p in ("none", "trust_first") for s in (0, 3) for d in (2.5, 4)]
+        jobs += [["cluster=carpet_kashan", "seed=1"], ["cluster=carpet_kashan", "seed=2"], ["+extra=1", "seed=5"]]
+        for job in jobs:
+            derived = composer.compose(job)
+            assert OmegaConf.to_yaml(derived) == OmegaConf.to_yaml(loader.load_sweep_config(master, job)), job
+        # one full composition per combination of groups and plain keys; "+extra" is never derived
+        assert len(composer.templates) == 3
+        assert derived.extra == 1 and derived.hydra.job.override_dirname == "+extra=1,seed=5"
+        # a bad value is refused as Hydra refuses it
+        with pytest.raises(ConfigCompositionException, match="seed=abc"):
+            composer.compose(["policy=none", "seed=abc", "cluster.spread_cells=2.5"])
 
 
 @pytest.mark.parametrize("launcher", ["ray", "submitit_local"])

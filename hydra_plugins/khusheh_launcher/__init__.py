@@ -1,0 +1,166 @@
+"""Hydra's joblib launcher, with each worker set up once and job configurations derived, not recomposed.
+
+Hydra's joblib launcher sends every job its own copy of Hydra's state (the
+workers re-discover all plugins for each job) and composes each job's
+configuration from scratch (about 0.12 s a job). In a sweep most jobs differ
+from another only in plain values (``seed=3``), not in config groups
+(``policy=trust_first``). This launcher:
+
+- sends Hydra's state once per sweep, and each worker process loads it once;
+- composes one job in full for each combination of config-group choices (and
+  set of plain keys), keeps it, and derives the other jobs from it: a copy,
+  the job's plain values set as Hydra sets them (typed, checked), and the
+  job's override list and folder name as Hydra computes them. That is 10 ms a
+  job instead of 120 ms; a test checks that the configurations are the same
+  as Hydra composes them.
+
+Jobs with any other kind of override (``+key``, ``~key``, ``key@pkg``, a
+``hydra.`` key) are composed in full, as the joblib launcher does. Selected as
+``hydra/launcher=khusheh_joblib`` (the experiment presets use it); it takes
+the joblib launcher's settings (``hydra.launcher.n_jobs`` ...).
+
+(No ``from __future__ import annotations`` here: Hydra's plugin scan runs this
+module outside ``sys.modules``, where dataclasses cannot resolve string
+annotations.)
+"""
+
+import copy
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override, OverrideType
+from hydra.core.singleton import Singleton
+from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
+from hydra.errors import ConfigCompositionException
+from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+from hydra_plugins.hydra_joblib_launcher.config import JobLibLauncherConf
+from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+from joblib.externals import cloudpickle
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
+
+log = logging.getLogger(__name__)
+
+# per worker process: the sweep whose state is loaded, and its composed templates
+_WORKER: Dict[str, Any] = {}
+
+
+class JobComposer:
+    """Job configurations of one sweep: composed in full once per template key, derived for the rest."""
+
+    def __init__(self, loader: ConfigLoaderImpl, master: DictConfig):
+        self.loader = loader
+        self.master = master
+        self.parser = OverridesParser.create()
+        hydra_overrides = list(OmegaConf.to_container(master.hydra.overrides.hydra))
+        # the repository Hydra composes from (hydra.searchpath included), to tell groups from keys
+        _parsed, self.repo = loader._parse_overrides_and_create_caching_repo(
+            master.hydra.job.config_name, hydra_overrides)
+        self.templates: Dict[Tuple, DictConfig] = {}
+
+    def template_key(self, parsed: List[Override]) -> Optional[Tuple]:
+        """(config-group overrides, plain keys) of a job that can be derived, else None."""
+        groups, keys = [], []
+        for o in parsed:
+            if (o.type != OverrideType.CHANGE or o.package is not None or o.is_hydra_override()
+                    or o.is_sweep_override()):
+                return None
+            if self.repo.group_exists(o.key_or_group) and not isinstance(o.value(), dict):
+                groups.append(o.input_line)
+            else:
+                keys.append(o.key_or_group)
+        return tuple(groups), tuple(keys)
+
+    def compose(self, overrides: Sequence[str]) -> DictConfig:
+        """The job's configuration, equal to ``load_sweep_config(master, overrides)``."""
+        parsed = self.parser.parse_overrides(list(overrides))
+        key = self.template_key(parsed)
+        if key is None:
+            return self.loader.load_sweep_config(self.master, list(overrides))
+        template = self.templates.get(key)
+        if template is None:
+            cfg = self.loader.load_sweep_config(self.master, list(overrides))
+            self.templates[key] = copy.deepcopy(cfg)
+            return cfg
+        cfg = copy.deepcopy(template)
+        plain = [o for o in parsed if o.key_or_group in key[1]]
+        try:
+            ConfigLoaderImpl._apply_overrides_to_config(plain, cfg)
+        except OmegaConfBaseException as e:
+            raise ConfigCompositionException().with_traceback(e.__traceback__) from e
+        # as Hydra: the task overrides in order, and the folder name from them
+        job = cfg.hydra.job
+        cfg.hydra.overrides.task = [o.input_line for o in parsed]
+        job.override_dirname = get_overrides_dirname(
+            overrides=parsed, kv_sep=job.config.override_dirname.kv_sep,
+            item_sep=job.config.override_dirname.item_sep,
+            exclude_keys=job.config.override_dirname.exclude_keys)
+        OmegaConf.copy_cache(from_config=self.master, to_config=cfg)
+        return cfg
+
+
+def _worker_state(token: str, blob: bytes) -> Dict[str, Any]:
+    """Hydra's state for sweep ``token``, loaded once per worker process."""
+    if _WORKER.get("token") != token:
+        hydra_context, config, task_function, singleton_state = cloudpickle.loads(blob)
+        setup_globals()
+        Singleton.set_state(singleton_state)
+        _WORKER.clear()
+        _WORKER.update(token=token, hydra_context=hydra_context, task_function=task_function,
+                       composer=JobComposer(hydra_context.config_loader, config))
+    return _WORKER
+
+
+def execute_job(idx: int, overrides: Sequence[str], token: str, blob: bytes) -> JobReturn:
+    """One job in a worker (as the joblib launcher's ``execute_job``)."""
+    state = _worker_state(token, blob)
+    sweep_config = state["composer"].compose(overrides)
+    with open_dict(sweep_config):
+        sweep_config.hydra.job.id = "{}_{}".format(sweep_config.hydra.job.name, idx)
+        sweep_config.hydra.job.num = idx
+    HydraConfig.instance().set_config(sweep_config)
+    return run_job(hydra_context=state["hydra_context"], config=sweep_config,
+                   task_function=state["task_function"], job_dir_key="hydra.sweep.dir",
+                   job_subdir_key="hydra.sweep.subdir")
+
+
+class KhushehJoblibLauncher(JoblibLauncher):
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        from joblib import Parallel, delayed
+
+        setup_globals()
+        assert self.config is not None and self.task_function is not None and self.hydra_context is not None
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        joblib_cfg = self.joblib
+        joblib_cfg["backend"] = "loky"  # as the joblib launcher: threads do not work with Hydra
+        process_joblib_cfg(joblib_cfg)
+        log.info("Joblib.Parallel(%s) is launching %d jobs",
+                 ",".join(f"{k}={v}" for k, v in joblib_cfg.items()), len(job_overrides))
+        log.info("Launching jobs, sweep output dir : %s", sweep_dir)
+        for idx, overrides in enumerate(job_overrides):
+            log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
+        token = uuid.uuid4().hex
+        blob = cloudpickle.dumps((self.hydra_context, self.config, self.task_function, Singleton.get_state()))
+        runs = Parallel(**joblib_cfg)(
+            delayed(execute_job)(initial_job_idx + idx, list(overrides), token, blob)
+            for idx, overrides in enumerate(job_overrides))
+        assert isinstance(runs, list) and all(isinstance(r, JobReturn) for r in runs)
+        return runs
+
+
+@dataclass
+class KhushehJoblibLauncherConf(JobLibLauncherConf):
+    _target_: str = "hydra_plugins.khusheh_launcher.KhushehJoblibLauncher"
+
+
+ConfigStore.instance().store(group="hydra/launcher", name="khusheh_joblib", node=KhushehJoblibLauncherConf,
+                             provider="khusheh")
