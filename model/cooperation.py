@@ -109,10 +109,13 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     member_tally = log.setdefault("member_games", np.zeros((2, n_c)))  # members' choices, cooperative
     if len(a) == 0:
         return {"coop_a": np.zeros(0, bool), "coop_b": np.zeros(0, bool)}
-    existed = ties.find(a, b) >= 0
-    idx = ties.add(a, b, f.prior_trust[a], f.prior_trust[b], t)
-    trust_a = ties.trust_of(idx, a)
-    trust_b = ties.trust_of(idx, b)
+    # trust along an existing tie; in a stranger, the prior
+    idx = ties.find(a, b)
+    existed = idx >= 0
+    trust_a, trust_b = f.prior_trust[a], f.prior_trust[b]
+    if existed.any():
+        trust_a = np.where(existed, ties.trust_of(idx, a), trust_a)
+        trust_b = np.where(existed, ties.trust_of(idx, b), trust_b)
     ben = np.asarray(p.benefit)[kind]
     cost = np.asarray(p.cost)[kind]
     tau = np.asarray(p.temptation)[kind]
@@ -125,20 +128,18 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     coop_a = u[0] < prob_a
     coop_b = u[1] < prob_b
     cda.charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost)
+    # a first encounter in which neither contributed leaves no relationship behind, unless the same
+    # pair also met in another game this month and someone contributed there: tie the others
+    fresh = ~existed & (coop_a | coop_b)
+    if fresh.any():
+        ties.add(a[fresh], b[fresh], f.prior_trust[a[fresh]], f.prior_trust[b[fresh]], t)
+        idx = ties.find(a, b)
     # payoffs, trust (a learns from b's choice and b from a's), effects of joint actions, tallies
     kernels.settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, ben, cost, tau,
                          p.learning_rate, p.subsidy_attribution, 1.0 - min(1.0, p.learning_rate * p.betrayal_weight),
                          t, t + p.effect_months, payoff, ties.i, ties.trust_ij, ties.trust_ji, ties.last,
                          f.discount_until, f.export_until, f.subcontract_until, f.cluster, f.member, tally,
                          member_tally)
-    # a first encounter in which neither contributed leaves no relationship behind
-    nothing = ~existed & ~coop_a & ~coop_b
-    if nothing.any():
-        drop = np.zeros(len(ties), dtype=bool)
-        drop[idx[nothing]] = True
-        # ... unless the same pair also met in another game this month and someone contributed
-        drop[idx[~nothing]] = False
-        ties.keep(~drop)
     sel = coop_a & coop_b & (kind == KNOWLEDGE)
     old = log.get("knowledge_pairs", (np.zeros(0, np.int64), np.zeros(0, np.int64)))
     log["knowledge_pairs"] = (np.concatenate([old[0], a[sel]]), np.concatenate([old[1], b[sel]]))

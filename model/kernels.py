@@ -249,6 +249,9 @@ def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, be
                  discount_until, export_until, subcontract_until, cluster, member, tally, member_tally):
     """The outcomes of the games (a[k], b[k]) of kind[k] on ties idx[k], in place (see cooperation.play_game).
 
+    ``idx[k]`` is -1 for a pair without a tie (a first encounter that left none): its
+    game counts, but no trust or month of contact is written.
+
     Payoffs add up over a firm's games; trust along a tie is written by a's
     side for every game, then by b's side (the last write wins, as NumPy's
     fancy assignment). When both contribute, purchasing (kind 0), marketing (1)
@@ -273,12 +276,15 @@ def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, be
             else:
                 v = t * betrayal_factor
             v = min(max(v, 0.0), 1.0)
+            if idx[k] < 0:
+                continue
             if tie_i[idx[k]] == who:
                 trust_ij[idx[k]] = v
             else:
                 trust_ji[idx[k]] = v
     for k in range(n):
-        last[idx[k]] = month
+        if idx[k] >= 0:
+            last[idx[k]] = month
         both = coop_a[k] and coop_b[k]
         if both and kind[k] == 0:
             discount_until[a[k]] = max(discount_until[a[k]], until)

@@ -124,3 +124,19 @@ def test_settle_games_by_hand():
     assert tij[0] == pytest.approx(0.4) and tji[0] == pytest.approx(0.55) and last[0] == 7
     assert until[0].tolist() == [-1, -1]  # no joint action: one side withheld
     assert tally[:, 0].tolist() == [2.0, 1.0, 1.0, 0.0] and member_tally[:, 0].tolist() == [1.0, 1.0]
+
+
+def test_settle_games_without_a_tie_counts_the_game_but_writes_no_trust():
+    # a first encounter in which neither contributed (idx -1): no tie to write to
+    a, b, kind, idx = np.array([0]), np.array([1]), np.array([3]), np.array([-1])
+    no, zero, half = np.array([False]), np.zeros(1), np.array([0.5])
+    payoff = np.zeros(2)
+    tij, tji, last = np.array([0.9]), np.array([0.9]), np.array([2])  # another tie, untouched
+    until = [np.full(2, -1) for _ in range(3)]
+    tally, member_tally = np.zeros((4, 1)), np.zeros((2, 1))
+    kernels.settle_games(a, b, kind, idx, no, no, zero, zero, half, half, np.array([4.0]), np.array([1.0]),
+                         np.array([0.5]), 0.2, 1.0, 0.8, 7, 13, payoff, np.array([5]), tij, tji, last, *until,
+                         np.zeros(2, dtype=np.int64), np.array([False, False]), tally, member_tally)
+    assert payoff.tolist() == [0.0, 0.0]
+    assert tij.tolist() == [0.9] and tji.tolist() == [0.9] and last.tolist() == [2]
+    assert tally[:, 0].tolist() == [2.0, 0.0, 1.0, 0.0]
