@@ -310,20 +310,37 @@ def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, be
 
 @_jit
 def awareness_differences(aware, i, j):
-    """(tie, column) of every link that exactly one end of a tie knows, in row-major order."""
+    """(tie, column) of every link that exactly one end of a tie knows, in row-major order.
+
+    Each firm's row of at most 64 links is packed into the bits of an integer,
+    so a tie's differences are the set bits of one exclusive or.
+    """
     n_links = aware.shape[1]
+    packed = np.zeros(aware.shape[0], dtype=np.uint64)
+    for s in range(aware.shape[0]):
+        v = np.uint64(0)
+        for c in range(n_links):
+            if aware[s, c]:
+                v |= np.uint64(1) << np.uint64(c)
+        packed[s] = v
     n = 0
     for k in range(len(i)):
-        for c in range(n_links):
-            n += aware[i[k], c] != aware[j[k], c]
+        x = packed[i[k]] ^ packed[j[k]]
+        while x:
+            x &= x - np.uint64(1)
+            n += 1
     rows = np.empty(n, dtype=np.int64)
     cols = np.empty(n, dtype=np.int64)
     n = 0
     for k in range(len(i)):
-        for c in range(n_links):
-            if aware[i[k], c] != aware[j[k], c]:
+        x = packed[i[k]] ^ packed[j[k]]
+        c = 0
+        while x:
+            if x & np.uint64(1):
                 rows[n], cols[n] = k, c
                 n += 1
+            x >>= np.uint64(1)
+            c += 1
     return rows, cols
 
 

@@ -133,6 +133,7 @@ class ClusterModel(mesa.Model):
         self.cluster_suppliers = np.array([[s.index for s in self.suppliers if s.cluster == c]
                                            for c in range(self.n_clusters)], dtype=np.int64)
         self.n_links = self.cluster_institutions.shape[1] + self.cluster_suppliers.shape[1]
+        assert self.n_links <= 64, "awareness is packed into 64-bit words (kernels.awareness_differences)"
         self.inst_kind = np.array([INSTITUTION_KINDS.index(i.kind) for i in self.institutions], dtype=np.int64)
         self.inst_capacity = np.array([i.capacity for i in self.institutions], dtype=np.int64)
         self.inst_quality = np.array([i.quality for i in self.institutions])
