@@ -201,10 +201,7 @@ def meet(model, members: np.ndarray, boost: float, n_new_ties: int, rng) -> None
         ties.add(src[ok], dst[ok], f.prior_trust[src[ok]], f.prior_trust[dst[ok]], model.month)
     inside = np.zeros(f.capacity, dtype=bool)
     inside[members] = True
-    sel = np.flatnonzero(inside[ties.i] & inside[ties.j])
-    ties.trust_ij[sel] += boost * (1.0 - ties.trust_ij[sel])
-    ties.trust_ji[sel] += boost * (1.0 - ties.trust_ji[sel])
-    ties.last[sel] = model.month
+    kernels.boost_trust_within(inside, boost, model.month, ties.i, ties.j, ties.trust_ij, ties.trust_ji, ties.last)
     # meeting the cluster's firms also raises trust in strangers of the cluster (generalised trust)
     f.prior_trust[members] += model.params.generalised_trust_share * boost * (1.0 - f.prior_trust[members])
 

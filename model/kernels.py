@@ -200,6 +200,16 @@ def mean_trust_within(label, n_labels, sel, i, j, trust_ij, trust_ji):
 
 
 @_jit
+def boost_trust_within(inside, boost, month, i, j, trust_ij, trust_ji, last):
+    """On every tie between two firms flagged ``inside``: trust closes a share ``boost`` of its gap to 1."""
+    for k in range(len(i)):
+        if inside[i[k]] and inside[j[k]]:
+            trust_ij[k] += boost * (1.0 - trust_ij[k])
+            trust_ji[k] += boost * (1.0 - trust_ji[k])
+            last[k] = month
+
+
+@_jit
 def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, key, trust_ij, trust_ji):
     """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it (-1: none)."""
     partner = np.full(len(seekers), -1, dtype=np.int64)

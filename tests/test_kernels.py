@@ -140,3 +140,13 @@ def test_settle_games_without_a_tie_counts_the_game_but_writes_no_trust():
     assert payoff.tolist() == [0.0, 0.0]
     assert tij.tolist() == [0.9] and tji.tolist() == [0.9] and last.tolist() == [2]
     assert tally[:, 0].tolist() == [2.0, 0.0, 1.0, 0.0]
+
+
+def test_boost_trust_within_touches_only_ties_between_insiders():
+    # firms 0, 1, 2 inside; 3 outside: ties (0,1) and (1,2) close half their gap to 1, (2,3) is left alone
+    inside = np.array([True, True, True, False])
+    i, j = np.array([0, 1, 2]), np.array([1, 2, 3])
+    tij, tji, last = np.array([0.5, 0.0, 0.3]), np.array([1.0, 0.2, 0.3]), np.array([1, 1, 1])
+    kernels.boost_trust_within(inside, 0.5, 9, i, j, tij, tji, last)
+    assert tij.tolist() == [0.75, 0.5, 0.3] and tji == pytest.approx([1.0, 0.6, 0.3], abs=1e-15)
+    assert last.tolist() == [9, 9, 1]

@@ -427,3 +427,19 @@ def test_demography_lists_every_entry_and_exit_with_its_month():
     exits = d[d.event == "exit"]
     assert (exits.month == exits.birth_month + exits.age + 1).all() and (exits.month >= 1).all()
     assert len(d[d.event == "entry"]) == s.entries.sum()
+
+
+def test_initial_productivity_is_remembered_only_for_identical_inputs():
+    from model import economy
+    from model.params import ModelParams
+    p = ModelParams()
+    spec = p.clusters[0]
+    employees, capital = [np.array([1, 1, 2, 5, 9])], [np.array([3.0, 3.0, 6.0, 15.0, 27.0])]
+    first = economy.initial_productivity(p, [spec], employees, capital)
+    again = economy.initial_productivity(p, [spec], [employees[0].copy()], [capital[0].copy()])
+    assert again is first and not first[0][0].flags.writeable
+    fresh = economy.solve_initial_productivity(p, [spec], employees, capital)
+    assert np.array_equal(fresh[0][0], first[0][0]) and fresh[0][1] == first[0][1]
+    # one more worker changes the answer
+    other = economy.initial_productivity(p, [spec], [np.array([1, 1, 2, 5, 10])], capital)
+    assert other is not first and not np.array_equal(other[0][0], first[0][0])
