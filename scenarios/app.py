@@ -24,9 +24,11 @@ import traceback
 from pathlib import Path
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf._utils import get_omega_conf_dumper
 
 from model import ClusterModel, ParameterError
 
@@ -57,12 +59,11 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
             apply_design_row(cfg)
         except ValueError as err:
             return _failed(folder, f"khusheh-run: {err}")
-    resolved = OmegaConf.to_yaml(cfg, resolve=True)
+    container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    resolved = _yaml(container)  # as OmegaConf.to_yaml(cfg, resolve=True), from the one resolved copy
     # what identifies the results: everything but how the run is displayed
-    identity = OmegaConf.to_container(cfg, resolve=True)
-    identity["sim"].pop("progress", None)
-    identity["sim"].pop("progress_delay", None)
-    digest = config_hash(OmegaConf.to_yaml(OmegaConf.create(identity)))
+    sim = {k: v for k, v in container["sim"].items() if k not in ("progress", "progress_delay")}
+    digest = config_hash(_yaml({**container, "sim": sim}))
     if is_complete(folder, digest):
         log.info("complete results already in %s: skipped", folder)
         return "skipped"
@@ -96,6 +97,12 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
               prov=provenance(seed, digest, time.perf_counter() - start))
     log.info("results in %s", folder)
     return "done"
+
+
+def _yaml(container: dict) -> str:
+    """YAML text of a plain resolved config, exactly as ``OmegaConf.to_yaml`` writes it."""
+    return yaml.dump(container, default_flow_style=False, allow_unicode=True, sort_keys=False,
+                     Dumper=get_omega_conf_dumper())
 
 
 def _failed(folder: Path, message: str) -> str:

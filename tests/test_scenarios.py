@@ -249,3 +249,12 @@ def test_a_sweep_with_one_bad_value_stops_before_any_job_runs(tmp_path, bad):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not [p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]
+
+
+def test_a_runs_config_yaml_is_omegaconfs_own_text():
+    # the job writes (and hashes) YAML from one resolved copy of the config; it must be the same text
+    from omegaconf import OmegaConf
+
+    from scenarios.app import _yaml
+    cfg = _compose(["cluster=carpet_kashan", "policy=trust_first", "shock=demand_drop", "seed=3"])
+    assert _yaml(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)) == OmegaConf.to_yaml(cfg, resolve=True)
