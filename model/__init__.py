@@ -6,9 +6,12 @@
 """
 
 from .agents import ClusterDevelopmentAgent, Firm, Supplier, SupportInstitution
+from .memory import keep_freed_memory
 from .model import ClusterModel, parameter_names
 from .observation import COLUMNS
 from .params import ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
+
+keep_freed_memory()  # freed arrays are reused, not faulted in afresh each month (see model/memory.py)
 
 __all__ = [
     "COLUMNS", "ClusterDevelopmentAgent", "ClusterModel", "ClusterSpec", "Firm", "ModelParams",

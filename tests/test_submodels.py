@@ -443,3 +443,13 @@ def test_initial_productivity_is_remembered_only_for_identical_inputs():
     # one more worker changes the answer
     other = economy.initial_productivity(p, [spec], [np.array([1, 1, 2, 5, 10])], capital)
     assert other is not first and not np.array_equal(other[0][0], first[0][0])
+
+
+def test_glibc_keeps_freed_memory_unless_told_not_to(monkeypatch):
+    import sys
+
+    from model.memory import keep_freed_memory
+    monkeypatch.setenv("KHUSHEH_MALLOC", "default")
+    assert keep_freed_memory() is False
+    monkeypatch.delenv("KHUSHEH_MALLOC")
+    assert keep_freed_memory() is sys.platform.startswith("linux")
