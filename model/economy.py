@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .state import grouped_order
+from . import kernels
 
 
 _SOLVED: dict = {}  # recent results of initial_productivity, by their inputs
@@ -152,16 +152,13 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
     priority = rng.random(len(live))
     delivered = rng.random(len(live))
     chosen = np.where(has, supplier[rows, best], -1)
-    # capacity: rank each supplier's customers by a random priority
+    # capacity: each supplier serves its customers by a random priority, up to its capacity
     idx = np.flatnonzero(has)
     if len(idx):
-        order = idx[grouped_order(chosen[idx], priority[idx])]
-        sup = chosen[order]
-        start = np.searchsorted(sup, sup, side="left")
-        rank = np.arange(len(order)) - start
-        served = rank < model.sup_capacity[sup]
-        served &= delivered[order] < model.sup_reliability[sup]
-        ok = order[served]
+        sup = chosen[idx]
+        served = kernels.served_first(sup, model.sup_capacity, priority[idx], priority[idx])
+        served &= delivered[idx] < model.sup_reliability[sup]
+        ok = idx[served]
         factor[ok] = model.sup_markup[chosen[ok]]
         f.supplier[live[ok]] = chosen[ok]
     return factor

@@ -210,6 +210,66 @@ def boost_trust_within(inside, boost, month, i, j, trust_ij, trust_ji, last):
 
 
 @_jit
+def served_first(group, capacity, key1, key2):
+    """Which requests are served: in each group g, the ``capacity[g]`` that come first by (key1, key2).
+
+    The same set as ranking the requests by ``(group, key1, key2)`` (a lexsort)
+    and serving those ranked below their group's capacity, for distinct
+    ``key2`` (random tie-breaks), without sorting: a group within its capacity
+    is served whole; an oversubscribed one by selection (``np.partition``) of
+    the capacity-th smallest key1, with key2 deciding among equal key1.
+    """
+    n = len(group)
+    count = np.zeros(len(capacity), dtype=np.int64)
+    for k in range(n):
+        count[group[k]] += 1
+    served = np.ones(n, dtype=np.bool_)
+    # the requests of each oversubscribed group, by a counting sort
+    start = np.zeros(len(capacity) + 1, dtype=np.int64)
+    for g in range(len(capacity)):
+        start[g + 1] = start[g] + (count[g] if count[g] > capacity[g] else 0)
+    if start[-1] == 0:
+        return served
+    members = np.empty(start[-1], dtype=np.int64)
+    fill = start[:-1].copy()
+    for k in range(n):
+        g = group[k]
+        if count[g] > capacity[g]:
+            members[fill[g]] = k
+            fill[g] += 1
+    for g in range(len(capacity)):
+        idx = members[start[g]:start[g + 1]]
+        cap = capacity[g]
+        if len(idx) == 0:
+            continue
+        if cap <= 0:
+            served[idx] = False
+            continue
+        k1 = key1[idx]
+        thr = np.partition(k1, cap - 1)[cap - 1]
+        room = cap
+        n_eq = 0
+        for v in k1:
+            if v < thr:
+                room -= 1
+            elif v == thr:
+                n_eq += 1
+        thr2 = np.inf
+        if n_eq > room:  # more requests at the threshold than places left: the smallest key2 among them
+            k2 = np.empty(n_eq)
+            e = 0
+            for m in range(len(idx)):
+                if k1[m] == thr:
+                    k2[e] = key2[idx[m]]
+                    e += 1
+            thr2 = np.partition(k2, room - 1)[room - 1]
+        for m in range(len(idx)):
+            v = k1[m]
+            served[idx[m]] = v < thr or (v == thr and key2[idx[m]] <= thr2)
+    return served
+
+
+@_jit
 def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, key, trust_ij, trust_ji):
     """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it (-1: none)."""
     partner = np.full(len(seekers), -1, dtype=np.int64)

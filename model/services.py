@@ -65,10 +65,8 @@ def serve(model) -> None:
         req = req[has]
         first = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
         inst = model.cluster_institutions[c[req], first]
-        order = grouped_order(inst, tie_break[req], -need[req])
-        req, inst = req[order], inst[order]
-        rank = np.arange(len(req)) - np.searchsorted(inst, inst, side="left")
-        served = rank < model.inst_capacity[inst]
+        # each institution serves up to its capacity, the neediest first (ties broken at random)
+        served = kernels.served_first(inst, model.inst_capacity, -need[req], tie_break[req])
         req, inst = req[served], inst[served]
         slots = live[req]
         count = np.bincount(inst, minlength=len(model.institutions))

@@ -150,3 +150,28 @@ def test_boost_trust_within_touches_only_ties_between_insiders():
     kernels.boost_trust_within(inside, 0.5, 9, i, j, tij, tji, last)
     assert tij.tolist() == [0.75, 0.5, 0.3] and tji == pytest.approx([1.0, 0.6, 0.3], abs=1e-15)
     assert last.tolist() == [9, 9, 1]
+
+
+def test_served_first_by_hand():
+    # group 0 (capacity 2): keys 3, 1, 2 -> the requests with 1 and 2; group 1 (capacity 1): a tie at
+    # key1 = 5 broken by key2 (0.2 before 0.7); group 2 (capacity 4) is within capacity
+    group = np.array([0, 0, 0, 1, 1, 2])
+    key1 = np.array([3.0, 1.0, 2.0, 5.0, 5.0, 9.0])
+    key2 = np.array([0.1, 0.2, 0.3, 0.7, 0.2, 0.5])
+    got = kernels.served_first(group, np.array([2, 1, 4]), key1, key2)
+    assert got.tolist() == [False, True, True, False, True, True]
+
+
+def test_served_first_equals_ranking_by_lexsort():
+    rng = np.random.default_rng(5)
+    for n, n_groups in ((1, 1), (50, 3), (2000, 7)):
+        group = rng.integers(0, n_groups, n)
+        key1 = np.round(rng.normal(size=n), 1)  # many equal needs
+        key2 = rng.random(n)
+        capacity = rng.integers(0, n // n_groups + 3, n_groups)
+        order = np.lexsort((key2, key1, group))
+        g = group[order]
+        rank = np.arange(n) - np.searchsorted(g, g, side="left")
+        expected = np.zeros(n, dtype=bool)
+        expected[order[rank < capacity[g]]] = True
+        assert np.array_equal(kernels.served_first(group, capacity, key1, key2), expected)
