@@ -270,6 +270,39 @@ def served_first(group, capacity, key1, key2):
 
 
 @_jit
+def group_median(values, group, n_groups):
+    """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as ``np.median`` gives it.
+
+    By selection (``np.partition``) of the one or two middle values of each
+    group, after a counting sort of the values into their groups.
+    """
+    count = np.zeros(n_groups, dtype=np.int64)
+    for k in range(len(group)):
+        count[group[k]] += 1
+    start = np.zeros(n_groups + 1, dtype=np.int64)
+    for g in range(n_groups):
+        start[g + 1] = start[g] + count[g]
+    bucket = np.empty(len(values))
+    fill = start[:-1].copy()
+    for k in range(len(group)):
+        bucket[fill[group[k]]] = values[k]
+        fill[group[k]] += 1
+    out = np.zeros(n_groups)
+    for g in range(n_groups):
+        m = count[g]
+        if m == 0:
+            continue
+        v = bucket[start[g]:start[g + 1]]
+        hi = np.partition(v, m // 2)[m // 2]
+        if m % 2 == 1:
+            out[g] = hi
+        else:
+            lo = np.partition(v, (m - 1) // 2)[(m - 1) // 2]
+            out[g] = (lo + hi) / 2
+    return out
+
+
+@_jit
 def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, key, trust_ij, trust_ji):
     """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it (-1: none)."""
     partner = np.full(len(seekers), -1, dtype=np.int64)

@@ -12,7 +12,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from . import kernels
-from .state import grouped_order, sorted_member
+from .state import sorted_member
 
 COLUMNS = ("month", "firms", "employment", "output", "exports", "export_share", "mean_productivity",
            "entries", "exits", "mean_trust", "cooperation_rate", "joint_actions", "network_density",
@@ -185,10 +185,12 @@ def _cluster_rows(model, live, clustering, games, trust_sum, tie_count) -> list[
     emp = f.employees[live]
     output, exports = total(f.revenue[live]), total(f.exports[live])
     # Gini per cluster: 2 sum(i x_i) / (n sum x) - (n + 1) / n over employees sorted within the cluster
-    order = grouped_order(c, emp.astype(float))
-    start = np.cumsum(n) - n
-    rank = np.arange(1, len(live) + 1) - np.repeat(start, n)
-    weighted = np.bincount(c[order], weights=rank * emp[order], minlength=k)
+    # (employees are integers: by a histogram per cluster, each size's ranks r0+1..r0+h summed at once;
+    # the sums are exact integers, as when summed firm by firm after a sort)
+    width = int(emp.max()) + 1 if len(emp) else 1
+    h = np.bincount(c * width + emp, minlength=k * width).reshape(k, width)
+    r0 = np.cumsum(h, axis=1) - h
+    weighted = ((h * r0 + h * (h + 1) // 2) * np.arange(width)).sum(axis=1).astype(float)
     emp_sum = total(emp.astype(float))
     gini_c = np.divide(2.0 * weighted, n * emp_sum, out=np.zeros(k), where=(n >= 2) & (emp_sum > 0))
     gini_c = np.where((n >= 2) & (emp_sum > 0), gini_c - (n + 1.0) / some, 0.0)

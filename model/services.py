@@ -6,7 +6,6 @@ import numpy as np
 
 from . import kernels
 from .agents import INSTITUTION_KINDS
-from .state import grouped_order
 
 TRAINING = INSTITUTION_KINDS.index("training_centre")
 CREDIT = INSTITUTION_KINDS.index("credit_fund")
@@ -17,14 +16,7 @@ BSP = INSTITUTION_KINDS.index("business_service_provider")
 
 def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as np.median gives it."""
-    order = grouped_order(group, values)
-    ordered = values[order]
-    count = np.bincount(group, minlength=n_groups)
-    start = np.cumsum(count) - count
-    has = count > 0
-    lo = ordered[np.where(has, start + (count - 1) // 2, 0)] if len(values) else np.zeros(n_groups)
-    hi = ordered[np.where(has, start + count // 2, 0)] if len(values) else np.zeros(n_groups)
-    return np.where(has, np.where(count % 2 == 1, hi, (lo + hi) / 2), 0.0)
+    return kernels.group_median(np.asarray(values, dtype=np.float64), np.asarray(group, dtype=np.int64), n_groups)
 
 
 def serve(model) -> None:
