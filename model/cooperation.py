@@ -24,15 +24,17 @@ def contribution_probability(trust, benefit, cost, tau, subsidy, propensity, sha
 
 
 def _pools(model):
-    """Live firms grouped by (cluster, town) and by cluster, as sorted index arrays."""
+    """Live firms grouped by (cluster, town) and by cluster: for each, (members in slot order, start of
+    each group, size of each group)."""
     f = model.firms
     live = f.live()
-    key_ct = model.town_group(live)
-    order = np.argsort(key_ct, kind="stable")
-    pool_ct, keys_ct = live[order], key_ct[order]
-    order_c = np.argsort(f.cluster[live], kind="stable")
-    pool_c, keys_c = live[order_c], f.cluster[live][order_c]
-    return (pool_ct, keys_ct), (pool_c, keys_c)
+    pools = []
+    for key, n_groups in ((model.town_group(live), model.n_town_groups), (f.cluster[live], model.n_clusters)):
+        # a stable sort of 16-bit integers is a radix sort
+        order = np.argsort(key.astype(np.int16) if n_groups < 2 ** 15 else key, kind="stable")
+        size = np.bincount(key, minlength=n_groups)
+        pools.append((live[order], np.cumsum(size) - size, size))
+    return pools
 
 
 def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -49,12 +51,10 @@ def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> n
     partner = np.full(n, -1, dtype=np.int64)
     if n == 0:
         return partner
-    (pool_ct, keys_ct), (pool_c, keys_c) = _pools(model)
-    own_key = model.town_group(seekers)
-    ct_lo = np.searchsorted(keys_ct, own_key, side="left")
-    ct_n = np.searchsorted(keys_ct, own_key, side="right") - ct_lo
-    c_lo = np.searchsorted(keys_c, f.cluster[seekers], side="left")
-    c_n = np.searchsorted(keys_c, f.cluster[seekers], side="right") - c_lo
+    (pool_ct, start_ct, size_ct), (pool_c, start_c, size_c) = _pools(model)
+    own_key, own_cluster = model.town_group(seekers), f.cluster[seekers]
+    ct_lo, ct_n = start_ct[own_key], size_ct[own_key]
+    c_lo, c_n = start_c[own_cluster], size_c[own_cluster]
     u = rng.random((p.search_rounds, 3, n))
     # acceptance by distance in cells, exp(-d / interaction_range), for every distance on the grid
     accept = np.exp(-np.arange(max(model.region.width, model.region.height)) / p.interaction_range)

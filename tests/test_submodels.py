@@ -376,17 +376,6 @@ def test_group_median_equals_numpy_median_per_group():
         assert got[g] == expected
 
 
-def test_grouped_order_equals_lexsort():
-    from model.state import grouped_order
-    rng = np.random.default_rng(8)
-    group = rng.integers(0, 40, 5000)
-    need = rng.integers(0, 5, 5000).astype(float)  # many ties: resolved by the random key
-    tie_break = rng.random(5000)
-    assert np.array_equal(grouped_order(group, tie_break, -need), np.lexsort((tie_break, -need, group)))
-    assert np.array_equal(grouped_order(group + 70_000, tie_break), np.lexsort((tie_break, group + 70_000)))
-    assert len(grouped_order(group[:0], tie_break[:0])) == 0
-
-
 def test_per_cluster_series_equal_a_direct_count_of_each_cluster():
     from model import ModelParams
     from model.params import ClusterSpec
