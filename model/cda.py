@@ -317,53 +317,57 @@ def _maintain(model, cda, rng, phase: str) -> None:
     """Groups, consortium, facility and association: hold, pay, or dissolve."""
     p = model.params
     f = model.firms
-    mine = f.alive & (f.cluster == cda.cluster)
+    mine = _cluster_firms(model, cda)  # slots of the cluster's firms, ascending
     cda_present = phase not in ("ended",)
     # brokered groups dissolve when their members' mean trust falls (the CDA keeps them together)
     if not cda_present and cda.groups:
         for field in ("purchasing_group", "marketing_group"):
-            label = np.where(mine, getattr(f, field), -1)
-            if (label >= 0).any():
+            group = getattr(f, field)
+            grouped = mine[group[mine] >= 0]
+            if len(grouped):
+                label = np.full(f.capacity, -1, dtype=np.int64)
+                label[grouped] = group[grouped]
                 trust = _mean_trust_within(model, label, model.next_group_id, cda.cluster)
-                weak = (label >= 0) & (trust[np.maximum(label, 0)] < p.group_trust_threshold)
-                getattr(f, field)[weak] = -1
+                group[grouped[trust[group[grouped]] < p.group_trust_threshold]] = -1
     # marketing groups and the consortium give export access while they hold
-    marketing = mine & (f.marketing_group >= 0)
+    marketing = mine[f.marketing_group[mine] >= 0]
     f.export_until[marketing] = np.maximum(f.export_until[marketing], model.month)
     if cda.consortium_active:
-        members = mine & (f.consortium == cda.cluster)
+        members = mine[f.consortium[mine] == cda.cluster]
         if not (cda_present and cda.consortium_funded):
-            label = np.where(members, 0, -1)
-            if _mean_trust_within(model, label, 1, cda.cluster)[0] < p.group_trust_threshold or members.sum() < 2:
+            label = np.full(f.capacity, -1, dtype=np.int64)
+            label[members] = 0
+            if _mean_trust_within(model, label, 1, cda.cluster)[0] < p.group_trust_threshold or len(members) < 2:
                 f.consortium[members] = -1
                 cda.consortium_active = False
-                members[:] = False
+                members = members[:0]
         f.export_until[members] = np.maximum(f.export_until[members], model.month)
     _maintain_association(model, cda, rng, phase, mine)
     # the facility runs while the CDA or the association runs it
     if cda.facility_active and not (cda_present or cda.association_active):
         cda.facility_active = False
-    users = np.zeros(f.capacity, dtype=bool)
     if cda.facility_active:
         tx, ty = cda.town_xy
-        d = np.maximum(np.abs(f.x - tx), np.abs(f.y - ty))
-        users = mine & (d <= p.policy.facility_range)
-    f.facility_user[mine] = users[mine]
+        d = np.maximum(np.abs(f.x[mine] - tx), np.abs(f.y[mine] - ty))
+        f.facility_user[mine] = d <= p.policy.facility_range
+    else:
+        f.facility_user[mine] = False
 
 
 def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None:
+    """``mine``: slots of the cluster's firms, ascending."""
     p = model.params
     f = model.firms
     if not cda.association_active:
         return
     # members who cannot pay leave; firms that trust the programme join
-    members = np.flatnonzero(mine & f.member)
+    members = mine[f.member[mine]]
     leave = members[(f.cash[members] < 0) & (rng.random(len(members)) < 0.1)]
     f.member[leave] = False
-    others = np.flatnonzero(mine & ~f.member)
+    others = mine[~f.member[mine]]
     join = others[(f.trust_cda[others] >= p.join_trust) & (rng.random(len(others)) < 0.05)]
     f.member[join] = True
-    members = np.flatnonzero(mine & f.member)
+    members = mine[f.member[mine]]
     f.cash[members] -= p.association_fee
     income = p.association_fee * len(members)
     deficit = p.association_running_cost - income
@@ -372,12 +376,13 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
     if phase != "ended" and (deficit <= 0 or cda.charge(deficit)):
         pass
     else:
-        label = np.where(mine & f.member, 0, -1)
+        label = np.full(f.capacity, -1, dtype=np.int64)
+        label[members] = 0
         trust = _mean_trust_within(model, label, 1, cda.cluster)[0]
         if deficit > 0 or trust < p.association_trust_threshold:
             f.member[mine] = False
-            cda.association_active = False
             cda.association_dissolved_month = model.month
+            cda.association_active = False
             return
     # from the hand-over on, the association hosts events among its members (paid by fees)
     if phase in ("exit", "ended"):
