@@ -142,16 +142,13 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
     f.supplier[live] = -1
     if len(raw) == 0 or len(live) == 0:
         return factor
-    aware = model.aware_of(live, model.cluster_institutions.shape[1] + raw)
-    supplier = model.cluster_suppliers[f.cluster[live]][:, raw]  # the firm's cluster's raw suppliers
-    markup = np.where(aware, model.sup_markup[supplier], np.inf)
-    best = np.argmin(markup, axis=1)
-    rows = np.arange(len(live))
-    has = np.isfinite(markup[rows, best])
+    # the cheapest raw-material supplier of its cluster that the firm knows of, else -1
+    _markup, chosen = kernels.cheapest_known(live, f.aware, model.cluster_institutions.shape[1], raw,
+                                             model.cluster_suppliers, f.cluster, model.sup_markup, np.inf)
+    has = chosen >= 0
     rng = model.streams["services"]
     priority = rng.random(len(live))
     delivered = rng.random(len(live))
-    chosen = np.where(has, supplier[rows, best], -1)
     # capacity: each supplier serves its customers by a random priority, up to its capacity
     idx = np.flatnonzero(has)
     if len(idx):
@@ -305,7 +302,7 @@ def _machinery_factor(model, live) -> np.ndarray:
     mach = np.flatnonzero(~model.local_sup_raw)
     if len(mach) == 0:
         return np.ones(len(live))
-    aware = model.aware_of(live, model.cluster_institutions.shape[1] + mach)
-    supplier = model.cluster_suppliers[model.firms.cluster[live]][:, mach]
-    markup = np.where(aware, model.sup_markup[supplier], 1.0)
-    return markup.min(axis=1)
+    f = model.firms
+    markup, _who = kernels.cheapest_known(live, f.aware, model.cluster_institutions.shape[1], mach,
+                                          model.cluster_suppliers, f.cluster, model.sup_markup, 1.0)
+    return markup

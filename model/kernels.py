@@ -303,6 +303,28 @@ def group_median(values, group, n_groups):
 
 
 @_jit
+def cheapest_known(live, aware, col0, cols, cluster_suppliers, cluster, markup, unaware):
+    """For each firm of ``live``: the lowest markup among its cluster's suppliers ``cols``, counting
+    ``unaware`` for one it does not know (its awareness column ``col0 + cols[r]``); and that
+    supplier's id (the first such, as ``np.argmin``), or -1 when the lowest is a supplier it does not know.
+    """
+    n = len(live)
+    best = np.full(n, unaware)
+    who = np.full(n, -1, dtype=np.int64)
+    for k in range(n):
+        s = live[k]
+        lowest = np.inf
+        for r in range(len(cols)):
+            sup = cluster_suppliers[cluster[s], cols[r]]
+            v = markup[sup] if aware[s, col0 + cols[r]] else unaware
+            if v < lowest or r == 0:
+                lowest = v
+                who[k] = sup if aware[s, col0 + cols[r]] else -1
+        best[k] = lowest
+    return best, who
+
+
+@_jit
 def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, key, trust_ij, trust_ji):
     """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it (-1: none)."""
     partner = np.full(len(seekers), -1, dtype=np.int64)

@@ -175,3 +175,18 @@ def test_served_first_equals_ranking_by_lexsort():
         expected = np.zeros(n, dtype=bool)
         expected[order[rank < capacity[g]]] = True
         assert np.array_equal(kernels.served_first(group, capacity, key1, key2), expected)
+
+
+def test_cheapest_known_by_hand():
+    # one cluster, links: 2 institutions, then suppliers 0, 1, 2 (columns 2, 3, 4); markups 1.1, 0.9, 0.9
+    cluster_suppliers = np.array([[0, 1, 2]])
+    markup = np.array([1.1, 0.9, 0.9])
+    aware = np.array([[0, 0, 1, 1, 1],    # knows all: the first of the two cheapest, supplier 1
+                      [0, 0, 1, 0, 0],    # knows supplier 0 only
+                      [1, 1, 0, 0, 0]], dtype=bool)  # knows none
+    live, cluster, cols = np.array([0, 1, 2]), np.zeros(3, dtype=np.int64), np.array([0, 1, 2])
+    best, who = kernels.cheapest_known(live, aware, 2, cols, cluster_suppliers, cluster, markup, np.inf)
+    assert best.tolist() == [0.9, 1.1, np.inf] and who.tolist() == [1, 0, -1]
+    # with unaware counted as 1.0 (no markup): firm 1 pays min(1.1, 1.0, 1.0) = 1.0
+    best, _ = kernels.cheapest_known(live, aware, 2, cols, cluster_suppliers, cluster, markup, 1.0)
+    assert best.tolist() == [0.9, 1.0, 1.0]
