@@ -270,36 +270,19 @@ def served_first(group, capacity, key1, key2):
 
 
 @_jit
-def group_median(values, group, n_groups):
-    """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as ``np.median`` gives it.
-
-    By selection (``np.partition``) of the one or two middle values of each
-    group, after a counting sort of the values into their groups.
-    """
-    count = np.zeros(n_groups, dtype=np.int64)
-    for k in range(len(group)):
-        count[group[k]] += 1
+def group_buckets(values, group, n_groups):
+    """``values`` gathered by group (a counting sort, stable), and where each group starts (n_groups + 1)."""
     start = np.zeros(n_groups + 1, dtype=np.int64)
+    for k in range(len(group)):
+        start[group[k] + 1] += 1
     for g in range(n_groups):
-        start[g + 1] = start[g] + count[g]
+        start[g + 1] += start[g]
     bucket = np.empty(len(values))
     fill = start[:-1].copy()
     for k in range(len(group)):
         bucket[fill[group[k]]] = values[k]
         fill[group[k]] += 1
-    out = np.zeros(n_groups)
-    for g in range(n_groups):
-        m = count[g]
-        if m == 0:
-            continue
-        v = bucket[start[g]:start[g + 1]]
-        hi = np.partition(v, m // 2)[m // 2]
-        if m % 2 == 1:
-            out[g] = hi
-        else:
-            lo = np.partition(v, (m - 1) // 2)[(m - 1) // 2]
-            out[g] = (lo + hi) / 2
-    return out
+    return bucket, start
 
 
 @_jit

@@ -16,7 +16,16 @@ BSP = INSTITUTION_KINDS.index("business_service_provider")
 
 def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as np.median gives it."""
-    return kernels.group_median(np.asarray(values, dtype=np.float64), np.asarray(group, dtype=np.int64), n_groups)
+    # the one or two middle values of each group by selection (numpy's partition is much faster than a sort)
+    bucket, start = kernels.group_buckets(np.asarray(values, dtype=np.float64), np.asarray(group, dtype=np.int64),
+                                          n_groups)
+    out = np.zeros(n_groups)
+    for g in np.flatnonzero(start[1:] > start[:-1]):
+        seg = bucket[start[g]:start[g + 1]]
+        m = len(seg)
+        seg.partition([(m - 1) // 2, m // 2])
+        out[g] = seg[m // 2] if m % 2 == 1 else (seg[(m - 1) // 2] + seg[m // 2]) / 2
+    return out
 
 
 def serve(model) -> None:
