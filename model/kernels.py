@@ -308,6 +308,18 @@ def cheapest_known(live, aware, col0, cols, cluster_suppliers, cluster, markup, 
 
 
 @_jit
+def first_known(slots, aware, cols):
+    """For each firm slot: the first of the awareness columns ``cols`` it knows, or -1."""
+    out = np.full(len(slots), -1, dtype=np.int64)
+    for k in range(len(slots)):
+        for c in cols:
+            if aware[slots[k], c]:
+                out[k] = c
+                break
+    return out
+
+
+@_jit
 def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, key, trust_ij, trust_ji):
     """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it (-1: none)."""
     partner = np.full(len(seekers), -1, dtype=np.int64)

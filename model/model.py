@@ -226,10 +226,6 @@ class ClusterModel(mesa.Model):
                                                    tuple(self.cluster_town_xy[c]))
 
     # ------------------------------------------------------------------ agents
-    def aware_of(self, slots: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """(len(slots), len(cols)) mask: the firm knows link ``cols[k]`` of its own cluster."""
-        return self.firms.aware[np.ix_(slots, cols)]
-
     def town_group(self, slots: np.ndarray) -> np.ndarray:
         """(cluster, town) group of each slot's firm, in 0..n_town_groups-1 (for spillovers, pools, spin-offs)."""
         return self.firms.cluster[slots] * (len(self.region.town_names) + 1) + self.firms.town[slots]

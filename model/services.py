@@ -61,11 +61,10 @@ def serve(model) -> None:
         req = np.flatnonzero(want)
         if len(req) == 0 or len(cols) == 0:
             continue
-        aware = model.aware_of(live[req], cols)
-        has = aware.any(axis=1)
+        first = kernels.first_known(live[req], f.aware, cols)  # the first institution it knows of
+        has = first >= 0
         req = req[has]
-        first = cols[np.argmax(aware[has], axis=1)]  # the first institution it knows of
-        inst = model.cluster_institutions[c[req], first]
+        inst = model.cluster_institutions[c[req], first[has]]
         # each institution serves up to its capacity, the neediest first (ties broken at random)
         served = kernels.served_first(inst, model.inst_capacity, -need[req], tie_break[req])
         req, inst = req[served], inst[served]

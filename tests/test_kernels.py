@@ -190,3 +190,9 @@ def test_cheapest_known_by_hand():
     # with unaware counted as 1.0 (no markup): firm 1 pays min(1.1, 1.0, 1.0) = 1.0
     best, _ = kernels.cheapest_known(live, aware, 2, cols, cluster_suppliers, cluster, markup, 1.0)
     assert best.tolist() == [0.9, 1.0, 1.0]
+
+
+def test_first_known_by_hand():
+    aware = np.array([[0, 1, 1], [0, 0, 0], [1, 0, 1]], dtype=bool)
+    assert kernels.first_known(np.array([0, 1, 2]), aware, np.array([1, 2])).tolist() == [1, -1, 2]
+    assert kernels.first_known(np.array([2, 0]), aware, np.array([2, 0])).tolist() == [2, 2]
