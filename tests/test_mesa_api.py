@@ -88,3 +88,15 @@ def test_snapshots_only_at_chosen_months():
     assert len(firms) == m.stats["firms"]
     assert {"unique_id", "x", "y", "employees", "mean_tie_trust"} <= set(firms.columns)
     assert len(m.snapshots[12]["ties"]) == len(m.ties)
+
+
+def test_grid_cells_hold_exactly_the_live_firms_after_exits_and_entries():
+    m = ClusterModel(rng=2, n_firms=300, months=36).run()
+    f = m.firms
+    in_cells = [a for cell in m.grid.all_cells for a in cell.agents if isinstance(a, Firm)]
+    assert sorted(a.slot for a in in_cells) == f.live().tolist()
+    for a in in_cells:
+        assert a.cell.coordinate == (int(f.x[a.slot]), int(f.y[a.slot])) and a.model is m
+    assert len(m.agents_by_type[Firm]) == len(in_cells)
+    # the grid's "empty" layer agrees with the cells
+    assert all(cell.empty == (len(cell.agents) == 0) for cell in m.grid.all_cells)
