@@ -132,7 +132,7 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     # pair also met in another game this month and someone contributed there: tie the others
     fresh = ~existed & (coop_a | coop_b)
     if fresh.any():
-        ties.add(a[fresh], b[fresh], f.prior_trust[a[fresh]], f.prior_trust[b[fresh]], t)
+        ties.add(a[fresh], b[fresh], f.prior_trust[a[fresh]], f.prior_trust[b[fresh]], t, untied=True)
         idx = ties.find(a, b)
     # payoffs, trust (a learns from b's choice and b from a's), effects of joint actions, tallies
     kernels.settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, ben, cost, tau,

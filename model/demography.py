@@ -112,7 +112,9 @@ def enter_firms(model) -> np.ndarray:
     # spin-offs know what their parents know and keep a tie to the parent
     f.aware[slots[:n_par]] = parent_aware
     if n_par:
-        model.ties.add(slots[:n_par], parents, f.prior_trust[slots[:n_par]], f.prior_trust[parents], model.month)
+        # (a new firm's slot has no ties: they went with the firm that held it before)
+        model.ties.add(slots[:n_par], parents, f.prior_trust[slots[:n_par]], f.prior_trust[parents], model.month,
+                       untied=True)
     model.entry_records.append(np.stack([np.full(n_new, model.month), cl]))
     model._make_agents(slots)
     return slots

@@ -143,18 +143,23 @@ class TieTable:
         return np.where(self.key[pos] == q, pos, -1)
 
     def add(self, a: np.ndarray, b: np.ndarray, trust_a: np.ndarray, trust_b: np.ndarray,
-            month: int) -> np.ndarray:
+            month: int, *, untied: bool = False) -> np.ndarray | None:
         """Add ties for pairs that have none (duplicates within the call are merged).
 
         ``trust_a`` is a's trust in b. Returns the tie index of every pair, old or new
         (indices of existing ties shift when new ones are inserted before them).
+        ``untied=True``: the caller knows that no pair has a tie yet (nor is a firm with
+        itself); the pairs are not looked up, before or after, and None is returned.
         """
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         if len(a) == 0:
-            return np.zeros(0, dtype=np.int64)
-        idx = self.find(a, b)
-        new = np.flatnonzero((idx < 0) & (a != b))
+            return None if untied else np.zeros(0, dtype=np.int64)
+        if untied:
+            idx, new = None, np.arange(len(a))
+        else:
+            idx = self.find(a, b)
+            new = np.flatnonzero((idx < 0) & (a != b))
         if len(new):
             keys, first = np.unique(self.keys(a[new], b[new]), return_index=True)
             new = new[first]  # one per pair, in key order
@@ -168,7 +173,8 @@ class TieTable:
                 np.full(len(new), month, dtype=np.int64))
             self._added.append(keys)
             self.version += 1
-            idx = self.find(a, b)
+            if not untied:
+                idx = self.find(a, b)
         return idx
 
     def trust_of(self, idx: np.ndarray, who: np.ndarray) -> np.ndarray:
