@@ -32,7 +32,7 @@ def _report(benchmark, name: str, results: list[dict]) -> None:
     benchmark.extra_info.update({k: last[k] for k in ("firm_months_per_s", "peak_mb", "n_firms", "months")})
     walls = sorted(r["wall_s"] for r in results)
     print(f"\n[{name}] {last['n_firms']} firms x {last['months']} months: {last['wall_s']:.2f} s wall "
-          f"(median of {len(walls)}: {walls[len(walls) // 2]:.2f} s), "
+          f"(median of {len(walls)}: {walls[len(walls) // 2]:.2f} s, {walls[0]:.2f}-{walls[-1]:.2f}), "
           f"{last['firm_months_per_s']:,.0f} firm-months/s, peak {last['peak_mb']:.0f} MB")
 
 
@@ -62,8 +62,10 @@ def test_import_and_start_up(benchmark):
     results = []
     benchmark.pedantic(lambda: results.append(_probe(500, 1, "none")), rounds=ROUNDS, iterations=1)
     builds = sorted(r["startup_s"] for r in results)
+    imports = sorted(r["import_s"] for r in results)
     print(f"\n[start-up] import {results[-1]['import_s']:.2f} s, import + build {results[-1]['startup_s']:.2f} s "
-          f"(median of {len(builds)}: {builds[len(builds) // 2]:.2f} s)")
+          f"(median of {len(builds)}: import {imports[len(imports) // 2]:.2f} s, import + build "
+          f"{builds[len(builds) // 2]:.2f} s, {builds[0]:.2f}-{builds[-1]:.2f})")
     benchmark.extra_info["startup_s"] = results[-1]["startup_s"]
 
 
@@ -95,4 +97,6 @@ def test_policy_comparison_sweep(benchmark, tmp_path):
         times.append(time.perf_counter() - start)
 
     benchmark.pedantic(timed_sweep, rounds=ROUNDS, iterations=1)
-    print(f"\n[policy_comparison] {len(times)} sweeps: median {sorted(times)[len(times) // 2]:.1f} s wall")
+    times.sort()
+    print(f"\n[policy_comparison] {len(times)} sweeps: median {times[len(times) // 2]:.1f} s wall "
+          f"({times[0]:.1f}-{times[-1]:.1f})")
