@@ -61,9 +61,7 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
             return _failed(folder, f"khusheh-run: {err}")
     container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     resolved = _yaml(container)  # as OmegaConf.to_yaml(cfg, resolve=True), from the one resolved copy
-    # what identifies the results: everything but how the run is displayed
-    sim = {k: v for k, v in container["sim"].items() if k not in ("progress", "progress_delay")}
-    digest = config_hash(_yaml({**container, "sim": sim}))
+    digest = config_hash(_yaml(_identity(container)))
     if is_complete(folder, digest):
         log.info("complete results already in %s: skipped", folder)
         return "skipped"
@@ -97,6 +95,12 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
               prov=provenance(seed, digest, time.perf_counter() - start))
     log.info("results in %s", folder)
     return "done"
+
+
+def _identity(container: dict) -> dict:
+    """What identifies a run's results: its resolved config, but for how the run is displayed."""
+    display = ("progress", "progress_delay")
+    return {**container, "sim": {k: v for k, v in container["sim"].items() if k not in display}}
 
 
 def _yaml(container: dict) -> str:
