@@ -313,6 +313,13 @@ def _mean_trust_within(model, label: np.ndarray, n_labels: int, cluster: int) ->
                                      ties.trust_ij, ties.trust_ji)
 
 
+def _labels(f, slots: np.ndarray, values) -> np.ndarray:
+    """A label per firm slot: ``values`` at ``slots``, -1 (none) elsewhere (for _mean_trust_within)."""
+    label = np.full(f.capacity, -1, dtype=np.int64)
+    label[slots] = values
+    return label
+
+
 def _maintain(model, cda, rng, phase: str) -> None:
     """Groups, consortium, facility and association: hold, pay, or dissolve."""
     p = model.params
@@ -325,9 +332,8 @@ def _maintain(model, cda, rng, phase: str) -> None:
             group = getattr(f, field)
             grouped = mine[group[mine] >= 0]
             if len(grouped):
-                label = np.full(f.capacity, -1, dtype=np.int64)
-                label[grouped] = group[grouped]
-                trust = _mean_trust_within(model, label, model.next_group_id, cda.cluster)
+                trust = _mean_trust_within(model, _labels(f, grouped, group[grouped]), model.next_group_id,
+                                           cda.cluster)
                 group[grouped[trust[group[grouped]] < p.group_trust_threshold]] = -1
     # marketing groups and the consortium give export access while they hold
     marketing = mine[f.marketing_group[mine] >= 0]
@@ -335,9 +341,8 @@ def _maintain(model, cda, rng, phase: str) -> None:
     if cda.consortium_active:
         members = mine[f.consortium[mine] == cda.cluster]
         if not (cda_present and cda.consortium_funded):
-            label = np.full(f.capacity, -1, dtype=np.int64)
-            label[members] = 0
-            if _mean_trust_within(model, label, 1, cda.cluster)[0] < p.group_trust_threshold or len(members) < 2:
+            trust = _mean_trust_within(model, _labels(f, members, 0), 1, cda.cluster)[0]
+            if trust < p.group_trust_threshold or len(members) < 2:
                 f.consortium[members] = -1
                 cda.consortium_active = False
                 members = members[:0]
@@ -376,9 +381,7 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
     if phase != "ended" and (deficit <= 0 or cda.charge(deficit)):
         pass
     else:
-        label = np.full(f.capacity, -1, dtype=np.int64)
-        label[members] = 0
-        trust = _mean_trust_within(model, label, 1, cda.cluster)[0]
+        trust = _mean_trust_within(model, _labels(f, members, 0), 1, cda.cluster)[0]
         if deficit > 0 or trust < p.association_trust_threshold:
             f.member[mine] = False
             cda.association_dissolved_month = model.month
