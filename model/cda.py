@@ -297,8 +297,7 @@ def _cluster_ties(model, cluster: int) -> np.ndarray:
     cache = getattr(model, "_ties_by_cluster", None)
     if cache is None or cache[0] != ties.version or cache[1] != len(ties):
         by = model.firms.cluster[ties.i]
-        # a stable sort of 16-bit integers is a radix sort
-        order = np.argsort(by.astype(np.int16) if model.n_clusters < 2 ** 15 else by, kind="stable")
+        order = kernels.group_order(by, model.n_clusters)
         bounds = np.concatenate([[0], np.cumsum(np.bincount(by, minlength=model.n_clusters))])
         cache = (ties.version, len(ties), order, bounds)
         model._ties_by_cluster = cache

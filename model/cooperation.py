@@ -30,8 +30,7 @@ def _pools(model):
     live = f.live()
     pools = []
     for key, n_groups in ((model.town_group(live), model.n_town_groups), (f.cluster[live], model.n_clusters)):
-        # a stable sort of 16-bit integers is a radix sort
-        order = np.argsort(key.astype(np.int16) if n_groups < 2 ** 15 else key, kind="stable")
+        order = kernels.group_order(key, n_groups)
         size = np.bincount(key, minlength=n_groups)
         pools.append((live[order], np.cumsum(size) - size, size))
     return pools

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 
 def exit_hazard(p, age):
     """Monthly exit hazard: a mature base rate plus an extra for young firms, falling with age."""
@@ -51,7 +53,7 @@ def enter_firms(model) -> np.ndarray:
     lam = p.spinoff_rate * counts * np.maximum(0.0, 1.0 + p.entry_profit_sensitivity * mean_margin)
     n_spin = rng.poisson(lam)
     # parents: uniform within the group
-    order = np.argsort(inverse, kind="stable")
+    order = kernels.group_order(inverse, len(groups))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     group_of = np.repeat(np.arange(len(groups)), n_spin)
     pick = starts[group_of] + np.minimum((rng.random(len(group_of)) * counts[group_of]).astype(np.int64),

@@ -270,6 +270,23 @@ def served_first(group, capacity, key1, key2):
 
 
 @_jit
+def group_order(group, n_groups):
+    """The stable ascending order of ``group`` (values 0..n_groups-1), by a counting sort: equal to
+    ``np.argsort(group, kind="stable")``, in O(len + n_groups)."""
+    start = np.zeros(n_groups + 1, dtype=np.int64)
+    for k in range(len(group)):
+        start[group[k] + 1] += 1
+    for g in range(n_groups):
+        start[g + 1] += start[g]
+    order = np.empty(len(group), dtype=np.int64)
+    for k in range(len(group)):
+        g = group[k]
+        order[start[g]] = k
+        start[g] += 1
+    return order
+
+
+@_jit
 def group_buckets(values, group, n_groups):
     """``values`` gathered by group (a counting sort, stable), and where each group starts (n_groups + 1)."""
     start = np.zeros(n_groups + 1, dtype=np.int64)

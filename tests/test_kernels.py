@@ -196,3 +196,16 @@ def test_first_known_by_hand():
     aware = np.array([[0, 1, 1], [0, 0, 0], [1, 0, 1]], dtype=bool)
     assert kernels.first_known(np.array([0, 1, 2]), aware, np.array([1, 2])).tolist() == [1, -1, 2]
     assert kernels.first_known(np.array([2, 0]), aware, np.array([2, 0])).tolist() == [2, 2]
+
+
+def test_group_order_by_hand():
+    # groups 2, 0, 2, 1, 0 -> group 0 (slots 1, 4), group 1 (slot 3), group 2 (slots 0, 2)
+    order = kernels.group_order(np.array([2, 0, 2, 1, 0], dtype=np.int64), 3)
+    assert order.tolist() == [1, 4, 3, 0, 2]
+
+
+def test_group_order_equals_a_stable_argsort():
+    rng = np.random.default_rng(3)
+    for n, n_groups in ((0, 4), (1, 1), (500, 7), (20_000, 2_500)):
+        group = rng.integers(0, n_groups, n)
+        assert np.array_equal(kernels.group_order(group, n_groups), np.argsort(group, kind="stable"))
