@@ -78,13 +78,12 @@ def solve_initial_productivity(p, specs, employees, capital):
         s_k = (s_in / kappa)[o]
         rhs = p.wage * sizes[el] / (p.alpha * price[o] * qbar[o] * kappa[o])
         lo, hi = np.zeros(len(el)), (c1 * c1 / s_k) ** sigma  # g peaks at hi
+        mid = 0.5 * (lo + hi)
         for _ in range(60):  # bisection on the increasing branch of g
-            mid = 0.5 * (lo + hi)
-            g = c1 * mid ** c1 - s_k * mid
-            lo = np.where(g < rhs, mid, lo)
-            hi = np.where(g < rhs, hi, mid)
+            # NumPy's power (its SIMD code can differ from numba's in the last bit); the rest compiled
+            kernels.bisection_round(c1, mid ** c1, s_k, rhs, lo, hi, mid)
         solved = np.zeros(len(sizes))
-        solved[el] = 0.5 * (lo + hi)
+        solved[el] = mid
         if iteration and iteration % 100 == 0:
             step *= 0.5
         for c in np.flatnonzero(active):

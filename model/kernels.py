@@ -270,6 +270,20 @@ def served_first(group, capacity, key1, key2):
 
 
 @_jit
+def bisection_round(c1, mid_pow, s_k, rhs, lo, hi, mid):
+    """One round of the initial-productivity bisection, in place: with g = c1 * mid**c1 - s_k * mid
+    (``mid_pow`` = mid**c1, from NumPy), the side of ``mid`` where g < rhs moves to it; then mid is
+    the new midpoint. The same operations, in the same order, as the NumPy code it replaced."""
+    for k in range(len(mid)):
+        g = c1 * mid_pow[k] - s_k[k] * mid[k]
+        if g < rhs[k]:
+            lo[k] = mid[k]
+        else:
+            hi[k] = mid[k]
+        mid[k] = 0.5 * (lo[k] + hi[k])
+
+
+@_jit
 def group_order(group, n_groups):
     """The stable ascending order of ``group`` (values 0..n_groups-1), by a counting sort: equal to
     ``np.argsort(group, kind="stable")``, in O(len + n_groups)."""

@@ -209,3 +209,25 @@ def test_group_order_equals_a_stable_argsort():
     for n, n_groups in ((0, 4), (1, 1), (500, 7), (20_000, 2_500)):
         group = rng.integers(0, n_groups, n)
         assert np.array_equal(kernels.group_order(group, n_groups), np.argsort(group, kind="stable"))
+
+
+def test_bisection_round_moves_the_side_where_g_is_below_the_target():
+    # c1 = 0.5, s = 0.25: g(1) = 0.5 - 0.25 = 0.25; below 0.5 -> lo moves up; above 0.1 -> hi moves down
+    lo, hi, mid = np.array([0.0, 0.0]), np.array([2.0, 2.0]), np.array([1.0, 1.0])
+    kernels.bisection_round(0.5, mid ** 0.5, np.array([0.25, 0.25]), np.array([0.5, 0.1]), lo, hi, mid)
+    assert lo.tolist() == [1.0, 0.0] and hi.tolist() == [2.0, 1.0] and mid.tolist() == [1.5, 0.5]
+
+
+def test_bisection_rounds_equal_the_numpy_bisection():
+    rng = np.random.default_rng(4)
+    c1, s_k, rhs = 0.8, rng.uniform(0.1, 0.9, 300), rng.uniform(0.01, 0.3, 300)
+    lo, hi = np.zeros(300), (c1 * c1 / s_k) ** 5.0
+    mid = 0.5 * (lo + hi)
+    ref_lo, ref_hi = lo.copy(), hi.copy()
+    for _ in range(60):
+        kernels.bisection_round(c1, mid ** c1, s_k, rhs, lo, hi, mid)
+        ref_mid = 0.5 * (ref_lo + ref_hi)
+        g = c1 * ref_mid ** c1 - s_k * ref_mid
+        ref_lo, ref_hi = np.where(g < rhs, ref_mid, ref_lo), np.where(g < rhs, ref_hi, ref_mid)
+    assert np.array_equal(lo, ref_lo) and np.array_equal(hi, ref_hi)
+    assert np.array_equal(mid, 0.5 * (ref_lo + ref_hi))
