@@ -24,8 +24,8 @@ def initial_productivity(p, specs, employees, capital):
 
     A sweep builds the same seed's firms once per policy (the policy does not
     enter); a worker process that has solved them for one policy reuses the
-    result (about 20 ms of the 35 ms a 500-firm run takes to start). The arrays returned are
-    read-only.
+    result (about 20 ms of the 35 ms a 500-firm run takes to start). The
+    arrays returned are read-only.
     """
     key = (p.variety_elasticity, p.wage, p.alpha, p.beta, p.transport_cost,
            tuple((spec.input_share, spec.price) for spec in specs),
