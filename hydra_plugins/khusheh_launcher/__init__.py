@@ -33,7 +33,6 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra.core.config_store import ConfigStore
-from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
 from hydra.core.singleton import Singleton
@@ -125,7 +124,7 @@ def execute_job(idx: int, overrides: Sequence[str], token: str, blob: bytes) -> 
     with open_dict(sweep_config):
         sweep_config.hydra.job.id = "{}_{}".format(sweep_config.hydra.job.name, idx)
         sweep_config.hydra.job.num = idx
-    HydraConfig.instance().set_config(sweep_config)
+    # (the joblib launcher also sets HydraConfig here; run_job sets it again before anything reads it)
     return run_job(hydra_context=state["hydra_context"], config=sweep_config,
                    task_function=state["task_function"], job_dir_key="hydra.sweep.dir",
                    job_subdir_key="hydra.sweep.subdir")
