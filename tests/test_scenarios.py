@@ -133,6 +133,7 @@ def test_joblib_sweep_equals_basic_sweep_value_for_value(tmp_path, launcher):
 
 def test_the_khusheh_launcher_derives_job_configs_equal_to_hydras_composition():
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
     from hydra.errors import ConfigCompositionException
     from hydra.types import RunMode
     from omegaconf import OmegaConf
@@ -151,6 +152,8 @@ def test_the_khusheh_launcher_derives_job_configs_equal_to_hydras_composition():
         for job in jobs:
             derived = composer.compose(job)
             assert OmegaConf.to_yaml(derived) == OmegaConf.to_yaml(loader.load_sweep_config(master, job)), job
+            # as run_job does with the job's config (a derived job's is its template, composed again next)
+            HydraConfig.instance().set_config(derived)
         # one full composition per combination of groups and plain keys; "+extra" is never derived
         assert len(composer.templates) == 3
         assert derived.extra == 1 and derived.hydra.job.override_dirname == "+extra=1,seed=5"
