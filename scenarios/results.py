@@ -107,17 +107,20 @@ def git_commit() -> str | None:
         return None
 
 
-def provenance(seed: int, digest: str, seconds: float) -> dict:
-    def version(pkg):
-        try:
-            return metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            return None
+@functools.cache
+def _version(pkg: str) -> str | None:
+    """An installed package's version (looked up once per process, as the commit)."""
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return None
 
+
+def provenance(seed: int, digest: str, seconds: float) -> dict:
     return {
-        "khusheh": version("khusheh"), "git_commit": git_commit(), "seed": seed, "config_hash": digest,
-        "python": sys.version.split()[0], "mesa": version("mesa"), "numpy": version("numpy"),
-        "pandas": version("pandas"), "hydra_core": version("hydra-core"), "platform": platform.platform(),
+        "khusheh": _version("khusheh"), "git_commit": git_commit(), "seed": seed, "config_hash": digest,
+        "python": sys.version.split()[0], "mesa": _version("mesa"), "numpy": _version("numpy"),
+        "pandas": _version("pandas"), "hydra_core": _version("hydra-core"), "platform": platform.platform(),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"), "wall_seconds": round(seconds, 3),
     }
 
