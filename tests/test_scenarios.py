@@ -254,14 +254,18 @@ def test_a_sweep_with_one_bad_value_stops_before_any_job_runs(tmp_path, bad):
     assert not [p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]
 
 
-def test_a_runs_config_yaml_is_omegaconfs_own_text():
-    # the job writes (and hashes) YAML from one resolved copy of the config; it must be the same text
+@pytest.mark.parametrize("cluster", CLUSTERS)
+def test_a_runs_config_yaml_is_omegaconfs_own_text(cluster):
+    # the job writes (and hashes) YAML from one resolved copy of the config, with libyaml's emitter;
+    # it must be the same text as OmegaConf's
     from omegaconf import OmegaConf
 
     from scenarios.app import _identity, _yaml
-    cfg = _compose(["cluster=carpet_kashan", "policy=trust_first", "shock=demand_drop", "seed=3"])
+    cfg = _compose([f"cluster={cluster}", "policy=trust_first", "shock=demand_drop", "seed=3",
+                    "cluster.name='خوشه: a name # with \"quotes\", true'"])
     container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     assert _yaml(container) == OmegaConf.to_yaml(cfg, resolve=True)
+    assert cfg.cluster.name == 'خوشه: a name # with "quotes", true'
     # and the identity YAML (without the display keys), whose hash marks complete results, is unchanged
     identity = OmegaConf.to_container(cfg, resolve=True)
     identity["sim"].pop("progress")
