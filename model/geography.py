@@ -54,16 +54,21 @@ class Region:
     urban: np.ndarray  # (width, height) float 0..1
     infrastructure: np.ndarray  # (width, height) float 0..1
     industrial_park: np.ndarray  # (width, height) int 0/1
+    nearest: np.ndarray  # (width, height) int, the nearest town's id (see nearest_town)
 
     def town_id(self, name: str) -> int:
         return self.town_names.index(name)
 
     def nearest_town(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Id of the town nearest (Chebyshev, then Euclidean) to each cell; ties go to the lower id."""
-        dx = np.abs(np.asarray(x)[:, None] - self.town_xy[None, :, 0])
-        dy = np.abs(np.asarray(y)[:, None] - self.town_xy[None, :, 1])
-        dist = np.maximum(dx, dy) + 1e-3 * np.hypot(dx, dy)
-        return np.argmin(dist, axis=1).astype(np.int64)
+        """Id of the town nearest (Chebyshev, then Euclidean) to each cell of the grid; ties go to the lower id."""
+        return self.nearest[x, y]
+
+
+def _nearest_town(town_xy: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    dx = np.abs(np.asarray(x)[:, None] - town_xy[None, :, 0])
+    dy = np.abs(np.asarray(y)[:, None] - town_xy[None, :, 1])
+    dist = np.maximum(dx, dy) + 1e-3 * np.hypot(dx, dy)
+    return np.argmin(dist, axis=1).astype(np.int64)
 
 
 def build_region(town_names: list[str], cell_km: float, margin: int) -> Region:
@@ -114,4 +119,5 @@ def build_region(town_names: list[str], cell_km: float, margin: int) -> Region:
             # a park one cell east of the town (stylised)
             px, py = min(xy[k, 0] + 1, width - 1), xy[k, 1]
             park[px, py] = 1
-    return Region(width, height, tuple(names), xy, town_layer, urban.round(6), infra.round(6), park)
+    nearest = _nearest_town(xy, gx.ravel(), gy.ravel()).reshape(width, height)
+    return Region(width, height, tuple(names), xy, town_layer, urban.round(6), infra.round(6), park, nearest)

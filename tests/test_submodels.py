@@ -442,3 +442,22 @@ def test_glibc_keeps_freed_memory_unless_told_not_to(monkeypatch):
     assert keep_freed_memory() is False
     monkeypatch.delenv("KHUSHEH_MALLOC")
     assert keep_freed_memory() is (platform.libc_ver()[0] == "glibc")
+
+
+def test_nearest_town_by_hand_and_over_the_whole_grid():
+    from model.geography import _nearest_town, build_region
+    region = build_region(["Isfahan", "Kashan", "Aran-Bidgol"], cell_km=2.0, margin=3)
+    # a town's own cell is nearest to that town
+    for k, (x, y) in enumerate(region.town_xy):
+        if region.town_layer[x, y] == k:
+            assert region.nearest_town(np.array([x]), np.array([y])).tolist() == [k]
+    # the table holds, for every cell, what the distance rule gives (Chebyshev, then Euclidean)
+    gx, gy = np.meshgrid(np.arange(region.width), np.arange(region.height), indexing="ij")
+    x, y = gx.ravel(), gy.ravel()
+    assert np.array_equal(region.nearest_town(x, y), _nearest_town(region.town_xy, x, y))
+    # a cell two cells west and one south of a town, with no other town within 3 cells, is that town's
+    k = region.town_id("Kashan")
+    tx, ty = region.town_xy[k]
+    others = np.delete(region.town_xy, k, axis=0)
+    assert np.abs(others - [tx - 2, ty - 1]).max(axis=1).min() > 3
+    assert region.nearest_town(np.array([tx - 2]), np.array([ty - 1])).tolist() == [k]
