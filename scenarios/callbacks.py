@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,13 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from .results import FAILED, is_complete
+from .results import FAILED
 
 log = logging.getLogger("khusheh")
 _TOTAL = ".khusheh_jobs"
+# one empty file per job this sweep has finished, <job folder>.done or <job folder>.failed: counting
+# them is one directory listing (checking every job's folder after every job grew as the jobs squared)
+_PROGRESS = ".khusheh_progress"
 
 
 def count_jobs(config: DictConfig) -> int:
@@ -42,19 +47,28 @@ class SweepProgress(Callback):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         total = count_jobs(config)
         (sweep_dir / _TOTAL).write_text(str(total))
+        shutil.rmtree(sweep_dir / _PROGRESS, ignore_errors=True)  # a rerun counts its own jobs
+        (sweep_dir / _PROGRESS).mkdir()
         log.info("sweep of %d jobs into %s", total, sweep_dir)
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         from hydra.core.hydra_config import HydraConfig
+        from hydra.core.utils import JobStatus
         from hydra.types import RunMode
-        if HydraConfig.get().mode != RunMode.MULTIRUN:
+        hydra = HydraConfig.get()
+        if hydra.mode != RunMode.MULTIRUN:
             return
         sweep_dir = Path(config.hydra.sweep.dir)
         total_file = sweep_dir / _TOTAL
         total = total_file.read_text().strip() if total_file.is_file() else "?"
-        folders = job_folders(sweep_dir)
-        done = sum(is_complete(p) for p in folders)
-        failed = sum((p / FAILED).is_file() for p in folders)
+        folder = Path(hydra.runtime.output_dir)
+        failed = job_return.status != JobStatus.COMPLETED or (folder / FAILED).is_file()
+        progress = sweep_dir / _PROGRESS
+        progress.mkdir(exist_ok=True)
+        name = os.path.relpath(folder, sweep_dir).replace(os.sep, "__")
+        (progress / f"{name}.{'failed' if failed else 'done'}").touch()
+        names = os.listdir(progress)
+        done, failed = sum(n.endswith(".done") for n in names), sum(n.endswith(".failed") for n in names)
         tail = f", {failed} failed" if failed else ""
         print(f"[khusheh] jobs done {done}/{total}{tail}", file=sys.stderr, flush=True)
 

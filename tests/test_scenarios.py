@@ -190,7 +190,10 @@ def test_a_sweep_killed_midway_and_rerun_ends_with_every_job_complete_once(tmp_p
     assert len(done_before) == 1  # none,seed=0 finished; none,seed=1 was killed; the rest never ran
     # a killed job may leave a partial file behind: it must be redone, not trusted
     (jobs["policy.start_month=2,policy=none,seed=1,sim.months=20"] / "series.parquet").write_bytes(b"junk")
-    _cli(sweep, tmp_path)
+    rerun = _cli(sweep, tmp_path)
+    # the rerun counts its own jobs, the skipped one among them, each once
+    progress = re.findall(r"\[khusheh\] jobs done (\d+)/(\d+)", rerun.stderr)
+    assert progress == [(str(k), "4") for k in range(1, 5)]
     frames = _sweep_frames(tmp_path / "sweep")
     assert len(frames) == 4
     for name, mtime in done_before.items():  # complete jobs were skipped, not redone
@@ -200,6 +203,16 @@ def test_a_sweep_killed_midway_and_rerun_ends_with_every_job_complete_once(tmp_p
         for f in RESULT_FILES:
             assert (tmp_path / "sweep" / name / f).is_file()
     assert not list((tmp_path / "sweep").rglob(".tmp-*"))
+
+
+def test_a_job_with_a_bad_value_fails_alone_and_the_sweep_names_it(tmp_path):
+    # n_firms=-5 composes (an int) but the model refuses it: that job fails, the other completes
+    proc = _cli(["-m", "cluster.n_firms=60,-5", "sim.months=6", "hydra.sweep.dir=sweep"], tmp_path, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert is_complete(tmp_path / "sweep" / "cluster.n_firms=60,sim.months=6")
+    assert "cluster.n_firms" in (tmp_path / "sweep" / "cluster.n_firms=-5,sim.months=6" / "FAILED").read_text()
+    assert "1 job(s) failed: cluster.n_firms=-5,sim.months=6" in proc.stderr
+    assert re.findall(r"\[khusheh\] jobs done (.*)", proc.stderr) == ["1/2", "1/2, 1 failed"]
 
 
 @pytest.mark.parametrize("override, words", [
