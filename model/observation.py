@@ -168,7 +168,6 @@ def compute(model) -> tuple[dict, list[dict]]:
     if model.n_clusters == 1:
         return region, [{"cluster": model.params.clusters[0].name, **region}]
     return region, _cluster_rows(model, live, clustering, games, trust_sum, tie_count)
-    return region, per_cluster
 
 
 def _cluster_rows(model, live, clustering, games, trust_sum, tie_count) -> list[dict]:
