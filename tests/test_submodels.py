@@ -312,6 +312,15 @@ def test_model_clustering_equals_a_recount_every_month():
 def test_gini_known_values():
     assert gini(np.array([1, 1, 1, 1])) == 0.0
     assert gini(np.array([0, 0, 0, 4])) == pytest.approx(0.75)
+    assert gini(np.array([0, 0, 0, 4.0])) == pytest.approx(0.75)
+
+
+def test_gini_of_integers_by_histogram_equals_the_sorted_sum_exactly():
+    rng = np.random.default_rng(8)
+    for n in (2, 3, 50, 20_000):
+        emp = np.maximum(1, rng.lognormal(1.5, 1.2, n)).astype(np.int64)
+        assert gini(emp) == gini(emp.astype(float))
+    assert gini(np.array([0, 0])) == 0.0 and gini(np.array([7])) == 0.0
 
 
 def test_output_follows_the_production_function():
