@@ -48,7 +48,6 @@ class SweepProgress(Callback):
         total = count_jobs(config)
         (sweep_dir / _TOTAL).write_text(str(total))
         shutil.rmtree(sweep_dir / _PROGRESS, ignore_errors=True)  # a rerun counts its own jobs
-        (sweep_dir / _PROGRESS).mkdir()
         log.info("sweep of %d jobs into %s", total, sweep_dir)
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:

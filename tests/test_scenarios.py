@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
@@ -127,8 +128,24 @@ def test_joblib_sweep_equals_basic_sweep_value_for_value(tmp_path, launcher):
     for name in basic:
         pd.testing.assert_frame_equal(basic[name], joblib[name], check_exact=True)
         # Hydra's record of the job is the same too, but for the launcher and the folders
-        saved = [(tmp_path / sweep / name / ".hydra" / "config.yaml").read_text() for sweep in ("basic", "joblib")]
-        assert saved[0] == saved[1]
+        for record in ("config.yaml", "overrides.yaml", "hydra.yaml"):
+            saved = [(tmp_path / sweep / name / ".hydra" / record).read_text() for sweep in ("basic", "joblib")]
+            if record == "hydra.yaml":
+                saved = [_without_launcher_and_folders(yaml.safe_load(text), tmp_path / sweep / name)
+                         for text, sweep in zip(saved, ("basic", "joblib"))]
+                assert saved[0]["hydra"]["job"]["override_dirname"] == name
+            assert saved[0] == saved[1], record
+
+
+def _without_launcher_and_folders(record: dict, folder: Path) -> dict:
+    hydra = record["hydra"]
+    for key in ("launcher", "sweep"):
+        hydra.pop(key)
+    assert hydra["runtime"].pop("output_dir") == str(folder)
+    hydra["job"].pop("id")  # the basic launcher numbers jobs 0, 1, ...; joblib's name them khusheh_0, ...
+    hydra["runtime"]["choices"].pop("hydra/launcher", None)
+    hydra["overrides"].pop("hydra")
+    return record
 
 
 def test_the_khusheh_launcher_derives_job_configs_equal_to_hydras_composition():
