@@ -61,11 +61,11 @@ class SweepProgress(Callback):
         total_file = sweep_dir / _TOTAL
         total = total_file.read_text().strip() if total_file.is_file() else "?"
         folder = Path(hydra.runtime.output_dir)
-        failed = job_return.status != JobStatus.COMPLETED or (folder / FAILED).is_file()
+        this_failed = job_return.status != JobStatus.COMPLETED or (folder / FAILED).is_file()
         progress = sweep_dir / _PROGRESS
         progress.mkdir(exist_ok=True)
         name = os.path.relpath(folder, sweep_dir).replace(os.sep, "__")
-        (progress / f"{name}.{'failed' if failed else 'done'}").touch()
+        (progress / f"{name}.{'failed' if this_failed else 'done'}").touch()
         names = os.listdir(progress)
         done, failed = sum(n.endswith(".done") for n in names), sum(n.endswith(".failed") for n in names)
         tail = f", {failed} failed" if failed else ""

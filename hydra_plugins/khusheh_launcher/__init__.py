@@ -12,7 +12,10 @@ from another only in plain values (``seed=3``), not in config groups
   template itself (run_job copies what it keeps), the job's plain values set
   as Hydra sets them (typed, checked), and the job's override list and folder
   name as Hydra computes them. That is a few ms a job instead of 120 ms; a
-  test checks that the configurations are the same as Hydra composes them.
+  test checks that the configurations are the same as Hydra composes them;
+- runs each job with its own ``run_job``: Hydra's, with fewer copies of the
+  configuration and the ``.hydra`` records written through libyaml (a test
+  checks the records are the same as the basic launcher's).
 
 Jobs with any other kind of override (``+key``, ``~key``, ``key@pkg``, a
 ``hydra.`` key) are composed in full, as the joblib launcher does. Selected as
