@@ -27,11 +27,11 @@ POLICY_PRESETS = sorted(p.stem for p in (ROOT / "conf" / "policy").glob("*.yaml"
 SHOCKS = sorted(p.stem for p in (ROOT / "conf" / "shock").glob("*.yaml"))
 
 
-def _compose(overrides):
+def _compose(overrides, return_hydra_config=False):
     register()
     GlobalHydra.instance().clear()
     with initialize_config_module(config_module="conf", version_base="1.3"):
-        return compose(config_name="config", overrides=overrides, return_hydra_config=False)
+        return compose(config_name="config", overrides=overrides, return_hydra_config=return_hydra_config)
 
 
 def test_the_presets_named_in_the_design_exist():
@@ -166,14 +166,20 @@ def test_the_khusheh_launcher_derives_job_configs_equal_to_hydras_composition():
         jobs = [[f"policy={p}", f"seed={s}", f"cluster.spread_cells={d}"]
                 for p in ("none", "trust_first") for s in (0, 3) for d in (2.5, 4)]
         jobs += [["cluster=carpet_kashan", "seed=1"], ["cluster=carpet_kashan", "seed=2"], ["+extra=1", "seed=5"]]
+        # a dict value merges into what the key holds: never derived from a template holding another's
+        jobs += [["cluster=isfahan_province", f"cluster.province.archetypes.crafts.spec={value}"]
+                 for value in ("{elasticity:9}", "{max_employees:7}", "{trust_beta:1}")]
         for job in jobs:
             derived = composer.compose(job)
             assert OmegaConf.to_yaml(derived) == OmegaConf.to_yaml(loader.load_sweep_config(master, job)), job
             # as run_job does with the job's config (a derived job's is its template, composed again next)
             HydraConfig.instance().set_config(derived)
-        # one full composition per combination of groups and plain keys; "+extra" is never derived
+        # one full composition per combination of groups and plain keys; "+extra" and dicts are never derived
         assert len(composer.templates) == 3
-        assert derived.extra == 1 and derived.hydra.job.override_dirname == "+extra=1,seed=5"
+        assert derived.cluster.province.archetypes.crafts.spec.trust_beta == 1
+        assert "elasticity: 9" not in OmegaConf.to_yaml(derived)
+        plus = composer.compose(["+extra=1", "seed=5"])
+        assert plus.extra == 1 and plus.hydra.job.override_dirname == "+extra=1,seed=5"
         # a bad value is refused as Hydra refuses it
         with pytest.raises(ConfigCompositionException, match="seed=abc"):
             composer.compose(["policy=none", "seed=abc", "cluster.spread_cells=2.5"])
@@ -284,18 +290,35 @@ def test_a_sweep_with_one_bad_value_stops_before_any_job_runs(tmp_path, bad):
     assert not [p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]
 
 
-@pytest.mark.parametrize("cluster", CLUSTERS)
-def test_a_runs_config_yaml_is_omegaconfs_own_text(cluster):
-    # the job writes (and hashes) YAML from one resolved copy of the config, with libyaml's emitter;
-    # it must be the same text as OmegaConf's
+def test_khusheh_yaml_is_omegaconfs_text_for_any_string():
+    # strings libyaml writes differently (long multi-line text, characters beyond the BMP, long keys,
+    # control characters) go through OmegaConf's own dumper; plain ones through libyaml's
     from omegaconf import OmegaConf
 
+    from hydra_plugins.khusheh_launcher import to_yaml
+    tricky = ["خوشه: a name # with \"quotes\", true", "emoji \U0001F600", "line one\n" * 12 + "x" * 90,
+              "nel\x85here", "tab\there", "", "null", "1e3", "- item", "? key", "&anchor *ref", "a" * 80,
+              " ".join(["word"] * 30)]
+    for text in tricky:
+        cfg = OmegaConf.create({"cluster": {"name": text, "n": [1, text]}, "k" * 140: text, text or "e": 1})
+        assert to_yaml(cfg) == OmegaConf.to_yaml(cfg), text
+    # Hydra's own record of a job (its help texts are long and multi-line) too
+    full = _compose(["policy=trust_first"], return_hydra_config=True)
+    assert to_yaml(full.hydra) == OmegaConf.to_yaml(full.hydra)
+
+
+@pytest.mark.parametrize("cluster", CLUSTERS)
+def test_a_runs_config_yaml_is_omegaconfs_own_text(cluster):
+    # the job writes (and hashes) YAML from one resolved copy of the config, through libyaml's emitter
+    # when every string is plain; it must be the same text as OmegaConf's
+    from omegaconf import OmegaConf
+
+    from hydra_plugins.khusheh_launcher import _plain_strings
     from scenarios.app import _identity, _yaml
-    cfg = _compose([f"cluster={cluster}", "policy=trust_first", "shock=demand_drop", "seed=3",
-                    "cluster.name='خوشه: a name # with \"quotes\", true'"])
+    cfg = _compose([f"cluster={cluster}", "policy=trust_first", "shock=demand_drop", "seed=3"])
     container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert _plain_strings(container)  # the presets take the fast path
     assert _yaml(container) == OmegaConf.to_yaml(cfg, resolve=True)
-    assert cfg.cluster.name == 'خوشه: a name # with "quotes", true'
     # and the identity YAML (without the display keys), whose hash marks complete results, is unchanged
     identity = OmegaConf.to_container(cfg, resolve=True)
     identity["sim"].pop("progress")

@@ -14,8 +14,8 @@ from another only in plain values (``seed=3``), not in config groups
   name as Hydra computes them. That is a few ms a job instead of 120 ms; a
   test checks that the configurations are the same as Hydra composes them;
 - runs each job with its own ``run_job``: Hydra's, with fewer copies of the
-  configuration and the ``.hydra`` records written through libyaml (a test
-  checks the records are the same as the basic launcher's).
+  configuration and the ``.hydra`` records written faster (a test checks the
+  records are the same as the basic launcher's).
 
 Jobs with any other kind of override (``+key``, ``~key``, ``key@pkg``, a
 ``hydra.`` key) are composed in full, as the joblib launcher does. Selected as
@@ -76,14 +76,21 @@ class JobComposer:
         self.templates: Dict[Tuple, DictConfig] = {}
 
     def template_key(self, parsed: List[Override]) -> Optional[Tuple]:
-        """(config-group overrides, plain keys) of a job that can be derived, else None."""
+        """(config-group overrides, plain keys) of a job that can be derived, else None.
+
+        Only jobs whose plain values are scalars are derived: Hydra merges a dict (or list) value
+        into what the key holds, so on a template it would merge into an earlier job's value.
+        """
         groups, keys = [], []
         for o in parsed:
             if (o.type != OverrideType.CHANGE or o.package is not None or o.is_hydra_override()
                     or o.is_sweep_override()):
                 return None
-            if self.repo.group_exists(o.key_or_group) and not isinstance(o.value(), dict):
+            value = o.value()
+            if self.repo.group_exists(o.key_or_group) and not isinstance(value, dict):
                 groups.append(o.input_line)
+            elif isinstance(value, (dict, list)):
+                return None
             else:
                 keys.append(o.key_or_group)
         return tuple(groups), tuple(keys)
@@ -132,30 +139,44 @@ def _worker_state(token: str, blob: bytes) -> Dict[str, Any]:
     return _WORKER
 
 
-def _yaml_dumper() -> type:
-    """OmegaConf's YAML dumper (its way of quoting strings) on libyaml's emitter, where PyYAML has it.
-
-    The emitter is the only difference from OmegaConf's (the same representer and resolver); it writes
-    the same text three times faster (the tests compare the two on every preset).
-    """
-    omega = get_omega_conf_dumper()
+def _yaml_dumper() -> Optional[type]:
+    """OmegaConf's YAML dumper (its way of quoting strings) on libyaml's emitter, if PyYAML has it."""
     if not hasattr(yaml, "CDumper"):
-        return omega
+        return None
 
     class Dumper(yaml.CDumper):
         pass
 
-    Dumper.add_representer(str, omega.str_representer)
+    Dumper.add_representer(str, get_omega_conf_dumper().str_representer)
     return Dumper
 
 
-_DUMPER = _yaml_dumper()
+_C_DUMPER = _yaml_dumper()
+
+
+def _plain_strings(node: Any) -> bool:
+    """True when every string in ``node`` (keys and values) is short printable ASCII on one line."""
+    if isinstance(node, str):
+        return len(node) <= 80 and node.isascii() and node.isprintable()
+    if isinstance(node, dict):
+        return all(_plain_strings(k) and _plain_strings(v) for k, v in node.items())
+    if isinstance(node, (list, tuple)):
+        return all(_plain_strings(v) for v in node)
+    return True
 
 
 def to_yaml(cfg: Any) -> str:
-    """``OmegaConf.to_yaml(cfg)``'s text (for a config or a plain container), written faster."""
+    """``OmegaConf.to_yaml(cfg)``'s text (for a config or a plain container), written faster.
+
+    libyaml's emitter writes the same text as PyYAML's (the representer and resolver are the same)
+    when every string is short printable ASCII on one line, as in Khusheh's presets (the tests
+    compare the two on each); it folds long multi-line strings, escapes characters beyond the
+    Basic Multilingual Plane and writes long keys differently. Anything else goes through
+    OmegaConf's own dumper.
+    """
     container = OmegaConf.to_container(cfg, enum_to_str=True) if OmegaConf.is_config(cfg) else cfg
-    return yaml.dump(container, default_flow_style=False, allow_unicode=True, sort_keys=False, Dumper=_DUMPER)
+    dumper = _C_DUMPER if _C_DUMPER is not None and _plain_strings(container) else get_omega_conf_dumper()
+    return yaml.dump(container, default_flow_style=False, allow_unicode=True, sort_keys=False, Dumper=dumper)
 
 
 def _save_config(cfg: Any, filename: str, output_dir: Path) -> None:
@@ -168,12 +189,11 @@ def run_job(task_function: Any, config: DictConfig, job_dir_key: str, job_subdir
             hydra_context: Any) -> JobReturn:
     """Hydra's ``run_job`` (``hydra.core.utils``, 1.3), the same job with less copying of the config.
 
-    Where Hydra's copies Hydra's node of the config four times a job, this one copies it twice:
-    ``HydraConfig`` is set once, and the job's output folder is then set in both the config and
-    ``HydraConfig``'s copy (Hydra sets it in the config and sets ``HydraConfig`` again); the
-    ``JobReturn`` and ``.hydra/hydra.yaml`` take ``HydraConfig``'s copy of this job, not a copy of
-    it. The ``.hydra`` files are written with libyaml's emitter (the same text). Everything else is
-    Hydra's code, in Hydra's order.
+    Where Hydra's copies Hydra's node of the config four times a job, this one copies it three
+    times: ``HydraConfig`` is set once, and the job's output folder is then set in both the config
+    and ``HydraConfig``'s copy (Hydra sets it in the config and sets ``HydraConfig`` again). The
+    ``.hydra`` files are written by :func:`to_yaml` (the same text). Everything else is Hydra's
+    code, in Hydra's order.
     """
     callbacks = hydra_context.callbacks
     old_cwd = os.getcwd()
@@ -195,6 +215,7 @@ def run_job(task_function: Any, config: DictConfig, job_dir_key: str, job_subdir
         with read_write(task_cfg), open_dict(task_cfg):
             del task_cfg["hydra"]
         ret.cfg = task_cfg
+        hydra_cfg = copy.deepcopy(hydra_cfg)  # as Hydra: the JobReturn's own, not tied to this config
         ret.hydra_cfg = hydra_cfg
         overrides = OmegaConf.to_container(config.hydra.overrides.task)
         assert isinstance(overrides, list)
