@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -18,7 +19,7 @@ from .results import FAILED
 
 log = logging.getLogger("khusheh")
 _TOTAL = ".khusheh_jobs"
-# one empty file per job this sweep has finished, <job folder>.done or <job folder>.failed: counting
+# one empty file per job this sweep has finished, <digest of its folder>.done or .failed: counting
 # them is one directory listing (checking every job's folder after every job grew as the jobs squared)
 _PROGRESS = ".khusheh_progress"
 
@@ -57,14 +58,16 @@ class SweepProgress(Callback):
         hydra = HydraConfig.get()
         if hydra.mode != RunMode.MULTIRUN:
             return
-        sweep_dir = Path(config.hydra.sweep.dir)
+        # (a relative sweep folder is relative to where the sweep started, which a job may have left)
+        sweep_dir = Path(hydra.runtime.cwd) / config.hydra.sweep.dir
         total_file = sweep_dir / _TOTAL
         total = total_file.read_text().strip() if total_file.is_file() else "?"
         folder = Path(hydra.runtime.output_dir)
         this_failed = job_return.status != JobStatus.COMPLETED or (folder / FAILED).is_file()
         progress = sweep_dir / _PROGRESS
         progress.mkdir(exist_ok=True)
-        name = os.path.relpath(folder, sweep_dir).replace(os.sep, "__")
+        # named by a digest of the job's folder: one name per folder, however deep or long
+        name = hashlib.sha1(str(folder).encode()).hexdigest()
         (progress / f"{name}.{'failed' if this_failed else 'done'}").touch()
         names = os.listdir(progress)
         done, failed = sum(n.endswith(".done") for n in names), sum(n.endswith(".failed") for n in names)

@@ -228,6 +228,12 @@ def test_a_sweep_killed_midway_and_rerun_ends_with_every_job_complete_once(tmp_p
     assert not list((tmp_path / "sweep").rglob(".tmp-*"))
 
 
+def test_sweep_progress_counts_jobs_that_change_their_working_folder(tmp_path):
+    # the default sweep folder is relative; with hydra.job.chdir=true each job runs inside its own
+    proc = _cli(["-m", "seed=0,1", "sim.months=4", "hydra.job.chdir=true"], tmp_path)
+    assert re.findall(r"\[khusheh\] jobs done (.*)", proc.stderr) == ["1/2", "2/2"]
+
+
 def test_a_job_with_a_bad_value_fails_alone_and_the_sweep_names_it(tmp_path):
     # n_firms=-5 composes (an int) but the model refuses it: that job fails, the other completes
     proc = _cli(["-m", "cluster.n_firms=60,-5", "sim.months=6", "hydra.sweep.dir=sweep"], tmp_path, check=False)
