@@ -119,5 +119,8 @@ def build_region(town_names: list[str], cell_km: float, margin: int) -> Region:
             # a park one cell east of the town (stylised)
             px, py = min(xy[k, 0] + 1, width - 1), xy[k, 1]
             park[px, py] = 1
-    nearest = _nearest_town(xy, gx.ravel(), gy.ravel()).reshape(width, height)
+    # one column of cells at a time (a fine grid with many towns would need much memory at once)
+    nearest = np.empty((width, height), dtype=np.int64)
+    for x in range(width):
+        nearest[x] = _nearest_town(xy, gx[x], gy[x])
     return Region(width, height, tuple(names), xy, town_layer, urban.round(6), infra.round(6), park, nearest)

@@ -289,6 +289,8 @@ def group_order(group, n_groups):
     ``np.argsort(group, kind="stable")``, in O(len + n_groups)."""
     start = np.zeros(n_groups + 1, dtype=np.int64)
     for k in range(len(group)):
+        if group[k] < 0 or group[k] >= n_groups:
+            raise ValueError("group_order: a group outside 0..n_groups-1")
         start[group[k] + 1] += 1
     for g in range(n_groups):
         start[g + 1] += start[g]

@@ -204,6 +204,13 @@ def test_group_order_by_hand():
     assert order.tolist() == [1, 4, 3, 0, 2]
 
 
+def test_group_order_refuses_a_group_out_of_range():
+    with pytest.raises(ValueError, match="outside"):
+        kernels.group_order(np.array([0, 5, 1], dtype=np.int64), 3)
+    with pytest.raises(ValueError, match="outside"):
+        kernels.group_order(np.array([0, -1], dtype=np.int64), 3)
+
+
 def test_group_order_equals_a_stable_argsort():
     rng = np.random.default_rng(3)
     for n, n_groups in ((0, 4), (1, 1), (500, 7), (20_000, 2_500)):
