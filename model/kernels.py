@@ -303,22 +303,6 @@ def group_order(group, n_groups):
 
 
 @_jit
-def group_buckets(values, group, n_groups):
-    """``values`` gathered by group (a counting sort, stable), and where each group starts (n_groups + 1)."""
-    start = np.zeros(n_groups + 1, dtype=np.int64)
-    for k in range(len(group)):
-        start[group[k] + 1] += 1
-    for g in range(n_groups):
-        start[g + 1] += start[g]
-    bucket = np.empty(len(values))
-    fill = start[:-1].copy()
-    for k in range(len(group)):
-        bucket[fill[group[k]]] = values[k]
-        fill[group[k]] += 1
-    return bucket, start
-
-
-@_jit
 def cheapest_known(live, aware, col0, cols, cluster_suppliers, cluster, markup, unaware):
     """For each firm of ``live``: the lowest markup among its cluster's suppliers ``cols``, counting
     ``unaware`` for one it does not know (its awareness column ``col0 + cols[r]``); and that

@@ -28,9 +28,7 @@ def gini(values: np.ndarray) -> float:
         n, total = len(values), int(values.sum())
         if total == 0:
             return 0.0
-        h = np.bincount(values)
-        r0 = np.cumsum(h) - h
-        weighted = int(((h * r0 + h * (h + 1) // 2) * np.arange(len(h))).sum())
+        weighted = int(_rank_weighted_sum(np.bincount(values)))
         return float(2.0 * float(weighted) / (n * float(total)) - (n + 1.0) / n)
     x = np.sort(np.asarray(values, dtype=float))
     n = len(x)
@@ -38,6 +36,13 @@ def gini(values: np.ndarray) -> float:
         return 0.0
     i = np.arange(1, n + 1)
     return float(2.0 * np.sum(i * x) / (n * x.sum()) - (n + 1.0) / n)
+
+
+def _rank_weighted_sum(h: np.ndarray) -> np.ndarray:
+    """Sum of rank x value over values sorted ascending, from a histogram ``h`` of non-negative integers
+    (the last axis: counts of 0, 1, 2, ...): each value's ranks r0+1..r0+h summed at once (exact integers)."""
+    r0 = np.cumsum(h, axis=-1) - h
+    return ((h * r0 + h * (h + 1) // 2) * np.arange(h.shape[-1])).sum(axis=-1)
 
 
 def triangles(ties, capacity: int) -> np.ndarray:
@@ -197,9 +202,7 @@ def _cluster_rows(model, live, clustering, games, trust_sum, tie_count) -> list[
     # (employees are integers: by a histogram per cluster, each size's ranks r0+1..r0+h summed at once;
     # the sums are exact integers, as when summed firm by firm after a sort)
     width = int(emp.max()) + 1 if len(emp) else 1
-    h = np.bincount(c * width + emp, minlength=k * width).reshape(k, width)
-    r0 = np.cumsum(h, axis=1) - h
-    weighted = ((h * r0 + h * (h + 1) // 2) * np.arange(width)).sum(axis=1).astype(float)
+    weighted = _rank_weighted_sum(np.bincount(c * width + emp, minlength=k * width).reshape(k, width)).astype(float)
     emp_sum = total(emp.astype(float))
     gini_c = np.divide(2.0 * weighted, n * emp_sum, out=np.zeros(k), where=(n >= 2) & (emp_sum > 0))
     gini_c = np.where((n >= 2) & (emp_sum > 0), gini_c - (n + 1.0) / some, 0.0)

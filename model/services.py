@@ -17,8 +17,9 @@ BSP = INSTITUTION_KINDS.index("business_service_provider")
 def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """Median of ``values`` in each group 0..n_groups-1 (0 for an empty group), as np.median gives it."""
     # the one or two middle values of each group by selection (numpy's partition is much faster than a sort)
-    bucket, start = kernels.group_buckets(np.asarray(values, dtype=np.float64), np.asarray(group, dtype=np.int64),
-                                          n_groups)
+    group = np.asarray(group, dtype=np.int64)
+    bucket = np.asarray(values, dtype=np.float64)[kernels.group_order(group, n_groups)]
+    start = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=n_groups))])
     out = np.zeros(n_groups)
     for g in np.flatnonzero(start[1:] > start[:-1]):
         seg = bucket[start[g]:start[g + 1]]
