@@ -202,7 +202,8 @@ def _cluster_rows(model, live, clustering, games, trust_sum, tie_count) -> list[
     # (employees are integers: by a histogram per cluster, each size's ranks r0+1..r0+h summed at once;
     # the sums are exact integers, as when summed firm by firm after a sort)
     width = int(emp.max()) + 1 if len(emp) else 1
-    weighted = _rank_weighted_sum(np.bincount(c * width + emp, minlength=k * width).reshape(k, width)).astype(float)
+    h = np.bincount(c * width + emp, minlength=k * width).reshape(k, width)
+    weighted = _rank_weighted_sum(h).astype(float)
     emp_sum = total(emp.astype(float))
     gini_c = np.divide(2.0 * weighted, n * emp_sum, out=np.zeros(k), where=(n >= 2) & (emp_sum > 0))
     gini_c = np.where((n >= 2) & (emp_sum > 0), gini_c - (n + 1.0) / some, 0.0)
