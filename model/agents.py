@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from mesa import Agent
-from mesa.discrete_space import CellAgent, FixedAgent
+from mesa.discrete_space import Cell, CellAgent, FixedAgent
 
 if TYPE_CHECKING:
     from .model import ClusterModel
@@ -40,6 +40,36 @@ def _view(name: str, doc: str, cast=None):
         getattr(self.model.firms, name)[self.slot] = value
 
     return property(getter, setter, doc=doc)
+
+
+class SlotCell(Cell):
+    """A grid cell that removes an agent in constant time.
+
+    Mesa's ``Cell.remove_agent`` searches the cell's list (``list.remove``);
+    in a town's crowded cells (hundreds of firms) that search was most of the
+    cost of a firm's exit. Here each agent remembers its place in its cell's
+    list, and removal moves the cell's last agent into the gap. A cell's
+    agents therefore are not in the order they arrived; the model never reads
+    that order (its state is the firm arrays).
+    """
+
+    __slots__ = ()
+
+    def add_agent(self, agent) -> None:
+        place = len(self._agents)
+        super().add_agent(agent)
+        agent._cell_place = place
+
+    def remove_agent(self, agent) -> None:
+        agents = self._agents
+        place = getattr(agent, "_cell_place", -1)
+        if not (0 <= place < len(agents) and agents[place] is agent):
+            raise ValueError(f"{agent!r} is not in cell {self.coordinate}")
+        last = agents.pop()
+        if last is not agent:
+            agents[place] = last
+            last._cell_place = place
+        self.empty = not agents
 
 
 class Firm(CellAgent):

@@ -21,6 +21,7 @@ from .agents import (
     INSTITUTION_KINDS,
     ClusterDevelopmentAgent,
     Firm,
+    SlotCell,
     Supplier,
     SupportInstitution,
 )
@@ -85,7 +86,8 @@ class ClusterModel(mesa.Model):
         towns = [c.town for c in p.clusters]
         self.region = build_region(towns, p.cell_km, p.grid_margin_cells)
         r = self.region
-        self.grid = OrthogonalMooreGrid((r.width, r.height), torus=False, random=self.random)
+        self.grid = OrthogonalMooreGrid((r.width, r.height), torus=False, random=self.random,
+                                        cell_klass=SlotCell)
         for name, data in (("town", r.town_layer), ("urban", r.urban),
                            ("infrastructure", r.infrastructure), ("industrial_park", r.industrial_park)):
             self.grid.add_property_layer(PropertyLayer.from_data(name, data))

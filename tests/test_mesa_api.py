@@ -100,3 +100,28 @@ def test_grid_cells_hold_exactly_the_live_firms_after_exits_and_entries():
     assert len(m.agents_by_type[Firm]) == len(in_cells)
     # the grid's "empty" layer agrees with the cells
     assert all(cell.empty == (len(cell.agents) == 0) for cell in m.grid.all_cells)
+
+
+def test_slot_cell_removes_any_agent_and_keeps_the_others():
+    from model.agents import SlotCell
+    m = ClusterModel(rng=2, n_firms=50, months=1)
+    cell = next(c for c in m.grid.all_cells if isinstance(c, SlotCell) and len(c.agents) >= 3)
+    before = cell.agents
+    # remove the first (the last one moves into its place), then the new last, then all
+    before[0].remove()
+    assert set(cell.agents) == set(before[1:]) and cell.agents[0] is before[-1]
+    cell.agents[-1].remove()
+    assert len(cell.agents) == len(before) - 2
+    for a in cell.agents:
+        assert cell.agents[a._cell_place] is a
+        a.remove()
+    assert cell.agents == [] and cell.empty
+    # an agent that is not in the cell is refused, not silently ignored
+    stranger = next(a for c in m.grid.all_cells if c is not cell for a in c.agents)
+    try:
+        cell.remove_agent(stranger)
+    except ValueError as err:
+        assert "not in cell" in str(err)
+    else:
+        raise AssertionError("removing an agent from a cell it is not in must fail")
+
