@@ -161,99 +161,69 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
 
 
 def produce(model, initial: bool = False) -> None:
-    """Step 5: output, sales at home and abroad, costs and profit (to cash)."""
+    """Step 5: output, sales at home and abroad, costs and profit (to cash).
+
+    Output ``q = scale_c * A * L**alpha * K**beta`` (times the subcontracting
+    bonus while it lasts); exporters (productivity above the cluster's
+    threshold, or export access from a joint action) sell a share of it
+    abroad. Unit input cost: the input price, times transport (worse with poor
+    infrastructure), the supplier's markup and the purchasing discounts. Each
+    firm sells a variety of the cluster's good (Dixit-Stiglitz): a market's
+    spending, price x total quantity, is shared in proportion to ``q ** rho``,
+    rho = 1 - 1/sigma. Profit = revenue - wages - inputs - fixed cost (lower
+    in an industrial park) + the month's payoffs from joint actions.
+    """
     p = model.params
     f = model.firms
-    t = model.month
     live = f.live()
     k = _cluster_arrays(model)
-    c = f.cluster[live]
-    L = f.employees[live].astype(float)
-    K = f.capital[live]
-    a = f.productivity[live]
-    q = k["scale"][c] * a * L ** p.alpha * K ** p.beta
-    q = q * np.where(f.subcontract_until[live] >= t, 1.0 + p.subcontract_bonus, 1.0)
-    exporter = (a > k["export_threshold"][c]) | (f.export_until[live] >= t)
-    f.exporter[live] = exporter
-    q_exp = np.where(exporter, q * k["export_share"][c] * model.export_open, 0.0)
-    q_dom = q - q_exp
-    x, y = f.x[live], f.y[live]
-    infra = model.region.infrastructure[x, y]
-    park = model.region.industrial_park[x, y]
+    l_pow = f.employees[live].astype(float) ** p.alpha
+    k_pow = f.capital[live] ** p.beta
     supplier_factor = np.ones(len(live)) if initial else choose_suppliers(model, live)
-    discount = np.where(f.discount_until[live] >= t, p.purchase_discount, 0.0)
-    discount = discount + np.where(f.purchasing_group[live] >= 0, _group_discount(model, live), 0.0)
-    unit_input = (model.input_price * k["input_share"][c] * k["p0"][c]
-                  * (1.0 + p.transport_cost * (1.0 - infra)) * supplier_factor * (1.0 - np.minimum(discount, 0.9)))
-    # each firm sells a variety of the cluster's good (Dixit-Stiglitz): the market's spending,
-    # price x total quantity, is shared in proportion to q ** rho, rho = 1 - 1/sigma
-    inv_sigma = 1.0 / p.variety_elasticity
-    export_price = model.export_price[c]
-    revenue_dom = _shares(c, q_dom, model.n_clusters, inv_sigma) * model.price[c]
-    revenue_exp = _shares(c, q_exp, model.n_clusters, inv_sigma) * export_price
-    revenue = revenue_dom + revenue_exp
-    input_cost = unit_input * q
-    fixed = p.fixed_cost * (1.0 - p.park_fixed_cost_cut * park)
+    q, q_exp, q_dom, unit_input, fixed = kernels.production(
+        live, f.cluster, f.productivity, l_pow, k_pow, k["scale"], model.month, f.subcontract_until,
+        1.0 + p.subcontract_bonus, f.export_until, k["export_threshold"], k["export_share"], model.export_open,
+        f.exporter, f.x, f.y, model.region.infrastructure, model.region.industrial_park, f.discount_until,
+        p.purchase_discount, f.purchasing_group, f.supplier, model.sup_discount, _default_group_discount(model),
+        model.input_price, k["input_share"], k["p0"], p.transport_cost, supplier_factor, p.fixed_cost,
+        p.park_fixed_cost_cut)
+    rho = 1.0 - 1.0 / p.variety_elasticity
     payoff = model.month_log.get("payoff")
-    profit = revenue - p.wage * L - input_cost - fixed
-    if payoff is not None:
-        profit = profit + payoff[live]
-    f.output[live] = q
-    f.exports[live] = revenue_exp
-    f.revenue[live] = revenue
-    f.profit[live] = profit
-    # the margin is bounded: a firm with (almost) no sales has a margin of -1..1, not +-1e9
-    ratio = np.clip(np.divide(profit, revenue, out=np.zeros_like(profit), where=revenue > 1e-9), -1.0, 1.0)
-    if initial:
-        f.margin[live] = ratio
-    else:
-        f.cash[live] += profit
-        f.margin[live] = 0.5 * f.margin[live] + 0.5 * ratio
+    mrpl, model.domestic_supply, model.export_supply = kernels.sales(
+        live, f.cluster, model.n_clusters, f.employees, q, q_exp, q_dom, _weight(q_exp, rho), _weight(q_dom, rho),
+        unit_input, fixed, model.price, model.export_price, p.wage, np.zeros(0) if payoff is None else payoff,
+        initial, p.alpha, rho, f.output, f.exports, f.revenue, f.profit, f.margin, f.cash)
     # value added net of inputs, for the hiring rule (marginal revenue product of labour)
-    model.month_log["mrpl"] = (live, p.alpha * ((1.0 - inv_sigma) * revenue - input_cost) / L)
-    model.domestic_supply = np.bincount(c, weights=q_dom, minlength=model.n_clusters)
-    model.export_supply = np.bincount(c, weights=q_exp, minlength=model.n_clusters)
+    model.month_log["mrpl"] = (live, mrpl)
 
 
-def _shares(cluster, q, n_clusters, inv_sigma):
-    """Each firm's quantity-equivalent sales: Q_c * q**rho / sum_c(q**rho) (0 for q = 0)."""
-    rho = 1.0 - inv_sigma
-    weight = np.where(q > 0, np.maximum(q, 0.0) ** rho, 0.0)
-    total_w = np.bincount(cluster, weights=weight, minlength=n_clusters)
-    total_q = np.bincount(cluster, weights=q, minlength=n_clusters)
-    return np.divide(total_q[cluster] * weight, total_w[cluster], out=np.zeros_like(q),
-                     where=total_w[cluster] > 0)
+def _weight(q, rho):
+    """A firm's weight in its market's sales: q ** rho (0 for q = 0)."""
+    return np.where(q > 0, np.maximum(q, 0.0) ** rho, 0.0)
 
 
-def _group_discount(model, live):
-    """Extra input discount of a joint-purchasing group: its supplier's group discount."""
-    sup = model.firms.supplier[live]
-    default = float(model.sup_discount[model.sup_raw].mean()) if model.sup_raw.any() else 0.0
-    return np.where(sup >= 0, model.sup_discount[np.maximum(sup, 0)], default)
+def _default_group_discount(model) -> float:
+    """The group discount of a purchasing group that buys on the open market: the mean of the suppliers'."""
+    return float(model.sup_discount[model.sup_raw].mean()) if model.sup_raw.any() else 0.0
 
 
 def learn(model) -> None:
-    """Step 6: productivity walk, investment, knowledge sharing, local spillover, facility."""
+    """Step 6: productivity walk, investment, knowledge sharing, local spillover, facility.
+
+    ``A`` takes a Laplace step, then grows with investment (a share of
+    profit, relative to capital), then moves toward the mean of its (cluster,
+    town) when below it (Marshallian spillover); common-facility users gain.
+    Partners who both contributed to a knowledge action close part of their gap.
+    """
     p = model.params
     f = model.firms
     rng = model.streams["learning"]
     shocks = rng.laplace(0.0, p.productivity_noise, f.capacity)
     live = f.live()
-    a = f.productivity[live]
-    a = a * np.exp(shocks[live])
-    investment = p.invest_share * np.maximum(f.profit[live], 0.0)
-    a = a * (1.0 + p.invest_learning * investment / np.maximum(f.capital[live], 1e-9))
-    model.month_log["investment"] = investment
-    # local (Marshallian) spillover toward the mean of the firm's cluster and town
-    n_groups = model.n_town_groups
-    group = model.town_group(live)
-    counts = np.bincount(group, minlength=n_groups)
-    mean_a = np.divide(np.bincount(group, weights=a, minlength=n_groups), counts, out=np.zeros(n_groups),
-                       where=counts > 0)
-    a = a + p.local_spillover * np.maximum(mean_a[group] - a, 0.0)
-    # common facility users
-    a = a * np.where(f.facility_user[live], 1.0 + model.params.policy.facility_gain, 1.0)
-    f.productivity[live] = a
+    model.month_log["investment"] = kernels.learning(
+        live, model.town_group(live), model.n_town_groups, f.productivity, np.exp(shocks[live]), f.profit,
+        f.capital, p.invest_share, p.invest_learning, p.local_spillover, f.facility_user,
+        1.0 + p.policy.facility_gain)
     # knowledge sharing among partners who both contributed this month
     pairs = model.month_log.get("knowledge_pairs")
     if pairs is not None and len(pairs[0]):
@@ -266,34 +236,31 @@ def learn(model) -> None:
 
 
 def grow(model) -> None:
-    """Step 7: investment into capital, hiring and shedding, loans, pay-outs."""
+    """Step 7: investment into capital, hiring and shedding, loans, pay-outs.
+
+    A firm hires when its margin is positive, its cash above a buffer and its
+    marginal revenue product of labour above the wage (Poisson hires, at a
+    rate bounded by the margin and that gap); it sheds workers (binomial) when
+    its margin is negative or that product is well below the wage. Both rates
+    carry a common Laplace shock. Loans are repaid; cash above a cap is paid out.
+    """
     p = model.params
     f = model.firms
     rng = model.streams["growth"]
     live, mrpl = model.month_log["mrpl"]
     # exits do not happen between produce and grow, so ``live`` is still current
-    L = f.employees[live]
-    investment = model.month_log["investment"]
-    f.cash[live] -= investment
-    f.capital[live] = f.capital[live] * (1.0 - p.depreciation) + investment / _machinery_factor(model, live)
-    margin = f.margin[live]
-    gap = mrpl / p.wage - 1.0
-    buffer_ok = f.cash[live] > p.cash_buffer_months * p.wage * L
+    hire_rate, shed, gap = kernels.growth_plans(
+        live, model.month_log["investment"], _machinery_factor(model, live), mrpl, p.depreciation, p.wage,
+        p.cash_buffer_months * p.wage, p.hire_sensitivity, p.max_hire_rate, f.employees, f.margin, f.cash,
+        f.capital)
     shock = np.maximum(0.0, 1.0 + rng.laplace(0.0, p.growth_noise, len(live)))
-    hire_rate = np.where((margin > 0) & buffer_ok & (gap > 0),
-                         np.minimum(np.minimum(p.hire_sensitivity * margin, gap), p.max_hire_rate), 0.0)
-    hires = rng.poisson(L * hire_rate * shock)
-    shed = (margin < 0) | (gap < -0.05)
-    fire_rate = np.where(shed, np.minimum(p.max_fire_rate, p.fire_sensitivity * np.maximum(-margin, -gap) * shock), 0.0)
-    fires = rng.binomial(np.maximum(L - 1, 0), np.clip(fire_rate, 0.0, 1.0))
-    f.employees[live] = np.maximum(1, L + hires - fires)
-    # loans are repaid monthly from cash
-    paying = live[f.loan_left[live] > 0]
-    f.cash[paying] -= f.loan_payment[paying]
-    f.loan_left[paying] -= 1
-    # owners take out cash above the cap
-    cap = p.cash_cap_months * p.wage * f.employees[live]
-    f.cash[live] = np.minimum(f.cash[live], cap)
+    lam, trials, prob = kernels.growth_draws(live, f.employees, f.margin, hire_rate, shed, gap, shock,
+                                             p.max_fire_rate, p.fire_sensitivity)
+    hires = rng.poisson(lam)
+    fires = rng.binomial(trials, prob)
+    # loans are repaid monthly from cash; owners take out cash above the cap
+    kernels.growth_settle(live, hires, fires, p.cash_cap_months * p.wage, f.employees, f.loan_left,
+                          f.loan_payment, f.cash)
 
 
 def _machinery_factor(model, live) -> np.ndarray:

@@ -505,3 +505,195 @@ def tie_totals(cluster, n_clusters, capacity, i, j, trust_ij, trust_ji):
         degree[i[k]] += 1
         degree[j[k]] += 1
     return trust_sum, count, degree
+
+
+@_jit
+def _maximum(x, y):
+    """``np.maximum`` of two floats (the second when they are equal, e.g. -0.0 and 0.0)."""
+    return x if x > y else y
+
+
+@_jit
+def _minimum(x, y):
+    """``np.minimum`` of two floats (the second when they are equal)."""
+    return x if x < y else y
+
+
+@_jit
+def production(live, cluster, productivity, l_pow, k_pow, scale, month, subcontract_until, subcontract_factor,
+               export_until, export_threshold, export_share, export_open, exporter, x, y, infrastructure,
+               industrial_park, discount_until, purchase_discount, purchasing_group, supplier, sup_discount,
+               default_group_discount, input_price, input_share, p0, transport_cost, supplier_factor, fixed_cost,
+               park_cut):
+    """Output and costs of each live firm (see economy.produce): returns (q, q_exp, q_dom, unit_input, fixed)
+    and writes the ``exporter`` flags. ``l_pow``, ``k_pow``: L**alpha and K**beta (NumPy's power)."""
+    n = len(live)
+    q = np.empty(n)
+    q_exp = np.empty(n)
+    q_dom = np.empty(n)
+    unit_input = np.empty(n)
+    fixed = np.empty(n)
+    for k in range(n):
+        s = live[k]
+        c = cluster[s]
+        a = productivity[s]
+        v = scale[c] * a * l_pow[k] * k_pow[k]
+        v = v * (subcontract_factor if subcontract_until[s] >= month else 1.0)
+        exports = a > export_threshold[c] or export_until[s] >= month
+        exporter[s] = exports
+        v_exp = v * export_share[c] * export_open if exports else 0.0
+        q[k], q_exp[k], q_dom[k] = v, v_exp, v - v_exp
+        infra = infrastructure[x[s], y[s]]
+        discount = purchase_discount if discount_until[s] >= month else 0.0
+        if purchasing_group[s] >= 0:
+            group = sup_discount[supplier[s]] if supplier[s] >= 0 else default_group_discount
+        else:
+            group = 0.0
+        discount = discount + group
+        unit_input[k] = (input_price * input_share[c] * p0[c] * (1.0 + transport_cost * (1.0 - infra))
+                         * supplier_factor[k] * (1.0 - _minimum(discount, 0.9)))
+        fixed[k] = fixed_cost * (1.0 - park_cut * industrial_park[x[s], y[s]])
+    return q, q_exp, q_dom, unit_input, fixed
+
+
+@_jit
+def sales(live, cluster, n_clusters, employees, q, q_exp, q_dom, w_exp, w_dom, unit_input, fixed, price,
+          export_price, wage, payoff, initial, alpha, rho, output, exports, revenue, profit, margin, cash):
+    """Sales, profit and margin of each live firm, in place (see economy.produce); returns (the marginal
+    revenue product of labour per live firm, domestic supply and export supply per cluster).
+    ``rho`` = 1 - 1/sigma.
+
+    A firm's sales in a market are ``Q * w / sum(w)`` over its cluster (``w`` = q**rho,
+    from NumPy); sums run in the firms' order, as ``np.bincount``. ``payoff``: this
+    month's payoffs from the games per slot, or an empty array for none.
+    """
+    n = len(live)
+    total_w_dom = np.zeros(n_clusters)
+    total_q_dom = np.zeros(n_clusters)
+    total_w_exp = np.zeros(n_clusters)
+    total_q_exp = np.zeros(n_clusters)
+    for k in range(n):
+        c = cluster[live[k]]
+        total_w_dom[c] += w_dom[k]
+        total_q_dom[c] += q_dom[k]
+    for k in range(n):
+        c = cluster[live[k]]
+        total_w_exp[c] += w_exp[k]
+        total_q_exp[c] += q_exp[k]
+    mrpl = np.empty(n)
+    for k in range(n):
+        s = live[k]
+        c = cluster[s]
+        share_dom = total_q_dom[c] * w_dom[k] / total_w_dom[c] if total_w_dom[c] > 0 else 0.0
+        share_exp = total_q_exp[c] * w_exp[k] / total_w_exp[c] if total_w_exp[c] > 0 else 0.0
+        rev_exp = share_exp * export_price[c]
+        rev = share_dom * price[c] + rev_exp
+        labour = np.float64(employees[s])
+        input_cost = unit_input[k] * q[k]
+        gain = rev - wage * labour - input_cost - fixed[k]
+        if len(payoff):
+            gain = gain + payoff[s]
+        output[s], exports[s], revenue[s], profit[s] = q[k], rev_exp, rev, gain
+        ratio = gain / rev if rev > 1e-9 else 0.0
+        ratio = _minimum(_maximum(ratio, -1.0), 1.0)
+        if initial:
+            margin[s] = ratio
+        else:
+            cash[s] += gain
+            margin[s] = 0.5 * margin[s] + 0.5 * ratio
+        mrpl[k] = alpha * (rho * rev - input_cost) / labour
+    domestic = np.zeros(n_clusters)
+    exported = np.zeros(n_clusters)
+    for k in range(n):
+        domestic[cluster[live[k]]] += q_dom[k]
+    for k in range(n):
+        exported[cluster[live[k]]] += q_exp[k]
+    return mrpl, domestic, exported
+
+
+@_jit
+def learning(live, group, n_groups, productivity, growth, profit, capital, invest_share, invest_learning,
+             local_spillover, facility_user, facility_factor):
+    """Productivity after the walk (``growth`` = exp of the shocks, from NumPy), investment and the
+    local spillover toward the mean of the firm's (cluster, town) ``group``, and the facility's
+    gain, in place (see economy.learn); returns each live firm's investment."""
+    n = len(live)
+    a = np.empty(n)
+    investment = np.empty(n)
+    count = np.zeros(n_groups, dtype=np.int64)
+    total = np.zeros(n_groups)
+    for k in range(n):
+        s = live[k]
+        v = productivity[s] * growth[k]
+        invest = invest_share * _maximum(profit[s], 0.0)
+        v = v * (1.0 + invest_learning * invest / _maximum(capital[s], 1e-9))
+        a[k], investment[k] = v, invest
+        count[group[k]] += 1
+        total[group[k]] += v
+    mean = np.zeros(n_groups)
+    for g in range(n_groups):
+        if count[g] > 0:
+            mean[g] = total[g] / count[g]
+    for k in range(n):
+        s = live[k]
+        v = a[k] + local_spillover * _maximum(mean[group[k]] - a[k], 0.0)
+        productivity[s] = v * (facility_factor if facility_user[s] else 1.0)
+    return investment
+
+
+@_jit
+def growth_plans(live, investment, machinery_factor, mrpl, depreciation, wage, buffer_per_worker,
+                 hire_sensitivity, max_hire_rate, employees, margin, cash, capital):
+    """Investment into capital and cash, in place; returns each live firm's hiring rate (before the
+    shock), whether it sheds labour, and the gap of its marginal product to the wage (economy.grow)."""
+    n = len(live)
+    hire_rate = np.empty(n)
+    shed = np.empty(n, dtype=np.bool_)
+    gap = np.empty(n)
+    for k in range(n):
+        s = live[k]
+        cash[s] -= investment[k]
+        capital[s] = capital[s] * (1.0 - depreciation) + investment[k] / machinery_factor[k]
+        m = margin[s]
+        g = mrpl[k] / wage - 1.0
+        buffer_ok = cash[s] > buffer_per_worker * np.float64(employees[s])
+        if m > 0 and buffer_ok and g > 0:
+            hire_rate[k] = _minimum(_minimum(hire_sensitivity * m, g), max_hire_rate)
+        else:
+            hire_rate[k] = 0.0
+        shed[k] = m < 0 or g < -0.05
+        gap[k] = g
+    return hire_rate, shed, gap
+
+
+@_jit
+def growth_draws(live, employees, margin, hire_rate, shed, gap, shock, max_fire_rate, fire_sensitivity):
+    """The Poisson means of hires and the binomial (trials, probability) of fires (economy.grow);
+    ``shock`` = max(0, 1 + Laplace noise)."""
+    n = len(live)
+    lam = np.empty(n)
+    trials = np.empty(n, dtype=np.int64)
+    prob = np.empty(n)
+    for k in range(n):
+        s = live[k]
+        labour = employees[s]
+        lam[k] = np.float64(labour) * hire_rate[k] * shock[k]
+        if shed[k]:
+            rate = _minimum(max_fire_rate, fire_sensitivity * _maximum(-margin[s], -gap[k]) * shock[k])
+        else:
+            rate = 0.0
+        prob[k] = _minimum(_maximum(rate, 0.0), 1.0)
+        trials[k] = max(labour - 1, 0)
+    return lam, trials, prob
+
+
+@_jit
+def growth_settle(live, hires, fires, cap_per_worker, employees, loan_left, loan_payment, cash):
+    """New head counts, loan repayments and the cash cap, in place (economy.grow)."""
+    for k in range(len(live)):
+        s = live[k]
+        employees[s] = max(1, employees[s] + hires[k] - fires[k])
+        if loan_left[s] > 0:
+            cash[s] -= loan_payment[s]
+            loan_left[s] -= 1
+        cash[s] = _minimum(cash[s], cap_per_worker * np.float64(employees[s]))

@@ -1,0 +1,261 @@
+"""The compiled production, learning and growth steps against the NumPy code they replaced.
+
+The reference functions below are the model's NumPy implementation of
+DESIGN.md 5.5-5.7 as it was before the steps were compiled
+(``model.kernels.production``, ``sales``, ``learning``, ``growth_*``). From
+the same state and the same random streams, both must leave every firm
+array, the market totals and the month's scratch identical to the last bit.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from model import ClusterModel, ModelParams, ShockParams, cda, cooperation, demography, economy, kernels, market
+from model import services
+from model.policies import POLICIES
+from model.state import FIRM_FIELDS
+
+
+# ------------------------------------------------------------------ the NumPy reference
+def ref_produce(model, initial=False):
+    p = model.params
+    f = model.firms
+    t = model.month
+    live = f.live()
+    k = economy._cluster_arrays(model)
+    c = f.cluster[live]
+    L = f.employees[live].astype(float)
+    K = f.capital[live]
+    a = f.productivity[live]
+    q = k["scale"][c] * a * L ** p.alpha * K ** p.beta
+    q = q * np.where(f.subcontract_until[live] >= t, 1.0 + p.subcontract_bonus, 1.0)
+    exporter = (a > k["export_threshold"][c]) | (f.export_until[live] >= t)
+    f.exporter[live] = exporter
+    q_exp = np.where(exporter, q * k["export_share"][c] * model.export_open, 0.0)
+    q_dom = q - q_exp
+    x, y = f.x[live], f.y[live]
+    infra = model.region.infrastructure[x, y]
+    park = model.region.industrial_park[x, y]
+    supplier_factor = np.ones(len(live)) if initial else economy.choose_suppliers(model, live)
+    discount = np.where(f.discount_until[live] >= t, p.purchase_discount, 0.0)
+    sup = f.supplier[live]
+    default = float(model.sup_discount[model.sup_raw].mean()) if model.sup_raw.any() else 0.0
+    group_discount = np.where(sup >= 0, model.sup_discount[np.maximum(sup, 0)], default)
+    discount = discount + np.where(f.purchasing_group[live] >= 0, group_discount, 0.0)
+    unit_input = (model.input_price * k["input_share"][c] * k["p0"][c]
+                  * (1.0 + p.transport_cost * (1.0 - infra)) * supplier_factor * (1.0 - np.minimum(discount, 0.9)))
+    inv_sigma = 1.0 / p.variety_elasticity
+    revenue_dom = _ref_shares(c, q_dom, model.n_clusters, inv_sigma) * model.price[c]
+    revenue_exp = _ref_shares(c, q_exp, model.n_clusters, inv_sigma) * model.export_price[c]
+    revenue = revenue_dom + revenue_exp
+    input_cost = unit_input * q
+    fixed = p.fixed_cost * (1.0 - p.park_fixed_cost_cut * park)
+    payoff = model.month_log.get("payoff")
+    profit = revenue - p.wage * L - input_cost - fixed
+    if payoff is not None:
+        profit = profit + payoff[live]
+    f.output[live] = q
+    f.exports[live] = revenue_exp
+    f.revenue[live] = revenue
+    f.profit[live] = profit
+    ratio = np.clip(np.divide(profit, revenue, out=np.zeros_like(profit), where=revenue > 1e-9), -1.0, 1.0)
+    if initial:
+        f.margin[live] = ratio
+    else:
+        f.cash[live] += profit
+        f.margin[live] = 0.5 * f.margin[live] + 0.5 * ratio
+    model.month_log["mrpl"] = (live, p.alpha * ((1.0 - inv_sigma) * revenue - input_cost) / L)
+    model.domestic_supply = np.bincount(c, weights=q_dom, minlength=model.n_clusters)
+    model.export_supply = np.bincount(c, weights=q_exp, minlength=model.n_clusters)
+
+
+def _ref_shares(cluster, q, n_clusters, inv_sigma):
+    rho = 1.0 - inv_sigma
+    weight = np.where(q > 0, np.maximum(q, 0.0) ** rho, 0.0)
+    total_w = np.bincount(cluster, weights=weight, minlength=n_clusters)
+    total_q = np.bincount(cluster, weights=q, minlength=n_clusters)
+    return np.divide(total_q[cluster] * weight, total_w[cluster], out=np.zeros_like(q), where=total_w[cluster] > 0)
+
+
+def ref_learn(model):
+    p = model.params
+    f = model.firms
+    rng = model.streams["learning"]
+    shocks = rng.laplace(0.0, p.productivity_noise, f.capacity)
+    live = f.live()
+    a = f.productivity[live]
+    a = a * np.exp(shocks[live])
+    investment = p.invest_share * np.maximum(f.profit[live], 0.0)
+    a = a * (1.0 + p.invest_learning * investment / np.maximum(f.capital[live], 1e-9))
+    model.month_log["investment"] = investment
+    n_groups = model.n_town_groups
+    group = model.town_group(live)
+    counts = np.bincount(group, minlength=n_groups)
+    mean_a = np.divide(np.bincount(group, weights=a, minlength=n_groups), counts, out=np.zeros(n_groups),
+                       where=counts > 0)
+    a = a + p.local_spillover * np.maximum(mean_a[group] - a, 0.0)
+    a = a * np.where(f.facility_user[live], 1.0 + model.params.policy.facility_gain, 1.0)
+    f.productivity[live] = a
+    pairs = model.month_log.get("knowledge_pairs")
+    if pairs is not None and len(pairs[0]):
+        i, j = pairs
+        ai, aj = f.productivity[i].copy(), f.productivity[j].copy()
+        lo = np.where(ai < aj, i, j)
+        gap = np.abs(aj - ai)
+        target = f.productivity[lo] + p.spillover * gap
+        np.maximum.at(f.productivity, lo, target)
+
+
+def ref_grow(model):
+    p = model.params
+    f = model.firms
+    rng = model.streams["growth"]
+    live, mrpl = model.month_log["mrpl"]
+    L = f.employees[live]
+    investment = model.month_log["investment"]
+    f.cash[live] -= investment
+    f.capital[live] = f.capital[live] * (1.0 - p.depreciation) + investment / economy._machinery_factor(model, live)
+    margin = f.margin[live]
+    gap = mrpl / p.wage - 1.0
+    buffer_ok = f.cash[live] > p.cash_buffer_months * p.wage * L
+    shock = np.maximum(0.0, 1.0 + rng.laplace(0.0, p.growth_noise, len(live)))
+    hire_rate = np.where((margin > 0) & buffer_ok & (gap > 0),
+                         np.minimum(np.minimum(p.hire_sensitivity * margin, gap), p.max_hire_rate), 0.0)
+    hires = rng.poisson(L * hire_rate * shock)
+    shed = (margin < 0) | (gap < -0.05)
+    fire_rate = np.where(shed, np.minimum(p.max_fire_rate, p.fire_sensitivity * np.maximum(-margin, -gap) * shock),
+                         0.0)
+    fires = rng.binomial(np.maximum(L - 1, 0), np.clip(fire_rate, 0.0, 1.0))
+    f.employees[live] = np.maximum(1, L + hires - fires)
+    paying = live[f.loan_left[live] > 0]
+    f.cash[paying] -= f.loan_payment[paying]
+    f.loan_left[paying] -= 1
+    cap = p.cash_cap_months * p.wage * f.employees[live]
+    f.cash[live] = np.minimum(f.cash[live], cap)
+
+
+# ------------------------------------------------------------------ comparison
+def _state(model):
+    """Everything the three steps read or write, copied."""
+    return {
+        "firms": {name: getattr(model.firms, name).copy() for name in FIRM_FIELDS},
+        "streams": {name: copy.deepcopy(g.bit_generator.state) for name, g in model.streams.items()},
+        "log": copy.deepcopy(model.month_log),
+        "market": (model.domestic_supply.copy(), model.export_supply.copy()),
+    }
+
+
+def _restore(model, state):
+    for name, values in state["firms"].items():
+        getattr(model.firms, name)[...] = values
+    for name, g in model.streams.items():
+        g.bit_generator.state = copy.deepcopy(state["streams"][name])
+    model.month_log = copy.deepcopy(state["log"])
+    model.domestic_supply, model.export_supply = (a.copy() for a in state["market"])
+
+
+def _assert_same(a, b):
+    for name in FIRM_FIELDS:
+        np.testing.assert_array_equal(a["firms"][name], b["firms"][name], err_msg=name, strict=True)
+    for x, y in zip(a["market"], b["market"]):
+        np.testing.assert_array_equal(x, y, strict=True)
+    assert a["streams"] == b["streams"]
+    assert a["log"].keys() == b["log"].keys()
+    for key in ("mrpl", "investment"):
+        if key in a["log"]:
+            x, y = a["log"][key], b["log"][key]
+            for u, v in (zip(x, y) if isinstance(x, tuple) else [(x, y)]):
+                np.testing.assert_array_equal(u, v, strict=True)
+
+
+def _models():
+    p = ModelParams(months=60)
+    funded = replace(p, policy=POLICIES["standard_cda"])
+    shocked = replace(funded, shock=ShockParams(kind="export_restriction", start_month=5, duration_months=30,
+                                                magnitude=0.5))
+    return {
+        "baseline": ClusterModel(p, rng=3),
+        "standard_cda": ClusterModel(funded, rng=4),
+        "export_restriction": ClusterModel(shocked, rng=5),
+        "two_clusters": ClusterModel(replace(funded, clusters=(p.clusters[0], replace(p.clusters[0], name="other",
+                                                                                      town="Kashan"))), rng=6),
+    }
+
+
+@pytest.mark.parametrize("name", ["baseline", "standard_cda", "export_restriction", "two_clusters"])
+def test_compiled_economy_equals_the_numpy_code(name):
+    model = _models()[name]
+    touched = {"subcontract": 0, "exporter": 0, "group": 0, "facility": 0, "loan": 0, "knowledge": 0}
+    for month in range(40):
+        model.month += 1
+        model.month_log = {}
+        market.update(model)
+        cda.act(model)
+        cooperation.partnering(model)
+        services.serve(model)
+        before = _state(model)
+        results = []
+        for produce, learn, grow in ((ref_produce, ref_learn, ref_grow),
+                                     (economy.produce, economy.learn, economy.grow)):
+            _restore(model, before)
+            produce(model)
+            learn(model)
+            grow(model)
+            results.append(_state(model))
+        _assert_same(*results)
+        f = model.firms
+        live = f.live()
+        touched["subcontract"] += int((f.subcontract_until[live] >= model.month).sum())
+        touched["exporter"] += int(f.exporter[live].sum())
+        touched["group"] += int((f.purchasing_group[live] >= 0).sum())
+        touched["facility"] += int(f.facility_user[live].sum())
+        touched["loan"] += int((f.loan_left[live] > 0).sum())
+        touched["knowledge"] += len(model.month_log.get("knowledge_pairs", ((),))[0])
+        demography.exit_and_entry(model)
+        f.age[f.alive] += 1
+        model._collect()
+    # the comparison went through every branch: each condition held for some firm in some month
+    if name == "standard_cda":
+        assert min(touched.values()) > 0, touched
+    else:
+        assert min(touched[k] for k in ("subcontract", "exporter", "loan", "knowledge")) > 0, touched
+
+
+def test_production_and_sales_by_hand():
+    # two firms of one cluster, no exports, no discounts: q = scale * A * L**alpha * K**beta
+    live = np.array([0, 1])
+    cluster = np.array([0, 0])
+    employees = np.array([1, 4])
+    l_pow = employees.astype(float) ** 0.5
+    k_pow = np.array([1.0, 4.0]) ** 0.5
+    grid = np.zeros((1, 1))
+    never = np.full(2, -1)
+    exporter = np.zeros(2, dtype=bool)
+    q, q_exp, q_dom, unit, fixed = kernels.production(
+        live, cluster, np.array([1.0, 1.0]), l_pow, k_pow, np.array([2.0]), 5, never, 1.5, never,
+        np.array([9.0]), np.array([0.5]), 1.0, exporter, np.zeros(2, np.int64), np.zeros(2, np.int64), grid + 1.0,
+        np.zeros((1, 1), np.int64), never, 0.1, never, never, np.zeros(0), 0.0, 1.0, np.array([0.5]),
+        np.array([2.0]), 0.2, np.ones(2), 3.0, 0.5)
+    np.testing.assert_allclose(q, [2.0, 8.0])
+    np.testing.assert_allclose(q_exp, 0.0)
+    np.testing.assert_allclose(q_dom, q)
+    np.testing.assert_allclose(unit, 1.0)  # price 2 x input share 0.5, full infrastructure, no markup
+    np.testing.assert_allclose(fixed, 3.0)
+    assert not exporter.any()
+    # rho = 1: sales proportional to output; price 1: revenue = output
+    out = [np.zeros(2) for _ in range(6)]
+    mrpl, dom, exp = kernels.sales(live, cluster, 1, employees, q, q_exp, q_dom, q_exp, q_dom, unit, fixed,
+                                   np.array([1.0]), np.array([1.0]), 0.5, np.zeros(0), False, 0.5, 1.0, *out)
+    output, exports, revenue, profit, margin, cash = out
+    np.testing.assert_allclose(revenue, [2.0, 8.0])
+    np.testing.assert_allclose(profit, [2.0 - 0.5 - 2.0 - 3.0, 8.0 - 2.0 - 8.0 - 3.0])
+    np.testing.assert_allclose(cash, profit)
+    np.testing.assert_allclose(margin, 0.5 * np.clip(profit / revenue, -1, 1))
+    np.testing.assert_allclose(mrpl, [0.5 * (2.0 - 2.0) / 1, 0.5 * (8.0 - 8.0) / 4])
+    np.testing.assert_allclose(dom, [10.0])
+    np.testing.assert_allclose(exp, [0.0])
