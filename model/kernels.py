@@ -111,21 +111,34 @@ def triangles_touching(changed, key, offsets, nbr, capacity):
 
 
 @_jit
-def merge_ties(key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last):
-    """Merge new ties (sorted keys, none already present) into the sorted tie arrays.
+def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last):
+    """Merge new ties (sorted keys, none among the ties kept) into the sorted tie arrays, in one pass;
+    returns the new arrays and the keys of the ties not kept.
 
-    The same arrays as inserting each new tie before the first old key above
-    it (``np.insert`` at ``np.searchsorted(key, n_key)``), in one pass.
+    ``keep``: which old ties stay (an empty array: all). The same arrays as
+    ``keep_ties`` and then inserting each new tie before the first old key
+    above it (``np.insert`` at ``np.searchsorted(key, n_key)``).
     """
     n, m = len(key), len(n_key)
-    out_key = np.empty(n + m, dtype=np.int64)
-    out_i = np.empty(n + m, dtype=np.int64)
-    out_j = np.empty(n + m, dtype=np.int64)
-    out_tij = np.empty(n + m, dtype=np.float64)
-    out_tji = np.empty(n + m, dtype=np.float64)
-    out_last = np.empty(n + m, dtype=np.int64)
-    a = b = 0
-    for k in range(n + m):
+    n_keep = n
+    if len(keep):
+        n_keep = 0
+        for k in range(n):
+            n_keep += keep[k]
+    size = n_keep + m
+    out_key = np.empty(size, dtype=np.int64)
+    out_i = np.empty(size, dtype=np.int64)
+    out_j = np.empty(size, dtype=np.int64)
+    out_tij = np.empty(size, dtype=np.float64)
+    out_tji = np.empty(size, dtype=np.float64)
+    out_last = np.empty(size, dtype=np.int64)
+    removed = np.empty(n - n_keep, dtype=np.int64)
+    a = b = r = 0
+    for k in range(size):
+        while a < n and len(keep) and not keep[a]:
+            removed[r] = key[a]
+            r += 1
+            a += 1
         if b < m and (a == n or n_key[b] < key[a]):
             out_key[k], out_i[k], out_j[k] = n_key[b], n_i[b], n_j[b]
             out_tij[k], out_tji[k], out_last[k] = n_trust_ij[b], n_trust_ji[b], n_last[b]
@@ -134,7 +147,31 @@ def merge_ties(key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij,
             out_key[k], out_i[k], out_j[k] = key[a], i[a], j[a]
             out_tij[k], out_tji[k], out_last[k] = trust_ij[a], trust_ji[a], last[a]
             a += 1
-    return out_key, out_i, out_j, out_tij, out_tji, out_last
+    while a < n:  # old ties after the last one kept
+        removed[r] = key[a]
+        r += 1
+        a += 1
+    return out_key, out_i, out_j, out_tij, out_tji, out_last, removed
+
+
+@_jit
+def union_sorted(a, b):
+    """The ascending union of two ascending arrays of distinct values (``np.union1d``), by a merge."""
+    out = np.empty(len(a) + len(b), dtype=a.dtype)
+    x = y = n = 0
+    while x < len(a) or y < len(b):
+        if y == len(b) or (x < len(a) and a[x] < b[y]):
+            out[n] = a[x]
+            x += 1
+        elif x == len(a) or b[y] < a[x]:
+            out[n] = b[y]
+            y += 1
+        else:
+            out[n] = a[x]
+            x += 1
+            y += 1
+        n += 1
+    return out[:n]
 
 
 @_jit

@@ -113,7 +113,7 @@ class TriangleCount:
             else:
                 gone = kernels.triangles_touching(removed, self.key, self.offsets, self.nbr, capacity)
                 self.count = self.count - gone + kernels.triangles_touching(added, key, offsets, nbr, capacity)
-            self.key, self.offsets, self.nbr = key.copy(), offsets, nbr
+            self.key, self.offsets, self.nbr = key, offsets, nbr  # (the tie table replaces its key array)
         return self.count
 
 

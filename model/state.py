@@ -105,6 +105,23 @@ def sorted_member(sorted_keys: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 
+def _flushed(name: str, doc: str):
+    """A tie array, read after any removal still pending (see TieTable.drop_firms)."""
+    def get(self):
+        if self._pending is not None:
+            self._apply_pending()
+        return getattr(self, name)
+    return property(get, doc=doc)
+
+
+def _union(sorted_keys: list[np.ndarray]) -> np.ndarray:
+    """The ascending union of ascending arrays of distinct keys."""
+    out = sorted_keys[0] if sorted_keys else np.zeros(0, dtype=np.int64)
+    for more in sorted_keys[1:]:
+        out = kernels.union_sorted(out, more)
+    return out
+
+
 class TieTable:
     """Undirected inter-firm ties with directed trust, as compact edge arrays.
 
@@ -112,22 +129,54 @@ class TieTable:
     ``last`` the month of the last interaction. Ties are kept sorted by
     ``(i, j)``, so that a pair is found by binary search and removing ties
     (which keeps the order) never needs a sort.
+
+    Removals may be held back (``drop_firms``): the next ``add`` then removes
+    and inserts in one pass over the ties, and any read before it (of an array,
+    the length or the version) removes them first. The arrays are replaced,
+    never resized in place, when ties come or go.
     """
 
+    key = _flushed("_key", "i * 2**32 + j, ascending")
+    i = _flushed("_i", "the lower slot of each tie")
+    j = _flushed("_j", "the higher slot of each tie")
+    trust_ij = _flushed("_trust_ij", "i's trust in j")
+    trust_ji = _flushed("_trust_ji", "j's trust in i")
+    last = _flushed("_last", "month of the last interaction")
+
     def __init__(self):
-        self.i = np.zeros(0, dtype=np.int64)
-        self.j = np.zeros(0, dtype=np.int64)
-        self.trust_ij = np.zeros(0)
-        self.trust_ji = np.zeros(0)
-        self.last = np.zeros(0, dtype=np.int64)
-        self.key = np.zeros(0, dtype=np.int64)  # i * 2**32 + j, ascending
-        self.version = 0  # bumped whenever ties are added or removed
+        self._i = np.zeros(0, dtype=np.int64)
+        self._j = np.zeros(0, dtype=np.int64)
+        self._trust_ij = np.zeros(0)
+        self._trust_ji = np.zeros(0)
+        self._last = np.zeros(0, dtype=np.int64)
+        self._key = np.zeros(0, dtype=np.int64)
+        self._version = 0  # bumped whenever ties are added or removed
+        self._pending = None  # mask of the ties to keep, when a removal is held back
         self._added: list[np.ndarray] = []  # keys added and removed since take_changes()
         self._removed: list[np.ndarray] = []
         self._adjacency = None
 
     def __len__(self) -> int:
         return len(self.i)
+
+    @property
+    def version(self) -> int:
+        if self._pending is not None:
+            self._apply_pending()
+        return self._version
+
+    def _arrays(self):
+        return self._key, self._i, self._j, self._trust_ij, self._trust_ji, self._last
+
+    def _set_arrays(self, arrays) -> None:
+        self._key, self._i, self._j, self._trust_ij, self._trust_ji, self._last = arrays
+        self._version += 1
+
+    def _apply_pending(self) -> None:
+        keep, self._pending = self._pending, None
+        *arrays, removed = kernels.keep_ties(keep, *self._arrays())
+        self._set_arrays(arrays)
+        self._removed.append(removed)
 
     @staticmethod
     def keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -136,11 +185,12 @@ class TieTable:
 
     def find(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Tie index of each pair (a[k], b[k]), or -1 where there is none."""
-        if len(self.i) == 0 or len(a) == 0:
+        key = self.key
+        if len(key) == 0 or len(a) == 0:
             return np.full(len(a), -1, dtype=np.int64)
         q = self.keys(np.asarray(a), np.asarray(b))
-        pos = np.minimum(np.searchsorted(self.key, q), len(self.key) - 1)
-        return np.where(self.key[pos] == q, pos, -1)
+        pos = np.minimum(np.searchsorted(key, q), len(key) - 1)
+        return np.where(key[pos] == q, pos, -1)
 
     def add(self, a: np.ndarray, b: np.ndarray, trust_a: np.ndarray, trust_b: np.ndarray,
             month: int, *, untied: bool = False) -> np.ndarray | None:
@@ -149,7 +199,8 @@ class TieTable:
         ``trust_a`` is a's trust in b. Returns the tie index of every pair, old or new
         (indices of existing ties shift when new ones are inserted before them).
         ``untied=True``: the caller knows that no pair has a tie yet (nor is a firm with
-        itself); the pairs are not looked up, before or after, and None is returned.
+        itself), removals held back included; the pairs are not looked up, before or
+        after, and None is returned.
         """
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
@@ -165,14 +216,17 @@ class TieTable:
             new = new[first]  # one per pair, in key order
             an, bn = a[new], b[new]
             swap = an > bn
-            (self.key, self.i, self.j, self.trust_ij, self.trust_ji, self.last) = kernels.merge_ties(
-                self.key, self.i, self.j, self.trust_ij, self.trust_ji, self.last,
+            keep, self._pending = self._pending, None
+            *arrays, removed = kernels.merge_ties(
+                np.zeros(0, dtype=np.bool_) if keep is None else keep, *self._arrays(),
                 keys, np.where(swap, bn, an), np.where(swap, an, bn),
                 np.where(swap, trust_b[new], trust_a[new]).astype(np.float64),
                 np.where(swap, trust_a[new], trust_b[new]).astype(np.float64),
                 np.full(len(new), month, dtype=np.int64))
+            self._set_arrays(arrays)
+            if keep is not None:
+                self._removed.append(removed)
             self._added.append(keys)
-            self.version += 1
             if not untied:
                 idx = self.find(a, b)
         return idx
@@ -189,20 +243,22 @@ class TieTable:
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the ties where ``mask`` is true (order, hence sortedness, is kept)."""
+        if self._pending is not None:
+            self._apply_pending()
         if mask.all():
             return
-        (self.key, self.i, self.j, self.trust_ij, self.trust_ji, self.last, removed) = kernels.keep_ties(
-            mask, self.key, self.i, self.j, self.trust_ij, self.trust_ji, self.last)
+        *arrays, removed = kernels.keep_ties(mask, *self._arrays())
+        self._set_arrays(arrays)
         self._removed.append(removed)
-        self.version += 1
 
     def take_changes(self) -> tuple[np.ndarray, np.ndarray]:
         """Sorted keys of the ties (added, removed) since the last call.
 
         A key can be in both (a tie removed and a new one made between the same slots).
         """
-        added = np.unique(np.concatenate(self._added)) if self._added else np.zeros(0, dtype=np.int64)
-        removed = np.unique(np.concatenate(self._removed)) if self._removed else np.zeros(0, dtype=np.int64)
+        if self._pending is not None:
+            self._apply_pending()
+        added, removed = _union(self._added), _union(self._removed)
         self._added, self._removed = [], []
         return added, removed
 
@@ -210,9 +266,16 @@ class TieTable:
         return sorted_member(self.key, keys)
 
     def drop_firms(self, dead: np.ndarray) -> None:
-        """Remove every tie that touches a firm flagged in the boolean slot mask ``dead``."""
-        if len(self.i):
-            self.keep(~(dead[self.i] | dead[self.j]))
+        """Remove every tie that touches a firm flagged in the boolean slot mask ``dead``.
+
+        The removal is held back until the next ``add`` (one pass for both) or read.
+        """
+        if self._pending is not None:
+            self._apply_pending()
+        if len(self._i):
+            keep = ~(dead[self._i] | dead[self._j])
+            if not keep.all():
+                self._pending = keep
 
     def degree(self, capacity: int) -> np.ndarray:
         return (np.bincount(self.i, minlength=capacity) + np.bincount(self.j, minlength=capacity))
@@ -224,10 +287,11 @@ class TieTable:
         in the order of the tie table (ties where the slot is ``i`` first). Kept
         until the ties change.
         """
-        if self._adjacency is not None and self._adjacency[:2] == (self.version, capacity):
+        version = self.version
+        if self._adjacency is not None and self._adjacency[:2] == (version, capacity):
             return self._adjacency[2]
         result = self._build_adjacency(capacity)
-        self._adjacency = (self.version, capacity, result)
+        self._adjacency = (version, capacity, result)
         return result
 
     def _build_adjacency(self, capacity: int):

@@ -41,16 +41,67 @@ def test_merge_and_keep_ties_equal_insert_and_mask():
     new = np.setdiff1d(np.unique(rng.integers(0, 10_000, 80)), old)
     vals = [rng.random(len(old)), rng.random(len(old))]
     nvals = [rng.random(len(new)), rng.random(len(new))]
-    out = kernels.merge_ties(old, old + 1, old + 2, *vals, old + 3, new, new + 1, new + 2, *nvals, new + 3)
+    everything = np.zeros(0, dtype=bool)
+    out = kernels.merge_ties(everything, old, old + 1, old + 2, *vals, old + 3, new, new + 1, new + 2, *nvals,
+                             new + 3)
     at = np.searchsorted(old, new)
     assert np.array_equal(out[0], np.insert(old, at, new))
     assert np.array_equal(out[3], np.insert(vals[0], at, nvals[0]))
     assert np.array_equal(out[5], np.insert(old + 3, at, new + 3))
+    assert len(out[6]) == 0
     mask = rng.random(len(out[0])) < 0.7
-    kept = kernels.keep_ties(mask, *out)
+    kept = kernels.keep_ties(mask, *out[:6])
     for got, full in zip(kept[:6], out):
         assert np.array_equal(got, full[mask])
     assert np.array_equal(kept[6], out[0][~mask])
+
+
+def test_merge_ties_with_a_mask_equals_keep_then_insert():
+    rng = np.random.default_rng(5)
+    old = np.unique(rng.integers(0, 10_000, 500))
+    mask = rng.random(len(old)) < 0.8
+    mask[-3:] = False  # the last old ties go too
+    # new keys: some fresh, some equal to old keys that are removed (a slot reused by a new firm)
+    new = np.union1d(np.setdiff1d(np.unique(rng.integers(0, 10_000, 80)), old), old[~mask][::2])
+    cols = [old, old + 1, old + 2, rng.random(len(old)), rng.random(len(old)), old + 3]
+    ncols = [new, new + 1, new + 2, rng.random(len(new)), rng.random(len(new)), new + 3]
+    got = kernels.merge_ties(mask, *cols, *ncols)
+    kept = kernels.keep_ties(mask, *cols)
+    want = kernels.merge_ties(np.zeros(0, dtype=bool), *kept[:6], *ncols)
+    for g, w in zip(got[:6], want[:6]):
+        assert np.array_equal(g, w)
+    assert np.array_equal(got[6], old[~mask])
+
+
+def test_union_sorted_equals_union1d():
+    rng = np.random.default_rng(6)
+    for n_a, n_b in ((0, 0), (0, 5), (7, 0), (50, 40), (300, 3)):
+        a = np.unique(rng.integers(0, 200, n_a))
+        b = np.unique(rng.integers(0, 200, n_b))
+        assert np.array_equal(kernels.union_sorted(a, b), np.union1d(a, b))
+    assert kernels.union_sorted(np.array([1, 4, 9]), np.array([2, 4, 10])).tolist() == [1, 2, 4, 9, 10]
+
+
+def test_tie_table_holds_back_a_removal_until_the_next_add_or_read():
+    t = _table([(0, 1), (1, 2), (2, 3), (3, 4)])
+    version = t._version
+    dead = np.zeros(6, dtype=bool)
+    dead[2] = True
+    t.drop_firms(dead)
+    assert t._version == version and t._pending is not None  # held back
+    # slot 2 is taken by a new firm, tied to 1 (the pair's old tie went with the old firm)
+    t.add(np.array([2]), np.array([1]), np.array([0.9]), np.array([0.1]), month=7, untied=True)
+    assert t._pending is None
+    assert list(zip(t.i.tolist(), t.j.tolist())) == [(0, 1), (1, 2), (3, 4)]
+    assert t.trust_ij.tolist() == [0.5, 0.1, 0.5] and t.last.tolist() == [0, 7, 0]
+    added, removed = t.take_changes()
+    assert removed.tolist() == [1 * KEY_BASE + 2, 2 * KEY_BASE + 3]
+    assert (1 * KEY_BASE + 2) in added.tolist()
+    # a read removes what is held back
+    dead[:] = False
+    dead[4] = True
+    t.drop_firms(dead)
+    assert len(t) == 2 and t.j.tolist() == [1, 2] and t._pending is None
 
 
 def test_decay_ties_by_hand():
