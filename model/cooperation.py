@@ -84,7 +84,6 @@ def partnering(model) -> None:
     a, b = seekers[ok], partner[ok]
     kind = rng.choice(len(JOINT_ACTION_TYPES), size=len(a), p=np.asarray(p.action_mix) / sum(p.action_mix))
     play_game(model, a, b, kind)
-    gossip(model)
     decay_ties(model)
 
 
@@ -145,27 +144,29 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     return {"coop_a": coop_a, "coop_b": coop_b}
 
 
-def gossip(model) -> None:
-    """Association members move trust in fellow members toward the members' reported experience."""
+def gossip_rate(model) -> np.ndarray:
+    """Per cluster, the cooperation rate of members' choices this month (NaN: none), or an empty array
+    when there is no gossip this month."""
     p = model.params
     f = model.firms
-    ties = model.ties
-    if p.gossip_weight == 0 or len(ties) == 0 or not f.member.any():
-        return
+    if p.gossip_weight == 0 or len(model.ties) == 0 or not f.member.any():
+        return np.zeros(0)
     choices, coop = model.month_log.get("member_games", np.zeros((2, model.n_clusters)))
     if choices.sum() == 0:
-        return
-    rate = np.divide(coop, choices, out=np.full(model.n_clusters, np.nan), where=choices > 0)
-    kernels.gossip(rate, p.gossip_weight, f.member, f.cluster, ties.i, ties.j, ties.trust_ij, ties.trust_ji)
+        return np.zeros(0)
+    return np.divide(coop, choices, out=np.full(model.n_clusters, np.nan), where=choices > 0)
 
 
 def decay_ties(model) -> None:
-    """Ties idle for more than tie_memory months decay toward the priors and go below tie_min."""
+    """Association members move trust in fellow members toward the members' reported experience
+    (gossip); then ties idle for more than tie_memory months decay toward the priors and go below
+    tie_min."""
     p = model.params
     f = model.firms
     ties = model.ties
     if len(ties) == 0:
         return
-    keep = kernels.decay_ties(model.month, p.tie_memory, p.tie_decay, p.tie_min, f.prior_trust, ties.i, ties.j,
-                              ties.trust_ij, ties.trust_ji, ties.last)
+    keep = kernels.decay_ties(gossip_rate(model), p.gossip_weight, f.member, f.cluster, model.month, p.tie_memory,
+                              p.tie_decay, p.tie_min, f.prior_trust, ties.i, ties.j, ties.trust_ij, ties.trust_ji,
+                              ties.last)
     ties.keep(keep)

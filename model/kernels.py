@@ -201,14 +201,25 @@ def keep_ties(mask, key, i, j, trust_ij, trust_ji, last):
 
 
 @_jit
-def decay_ties(month, tie_memory, tie_decay, tie_min, prior, i, j, trust_ij, trust_ji, last):
-    """Idle ties' trust decays toward the priors (in place); returns the mask of ties that stay.
+def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, tie_decay, tie_min, prior, i, j,
+               trust_ij, trust_ji, last):
+    """Gossip, then idle ties' decay toward the priors, in place, in one pass; returns the mask of ties
+    that stay.
 
-    A tie idle for more than ``tie_memory`` months decays, and goes when its mean
-    trust (both ends) is below ``tie_min``; one idle for more than twice that goes.
+    Gossip (skipped when ``gossip_rate`` is empty): on a tie between two members,
+    trust moves by ``gossip_weight`` toward their cluster's members' cooperation
+    rate (where it is known). A tie idle for more than ``tie_memory`` months
+    decays, and goes when its mean trust (both ends) is below ``tie_min``; one
+    idle for more than twice that goes.
     """
     keep = np.empty(len(i), dtype=np.bool_)
+    gossip = len(gossip_rate) > 0
     for k in range(len(i)):
+        if gossip and member[i[k]] and member[j[k]]:
+            r = gossip_rate[cluster[i[k]]]
+            if not np.isnan(r):
+                trust_ij[k] += gossip_weight * (r - trust_ij[k])
+                trust_ji[k] += gossip_weight * (r - trust_ji[k])
         idle = month - last[k]
         old = idle > tie_memory
         if old:
@@ -516,17 +527,6 @@ def awareness_differences(aware, i, j):
             x >>= np.uint64(1)
             c += 1
     return rows, cols
-
-
-@_jit
-def gossip(rate, weight, member, cluster, i, j, trust_ij, trust_ji):
-    """On ties between two members, trust moves toward the members' cooperation rate of their cluster."""
-    for k in range(len(i)):
-        if member[i[k]] and member[j[k]]:
-            r = rate[cluster[i[k]]]
-            if not np.isnan(r):
-                trust_ij[k] += weight * (r - trust_ij[k])
-                trust_ji[k] += weight * (r - trust_ji[k])
 
 
 @_jit

@@ -111,9 +111,30 @@ def test_decay_ties_by_hand():
     i, j = np.array([0, 1, 2, 3]), np.array([4, 5, 6, 7])
     tij = np.array([0.9, 0.5, 0.3, 0.9])
     tji = tij.copy()
-    keep = kernels.decay_ties(60, 24, 0.1, 0.3, prior, i, j, tij, tji, np.array([59, 30, 30, 10]))
+    no_gossip = np.zeros(0)
+    member, cluster = np.zeros(8, dtype=bool), np.zeros(8, dtype=np.int64)
+    keep = kernels.decay_ties(no_gossip, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, i, j, tij, tji,
+                              np.array([59, 30, 30, 10]))
     assert keep.tolist() == [True, True, False, False]
     assert tij[0] == 0.9 and tij[1] == pytest.approx(0.47) and tji[2] == pytest.approx(0.29)
+
+
+def test_gossip_then_decay_by_hand():
+    # slots 0-3 members of cluster 0 (members' cooperation rate 0.8), 4-5 not members; cluster 1's rate unknown
+    member = np.array([True, True, True, True, False, False, True, True])
+    cluster = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    rate = np.array([0.8, np.nan])
+    prior = np.full(8, 0.2)
+    i, j = np.array([0, 2, 0, 6]), np.array([1, 3, 4, 7])
+    tij = np.array([0.4, 0.4, 0.4, 0.4])
+    tji = np.array([0.6, 0.6, 0.6, 0.6])
+    # tie 0 members, used: gossip only, 0.4 + 0.5 (0.8 - 0.4) = 0.6 and 0.6 -> 0.7
+    # tie 1 members, idle 30 > 24: gossip to 0.6 / 0.7, then decay 0.6 + 0.1 (0.2 - 0.6) = 0.56, 0.65
+    # tie 2 a non-member: no gossip; tie 3 cluster 1, no known rate: no gossip
+    keep = kernels.decay_ties(rate, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, i, j, tij, tji,
+                              np.array([60, 30, 60, 60]))
+    assert keep.all()
+    assert tij == pytest.approx([0.6, 0.56, 0.4, 0.4]) and tji == pytest.approx([0.7, 0.65, 0.6, 0.6])
 
 
 def test_mean_trust_within_groups():
