@@ -71,24 +71,28 @@ def partnering(model) -> None:
     seekers = np.flatnonzero(f.alive & (u_seek < p.p_seek))
     n_s = len(seekers)
     partner = np.full(n_s, -1, dtype=np.int64)
+    tie = np.full(n_s, -1, dtype=np.int64)
     # an existing tie, drawn uniformly and kept with probability equal to the trust in it
     u_pick, u_keep = rng.random((2, n_s))
     if len(ties) and n_s:
-        offsets, nbr = ties.adjacency(f.capacity)
-        partner = kernels.pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, ties.key, ties.trust_ij,
-                                              ties.trust_ji)
-    # otherwise a new candidate by distance decay
+        offsets, nbr, tie_of = ties.adjacency(f.capacity)
+        partner, tie = kernels.pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie_of, ties.trust_ij,
+                                                   ties.trust_ji)
+    # otherwise a new candidate by distance decay (which may be a partner already: looked up in play_game)
     need = partner < 0
     partner[need] = draw_new_partners(model, seekers[need], rng)
     ok = partner >= 0
     a, b = seekers[ok], partner[ok]
     kind = rng.choice(len(JOINT_ACTION_TYPES), size=len(a), p=np.asarray(p.action_mix) / sum(p.action_mix))
-    play_game(model, a, b, kind)
+    play_game(model, a, b, kind, tie[ok])
     decay_ties(model)
 
 
-def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
+def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.ndarray | None = None) -> dict:
     """Pairs (a[k], b[k]) play one joint action of type kind[k]; returns the choices.
+
+    ``tie``: the pairs' tie indices where the caller knows them, -1 where not
+    (those pairs are looked up).
 
     Contributors pay ``c (1 - s)``; both contributing yields ``b`` each; a
     withholder facing a contributor captures ``tau b``. Trust moves toward the
@@ -108,7 +112,12 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     if len(a) == 0:
         return {"coop_a": np.zeros(0, bool), "coop_b": np.zeros(0, bool)}
     # trust along an existing tie; in a stranger, the prior
-    idx = ties.find(a, b)
+    if tie is None:
+        idx = ties.find(a, b)
+    else:
+        idx = tie.copy()
+        unknown = np.flatnonzero(idx < 0)
+        idx[unknown] = ties.find(a[unknown], b[unknown])
     existed = idx >= 0
     trust_a, trust_b = f.prior_trust[a], f.prior_trust[b]
     if existed.any():
@@ -130,8 +139,9 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray) -> dict:
     # pair also met in another game this month and someone contributed there: tie the others
     fresh = ~existed & (coop_a | coop_b)
     if fresh.any():
-        ties.add(a[fresh], b[fresh], f.prior_trust[a[fresh]], f.prior_trust[b[fresh]], t, untied=True)
-        idx = ties.find(a, b)
+        new_key, new_at = ties.add(a[fresh], b[fresh], f.prior_trust[a[fresh]], f.prior_trust[b[fresh]], t,
+                                   untied=True)
+        idx = kernels.relocate_ties(idx, ties.keys(a, b), new_key, new_at)
     # payoffs, trust (a learns from b's choice and b from a's), effects of joint actions, tallies
     kernels.settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, ben, cost, tau,
                          p.learning_rate, p.subsidy_attribution, 1.0 - min(1.0, p.learning_rate * p.betrayal_weight),

@@ -41,7 +41,8 @@ def _contains(sorted_keys, q):
 
 @_jit
 def csr_adjacency(i, j, capacity):
-    """CSR adjacency over slots of the undirected ties (i[k], j[k]), both directions: (offsets, neighbour).
+    """CSR adjacency over slots of the undirected ties (i[k], j[k]), both directions: (offsets,
+    neighbour, tie index).
 
     Within a row, neighbours come in the order of a stable sort of the sources
     ``concatenate([i, j])``: first the ties where the slot is ``i`` (in tie
@@ -55,13 +56,16 @@ def csr_adjacency(i, j, capacity):
     offsets = np.cumsum(counts)
     fill = offsets[:-1].copy()
     nbr = np.empty(2 * n, dtype=np.int64)
+    tie = np.empty(2 * n, dtype=np.int64)
     for k in range(n):
-        nbr[fill[i[k]]] = j[k]
-        fill[i[k]] += 1
+        at = fill[i[k]]
+        nbr[at], tie[at] = j[k], k
+        fill[i[k]] = at + 1
     for k in range(n):
-        nbr[fill[j[k]]] = i[k]
-        fill[j[k]] += 1
-    return offsets, nbr
+        at = fill[j[k]]
+        nbr[at], tie[at] = i[k], k
+        fill[j[k]] = at + 1
+    return offsets, nbr, tie
 
 
 @_jit
@@ -113,7 +117,7 @@ def triangles_touching(changed, key, offsets, nbr, capacity):
 @_jit
 def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last):
     """Merge new ties (sorted keys, none among the ties kept) into the sorted tie arrays, in one pass;
-    returns the new arrays and the keys of the ties not kept.
+    returns the new arrays, the keys of the ties not kept and the new ties' indices.
 
     ``keep``: which old ties stay (an empty array: all). The same arrays as
     ``keep_ties`` and then inserting each new tie before the first old key
@@ -133,6 +137,7 @@ def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_tru
     out_tji = np.empty(size, dtype=np.float64)
     out_last = np.empty(size, dtype=np.int64)
     removed = np.empty(n - n_keep, dtype=np.int64)
+    new_at = np.empty(m, dtype=np.int64)
     a = b = r = 0
     for k in range(size):
         while a < n and len(keep) and not keep[a]:
@@ -142,6 +147,7 @@ def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_tru
         if b < m and (a == n or n_key[b] < key[a]):
             out_key[k], out_i[k], out_j[k] = n_key[b], n_i[b], n_j[b]
             out_tij[k], out_tji[k], out_last[k] = n_trust_ij[b], n_trust_ji[b], n_last[b]
+            new_at[b] = k
             b += 1
         else:
             out_key[k], out_i[k], out_j[k] = key[a], i[a], j[a]
@@ -151,7 +157,7 @@ def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_tru
         removed[r] = key[a]
         r += 1
         a += 1
-    return out_key, out_i, out_j, out_tij, out_tji, out_last, removed
+    return out_key, out_i, out_j, out_tij, out_tji, out_last, removed, new_at
 
 
 @_jit
@@ -385,20 +391,39 @@ def first_known(slots, aware, cols):
 
 
 @_jit
-def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, key, trust_ij, trust_ji):
-    """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it (-1: none)."""
+def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie, trust_ij, trust_ji):
+    """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it: (partner,
+    tie index), -1 for none."""
     partner = np.full(len(seekers), -1, dtype=np.int64)
+    chosen = np.full(len(seekers), -1, dtype=np.int64)
     for k in range(len(seekers)):
         s = seekers[k]
         deg = offsets[s + 1] - offsets[s]
         if deg == 0:
             continue
-        other = nbr[offsets[s] + min(np.int64(u_pick[k] * deg), deg - 1)]
-        tie = _position(key, min(s, other) * KEY_BASE + max(s, other))
-        trust = trust_ij[tie] if s < other else trust_ji[tie]
+        at = offsets[s] + min(np.int64(u_pick[k] * deg), deg - 1)
+        other, t = nbr[at], tie[at]
+        trust = trust_ij[t] if s < other else trust_ji[t]
         if u_keep[k] < trust:
-            partner[k] = other
-    return partner
+            partner[k], chosen[k] = other, t
+    return partner, chosen
+
+
+@_jit
+def relocate_ties(idx, pair_key, new_key, new_at):
+    """Tie indices after new ties were merged in (see TieTable.add): an old index moves up by the number
+    of new keys below its pair's key; a pair without a tie gets its new tie's index, if it got one.
+    ``new_key`` ascending, ``new_at`` their indices after the merge."""
+    out = np.empty(len(idx), dtype=np.int64)
+    for k in range(len(idx)):
+        at = _position(new_key, pair_key[k])
+        if idx[k] >= 0:
+            out[k] = idx[k] + at
+        elif at < len(new_key) and new_key[at] == pair_key[k]:
+            out[k] = new_at[at]
+        else:
+            out[k] = -1
+    return out
 
 
 @_jit

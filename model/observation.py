@@ -107,7 +107,7 @@ class TriangleCount:
         removed = removed[sorted_member(self.key, removed)]
         added = added[ties.contains(added)]
         if len(removed) or len(added):
-            offsets, nbr = ties.adjacency(capacity)
+            offsets, nbr, _tie = ties.adjacency(capacity)
             if len(self.key) == 0 or len(removed) + len(added) > len(key) // 4:
                 self.count = triangles(ties, capacity)
             else:

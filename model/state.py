@@ -193,19 +193,20 @@ class TieTable:
         return np.where(key[pos] == q, pos, -1)
 
     def add(self, a: np.ndarray, b: np.ndarray, trust_a: np.ndarray, trust_b: np.ndarray,
-            month: int, *, untied: bool = False) -> np.ndarray | None:
+            month: int, *, untied: bool = False):
         """Add ties for pairs that have none (duplicates within the call are merged).
 
         ``trust_a`` is a's trust in b. Returns the tie index of every pair, old or new
         (indices of existing ties shift when new ones are inserted before them).
         ``untied=True``: the caller knows that no pair has a tie yet (nor is a firm with
         itself), removals held back included; the pairs are not looked up, before or
-        after, and None is returned.
+        after, and what is returned is (the new ties' keys, ascending, and their
+        indices), from which ``kernels.relocate_ties`` moves indices held before.
         """
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         if len(a) == 0:
-            return None if untied else np.zeros(0, dtype=np.int64)
+            return (np.zeros(0, dtype=np.int64),) * 2 if untied else np.zeros(0, dtype=np.int64)
         if untied:
             idx, new = None, np.arange(len(a))
         else:
@@ -217,7 +218,7 @@ class TieTable:
             an, bn = a[new], b[new]
             swap = an > bn
             keep, self._pending = self._pending, None
-            *arrays, removed = kernels.merge_ties(
+            *arrays, removed, at = kernels.merge_ties(
                 np.zeros(0, dtype=np.bool_) if keep is None else keep, *self._arrays(),
                 keys, np.where(swap, bn, an), np.where(swap, an, bn),
                 np.where(swap, trust_b[new], trust_a[new]).astype(np.float64),
@@ -227,8 +228,9 @@ class TieTable:
             if keep is not None:
                 self._removed.append(removed)
             self._added.append(keys)
-            if not untied:
-                idx = self.find(a, b)
+            if untied:
+                return keys, at
+            idx = self.find(a, b)
         return idx
 
     def trust_of(self, idx: np.ndarray, who: np.ndarray) -> np.ndarray:
@@ -281,7 +283,7 @@ class TieTable:
         return (np.bincount(self.i, minlength=capacity) + np.bincount(self.j, minlength=capacity))
 
     def adjacency(self, capacity: int):
-        """CSR adjacency over slots, both directions: (offsets, neighbour).
+        """CSR adjacency over slots, both directions: (offsets, neighbour, tie index).
 
         Built by a counting sort (O(ties + slots)); within a row, neighbours come
         in the order of the tie table (ties where the slot is ``i`` first). Kept

@@ -19,7 +19,7 @@ def _table(pairs):
 def test_adjacency_of_a_small_graph():
     # ties (0,1), (0,2), (1,2), (2,3): slot 2's row holds 3 (it is i) and then 0, 1 (it is j)
     t = _table([(0, 1), (0, 2), (1, 2), (2, 3)])
-    offsets, nbr = kernels.csr_adjacency(t.i, t.j, 5)
+    offsets, nbr, _tie = kernels.csr_adjacency(t.i, t.j, 5)
     assert offsets.tolist() == [0, 2, 4, 7, 8, 8]
     assert nbr[offsets[2]:offsets[3]].tolist() == [3, 0, 1]
     assert nbr[offsets[0]:offsets[1]].tolist() == [1, 2]
@@ -30,7 +30,7 @@ def test_adjacency_equals_a_stable_sort_by_source():
     t = _table(rng.integers(0, 300, (2000, 2)))
     src = np.concatenate([t.i, t.j])
     order = np.argsort(src, kind="stable")
-    offsets, nbr = kernels.csr_adjacency(t.i, t.j, 300)
+    offsets, nbr, _tie = kernels.csr_adjacency(t.i, t.j, 300)
     assert np.array_equal(nbr, np.concatenate([t.j, t.i])[order])
     assert np.array_equal(np.diff(offsets), np.bincount(src, minlength=300))
 
@@ -104,6 +104,44 @@ def test_tie_table_holds_back_a_removal_until_the_next_add_or_read():
     assert len(t) == 2 and t.j.tolist() == [1, 2] and t._pending is None
 
 
+def test_adjacency_tie_index_points_at_the_tie():
+    rng = np.random.default_rng(7)
+    t = _table(rng.integers(0, 200, (1500, 2)))
+    offsets, nbr, tie = kernels.csr_adjacency(t.i, t.j, 200)
+    rows = np.repeat(np.arange(200), np.diff(offsets))
+    assert np.array_equal(np.minimum(rows, nbr), t.i[tie]) and np.array_equal(np.maximum(rows, nbr), t.j[tie])
+
+
+def test_pick_known_partners_by_hand():
+    # ties (0,1) trust 0->1 0.9, (0,2) trust 0->2 0.1 and 2->0 0.8; slot 3 has none
+    t = _table([(0, 1), (0, 2)])
+    t.trust_ij[:] = [0.9, 0.1]
+    t.trust_ji[:] = [0.5, 0.8]
+    offsets, nbr, tie = kernels.csr_adjacency(t.i, t.j, 4)
+    seekers = np.array([0, 0, 2, 3])
+    u_pick = np.array([0.2, 0.7, 0.0, 0.5])  # 0 draws its first tie (to 1), then its second (to 2)
+    u_keep = np.array([0.5, 0.5, 0.5, 0.0])  # kept when below the trust: 0.9 yes, 0.1 no, 0.8 yes
+    partner, chosen = kernels.pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie, t.trust_ij,
+                                                  t.trust_ji)
+    assert partner.tolist() == [1, -1, 0, -1] and chosen.tolist() == [0, -1, 1, -1]
+
+
+def test_relocated_tie_indices_equal_a_new_lookup():
+    rng = np.random.default_rng(8)
+    t = _table(rng.integers(0, 300, (2000, 2)))
+    a, b = rng.integers(0, 300, (2, 500))
+    a, b = a[a != b], b[a != b]
+    before = t.find(a, b)
+    # some of the untied pairs get a tie (a pair may come twice)
+    fresh = (before < 0) & (rng.random(len(a)) < 0.5)
+    new_key, new_at = t.add(a[fresh], b[fresh], np.full(fresh.sum(), 0.5), np.full(fresh.sum(), 0.5), 3,
+                            untied=True)
+    assert np.array_equal(t.key[new_at], new_key)
+    moved = kernels.relocate_ties(before, t.keys(a, b), new_key, new_at)
+    assert np.array_equal(moved, t.find(a, b))
+    assert (moved[fresh] >= 0).all() and (moved >= 0).sum() > (before >= 0).sum()
+
+
 def test_decay_ties_by_hand():
     # tie 0 fresh; tie 1 idle 30 > 24 months: trust 0.5 -> 0.5 + 0.1 (0.2 - 0.5) = 0.47 each way, kept;
     # tie 2 idle 30 with trust 0.3 -> 0.29 < 0.3: broken; tie 3 idle 50 > 48: forgotten
@@ -149,7 +187,7 @@ def test_mean_trust_within_groups():
 def test_triangles_touching_a_new_tie():
     # square 0-1-2-3 with diagonal (0,2) added: the two triangles (0,1,2) and (0,2,3) contain it
     t = _table([(0, 1), (1, 2), (2, 3), (0, 3), (0, 2)])
-    offsets, nbr = kernels.csr_adjacency(t.i, t.j, 4)
+    offsets, nbr, _tie = kernels.csr_adjacency(t.i, t.j, 4)
     got = kernels.triangles_touching(np.array([0 * KEY_BASE + 2]), t.key, offsets, nbr, 4)
     assert got.tolist() == [2, 1, 2, 1]
 
