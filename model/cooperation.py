@@ -75,7 +75,7 @@ def partnering(model) -> None:
     # an existing tie, drawn uniformly and kept with probability equal to the trust in it
     u_pick, u_keep = rng.random((2, n_s))
     if len(ties) and n_s:
-        offsets, nbr, tie_of = ties.adjacency(f.capacity)
+        offsets, nbr, tie_of = ties.adjacency_of(seekers, f.capacity)
         partner, tie = kernels.pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie_of, ties.trust_ij,
                                                    ties.trust_ji)
     # otherwise a new candidate by distance decay (which may be a partner already: looked up in play_game)

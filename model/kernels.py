@@ -48,23 +48,35 @@ def csr_adjacency(i, j, capacity):
     ``concatenate([i, j])``: first the ties where the slot is ``i`` (in tie
     order), then those where it is ``j``.
     """
+    return adjacency_rows(np.ones(capacity, dtype=np.bool_), i, j)
+
+
+@_jit
+def adjacency_rows(selected, i, j):
+    """The rows of ``csr_adjacency`` for the slots flagged in ``selected`` (the others' rows are empty):
+    three passes over the ties, writing only the selected slots' neighbours."""
+    capacity = len(selected)
     n = len(i)
     counts = np.zeros(capacity + 1, dtype=np.int64)
     for k in range(n):
-        counts[i[k] + 1] += 1
-        counts[j[k] + 1] += 1
+        if selected[i[k]]:
+            counts[i[k] + 1] += 1
+        if selected[j[k]]:
+            counts[j[k] + 1] += 1
     offsets = np.cumsum(counts)
     fill = offsets[:-1].copy()
-    nbr = np.empty(2 * n, dtype=np.int64)
-    tie = np.empty(2 * n, dtype=np.int64)
+    nbr = np.empty(offsets[-1], dtype=np.int64)
+    tie = np.empty(offsets[-1], dtype=np.int64)
     for k in range(n):
-        at = fill[i[k]]
-        nbr[at], tie[at] = j[k], k
-        fill[i[k]] = at + 1
+        if selected[i[k]]:
+            at = fill[i[k]]
+            nbr[at], tie[at] = j[k], k
+            fill[i[k]] = at + 1
     for k in range(n):
-        at = fill[j[k]]
-        nbr[at], tie[at] = i[k], k
-        fill[j[k]] = at + 1
+        if selected[j[k]]:
+            at = fill[j[k]]
+            nbr[at], tie[at] = i[k], k
+            fill[j[k]] = at + 1
     return offsets, nbr, tie
 
 

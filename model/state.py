@@ -289,12 +289,25 @@ class TieTable:
         in the order of the tie table (ties where the slot is ``i`` first). Kept
         until the ties change.
         """
-        version = self.version
-        if self._adjacency is not None and self._adjacency[:2] == (version, capacity):
+        if self.has_adjacency(capacity):
             return self._adjacency[2]
         result = self._build_adjacency(capacity)
-        self._adjacency = (version, capacity, result)
+        self._adjacency = (self._version, capacity, result)
         return result
+
+    def has_adjacency(self, capacity: int) -> bool:
+        """Is the adjacency of the current ties (over ``capacity`` slots) at hand?"""
+        version = self.version
+        return self._adjacency is not None and self._adjacency[:2] == (version, capacity)
+
+    def adjacency_of(self, slots: np.ndarray, capacity: int):
+        """The rows of :meth:`adjacency` for ``slots`` (the other rows empty): the whole adjacency when it
+        is at hand, else only these rows (cheaper to build when they are few)."""
+        if self.has_adjacency(capacity):
+            return self._adjacency[2]
+        selected = np.zeros(capacity, dtype=bool)
+        selected[slots] = True
+        return kernels.adjacency_rows(selected, self.i, self.j)
 
     def _build_adjacency(self, capacity: int):
         return kernels.csr_adjacency(self.i, self.j, capacity)

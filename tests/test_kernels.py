@@ -112,6 +112,21 @@ def test_adjacency_tie_index_points_at_the_tie():
     assert np.array_equal(np.minimum(rows, nbr), t.i[tie]) and np.array_equal(np.maximum(rows, nbr), t.j[tie])
 
 
+def test_adjacency_rows_equal_the_whole_adjacency_on_the_selected_slots():
+    rng = np.random.default_rng(9)
+    t = _table(rng.integers(0, 300, (2000, 2)))
+    whole = kernels.csr_adjacency(t.i, t.j, 300)
+    selected = rng.random(300) < 0.2
+    offsets, nbr, tie = kernels.adjacency_rows(selected, t.i, t.j)
+    for s in range(300):
+        row = slice(offsets[s], offsets[s + 1])
+        full = slice(whole[0][s], whole[0][s + 1])
+        if selected[s]:
+            assert np.array_equal(nbr[row], whole[1][full]) and np.array_equal(tie[row], whole[2][full])
+        else:
+            assert offsets[s + 1] == offsets[s]
+
+
 def test_pick_known_partners_by_hand():
     # ties (0,1) trust 0->1 0.9, (0,2) trust 0->2 0.1 and 2->0 0.8; slot 3 has none
     t = _table([(0, 1), (0, 2)])
