@@ -771,3 +771,69 @@ def growth_settle(live, hires, fires, cap_per_worker, employees, loan_left, loan
             cash[s] -= loan_payment[s]
             loan_left[s] -= 1
         cash[s] = _minimum(cash[s], cap_per_worker * np.float64(employees[s]))
+
+
+@_jit
+def serve_requests(live, cluster, cluster_institutions, kind_cols, kind_n_cols, want, need, tie_break, promoted,
+                   aware, inst_capacity, inst_fee, inst_quality, wage_bill, month, training_gain, technology_gain,
+                   loan_size_months, loan_repay_factor, loan_months, export_promotion_months, cash, productivity,
+                   loan_payment, loan_left, export_until):
+    """The month's support services, in place (see services.serve); returns the firms served per institution.
+
+    Request kind r (0 training, 1 credit, 2 technology, 3 parks and business
+    services) is made by the live firms where ``want[r]``, to the first of the
+    institutions ``kind_cols[r, :kind_n_cols[r]]`` (awareness columns) that the
+    firm knows of; each institution serves up to its capacity, largest
+    ``need[r]`` first (``tie_break`` among equals). The kinds are served in
+    that order, each from the state the month began with.
+    """
+    count = np.zeros(len(inst_capacity), dtype=np.int64)
+    for r in range(4):
+        cols = kind_cols[r, :kind_n_cols[r]]
+        n_req = 0
+        for k in range(len(live)):
+            n_req += want[r, k]
+        if n_req == 0 or len(cols) == 0:
+            continue
+        req = np.empty(n_req, dtype=np.int64)
+        n_req = 0
+        for k in range(len(live)):
+            if want[r, k]:
+                req[n_req] = k
+                n_req += 1
+        first = first_known(live[req], aware, cols)
+        n_has = 0
+        for m in range(len(req)):
+            n_has += first[m] >= 0
+        asked = np.empty(n_has, dtype=np.int64)
+        inst = np.empty(n_has, dtype=np.int64)
+        key1 = np.empty(n_has)
+        key2 = np.empty(n_has)
+        e = 0
+        for m in range(len(req)):
+            if first[m] >= 0:
+                k = req[m]
+                asked[e], inst[e] = k, cluster_institutions[cluster[live[k]], first[m]]
+                key1[e], key2[e] = -need[r, k], tie_break[k]
+                e += 1
+        served = served_first(inst, inst_capacity, key1, key2)
+        for m in range(n_has):
+            if not served[m]:
+                continue
+            k, g = asked[m], inst[m]
+            s = live[k]
+            count[g] += 1
+            cash[s] -= inst_fee[g]
+            q = inst_quality[g]
+            if r == 0:
+                productivity[s] *= 1.0 + training_gain * q
+            elif r == 2:
+                productivity[s] *= 1.0 + technology_gain * q
+            elif r == 1:
+                amount = loan_size_months * wage_bill[k]
+                cash[s] += amount
+                loan_payment[s] = amount * loan_repay_factor / loan_months
+                loan_left[s] = loan_months
+            elif promoted[k] < q:
+                export_until[s] = max(export_until[s], month + export_promotion_months)
+    return count

@@ -30,11 +30,18 @@ def group_median(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.nda
 
 
 def serve(model) -> None:
-    """Step 4: awareness spreads through ties; firms request services; institutions serve."""
+    """Step 4: awareness spreads through ties; firms request services; institutions serve.
+
+    Requests, each to the first institution of the kind that the firm knows of
+    (higher need first; capacity-limited): training when productivity is below
+    the cluster's median; credit when cash is below the buffer, the margin
+    positive and no loan running; technology when the margin is above 0.05 and
+    productivity at or above the median; parks and business services (export
+    promotion) for a non-exporter above 0.85 of the export threshold.
+    """
     spread_awareness(model)
     p = model.params
     f = model.firms
-    t = model.month
     rng = model.streams["services"]
     live = f.live()
     for inst in model.institutions:
@@ -43,58 +50,41 @@ def serve(model) -> None:
         return
     a = f.productivity[live]
     c = f.cluster[live]
-    median = group_median(a, c, model.n_clusters)
+    median = group_median(a, c, model.n_clusters)[c]
     wage_bill = p.wage * f.employees[live]
     thr = np.array([s.export_threshold for s in p.clusters])[c]
     tie_break = rng.random(len(live))
     promoted = rng.random(len(live))
-    requests = {
-        # kind(s): (requesting, need): higher need is served first
-        (TRAINING,): (a < median[c], median[c] - a),
-        (CREDIT,): ((f.cash[live] < p.cash_buffer_months * wage_bill) & (f.margin[live] > 0)
-                    & (f.loan_left[live] == 0), -f.cash[live] / wage_bill),
-        (TECHNOLOGY,): ((f.margin[live] > 0.05) & (a >= median[c]), f.margin[live]),
-        (PARKS, BSP): ((~f.exporter[live]) & (a > 0.85 * thr), a / thr),
-    }
-    cols_of = _request_columns(model)
-    for kinds, (want, need) in requests.items():
-        cols = cols_of[kinds]
-        req = np.flatnonzero(want)
-        if len(req) == 0 or len(cols) == 0:
-            continue
-        first = kernels.first_known(live[req], f.aware, cols)  # the first institution it knows of
-        has = first >= 0
-        req = req[has]
-        inst = model.cluster_institutions[c[req], first[has]]
-        # each institution serves up to its capacity, the neediest first (ties broken at random)
-        served = kernels.served_first(inst, model.inst_capacity, -need[req], tie_break[req])
-        req, inst = req[served], inst[served]
-        slots = live[req]
-        count = np.bincount(inst, minlength=len(model.institutions))
-        for k_inst in np.flatnonzero(count):
-            model.institutions[k_inst].served_last_month = int(count[k_inst])
-        f.cash[slots] -= model.inst_fee[inst]
-        q = model.inst_quality[inst]
-        if kinds == (TRAINING,):
-            f.productivity[slots] *= 1.0 + p.training_gain * q
-        elif kinds == (TECHNOLOGY,):
-            f.productivity[slots] *= 1.0 + p.technology_gain * q
-        elif kinds == (CREDIT,):
-            amount = p.loan_size_months * wage_bill[req]
-            f.cash[slots] += amount
-            f.loan_payment[slots] = amount * (1.0 + 0.01 * p.loan_months) / p.loan_months
-            f.loan_left[slots] = p.loan_months
-        else:
-            win = promoted[req] < q
-            f.export_until[slots[win]] = np.maximum(f.export_until[slots[win]], t + p.export_promotion_months)
+    margin, cash = f.margin[live], f.cash[live]
+    want = np.stack([
+        a < median,
+        (cash < p.cash_buffer_months * wage_bill) & (margin > 0) & (f.loan_left[live] == 0),
+        (margin > 0.05) & (a >= median),
+        (~f.exporter[live]) & (a > 0.85 * thr),
+    ])
+    need = np.stack([median - a, -cash / wage_bill, margin, a / thr])
+    cols, n_cols = _request_columns(model)
+    count = kernels.serve_requests(
+        live, f.cluster, model.cluster_institutions, cols, n_cols, want, need, tie_break, promoted, f.aware,
+        model.inst_capacity, model.inst_fee, model.inst_quality, wage_bill, model.month, p.training_gain,
+        p.technology_gain, p.loan_size_months, 1.0 + 0.01 * p.loan_months, p.loan_months,
+        p.export_promotion_months, f.cash, f.productivity, f.loan_payment, f.loan_left, f.export_until)
+    for k_inst in np.flatnonzero(count):
+        model.institutions[k_inst].served_last_month = int(count[k_inst])
 
 
-def _request_columns(model) -> dict:
-    """Per kind of request, the columns (links of the firm's own cluster) of the institutions that serve it."""
+def _request_columns(model) -> tuple[np.ndarray, np.ndarray]:
+    """Per kind of request (training, credit, technology, parks and business services), the columns (links
+    of the firm's own cluster) of the institutions that serve it: a row per kind, padded, and each row's
+    length."""
     cache = getattr(model, "_request_cols", None)
     if cache is None:
         kinds = ((TRAINING,), (CREDIT,), (TECHNOLOGY,), (PARKS, BSP))
-        cache = {k: np.flatnonzero(np.isin(model.local_inst_kind, k)) for k in kinds}
+        rows = [np.flatnonzero(np.isin(model.local_inst_kind, k)) for k in kinds]
+        cols = np.full((len(rows), max(1, max(len(r) for r in rows))), -1, dtype=np.int64)
+        for k, r in enumerate(rows):
+            cols[k, :len(r)] = r
+        cache = (cols, np.array([len(r) for r in rows], dtype=np.int64))
         model._request_cols = cache
     return cache
 

@@ -1,10 +1,11 @@
-"""The compiled production, learning and growth steps against the NumPy code they replaced.
+"""The compiled support services, production, learning and growth against the NumPy code they replaced.
 
 The reference functions below are the model's NumPy implementation of
-DESIGN.md 5.5-5.7 as it was before the steps were compiled
-(``model.kernels.production``, ``sales``, ``learning``, ``growth_*``). From
-the same state and the same random streams, both must leave every firm
-array, the market totals and the month's scratch identical to the last bit.
+DESIGN.md 5.4-5.7 as it was before the steps were compiled
+(``model.kernels.serve_requests``, ``production``, ``sales``, ``learning``,
+``growth_*``). From the same state and the same random streams, both must
+leave every firm array, the institutions' counts, the market totals and the
+month's scratch identical to the last bit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,60 @@ from model.state import FIRM_FIELDS
 
 
 # ------------------------------------------------------------------ the NumPy reference
+def ref_serve(model):
+    p = model.params
+    f = model.firms
+    t = model.month
+    services.spread_awareness(model)
+    rng = model.streams["services"]
+    live = f.live()
+    for inst in model.institutions:
+        inst.served_last_month = 0
+    a = f.productivity[live]
+    c = f.cluster[live]
+    median = services.group_median(a, c, model.n_clusters)
+    wage_bill = p.wage * f.employees[live]
+    thr = np.array([s.export_threshold for s in p.clusters])[c]
+    tie_break = rng.random(len(live))
+    promoted = rng.random(len(live))
+    requests = {
+        (services.TRAINING,): (a < median[c], median[c] - a),
+        (services.CREDIT,): ((f.cash[live] < p.cash_buffer_months * wage_bill) & (f.margin[live] > 0)
+                             & (f.loan_left[live] == 0), -f.cash[live] / wage_bill),
+        (services.TECHNOLOGY,): ((f.margin[live] > 0.05) & (a >= median[c]), f.margin[live]),
+        (services.PARKS, services.BSP): ((~f.exporter[live]) & (a > 0.85 * thr), a / thr),
+    }
+    for kinds, (want, need) in requests.items():
+        cols = np.flatnonzero(np.isin(model.local_inst_kind, kinds))
+        req = np.flatnonzero(want)
+        if len(req) == 0 or len(cols) == 0:
+            continue
+        first = kernels.first_known(live[req], f.aware, cols)
+        has = first >= 0
+        req = req[has]
+        inst = model.cluster_institutions[c[req], first[has]]
+        served = kernels.served_first(inst, model.inst_capacity, -need[req], tie_break[req])
+        req, inst = req[served], inst[served]
+        slots = live[req]
+        count = np.bincount(inst, minlength=len(model.institutions))
+        for k_inst in np.flatnonzero(count):
+            model.institutions[k_inst].served_last_month = int(count[k_inst])
+        f.cash[slots] -= model.inst_fee[inst]
+        q = model.inst_quality[inst]
+        if kinds == (services.TRAINING,):
+            f.productivity[slots] *= 1.0 + p.training_gain * q
+        elif kinds == (services.TECHNOLOGY,):
+            f.productivity[slots] *= 1.0 + p.technology_gain * q
+        elif kinds == (services.CREDIT,):
+            amount = p.loan_size_months * wage_bill[req]
+            f.cash[slots] += amount
+            f.loan_payment[slots] = amount * (1.0 + 0.01 * p.loan_months) / p.loan_months
+            f.loan_left[slots] = p.loan_months
+        else:
+            win = promoted[req] < q
+            f.export_until[slots[win]] = np.maximum(f.export_until[slots[win]], t + p.export_promotion_months)
+
+
 def ref_produce(model, initial=False):
     p = model.params
     f = model.firms
@@ -141,9 +196,11 @@ def ref_grow(model):
 
 # ------------------------------------------------------------------ comparison
 def _state(model):
-    """Everything the three steps read or write, copied."""
+    """Everything the four steps read or write, copied."""
     return {
         "firms": {name: getattr(model.firms, name).copy() for name in FIRM_FIELDS},
+        "aware": model.firms.aware.copy(),
+        "served": [inst.served_last_month for inst in model.institutions],
         "streams": {name: copy.deepcopy(g.bit_generator.state) for name, g in model.streams.items()},
         "log": copy.deepcopy(model.month_log),
         "market": (model.domestic_supply.copy(), model.export_supply.copy()),
@@ -153,6 +210,9 @@ def _state(model):
 def _restore(model, state):
     for name, values in state["firms"].items():
         getattr(model.firms, name)[...] = values
+    model.firms.aware[...] = state["aware"]
+    for inst, n in zip(model.institutions, state["served"]):
+        inst.served_last_month = n
     for name, g in model.streams.items():
         g.bit_generator.state = copy.deepcopy(state["streams"][name])
     model.month_log = copy.deepcopy(state["log"])
@@ -162,6 +222,8 @@ def _restore(model, state):
 def _assert_same(a, b):
     for name in FIRM_FIELDS:
         np.testing.assert_array_equal(a["firms"][name], b["firms"][name], err_msg=name, strict=True)
+    np.testing.assert_array_equal(a["aware"], b["aware"], strict=True)
+    assert a["served"] == b["served"]
     for x, y in zip(a["market"], b["market"]):
         np.testing.assert_array_equal(x, y, strict=True)
     assert a["streams"] == b["streams"]
@@ -188,21 +250,22 @@ def _models():
 
 
 @pytest.mark.parametrize("name", ["baseline", "standard_cda", "export_restriction", "two_clusters"])
-def test_compiled_economy_equals_the_numpy_code(name):
+def test_compiled_steps_equal_the_numpy_code(name):
     model = _models()[name]
-    touched = {"subcontract": 0, "exporter": 0, "group": 0, "facility": 0, "loan": 0, "knowledge": 0}
+    touched = {"subcontract": 0, "exporter": 0, "group": 0, "facility": 0, "loan": 0, "knowledge": 0,
+               "served": 0}
     for month in range(40):
         model.month += 1
         model.month_log = {}
         market.update(model)
         cda.act(model)
         cooperation.partnering(model)
-        services.serve(model)
         before = _state(model)
         results = []
-        for produce, learn, grow in ((ref_produce, ref_learn, ref_grow),
-                                     (economy.produce, economy.learn, economy.grow)):
+        for serve, produce, learn, grow in ((ref_serve, ref_produce, ref_learn, ref_grow),
+                                            (services.serve, economy.produce, economy.learn, economy.grow)):
             _restore(model, before)
+            serve(model)
             produce(model)
             learn(model)
             grow(model)
@@ -216,6 +279,7 @@ def test_compiled_economy_equals_the_numpy_code(name):
         touched["facility"] += int(f.facility_user[live].sum())
         touched["loan"] += int((f.loan_left[live] > 0).sum())
         touched["knowledge"] += len(model.month_log.get("knowledge_pairs", ((),))[0])
+        touched["served"] += sum(inst.served_last_month for inst in model.institutions)
         demography.exit_and_entry(model)
         f.age[f.alive] += 1
         model._collect()
@@ -223,7 +287,7 @@ def test_compiled_economy_equals_the_numpy_code(name):
     if name == "standard_cda":
         assert min(touched.values()) > 0, touched
     else:
-        assert min(touched[k] for k in ("subcontract", "exporter", "loan", "knowledge")) > 0, touched
+        assert min(touched[k] for k in ("subcontract", "exporter", "loan", "knowledge", "served")) > 0, touched
 
 
 def test_production_and_sales_by_hand():
