@@ -837,3 +837,100 @@ def serve_requests(live, cluster, cluster_institutions, kind_cols, kind_n_cols, 
             elif promoted[k] < q:
                 export_until[s] = max(export_until[s], month + export_promotion_months)
     return count
+
+
+@_jit
+def spinoff_groups(key, n_keys, margin, spinoff_rate, profit_sensitivity):
+    """The (cluster, town) groups with live firms (``key`` per live firm, 0..n_keys-1), ascending: their
+    sizes, the Poisson means of their spin-offs, and their members in live order (a counting sort;
+    ``starts`` where each group's begin). Means: ``rate * size * max(0, 1 + sensitivity * mean margin)``,
+    the margins summed in live order (``margin`` per live firm)."""
+    by_key = np.zeros(n_keys, dtype=np.int64)
+    for k in range(len(key)):
+        by_key[key[k]] += 1
+    rank = np.full(n_keys, -1, dtype=np.int64)
+    n_groups = 0
+    for g in range(n_keys):
+        if by_key[g] > 0:
+            rank[g] = n_groups
+            n_groups += 1
+    counts = np.empty(n_groups, dtype=np.int64)
+    total = np.zeros(n_groups)
+    for g in range(n_keys):
+        if by_key[g] > 0:
+            counts[rank[g]] = by_key[g]
+    for k in range(len(key)):
+        total[rank[key[k]]] += margin[k]
+    lam = np.empty(n_groups)
+    starts = np.zeros(n_groups, dtype=np.int64)
+    for r in range(n_groups):
+        lam[r] = spinoff_rate * counts[r] * _maximum(0.0, 1.0 + profit_sensitivity * (total[r] / max(counts[r], 1)))
+        if r > 0:
+            starts[r] = starts[r - 1] + counts[r - 1]
+    members = np.empty(len(key), dtype=np.int64)
+    fill = starts.copy()
+    for k in range(len(key)):
+        r = rank[key[k]]
+        members[fill[r]] = k
+        fill[r] += 1
+    return counts, lam, members, starts
+
+
+@_jit
+def pick_parents(n_spin, u, counts, starts, members):
+    """Each spin-off's parent, uniform within its group (``u``: one uniform per spin-off, in group order):
+    positions in the live firms."""
+    parents = np.empty(len(u), dtype=np.int64)
+    e = 0
+    for r in range(len(n_spin)):
+        for _ in range(n_spin[r]):
+            parents[e] = members[starts[r] + min(np.int64(u[e] * counts[r]), counts[r] - 1)]
+            e += 1
+    return parents
+
+
+@_jit
+def place_entrants(slots, parents, cl, town_xy, spread, noise, offsets, width, height, nearest, base,
+                   growth_par, growth_exo, prior_exo, propensity_exo, capital_per_worker, initial_cash, month,
+                   alive, cluster, x, y, town, employees, capital, productivity, prior_trust, propensity, trust_cda,
+                   cash, age, birth_month, margin, aware):
+    """The state of the month's entrants (slots ``slots``), in place: the spin-offs of ``parents`` first,
+    then the outsiders (see demography.enter_firms). ``growth_par``/``growth_exo``: exp of the
+    productivity noise (NumPy's); ``prior_exo``/``propensity_exo``: the outsiders' Beta draws."""
+    n_par = len(parents)
+    for e in range(len(slots)):
+        s = slots[e]
+        c = cl[e]
+        if e < n_par:
+            par = parents[e]
+            px = np.float64(x[par] + offsets[0, e])
+            py = np.float64(y[par] + offsets[1, e])
+        else:
+            px = town_xy[c, 0] + np.rint(noise[0, e] * spread[c])
+            py = town_xy[c, 1] + np.rint(noise[1, e] * spread[c])
+        sx = np.int64(_minimum(_maximum(px, 0.0), np.float64(width - 1)))
+        sy = np.int64(_minimum(_maximum(py, 0.0), np.float64(height - 1)))
+        alive[s] = True
+        cluster[s] = c
+        x[s], y[s] = sx, sy
+        town[s] = nearest[sx, sy]
+        employees[s] = 1
+        capital[s] = capital_per_worker
+        if e < n_par:
+            productivity[s] = np.sqrt(productivity[par] * base[e]) * growth_par[e]
+            prior = prior_trust[par] + 0.05 * noise[3, e]
+            prop = propensity[par] + 0.05 * noise[4, e]
+        else:
+            productivity[s] = base[e] * growth_exo[e - n_par]
+            prior = prior_exo[e - n_par]
+            prop = propensity_exo[e - n_par]
+        prior_trust[s] = _minimum(_maximum(prior, 0.0), 1.0)
+        propensity[s] = _minimum(_maximum(prop, 0.0), 1.0)
+        trust_cda[s] = prior_trust[s]
+        cash[s] = initial_cash
+        age[s] = -1
+        birth_month[s] = month
+        margin[s] = 0.0
+        if e < n_par:
+            for col in range(aware.shape[1]):
+                aware[s, col] = aware[par, col]
