@@ -185,6 +185,34 @@ def test_the_khusheh_launcher_derives_job_configs_equal_to_hydras_composition():
             composer.compose(["policy=none", "seed=abc", "cluster.spread_cells=2.5"])
 
 
+def test_the_task_config_is_hydras_copy_without_the_hydra_node():
+    import copy
+
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf, open_dict, read_write
+
+    from hydra_plugins.khusheh_launcher import _copy_without_hydra
+    register()
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        master = loader.load_configuration("config", ["experiment=policy_comparison", "hydra.sweep.dir=x"],
+                                           RunMode.MULTIRUN)
+        config = loader.load_sweep_config(master, ["policy=trust_first", "seed=4"])
+    before = OmegaConf.to_yaml(config)
+    hydras = copy.deepcopy(config)  # what Hydra's run_job does
+    with read_write(hydras), open_dict(hydras):
+        del hydras["hydra"]
+    ours = _copy_without_hydra(config)
+    assert OmegaConf.to_yaml(ours) == OmegaConf.to_yaml(hydras) and "hydra" not in ours
+    assert ours._metadata == hydras._metadata  # structured type, flags (struct), resolver cache
+    assert OmegaConf.is_struct(ours) and OmegaConf.get_type(ours) is OmegaConf.get_type(hydras)
+    # the job's config is left as it was: the same hydra node, in the same place
+    assert OmegaConf.to_yaml(config) == before and list(config) == list(master)
+    assert ours.policy is not config.policy and ours.policy._get_parent() is ours
+
+
 @pytest.mark.parametrize("launcher", ["ray", "submitit_local"])
 def test_distributed_launchers_run_a_two_job_sweep(tmp_path, launcher):
     args = ["-m", "policy=none,standard_cda", "seed=1", "sim.months=16", "policy.start_month=2",

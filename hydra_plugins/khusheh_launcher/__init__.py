@@ -185,13 +185,28 @@ def _save_config(cfg: Any, filename: str, output_dir: Path) -> None:
         file.write(to_yaml(cfg))
 
 
+def _copy_without_hydra(config: DictConfig) -> DictConfig:
+    """``copy.deepcopy(config)`` with its ``hydra`` node deleted (as Hydra's ``run_job`` makes the task's
+    config), without copying that node first: it is taken out of the config's content for the copy and
+    put back in its place (OmegaConf's ``DictConfig.__deepcopy__`` copies the content node by node)."""
+    content = config.__dict__["_content"]
+    kept = dict(content)
+    del content["hydra"]
+    try:
+        return copy.deepcopy(config)
+    finally:
+        content.clear()
+        content.update(kept)  # the same nodes, in the same order
+
+
 def run_job(task_function: Any, config: DictConfig, job_dir_key: str, job_subdir_key: Optional[str],
             hydra_context: Any) -> JobReturn:
     """Hydra's ``run_job`` (``hydra.core.utils``, 1.3), the same job with less copying of the config.
 
-    Where Hydra's copies Hydra's node of the config four times a job, this one copies it three
-    times: ``HydraConfig`` is set once, and the job's output folder is then set in both the config
-    and ``HydraConfig``'s copy (Hydra sets it in the config and sets ``HydraConfig`` again). The
+    Where Hydra's copies Hydra's node of the config four times a job, this one copies it twice:
+    ``HydraConfig`` is set once, and the job's output folder is then set in both the config and
+    ``HydraConfig``'s copy (Hydra sets it in the config and sets ``HydraConfig`` again); the task's
+    config is copied without that node (Hydra copies it whole, then deletes it). The
     ``.hydra`` files are written by :func:`to_yaml` (the same text). Everything else is Hydra's
     code, in Hydra's order.
     """
@@ -211,9 +226,7 @@ def run_job(task_function: Any, config: DictConfig, job_dir_key: str, job_subdir
     _chdir = None
     try:
         ret = JobReturn()
-        task_cfg = copy.deepcopy(config)
-        with read_write(task_cfg), open_dict(task_cfg):
-            del task_cfg["hydra"]
+        task_cfg = _copy_without_hydra(config)
         ret.cfg = task_cfg
         hydra_cfg = copy.deepcopy(hydra_cfg)  # as Hydra: the JobReturn's own, not tied to this config
         ret.hydra_cfg = hydra_cfg
