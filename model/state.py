@@ -213,8 +213,13 @@ class TieTable:
             idx = self.find(a, b)
             new = np.flatnonzero((idx < 0) & (a != b))
         if len(new):
-            keys, first = np.unique(self.keys(a[new], b[new]), return_index=True)
-            new = new[first]  # one per pair, in key order
+            # one per pair, the first, in key order (as np.unique(..., return_index=True), without its overhead)
+            keys = self.keys(a[new], b[new])
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            first = np.ones(len(keys), dtype=bool)
+            first[1:] = keys[1:] != keys[:-1]
+            keys, new = keys[first], new[order[first]]
             an, bn = a[new], b[new]
             swap = an > bn
             keep, self._pending = self._pending, None
