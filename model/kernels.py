@@ -1,12 +1,14 @@
-"""Compiled kernels (numba) for the loops that NumPy cannot express in a few passes.
+"""Compiled kernels (numba): whole submodels (services, production and sales, learning, growth, entry)
+and the loops that NumPy cannot express in a few passes.
 
 Each kernel computes exactly what the NumPy code it replaced computed (the same
 integers; the same floating-point operations in the same order; the same order
 of writes), so the model's results are unchanged (the regression baseline
-holds). Random numbers are drawn with NumPy, outside the kernels. Compiled
-code is cached beside this file (numba's ``cache=True``): the first run on a
-new checkout compiles it (about 6 s), later runs load it (about 0.3 s, plus
-0.3 s to import numba).
+holds). Random numbers are drawn with NumPy, outside the kernels, and so are
+powers and exponentials (numba's can differ from NumPy's in the last bit).
+Compiled code is cached beside this file (numba's ``cache=True``): the first
+run on a new checkout compiles it (about 20 s), later runs load it (about
+0.3 s, plus 0.3 s to import numba).
 """
 
 from __future__ import annotations
