@@ -79,11 +79,19 @@ def enter_firms(model) -> np.ndarray:
         p.initial_cash_months * p.wage, model.month, f.alive, f.cluster, f.x, f.y, f.town, f.employees,
         f.capital, f.productivity, f.prior_trust, f.propensity, f.trust_cda, f.cash, f.age, f.birth_month,
         f.margin, f.aware)
+    settle_entrants(model, slots, parents, cl)
+    return slots
+
+
+def settle_entrants(model, slots: np.ndarray, parents: np.ndarray, cl: np.ndarray) -> None:
+    """Entrants whose state is set (spin-offs of ``parents`` first): their ties to the parents, the
+    entry records and their Mesa agents."""
+    f = model.firms
+    n_par = len(parents)
     if n_par:
         # spin-offs keep a tie to the parent (a new firm's slot has no ties: they went with the firm
         # that held it before)
         model.ties.add(slots[:n_par], parents, f.prior_trust[slots[:n_par]], f.prior_trust[parents], model.month,
                        untied=True)
-    model.entry_records.append(np.stack([np.full(n_new, model.month), cl]))
+    model.entry_records.append(np.stack([np.full(len(slots), model.month), cl]))
     model._make_agents(slots)
-    return slots

@@ -224,14 +224,20 @@ def learn(model) -> None:
         live, model.town_group(live), model.n_town_groups, f.productivity, np.exp(shocks[live]), f.profit,
         f.capital, p.invest_share, p.invest_learning, p.local_spillover, f.facility_user,
         1.0 + p.policy.facility_gain)
-    # knowledge sharing among partners who both contributed this month
+    share_knowledge(model)
+
+
+def share_knowledge(model) -> None:
+    """Partners who both contributed to a knowledge action this month: the less productive one closes
+    a share ``spillover`` of the gap (the largest gain counts when it has several such partners)."""
+    f = model.firms
     pairs = model.month_log.get("knowledge_pairs")
     if pairs is not None and len(pairs[0]):
         i, j = pairs
         ai, aj = f.productivity[i].copy(), f.productivity[j].copy()
         lo = np.where(ai < aj, i, j)
         gap = np.abs(aj - ai)
-        target = f.productivity[lo] + p.spillover * gap
+        target = f.productivity[lo] + model.params.spillover * gap
         np.maximum.at(f.productivity, lo, target)
 
 

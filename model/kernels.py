@@ -129,6 +129,13 @@ def triangles_touching(changed, key, offsets, nbr, capacity):
 
 
 @_jit
+def _tie_arrays(size):
+    """Empty tie arrays (key, i, j, trust_ij, trust_ji, last) for ``size`` ties."""
+    return (np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+            np.empty(size, dtype=np.float64), np.empty(size, dtype=np.float64), np.empty(size, dtype=np.int64))
+
+
+@_jit
 def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last):
     """Merge new ties (sorted keys, none among the ties kept) into the sorted tie arrays, in one pass;
     returns the new arrays, the keys of the ties not kept and the new ties' indices.
@@ -144,12 +151,7 @@ def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_tru
         for k in range(n):
             n_keep += keep[k]
     size = n_keep + m
-    out_key = np.empty(size, dtype=np.int64)
-    out_i = np.empty(size, dtype=np.int64)
-    out_j = np.empty(size, dtype=np.int64)
-    out_tij = np.empty(size, dtype=np.float64)
-    out_tji = np.empty(size, dtype=np.float64)
-    out_last = np.empty(size, dtype=np.int64)
+    out_key, out_i, out_j, out_tij, out_tji, out_last = _tie_arrays(size)
     removed = np.empty(n - n_keep, dtype=np.int64)
     new_at = np.empty(m, dtype=np.int64)
     a = b = r = 0
@@ -201,12 +203,7 @@ def keep_ties(mask, key, i, j, trust_ij, trust_ji, last):
     for k in range(len(mask)):
         n_keep += mask[k]
     n_drop = len(mask) - n_keep
-    out_key = np.empty(n_keep, dtype=np.int64)
-    out_i = np.empty(n_keep, dtype=np.int64)
-    out_j = np.empty(n_keep, dtype=np.int64)
-    out_tij = np.empty(n_keep, dtype=np.float64)
-    out_tji = np.empty(n_keep, dtype=np.float64)
-    out_last = np.empty(n_keep, dtype=np.int64)
+    out_key, out_i, out_j, out_tij, out_tji, out_last = _tie_arrays(n_keep)
     removed = np.empty(n_drop, dtype=np.int64)
     a = r = 0
     for k in range(len(mask)):

@@ -156,14 +156,7 @@ def ref_learn(model):
     a = a + p.local_spillover * np.maximum(mean_a[group] - a, 0.0)
     a = a * np.where(f.facility_user[live], 1.0 + model.params.policy.facility_gain, 1.0)
     f.productivity[live] = a
-    pairs = model.month_log.get("knowledge_pairs")
-    if pairs is not None and len(pairs[0]):
-        i, j = pairs
-        ai, aj = f.productivity[i].copy(), f.productivity[j].copy()
-        lo = np.where(ai < aj, i, j)
-        gap = np.abs(aj - ai)
-        target = f.productivity[lo] + p.spillover * gap
-        np.maximum.at(f.productivity, lo, target)
+    economy.share_knowledge(model)  # (not compiled)
 
 
 def ref_grow(model):
@@ -272,12 +265,7 @@ def ref_enter_firms(model) -> np.ndarray:
     f.margin[slots] = 0.0
     # spin-offs know what their parents know and keep a tie to the parent
     f.aware[slots[:n_par]] = parent_aware
-    if n_par:
-        # (a new firm's slot has no ties: they went with the firm that held it before)
-        model.ties.add(slots[:n_par], parents, f.prior_trust[slots[:n_par]], f.prior_trust[parents], model.month,
-                       untied=True)
-    model.entry_records.append(np.stack([np.full(n_new, model.month), cl]))
-    model._make_agents(slots)
+    demography.settle_entrants(model, slots, parents, cl)  # (not compiled)
     return slots
 
 
