@@ -64,7 +64,11 @@ class SlotCell(Cell):
         agents = self._agents
         place = getattr(agent, "_cell_place", -1)
         if not (0 <= place < len(agents) and agents[place] is agent):
-            raise ValueError(f"{agent!r} is not in cell {self.coordinate}")
+            # an agent that moves is added to its new cell first (Mesa's ``HasCell.cell``), so its
+            # place there is the one it remembers: find its place here
+            place = next((k for k, a in enumerate(agents) if a is agent), -1)
+            if place < 0:
+                raise ValueError(f"{agent!r} is not in cell {self.coordinate}")
         last = agents.pop()
         if last is not agent:
             agents[place] = last

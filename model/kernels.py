@@ -582,14 +582,28 @@ def tie_totals(cluster, n_clusters, capacity, i, j, trust_ij, trust_ji):
 
 @_jit
 def _maximum(x, y):
-    """``np.maximum`` of two floats (the second when they are equal, e.g. -0.0 and 0.0)."""
+    """``np.maximum`` of two floats: NaN if either is; the second when they are equal (-0.0 and 0.0)."""
+    if x != x:
+        return x
     return x if x > y else y
 
 
 @_jit
 def _minimum(x, y):
-    """``np.minimum`` of two floats (the second when they are equal)."""
+    """``np.minimum`` of two floats: NaN if either is; the second when they are equal."""
+    if x != x:
+        return x
     return x if x < y else y
+
+
+@_jit
+def _clip(x, lo, hi):
+    """``np.clip`` of a float: NaN stays NaN, and a value equal to a bound (e.g. -0.0 at 0.0) is kept."""
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
 
 
 @_jit
@@ -668,7 +682,7 @@ def sales(live, cluster, n_clusters, employees, q, q_exp, q_dom, w_exp, w_dom, u
             gain = gain + payoff[s]
         output[s], exports[s], revenue[s], profit[s] = q[k], rev_exp, rev, gain
         ratio = gain / rev if rev > 1e-9 else 0.0
-        ratio = _minimum(_maximum(ratio, -1.0), 1.0)
+        ratio = _clip(ratio, -1.0, 1.0)
         if initial:
             margin[s] = ratio
         else:
@@ -755,7 +769,7 @@ def growth_draws(live, employees, margin, hire_rate, shed, gap, shock, max_fire_
             rate = _minimum(max_fire_rate, fire_sensitivity * _maximum(-margin[s], -gap[k]) * shock[k])
         else:
             rate = 0.0
-        prob[k] = _minimum(_maximum(rate, 0.0), 1.0)
+        prob[k] = _clip(rate, 0.0, 1.0)
         trials[k] = max(labour - 1, 0)
     return lam, trials, prob
 
@@ -907,8 +921,8 @@ def place_entrants(slots, parents, cl, town_xy, spread, noise, offsets, width, h
         else:
             px = town_xy[c, 0] + np.rint(noise[0, e] * spread[c])
             py = town_xy[c, 1] + np.rint(noise[1, e] * spread[c])
-        sx = np.int64(_minimum(_maximum(px, 0.0), np.float64(width - 1)))
-        sy = np.int64(_minimum(_maximum(py, 0.0), np.float64(height - 1)))
+        sx = np.int64(_clip(px, 0.0, np.float64(width - 1)))
+        sy = np.int64(_clip(py, 0.0, np.float64(height - 1)))
         alive[s] = True
         cluster[s] = c
         x[s], y[s] = sx, sy
@@ -923,8 +937,8 @@ def place_entrants(slots, parents, cl, town_xy, spread, noise, offsets, width, h
             productivity[s] = base[e] * growth_exo[e - n_par]
             prior = prior_exo[e - n_par]
             prop = propensity_exo[e - n_par]
-        prior_trust[s] = _minimum(_maximum(prior, 0.0), 1.0)
-        propensity[s] = _minimum(_maximum(prop, 0.0), 1.0)
+        prior_trust[s] = _clip(prior, 0.0, 1.0)
+        propensity[s] = _clip(prop, 0.0, 1.0)
         trust_cda[s] = prior_trust[s]
         cash[s] = initial_cash
         age[s] = -1

@@ -222,13 +222,14 @@ class TieTable:
             keys, new = keys[first], new[order[first]]
             an, bn = a[new], b[new]
             swap = an > bn
-            keep, self._pending = self._pending, None
+            added = (keys, np.where(swap, bn, an), np.where(swap, an, bn),
+                     np.where(swap, trust_b[new], trust_a[new]).astype(np.float64),
+                     np.where(swap, trust_a[new], trust_b[new]).astype(np.float64),
+                     np.full(len(new), month, dtype=np.int64))
+            keep = self._pending
             *arrays, removed, at = kernels.merge_ties(
-                np.zeros(0, dtype=np.bool_) if keep is None else keep, *self._arrays(),
-                keys, np.where(swap, bn, an), np.where(swap, an, bn),
-                np.where(swap, trust_b[new], trust_a[new]).astype(np.float64),
-                np.where(swap, trust_a[new], trust_b[new]).astype(np.float64),
-                np.full(len(new), month, dtype=np.int64))
+                np.zeros(0, dtype=np.bool_) if keep is None else keep, *self._arrays(), *added)
+            self._pending = None  # (only once the merge has taken them: a failed add loses no removal)
             self._set_arrays(arrays)
             if keep is not None:
                 self._removed.append(removed)

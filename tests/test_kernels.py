@@ -157,6 +157,29 @@ def test_relocated_tie_indices_equal_a_new_lookup():
     assert (moved[fresh] >= 0).all() and (moved >= 0).sum() > (before >= 0).sum()
 
 
+def test_a_failed_add_keeps_the_removals_held_back():
+    t = _table([(0, 1), (1, 2), (2, 3)])
+    dead = np.zeros(4, dtype=bool)
+    dead[3] = True
+    t.drop_firms(dead)
+    with pytest.raises(IndexError):  # trust_a too short for the pairs
+        t.add(np.array([0, 0]), np.array([2, 3]), np.array([0.5]), np.array([0.5, 0.5]), 1, untied=True)
+    assert t.i.tolist() == [0, 1] and t.j.tolist() == [1, 2]  # the removal still happened, nothing added
+
+
+def test_float_helpers_follow_numpy_for_nan_and_signed_zeros():
+    values = [-1.5, -0.0, 0.0, 0.3, 1.0, 2.0, np.nan]
+    for x in values:
+        for y in values:
+            pairs = ((kernels._maximum(x, y), np.maximum(x, y)), (kernels._minimum(x, y), np.minimum(x, y)))
+            for ours, theirs in pairs:
+                assert np.array_equal(np.array([ours]), np.array([theirs]), equal_nan=True), (x, y)
+                assert np.signbit(ours) == np.signbit(theirs), (x, y)
+        got = kernels._clip(x, 0.0, 1.0)
+        want = np.clip(np.array([x]), 0.0, 1.0)[0]
+        assert np.array_equal([got], [want], equal_nan=True) and np.signbit(got) == np.signbit(want), x
+
+
 def test_decay_ties_by_hand():
     # tie 0 fresh; tie 1 idle 30 > 24 months: trust 0.5 -> 0.5 + 0.1 (0.2 - 0.5) = 0.47 each way, kept;
     # tie 2 idle 30 with trust 0.3 -> 0.29 < 0.3: broken; tie 3 idle 50 > 48: forgotten

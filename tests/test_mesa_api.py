@@ -125,3 +125,17 @@ def test_slot_cell_removes_any_agent_and_keeps_the_others():
     else:
         raise AssertionError("removing an agent from a cell it is not in must fail")
 
+
+def test_a_firm_moved_to_another_cell_is_in_that_cell_only():
+    from model.agents import SlotCell
+    m = ClusterModel(rng=2, n_firms=50, months=1)
+    cells = [c for c in m.grid.all_cells if isinstance(c, SlotCell) and len(c.agents) >= 3]
+    source, target = cells[0], cells[1]
+    firm = next(a for a in source.agents[1:] if isinstance(a, Firm))  # not first: its places differ
+    others = [a for a in source.agents if a is not firm]
+    firm.cell = target  # Mesa adds it to the target first, then removes it from the source
+    assert firm.cell is target and firm in target.agents and firm not in source.agents
+    assert set(source.agents) == set(others)
+    for cell in (source, target):
+        assert all(cell.agents[a._cell_place] is a for a in cell.agents)
+
