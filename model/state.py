@@ -108,8 +108,7 @@ def sorted_member(sorted_keys: np.ndarray, q: np.ndarray) -> np.ndarray:
 def _flushed(name: str, doc: str):
     """A tie array, read after any removal still pending (see TieTable.drop_firms)."""
     def get(self):
-        if self._pending is not None:
-            self._apply_pending()
+        self._flush()
         return getattr(self, name)
     return property(get, doc=doc)
 
@@ -161,8 +160,7 @@ class TieTable:
 
     @property
     def version(self) -> int:
-        if self._pending is not None:
-            self._apply_pending()
+        self._flush()
         return self._version
 
     def _arrays(self):
@@ -172,7 +170,10 @@ class TieTable:
         self._key, self._i, self._j, self._trust_ij, self._trust_ji, self._last = arrays
         self._version += 1
 
-    def _apply_pending(self) -> None:
+    def _flush(self) -> None:
+        """Apply a removal held back, if any."""
+        if self._pending is None:
+            return
         keep, self._pending = self._pending, None
         *arrays, removed = kernels.keep_ties(keep, *self._arrays())
         self._set_arrays(arrays)
@@ -251,8 +252,7 @@ class TieTable:
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the ties where ``mask`` is true (order, hence sortedness, is kept)."""
-        if self._pending is not None:
-            self._apply_pending()
+        self._flush()
         if mask.all():
             return
         *arrays, removed = kernels.keep_ties(mask, *self._arrays())
@@ -264,8 +264,7 @@ class TieTable:
 
         A key can be in both (a tie removed and a new one made between the same slots).
         """
-        if self._pending is not None:
-            self._apply_pending()
+        self._flush()
         added, removed = _union(self._added), _union(self._removed)
         self._added, self._removed = [], []
         return added, removed
@@ -278,8 +277,7 @@ class TieTable:
 
         The removal is held back until the next ``add`` (one pass for both) or read.
         """
-        if self._pending is not None:
-            self._apply_pending()
+        self._flush()
         if len(self._i):
             keep = ~(dead[self._i] | dead[self._j])
             if not keep.all():
