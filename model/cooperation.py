@@ -176,7 +176,5 @@ def decay_ties(model) -> None:
     ties = model.ties
     if len(ties) == 0:
         return
-    keep = kernels.decay_ties(gossip_rate(model), p.gossip_weight, f.member, f.cluster, model.month, p.tie_memory,
-                              p.tie_decay, p.tie_min, f.prior_trust, ties.i, ties.j, ties.trust_ij, ties.trust_ji,
-                              ties.last)
-    ties.keep(keep)
+    ties.rewrite(kernels.decay_ties, gossip_rate(model), p.gossip_weight, f.member, f.cluster, model.month,
+                 p.tie_memory, p.tie_decay, p.tie_min, f.prior_trust)

@@ -50,7 +50,30 @@ def csr_adjacency(i, j, capacity):
     ``concatenate([i, j])``: first the ties where the slot is ``i`` (in tie
     order), then those where it is ``j``.
     """
-    return adjacency_rows(np.ones(capacity, dtype=np.bool_), i, j)
+    n = len(i)
+    # row s: its ties as ``i`` (in tie order), then as ``j``: count both, then fill both in one pass
+    n_as_i = np.zeros(capacity, dtype=np.int64)
+    n_as_j = np.zeros(capacity, dtype=np.int64)
+    for k in range(n):
+        n_as_i[i[k]] += 1
+        n_as_j[j[k]] += 1
+    offsets = np.zeros(capacity + 1, dtype=np.int64)
+    fill_i = np.empty(capacity, dtype=np.int64)
+    fill_j = np.empty(capacity, dtype=np.int64)
+    for s in range(capacity):
+        fill_i[s] = offsets[s]
+        fill_j[s] = offsets[s] + n_as_i[s]
+        offsets[s + 1] = fill_j[s] + n_as_j[s]
+    nbr = np.empty(2 * n, dtype=np.int64)
+    tie = np.empty(2 * n, dtype=np.int64)
+    for k in range(n):
+        at = fill_i[i[k]]
+        nbr[at], tie[at] = j[k], k
+        fill_i[i[k]] = at + 1
+        at = fill_j[j[k]]
+        nbr[at], tie[at] = i[k], k
+        fill_j[j[k]] = at + 1
+    return offsets, nbr, tie
 
 
 @_jit
@@ -218,10 +241,11 @@ def keep_ties(mask, key, i, j, trust_ij, trust_ji, last):
 
 
 @_jit
-def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, tie_decay, tie_min, prior, i, j,
-               trust_ij, trust_ji, last):
-    """Gossip, then idle ties' decay toward the priors, in place, in one pass; returns the mask of ties
-    that stay.
+def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, tie_decay, tie_min, prior, key, i,
+               j, trust_ij, trust_ji, last):
+    """Gossip, then idle ties' decay toward the priors, in one pass: trust is updated in place, and the
+    ties that stay are copied out as they go (as ``keep_ties`` with the mask of the ties that stay).
+    Returns those arrays (key, i, j, trust_ij, trust_ji, last) and the keys of the ties that went.
 
     Gossip (skipped when ``gossip_rate`` is empty): on a tie between two members,
     trust moves by ``gossip_weight`` toward their cluster's members' cooperation
@@ -229,22 +253,31 @@ def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, t
     decays, and goes when its mean trust (both ends) is below ``tie_min``; one
     idle for more than twice that goes.
     """
-    keep = np.empty(len(i), dtype=np.bool_)
+    n = len(i)
+    out_key, out_i, out_j, out_tij, out_tji, out_last = _tie_arrays(n)
+    removed = np.empty(n, dtype=np.int64)
     gossip = len(gossip_rate) > 0
-    for k in range(len(i)):
+    a = r = 0
+    for k in range(n):
         if gossip and member[i[k]] and member[j[k]]:
-            r = gossip_rate[cluster[i[k]]]
-            if not np.isnan(r):
-                trust_ij[k] += gossip_weight * (r - trust_ij[k])
-                trust_ji[k] += gossip_weight * (r - trust_ji[k])
+            rate = gossip_rate[cluster[i[k]]]
+            if not np.isnan(rate):
+                trust_ij[k] += gossip_weight * (rate - trust_ij[k])
+                trust_ji[k] += gossip_weight * (rate - trust_ji[k])
         idle = month - last[k]
         old = idle > tie_memory
         if old:
             trust_ij[k] += tie_decay * (prior[i[k]] - trust_ij[k])
             trust_ji[k] += tie_decay * (prior[j[k]] - trust_ji[k])
         broken = old and 0.5 * (trust_ij[k] + trust_ji[k]) < tie_min
-        keep[k] = not (broken or idle > 2 * tie_memory)
-    return keep
+        if broken or idle > 2 * tie_memory:
+            removed[r] = key[k]
+            r += 1
+        else:
+            out_key[a], out_i[a], out_j[a] = key[k], i[k], j[k]
+            out_tij[a], out_tji[a], out_last[a] = trust_ij[k], trust_ji[k], last[k]
+            a += 1
+    return out_key[:a], out_i[:a], out_j[:a], out_tij[:a], out_tji[:a], out_last[:a], removed[:r]
 
 
 @_jit

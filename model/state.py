@@ -259,6 +259,18 @@ class TieTable:
         self._set_arrays(arrays)
         self._removed.append(removed)
 
+    def rewrite(self, kernel, *args) -> None:
+        """Let ``kernel(*args, key, i, j, trust_ij, trust_ji, last)`` update the ties in place and drop some
+        (order kept): it returns the arrays of the ties that stay and the keys of those that go, in one
+        pass (as :meth:`keep` with a mask it computes). When none goes the arrays stay as they are."""
+        self._flush()
+        if len(self._i) == 0:
+            return
+        *arrays, removed = kernel(*args, *self._arrays())
+        if len(removed):
+            self._set_arrays(arrays)
+            self._removed.append(removed)
+
     def take_changes(self) -> tuple[np.ndarray, np.ndarray]:
         """Sorted keys of the ties (added, removed) since the last call.
 

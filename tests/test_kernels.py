@@ -189,10 +189,15 @@ def test_decay_ties_by_hand():
     tji = tij.copy()
     no_gossip = np.zeros(0)
     member, cluster = np.zeros(8, dtype=bool), np.zeros(8, dtype=np.int64)
-    keep = kernels.decay_ties(no_gossip, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, i, j, tij, tji,
-                              np.array([59, 30, 30, 10]))
-    assert keep.tolist() == [True, True, False, False]
+    key = i * kernels.KEY_BASE + j
+    last = np.array([59, 30, 30, 10])
+    *kept, removed = kernels.decay_ties(no_gossip, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, key, i, j, tij,
+                                        tji, last)
     assert tij[0] == 0.9 and tij[1] == pytest.approx(0.47) and tji[2] == pytest.approx(0.29)
+    # the ties that stay, copied out with their updated trust; the keys of those that went
+    want = [a[:2] for a in (key, i, j, tij, tji, last)]
+    assert all(np.array_equal(got, w) for got, w in zip(kept, want))
+    assert removed.tolist() == key[2:].tolist()
 
 
 def test_gossip_then_decay_by_hand():
@@ -207,9 +212,11 @@ def test_gossip_then_decay_by_hand():
     # tie 0 members, used: gossip only, 0.4 + 0.5 (0.8 - 0.4) = 0.6 and 0.6 -> 0.7
     # tie 1 members, idle 30 > 24: gossip to 0.6 / 0.7, then decay 0.6 + 0.1 (0.2 - 0.6) = 0.56, 0.65
     # tie 2 a non-member: no gossip; tie 3 cluster 1, no known rate: no gossip
-    keep = kernels.decay_ties(rate, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, i, j, tij, tji,
-                              np.array([60, 30, 60, 60]))
-    assert keep.all()
+    key = i * kernels.KEY_BASE + j
+    *kept, removed = kernels.decay_ties(rate, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, key, i, j, tij, tji,
+                                        np.array([60, 30, 60, 60]))
+    assert len(removed) == 0 and np.array_equal(kept[0], key)
+    assert kept[3] == pytest.approx([0.6, 0.56, 0.4, 0.4]) and kept[4] == pytest.approx([0.7, 0.65, 0.6, 0.6])
     assert tij == pytest.approx([0.6, 0.56, 0.4, 0.4]) and tji == pytest.approx([0.7, 0.65, 0.6, 0.6])
 
 
