@@ -185,6 +185,24 @@ def test_the_khusheh_launcher_derives_job_configs_equal_to_hydras_composition():
             composer.compose(["policy=none", "seed=abc", "cluster.spread_cells=2.5"])
 
 
+def test_a_job_returns_to_the_sweeper_without_its_configs():
+    import pickle
+
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from hydra_plugins.khusheh_launcher import _for_the_sweeper
+    done = JobReturn(overrides=["seed=1"], cfg={"seed": 1}, hydra_cfg={"hydra": {}}, working_dir="w",
+                     task_name="khusheh", status=JobStatus.COMPLETED, _return_value="done")
+    failed = JobReturn(overrides=["seed=2"], cfg={"seed": 2}, hydra_cfg={"hydra": {}},
+                       status=JobStatus.FAILED, _return_value=ValueError("bad seed"))
+    # what the launching process gets: status, return value (a failure still raises), overrides
+    got, lost = (pickle.loads(pickle.dumps(_for_the_sweeper(r))) for r in (done, failed))
+    assert got.cfg is None and got.hydra_cfg is None and got.return_value == "done"
+    assert got.overrides == ["seed=1"] and got.status == JobStatus.COMPLETED and got.working_dir == "w"
+    with pytest.raises(ValueError, match="bad seed"):
+        lost.return_value
+
+
 def test_the_task_config_is_hydras_copy_without_the_hydra_node():
     import copy
 
