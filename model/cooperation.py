@@ -137,17 +137,23 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     cda.charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost)
     # a first encounter in which neither contributed leaves no relationship behind, unless the same
     # pair also met in another game this month and someone contributed there: tie the others
+    # (held back: the month's decay merges them in its pass; until then new tie k is tie n_old + k, and
+    # every game of a pair that got one, the others included, is played on it)
+    tie_arrays = ties.i, ties.trust_ij, ties.trust_ji, ties.last
+    n_old = len(tie_arrays[0])
     fresh = ~existed & (coop_a | coop_b)
-    if fresh.any():
-        new_key, new_at = ties.add(a[fresh], b[fresh], f.prior_trust[a[fresh]], f.prior_trust[b[fresh]], t,
-                                   untied=True)
-        idx = kernels.relocate_ties(idx, ties.keys(a, b), new_key, new_at)
+    new = ties.stage(a[fresh], b[fresh], f.prior_trust[a[fresh]], f.prior_trust[b[fresh]], t)
+    if len(new[0]):
+        unknown = np.flatnonzero(~existed)
+        q = ties.keys(a[unknown], b[unknown])
+        at = np.minimum(np.searchsorted(new[0], q), len(new[0]) - 1)
+        hit = new[0][at] == q
+        idx[unknown[hit]] = n_old + at[hit]
     # payoffs, trust (a learns from b's choice and b from a's), effects of joint actions, tallies
     kernels.settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, ben, cost, tau,
                          p.learning_rate, p.subsidy_attribution, 1.0 - min(1.0, p.learning_rate * p.betrayal_weight),
-                         t, t + p.effect_months, payoff, ties.i, ties.trust_ij, ties.trust_ji, ties.last,
-                         f.discount_until, f.export_until, f.subcontract_until, f.cluster, f.member, tally,
-                         member_tally)
+                         t, t + p.effect_months, payoff, *tie_arrays, new[1], new[3], new[4], new[5], f.discount_until,
+                         f.export_until, f.subcontract_until, f.cluster, f.member, tally, member_tally)
     sel = coop_a & coop_b & (kind == KNOWLEDGE)
     old = log.get("knowledge_pairs", (np.zeros(0, np.int64), np.zeros(0, np.int64)))
     log["knowledge_pairs"] = (np.concatenate([old[0], a[sel]]), np.concatenate([old[1], b[sel]]))

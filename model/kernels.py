@@ -242,10 +242,12 @@ def keep_ties(mask, key, i, j, trust_ij, trust_ji, last):
 
 @_jit
 def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, tie_decay, tie_min, prior, key, i,
-               j, trust_ij, trust_ji, last):
-    """Gossip, then idle ties' decay toward the priors, in one pass: trust is updated in place, and the
-    ties that stay are copied out as they go (as ``keep_ties`` with the mask of the ties that stay).
-    Returns those arrays (key, i, j, trust_ij, trust_ji, last) and the keys of the ties that went.
+               j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last):
+    """Gossip, then idle ties' decay toward the priors, in one pass over the ties and the new ties
+    ``n_*`` (sorted keys, none among the ties; see TieTable.stage), merged in as they go (as
+    ``merge_ties``). Trust is updated in place; the ties that stay are copied out (as ``keep_ties``
+    with the mask of the ties that stay). Returns those arrays (key, i, j, trust_ij, trust_ji, last)
+    and the keys of the ties that went.
 
     Gossip (skipped when ``gossip_rate`` is empty): on a tie between two members,
     trust moves by ``gossip_weight`` toward their cluster's members' cooperation
@@ -253,31 +255,41 @@ def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, t
     decays, and goes when its mean trust (both ends) is below ``tie_min``; one
     idle for more than twice that goes.
     """
-    n = len(i)
-    out_key, out_i, out_j, out_tij, out_tji, out_last = _tie_arrays(n)
-    removed = np.empty(n, dtype=np.int64)
+    n, m = len(key), len(n_key)
+    out_key, out_i, out_j, out_tij, out_tji, out_last = _tie_arrays(n + m)
+    removed = np.empty(n + m, dtype=np.int64)
     gossip = len(gossip_rate) > 0
-    a = r = 0
-    for k in range(n):
-        if gossip and member[i[k]] and member[j[k]]:
-            rate = gossip_rate[cluster[i[k]]]
+    a = b = w = r = 0
+    while a < n or b < m:
+        if b < m and (a == n or n_key[b] < key[a]):
+            k_key, k_i, k_j, tij, tji, k_last = n_key[b], n_i[b], n_j[b], n_trust_ij[b], n_trust_ji[b], n_last[b]
+        else:
+            k_key, k_i, k_j, tij, tji, k_last = key[a], i[a], j[a], trust_ij[a], trust_ji[a], last[a]
+        if gossip and member[k_i] and member[k_j]:
+            rate = gossip_rate[cluster[k_i]]
             if not np.isnan(rate):
-                trust_ij[k] += gossip_weight * (rate - trust_ij[k])
-                trust_ji[k] += gossip_weight * (rate - trust_ji[k])
-        idle = month - last[k]
+                tij += gossip_weight * (rate - tij)
+                tji += gossip_weight * (rate - tji)
+        idle = month - k_last
         old = idle > tie_memory
         if old:
-            trust_ij[k] += tie_decay * (prior[i[k]] - trust_ij[k])
-            trust_ji[k] += tie_decay * (prior[j[k]] - trust_ji[k])
-        broken = old and 0.5 * (trust_ij[k] + trust_ji[k]) < tie_min
+            tij += tie_decay * (prior[k_i] - tij)
+            tji += tie_decay * (prior[k_j] - tji)
+        if b < m and (a == n or n_key[b] < key[a]):
+            n_trust_ij[b], n_trust_ji[b] = tij, tji
+            b += 1
+        else:
+            trust_ij[a], trust_ji[a] = tij, tji
+            a += 1
+        broken = old and 0.5 * (tij + tji) < tie_min
         if broken or idle > 2 * tie_memory:
-            removed[r] = key[k]
+            removed[r] = k_key
             r += 1
         else:
-            out_key[a], out_i[a], out_j[a] = key[k], i[k], j[k]
-            out_tij[a], out_tji[a], out_last[a] = trust_ij[k], trust_ji[k], last[k]
-            a += 1
-    return out_key[:a], out_i[:a], out_j[:a], out_tij[:a], out_tji[:a], out_last[:a], removed[:r]
+            out_key[w], out_i[w], out_j[w] = k_key, k_i, k_j
+            out_tij[w], out_tji[w], out_last[w] = tij, tji, k_last
+            w += 1
+    return out_key[:w], out_i[:w], out_j[:w], out_tij[:w], out_tji[:w], out_last[:w], removed[:r]
 
 
 @_jit
@@ -454,23 +466,6 @@ def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie, trust_ij, tr
 
 
 @_jit
-def relocate_ties(idx, pair_key, new_key, new_at):
-    """Tie indices after new ties were merged in (see TieTable.add): an old index moves up by the number
-    of new keys below its pair's key; a pair without a tie gets its new tie's index, if it got one.
-    ``new_key`` ascending, ``new_at`` their indices after the merge."""
-    out = np.empty(len(idx), dtype=np.int64)
-    for k in range(len(idx)):
-        at = _position(new_key, pair_key[k])
-        if idx[k] >= 0:
-            out[k] = idx[k] + at
-        elif at < len(new_key) and new_key[at] == pair_key[k]:
-            out[k] = new_at[at]
-        else:
-            out[k] = -1
-    return out
-
-
-@_jit
 def propose_partners(seekers, u, own_town_preference, ct_lo, ct_n, c_lo, c_n, pool_ct, pool_c, x, y, accept):
     """Rejection sampling of a new partner for each seeker (see cooperation.draw_new_partners).
 
@@ -499,12 +494,16 @@ def propose_partners(seekers, u, own_town_preference, ct_lo, ct_n, c_lo, c_n, po
 
 @_jit
 def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, ben, cost, tau, learning_rate,
-                 attribution, betrayal_factor, month, until, payoff, tie_i, trust_ij, trust_ji, last,
-                 discount_until, export_until, subcontract_until, cluster, member, tally, member_tally):
+                 attribution, betrayal_factor, month, until, payoff, tie_i, trust_ij, trust_ji, last, new_i,
+                 new_trust_ij, new_trust_ji, new_last, discount_until, export_until, subcontract_until, cluster,
+                 member, tally, member_tally):
     """The outcomes of the games (a[k], b[k]) of kind[k] on ties idx[k], in place (see cooperation.play_game).
 
-    ``idx[k]`` is -1 for a pair without a tie (a first encounter that left none): its
-    game counts, but no trust or month of contact is written.
+    The ties are ``tie_i, trust_ij, trust_ji, last`` followed by the new ties
+    ``new_*`` (not merged in yet, see TieTable.stage): ``idx[k] >= len(tie_i)``
+    is new tie ``idx[k] - len(tie_i)``. ``idx[k]`` is -1 for a pair without a
+    tie (a first encounter that left none): its game counts, but no trust or
+    month of contact is written.
 
     Payoffs add up over a firm's games; trust along a tie is written by a's
     side for every game, then by b's side (the last write wins, as NumPy's
@@ -513,7 +512,7 @@ def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, be
     fields to ``until``. Tallies per cluster: choices, cooperative choices,
     games, joint actions; members' choices and cooperative choices.
     """
-    n = len(a)
+    n, n_old = len(a), len(tie_i)
     for side in range(2):  # every game's a side, then every game's b side
         for k in range(n):
             if side == 0:
@@ -530,14 +529,22 @@ def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, be
             else:
                 v = t * betrayal_factor
             v = min(max(v, 0.0), 1.0)
-            if idx[k] < 0:
+            e = idx[k]
+            if e < 0:
                 continue
-            if tie_i[idx[k]] == who:
-                trust_ij[idx[k]] = v
+            if e < n_old:
+                if tie_i[e] == who:
+                    trust_ij[e] = v
+                else:
+                    trust_ji[e] = v
+            elif new_i[e - n_old] == who:
+                new_trust_ij[e - n_old] = v
             else:
-                trust_ji[idx[k]] = v
+                new_trust_ji[e - n_old] = v
     for k in range(n):
-        if idx[k] >= 0:
+        if idx[k] >= n_old:
+            new_last[idx[k] - n_old] = month
+        elif idx[k] >= 0:
             last[idx[k]] = month
         both = coop_a[k] and coop_b[k]
         if both and kind[k] == 0:

@@ -113,6 +113,11 @@ def _flushed(name: str, doc: str):
     return property(get, doc=doc)
 
 
+def _tie_arrays_empty():
+    """Six empty tie arrays (key, i, j, trust_ij, trust_ji, last)."""
+    return (np.zeros(0, dtype=np.int64),) * 3 + (np.zeros(0),) * 2 + (np.zeros(0, dtype=np.int64),)
+
+
 def _union(sorted_keys: list[np.ndarray]) -> np.ndarray:
     """The ascending union of ascending arrays of distinct keys."""
     out = sorted_keys[0] if sorted_keys else np.zeros(0, dtype=np.int64)
@@ -130,9 +135,11 @@ class TieTable:
     (which keeps the order) never needs a sort.
 
     Removals may be held back (``drop_firms``): the next ``add`` then removes
-    and inserts in one pass over the ties, and any read before it (of an array,
-    the length or the version) removes them first. The arrays are replaced,
-    never resized in place, when ties come or go.
+    and inserts in one pass over the ties, and any read before it (of an array
+    or the version) removes them first. New ties may be held back too
+    (``stage``): the next ``rewrite`` merges them in its pass, and any read
+    before it merges them first. The arrays are replaced, never resized in
+    place, when ties come or go.
     """
 
     key = _flushed("_key", "i * 2**32 + j, ascending")
@@ -151,12 +158,16 @@ class TieTable:
         self._key = np.zeros(0, dtype=np.int64)
         self._version = 0  # bumped whenever ties are added or removed
         self._pending = None  # mask of the ties to keep, when a removal is held back
+        self._n_pending = 0  # how many ties that removal drops
+        self._staged = None  # new ties held back: (key, i, j, trust_ij, trust_ji, last), keys ascending
         self._added: list[np.ndarray] = []  # keys added and removed since take_changes()
         self._removed: list[np.ndarray] = []
         self._adjacency = None
 
     def __len__(self) -> int:
-        return len(self.i)
+        """The number of ties, held-back changes counted (read without applying them)."""
+        n = len(self._i) - (self._n_pending if self._pending is not None else 0)
+        return n + (len(self._staged[0]) if self._staged is not None else 0)
 
     @property
     def version(self) -> int:
@@ -171,7 +182,11 @@ class TieTable:
         self._version += 1
 
     def _flush(self) -> None:
-        """Apply a removal held back, if any."""
+        """Apply a removal or an addition held back, if any (there is never both)."""
+        if self._staged is not None:
+            staged, self._staged = self._staged, None
+            *arrays, _removed, _at = kernels.merge_ties(np.zeros(0, dtype=np.bool_), *self._arrays(), *staged)
+            self._set_arrays(arrays)
         if self._pending is None:
             return
         keep, self._pending = self._pending, None
@@ -202,31 +217,22 @@ class TieTable:
         ``untied=True``: the caller knows that no pair has a tie yet (nor is a firm with
         itself), removals held back included; the pairs are not looked up, before or
         after, and what is returned is (the new ties' keys, ascending, and their
-        indices), from which ``kernels.relocate_ties`` moves indices held before.
+        indices).
         """
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         if len(a) == 0:
             return (np.zeros(0, dtype=np.int64),) * 2 if untied else np.zeros(0, dtype=np.int64)
+        if self._staged is not None:
+            self._flush()  # (then no removal is held back: the merge below takes the new ties only)
         if untied:
             idx, new = None, np.arange(len(a))
         else:
             idx = self.find(a, b)
             new = np.flatnonzero((idx < 0) & (a != b))
         if len(new):
-            # one per pair, the first, in key order (as np.unique(..., return_index=True), without its overhead)
-            keys = self.keys(a[new], b[new])
-            order = np.argsort(keys, kind="stable")
-            keys = keys[order]
-            first = np.ones(len(keys), dtype=bool)
-            first[1:] = keys[1:] != keys[:-1]
-            keys, new = keys[first], new[order[first]]
-            an, bn = a[new], b[new]
-            swap = an > bn
-            added = (keys, np.where(swap, bn, an), np.where(swap, an, bn),
-                     np.where(swap, trust_b[new], trust_a[new]).astype(np.float64),
-                     np.where(swap, trust_a[new], trust_b[new]).astype(np.float64),
-                     np.full(len(new), month, dtype=np.int64))
+            added = self._new_ties(a, b, trust_a, trust_b, month, new)
+            keys = added[0]
             keep = self._pending
             *arrays, removed, at = kernels.merge_ties(
                 np.zeros(0, dtype=np.bool_) if keep is None else keep, *self._arrays(), *added)
@@ -239,6 +245,40 @@ class TieTable:
                 return keys, at
             idx = self.find(a, b)
         return idx
+
+    def _new_ties(self, a, b, trust_a, trust_b, month, new):
+        """The tie arrays (key, i, j, trust_ij, trust_ji, last) of the pairs ``new`` (indices into a and b),
+        one per pair (the first), in key order (as np.unique(..., return_index=True), without its
+        overhead)."""
+        keys = self.keys(a[new], b[new])
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        keys, new = keys[first], new[order[first]]
+        an, bn = a[new], b[new]
+        swap = an > bn
+        return (keys, np.where(swap, bn, an), np.where(swap, an, bn),
+                np.where(swap, trust_b[new], trust_a[new]).astype(np.float64),
+                np.where(swap, trust_a[new], trust_b[new]).astype(np.float64),
+                np.full(len(new), month, dtype=np.int64))
+
+    def stage(self, a: np.ndarray, b: np.ndarray, trust_a: np.ndarray, trust_b: np.ndarray, month: int):
+        """Add ties for pairs that have none, as ``add(..., untied=True)``, but hold them back: the next
+        :meth:`rewrite` merges them in its own pass (any read before it merges them first).
+
+        Returns the held-back arrays (key, i, j, trust_ij, trust_ji, last), keys ascending: the tie
+        arrays' indices of the ties are unchanged until the merge, and new tie ``k`` is written at
+        index ``k`` of these (see ``kernels.settle_games``).
+        """
+        self._flush()
+        if len(a) == 0:
+            return _tie_arrays_empty()
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        self._staged = self._new_ties(a, b, trust_a, trust_b, month, np.arange(len(a)))
+        self._added.append(self._staged[0])
+        return self._staged
 
     def trust_of(self, idx: np.ndarray, who: np.ndarray) -> np.ndarray:
         """Trust that firm ``who`` holds in the other end of tie ``idx``."""
@@ -260,15 +300,20 @@ class TieTable:
         self._removed.append(removed)
 
     def rewrite(self, kernel, *args) -> None:
-        """Let ``kernel(*args, key, i, j, trust_ij, trust_ji, last)`` update the ties in place and drop some
-        (order kept): it returns the arrays of the ties that stay and the keys of those that go, in one
-        pass (as :meth:`keep` with a mask it computes). When none goes the arrays stay as they are."""
-        self._flush()
-        if len(self._i) == 0:
+        """Let ``kernel(*args, key, i, j, trust_ij, trust_ji, last, *new)`` update the ties in place, merge
+        in the new ties held back (``new``: their six arrays, empty if none; see :meth:`stage`) and drop
+        some (order kept), in one pass: it returns the arrays of the ties that stay and the keys of those
+        that go (as :meth:`keep` with a mask it computes). When nothing comes or goes the arrays stay as
+        they are."""
+        if self._pending is not None:
+            self._flush()
+        staged, self._staged = self._staged, None
+        if len(self._i) == 0 and staged is None:
             return
-        *arrays, removed = kernel(*args, *self._arrays())
-        if len(removed):
+        *arrays, removed = kernel(*args, *self._arrays(), *(staged or _tie_arrays_empty()))
+        if len(removed) or staged is not None:
             self._set_arrays(arrays)
+        if len(removed):
             self._removed.append(removed)
 
     def take_changes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -292,8 +337,9 @@ class TieTable:
         self._flush()
         if len(self._i):
             keep = ~(dead[self._i] | dead[self._j])
-            if not keep.all():
-                self._pending = keep
+            n_keep = int(np.count_nonzero(keep))
+            if n_keep < len(keep):
+                self._pending, self._n_pending = keep, len(keep) - n_keep
 
     def degree(self, capacity: int) -> np.ndarray:
         return (np.bincount(self.i, minlength=capacity) + np.bincount(self.j, minlength=capacity))

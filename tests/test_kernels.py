@@ -141,20 +141,33 @@ def test_pick_known_partners_by_hand():
     assert partner.tolist() == [1, -1, 0, -1] and chosen.tolist() == [0, -1, 1, -1]
 
 
-def test_relocated_tie_indices_equal_a_new_lookup():
+def test_staged_ties_merge_in_the_decay_pass_as_add_then_decay():
     rng = np.random.default_rng(8)
-    t = _table(rng.integers(0, 300, (2000, 2)))
+    pairs = rng.integers(0, 300, (2000, 2))
+    added, staged = _table(pairs), _table(pairs)
     a, b = rng.integers(0, 300, (2, 500))
-    a, b = a[a != b], b[a != b]
-    before = t.find(a, b)
-    # some of the untied pairs get a tie (a pair may come twice)
-    fresh = (before < 0) & (rng.random(len(a)) < 0.5)
-    new_key, new_at = t.add(a[fresh], b[fresh], np.full(fresh.sum(), 0.5), np.full(fresh.sum(), 0.5), 3,
-                            untied=True)
-    assert np.array_equal(t.key[new_at], new_key)
-    moved = kernels.relocate_ties(before, t.keys(a, b), new_key, new_at)
-    assert np.array_equal(moved, t.find(a, b))
-    assert (moved[fresh] >= 0).all() and (moved >= 0).sum() > (before >= 0).sum()
+    untied = (added.find(a, b) < 0) & (a != b)  # (a pair may come twice)
+    a, b = a[untied], b[untied]
+    trust_a, trust_b = rng.random(len(a)), rng.random(len(a))
+    prior = rng.random(300)
+    # month 30: the old ties (month 0) are idle and decay toward the priors, some below tie_min
+    decay = (kernels.decay_ties, np.zeros(0), 0.5, np.zeros(300, dtype=bool), np.zeros(300, dtype=np.int64), 30,
+             24, 0.5, 0.45, prior)
+    added.add(a, b, trust_a, trust_b, 30, untied=True)
+    added.rewrite(*decay)
+    n_before = len(staged)
+    new = staged.stage(a, b, trust_a, trust_b, 30)
+    assert len(staged) == n_before + len(new[0]) and len(new[0]) == len(np.unique(staged.keys(a, b)))
+    assert staged._staged is not None  # held back (len read nothing)
+    staged.rewrite(*decay)
+    assert all(np.array_equal(x, y) for x, y in zip(added._arrays(), staged._arrays()))
+    assert all(np.array_equal(x, y) for x, y in zip(added.take_changes(), staged.take_changes()))
+    assert 0 < len(added) < n_before + len(new[0])
+    # a read before the decay merges the held-back ties as add does
+    read = _table(pairs)
+    read.stage(a, b, trust_a, trust_b, 30)
+    assert np.array_equal(read.key, np.union1d(_table(pairs).key, new[0]))
+    assert np.array_equal(read.trust_ij[np.searchsorted(read.key, new[0])], new[3])
 
 
 def test_a_failed_add_keeps_the_removals_held_back():
@@ -191,11 +204,14 @@ def test_decay_ties_by_hand():
     member, cluster = np.zeros(8, dtype=bool), np.zeros(8, dtype=np.int64)
     key = i * kernels.KEY_BASE + j
     last = np.array([59, 30, 30, 10])
+    # and a new tie (1, 6) held back, merged in between (1, 5) and (2, 6): fresh, kept as it is
+    new = (np.array([1 * kernels.KEY_BASE + 6]), np.array([1]), np.array([6]), np.array([0.4]), np.array([0.6]),
+           np.array([60]))
     *kept, removed = kernels.decay_ties(no_gossip, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, key, i, j, tij,
-                                        tji, last)
+                                        tji, last, *new)
     assert tij[0] == 0.9 and tij[1] == pytest.approx(0.47) and tji[2] == pytest.approx(0.29)
     # the ties that stay, copied out with their updated trust; the keys of those that went
-    want = [a[:2] for a in (key, i, j, tij, tji, last)]
+    want = [np.append(x[:2], y) for x, y in zip((key, i, j, tij, tji, last), new)]
     assert all(np.array_equal(got, w) for got, w in zip(kept, want))
     assert removed.tolist() == key[2:].tolist()
 
@@ -213,8 +229,9 @@ def test_gossip_then_decay_by_hand():
     # tie 1 members, idle 30 > 24: gossip to 0.6 / 0.7, then decay 0.6 + 0.1 (0.2 - 0.6) = 0.56, 0.65
     # tie 2 a non-member: no gossip; tie 3 cluster 1, no known rate: no gossip
     key = i * kernels.KEY_BASE + j
+    none = (np.zeros(0, dtype=np.int64),) * 3 + (np.zeros(0),) * 2 + (np.zeros(0, dtype=np.int64),)
     *kept, removed = kernels.decay_ties(rate, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, key, i, j, tij, tji,
-                                        np.array([60, 30, 60, 60]))
+                                        np.array([60, 30, 60, 60]), *none)
     assert len(removed) == 0 and np.array_equal(kept[0], key)
     assert kept[3] == pytest.approx([0.6, 0.56, 0.4, 0.4]) and kept[4] == pytest.approx([0.7, 0.65, 0.6, 0.6])
     assert tij == pytest.approx([0.6, 0.56, 0.4, 0.4]) and tji == pytest.approx([0.7, 0.65, 0.6, 0.6])
@@ -272,8 +289,9 @@ def test_settle_games_by_hand():
     tij, tji, last = np.array([0.5]), np.array([0.5]), np.array([0])
     until = [np.full(2, -1) for _ in range(3)]
     tally, member_tally = np.zeros((4, 1)), np.zeros((2, 1))
+    none = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))  # no new tie
     kernels.settle_games(a, b, kind, idx, yes, no, s, s, half, half, np.array([4.0]), np.array([1.0]),
-                         np.array([0.5]), 0.2, 1.0, 0.8, 7, 13, payoff, np.array([0]), tij, tji, last, *until,
+                         np.array([0.5]), 0.2, 1.0, 0.8, 7, 13, payoff, np.array([0]), tij, tji, last, *none, *until,
                          np.zeros(2, dtype=np.int64), np.array([True, False]), tally, member_tally)
     assert payoff.tolist() == [-0.5, 2.0]
     assert tij[0] == pytest.approx(0.4) and tji[0] == pytest.approx(0.55) and last[0] == 7
@@ -289,12 +307,30 @@ def test_settle_games_without_a_tie_counts_the_game_but_writes_no_trust():
     tij, tji, last = np.array([0.9]), np.array([0.9]), np.array([2])  # another tie, untouched
     until = [np.full(2, -1) for _ in range(3)]
     tally, member_tally = np.zeros((4, 1)), np.zeros((2, 1))
+    none = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))  # no new tie
     kernels.settle_games(a, b, kind, idx, no, no, zero, zero, half, half, np.array([4.0]), np.array([1.0]),
-                         np.array([0.5]), 0.2, 1.0, 0.8, 7, 13, payoff, np.array([5]), tij, tji, last, *until,
+                         np.array([0.5]), 0.2, 1.0, 0.8, 7, 13, payoff, np.array([5]), tij, tji, last, *none, *until,
                          np.zeros(2, dtype=np.int64), np.array([False, False]), tally, member_tally)
     assert payoff.tolist() == [0.0, 0.0]
     assert tij.tolist() == [0.9] and tji.tolist() == [0.9] and last.tolist() == [2]
     assert tally[:, 0].tolist() == [2.0, 0.0, 1.0, 0.0]
+
+
+def test_settle_games_writes_a_new_tie_in_the_held_back_arrays():
+    # two ties; a game on tie 0 and one on new tie 0 (index 2 = 2 old ties + 0), between 3 (its i) and 1
+    a, b, kind, idx = np.array([0, 3]), np.array([2, 1]), np.array([3, 3]), np.array([0, 2])
+    yes = np.array([True, True])
+    zero, half = np.zeros(2), np.array([0.5, 0.5])
+    tij, tji, last = np.array([0.5, 0.9]), np.array([0.5, 0.9]), np.array([1, 1])
+    new_i, new_tij, new_tji, new_last = np.array([1]), np.array([0.5]), np.array([0.5]), np.array([7])
+    until = [np.full(4, -1) for _ in range(3)]
+    kernels.settle_games(a, b, kind, idx, yes, yes, zero, zero, half, half, np.full(2, 4.0), np.ones(2),
+                         np.full(2, 0.5), 0.2, 1.0, 0.8, 7, 13, np.zeros(4), np.array([0, 1]), tij, tji, last,
+                         new_i, new_tij, new_tji, new_last, *until, np.zeros(4, dtype=np.int64),
+                         np.zeros(4, dtype=bool), np.zeros((4, 1)), np.zeros((2, 1)))
+    # both cooperated: trust 0.5 -> 0.5 + 0.2 x 0.5 = 0.6 both ways, on tie 0 and on the new tie
+    assert tij.tolist() == [0.6, 0.9] and tji.tolist() == [0.6, 0.9] and last.tolist() == [7, 1]
+    assert new_tij.tolist() == [0.6] and new_tji.tolist() == [0.6] and new_last.tolist() == [7]
 
 
 def test_boost_trust_within_touches_only_ties_between_insiders():
