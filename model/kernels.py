@@ -245,9 +245,8 @@ def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, t
                j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last):
     """Gossip, then idle ties' decay toward the priors, in one pass over the ties and the new ties
     ``n_*`` (sorted keys, none among the ties; see TieTable.stage), merged in as they go (as
-    ``merge_ties``). Trust is updated in place; the ties that stay are copied out (as ``keep_ties``
-    with the mask of the ties that stay). Returns those arrays (key, i, j, trust_ij, trust_ji, last)
-    and the keys of the ties that went.
+    ``merge_ties``). Returns the arrays (key, i, j, trust_ij, trust_ji, last) of the ties that stay,
+    with their trust updated (the inputs are left as they were), and the keys of the ties that went.
 
     Gossip (skipped when ``gossip_rate`` is empty): on a tie between two members,
     trust moves by ``gossip_weight`` toward their cluster's members' cooperation
@@ -263,8 +262,10 @@ def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, t
     while a < n or b < m:
         if b < m and (a == n or n_key[b] < key[a]):
             k_key, k_i, k_j, tij, tji, k_last = n_key[b], n_i[b], n_j[b], n_trust_ij[b], n_trust_ji[b], n_last[b]
+            b += 1
         else:
             k_key, k_i, k_j, tij, tji, k_last = key[a], i[a], j[a], trust_ij[a], trust_ji[a], last[a]
+            a += 1
         if gossip and member[k_i] and member[k_j]:
             rate = gossip_rate[cluster[k_i]]
             if not np.isnan(rate):
@@ -275,14 +276,7 @@ def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, t
         if old:
             tij += tie_decay * (prior[k_i] - tij)
             tji += tie_decay * (prior[k_j] - tji)
-        if b < m and (a == n or n_key[b] < key[a]):
-            n_trust_ij[b], n_trust_ji[b] = tij, tji
-            b += 1
-        else:
-            trust_ij[a], trust_ji[a] = tij, tji
-            a += 1
-        broken = old and 0.5 * (tij + tji) < tie_min
-        if broken or idle > 2 * tie_memory:
+        if (old and 0.5 * (tij + tji) < tie_min) or idle > 2 * tie_memory:
             removed[r] = k_key
             r += 1
         else:

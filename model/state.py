@@ -300,19 +300,17 @@ class TieTable:
         self._removed.append(removed)
 
     def rewrite(self, kernel, *args) -> None:
-        """Let ``kernel(*args, key, i, j, trust_ij, trust_ji, last, *new)`` update the ties in place, merge
-        in the new ties held back (``new``: their six arrays, empty if none; see :meth:`stage`) and drop
-        some (order kept), in one pass: it returns the arrays of the ties that stay and the keys of those
-        that go (as :meth:`keep` with a mask it computes). When nothing comes or goes the arrays stay as
-        they are."""
+        """Let ``kernel(*args, key, i, j, trust_ij, trust_ji, last, *new)`` update the ties, merge in the new
+        ties held back (``new``: their six arrays, empty if none; see :meth:`stage`) and drop some (order
+        kept), in one pass: it returns the new arrays of the ties that stay and the keys of those that
+        go (as :meth:`keep` with a mask it computes)."""
         if self._pending is not None:
             self._flush()
         staged, self._staged = self._staged, None
         if len(self._i) == 0 and staged is None:
             return
         *arrays, removed = kernel(*args, *self._arrays(), *(staged or _tie_arrays_empty()))
-        if len(removed) or staged is not None:
-            self._set_arrays(arrays)
+        self._set_arrays(arrays)
         if len(removed):
             self._removed.append(removed)
 
