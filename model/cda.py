@@ -289,12 +289,11 @@ def _form_association(model, cda) -> None:
 
 
 # ---------------------------------------------------------------- collectives
-def _cluster_ties(model, cluster: int) -> np.ndarray | None:
-    """Indices of the ties of one cluster, ascending (grouped once per change of the tie table); None
-    when the model has one cluster (all ties)."""
+def _cluster_ties(model, cluster: int) -> np.ndarray:
+    """Indices of the ties of one cluster, ascending (grouped once per change of the tie table)."""
     ties = model.ties
     if model.n_clusters == 1:
-        return None
+        return np.arange(len(ties))
     cache = getattr(model, "_ties_by_cluster", None)
     if cache is None or cache[0] != ties.version or cache[1] != len(ties):
         by = model.firms.cluster[ties.i]
@@ -306,65 +305,48 @@ def _cluster_ties(model, cluster: int) -> np.ndarray | None:
     return order[bounds[cluster]:bounds[cluster + 1]]
 
 
-def _mean_trusts(model, cluster: int, labelled: list[tuple]) -> list[np.ndarray]:
-    """For each ``(slots, labels, n_labels)`` of ``labelled``: the mean trust on the cluster's ties whose
-    two ends carry the same label (``labels`` at ``slots``, in 0..n_labels-1), per label; one pass over
-    the ties for all of them."""
-    if not labelled:
-        return []
-    f = model.firms
+def _mean_trust_within(model, label: np.ndarray, n_labels: int, cluster: int) -> np.ndarray:
+    """Mean trust on the cluster's ties whose two ends carry the same label (0..n_labels-1; -1 = none)."""
     ties = model.ties
-    label = np.full((len(labelled), f.capacity), -1, dtype=np.int64)
-    for q, (slots, values, _n) in enumerate(labelled):
-        label[q, slots] = values
-    means = kernels.mean_trust_within(label, max(n for _s, _v, n in labelled), _cluster_ties(model, cluster),
-                                      ties.i, ties.j, ties.trust_ij, ties.trust_ji)
-    return [means[q, :n] for q, (_s, _v, n) in enumerate(labelled)]
+    return kernels.mean_trust_within(label, n_labels, _cluster_ties(model, cluster), ties.i, ties.j,
+                                     ties.trust_ij, ties.trust_ji)
+
+
+def _labels(f, slots: np.ndarray, values) -> np.ndarray:
+    """A label per firm slot: ``values`` at ``slots``, -1 (none) elsewhere (for _mean_trust_within)."""
+    label = np.full(f.capacity, -1, dtype=np.int64)
+    label[slots] = values
+    return label
 
 
 def _maintain(model, cda, rng, phase: str) -> None:
-    """Groups, consortium, facility and association: hold, pay, or dissolve.
-
-    The association's members come, go and pay first (nothing of that is read
-    by the groups or the consortium, and they draw no random numbers), so that
-    the mean trust of every collective that needs it comes from one pass over
-    the ties.
-    """
+    """Groups, consortium, facility and association: hold, pay, or dissolve."""
     p = model.params
     f = model.firms
     mine = _cluster_firms(model, cda)  # slots of the cluster's firms, ascending
     cda_present = phase not in ("ended",)
-    association = _association_dues(model, cda, rng, phase, mine)
-    checks: dict[str, tuple] = {}  # what needs its members' mean trust: (slots, labels, n_labels)
+    # brokered groups dissolve when their members' mean trust falls (the CDA keeps them together)
     if not cda_present and cda.groups:
         for field in ("purchasing_group", "marketing_group"):
             group = getattr(f, field)
             grouped = mine[group[mine] >= 0]
             if len(grouped):
-                checks[field] = (grouped, group[grouped], model.next_group_id)
-    if cda.consortium_active and not (cda_present and cda.consortium_funded):
-        checks["consortium"] = (mine[f.consortium[mine] == cda.cluster], 0, 1)
-    if association is not None and association[2]:
-        checks["association"] = (association[0], 0, 1)
-    trust = dict(zip(checks, _mean_trusts(model, cda.cluster, list(checks.values()))))
-    # brokered groups dissolve when their members' mean trust falls (the CDA keeps them together)
-    for field in ("purchasing_group", "marketing_group"):
-        if field in trust:
-            grouped, labels, _n = checks[field]
-            getattr(f, field)[grouped[trust[field][labels] < p.group_trust_threshold]] = -1
+                trust = _mean_trust_within(model, _labels(f, grouped, group[grouped]), model.next_group_id,
+                                           cda.cluster)
+                group[grouped[trust[group[grouped]] < p.group_trust_threshold]] = -1
     # marketing groups and the consortium give export access while they hold
     marketing = mine[f.marketing_group[mine] >= 0]
     f.export_until[marketing] = np.maximum(f.export_until[marketing], model.month)
     if cda.consortium_active:
         members = mine[f.consortium[mine] == cda.cluster]
-        if "consortium" in trust:
-            if trust["consortium"][0] < p.group_trust_threshold or len(members) < 2:
+        if not (cda_present and cda.consortium_funded):
+            trust = _mean_trust_within(model, _labels(f, members, 0), 1, cda.cluster)[0]
+            if trust < p.group_trust_threshold or len(members) < 2:
                 f.consortium[members] = -1
                 cda.consortium_active = False
                 members = members[:0]
         f.export_until[members] = np.maximum(f.export_until[members], model.month)
-    if association is not None:
-        _association_holds(model, cda, rng, phase, mine, association, trust.get("association"))
+    _maintain_association(model, cda, rng, phase, mine)
     # the facility runs while the CDA or the association runs it
     if cda.facility_active and not (cda_present or cda.association_active):
         cda.facility_active = False
@@ -376,15 +358,13 @@ def _maintain(model, cda, rng, phase: str) -> None:
         f.facility_user[mine] = False
 
 
-def _association_dues(model, cda, rng, phase: str, mine: np.ndarray):
-    """The association's month, up to its accounts: members who cannot pay leave, firms that trust the
-    programme join, members pay their fees, and the CDA covers the deficit while it is there and can.
-    Returns None when there is no association, else (members, deficit, on its own: the deficit not
-    covered, so that it holds only by its fees and its members' trust). ``mine``: the cluster's slots."""
+def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None:
+    """``mine``: slots of the cluster's firms, ascending."""
     p = model.params
     f = model.firms
     if not cda.association_active:
-        return None
+        return
+    # members who cannot pay leave; firms that trust the programme join
     members = mine[f.member[mine]]
     leave = members[(f.cash[members] < 0) & (rng.random(len(members)) < 0.1)]
     f.member[leave] = False
@@ -395,20 +375,18 @@ def _association_dues(model, cda, rng, phase: str, mine: np.ndarray):
     f.cash[members] -= p.association_fee
     income = p.association_fee * len(members)
     deficit = p.association_running_cost - income
-    covered = phase != "ended" and (deficit <= 0 or cda.charge(deficit))
-    return members, deficit, not covered
-
-
-def _association_holds(model, cda, rng, phase: str, mine: np.ndarray, dues, trust) -> None:
-    """On its own, the association dissolves with a deficit or when its members' mean trust (``trust``)
-    is below the threshold; from the hand-over on, it hosts events among its members (paid by fees)."""
-    p = model.params
-    members, deficit, on_its_own = dues
-    if on_its_own and (deficit > 0 or trust[0] < p.association_trust_threshold):
-        model.firms.member[mine] = False
-        cda.association_dissolved_month = model.month
-        cda.association_active = False
-        return
+    # while the CDA is there and can pay, it covers the deficit; otherwise the association
+    # must live on its fees and its members' trust
+    if phase != "ended" and (deficit <= 0 or cda.charge(deficit)):
+        pass
+    else:
+        trust = _mean_trust_within(model, _labels(f, members, 0), 1, cda.cluster)[0]
+        if deficit > 0 or trust < p.association_trust_threshold:
+            f.member[mine] = False
+            cda.association_dissolved_month = model.month
+            cda.association_active = False
+            return
+    # from the hand-over on, the association hosts events among its members (paid by fees)
     if phase in ("exit", "ended"):
         for _ in range(_accrue(cda, "association_events", p.association_events_per_year)):
             came = members[rng.random(len(members)) < 0.5]

@@ -288,26 +288,18 @@ def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, t
 
 @_jit
 def mean_trust_within(label, n_labels, sel, i, j, trust_ij, trust_ji):
-    """For each set of labels (a row of ``label``, a label >= 0 per slot, -1 none): the mean trust (both
-    directions) over the ties whose two ends carry the same label, per label 0..n_labels-1 (0 when there
-    is none); over the ties ``sel`` (ascending), or over all ties when ``sel`` is None. One pass for
-    every set; each mean sums its ties in tie order."""
-    n_sets = label.shape[0]
-    total = np.zeros((n_sets, n_labels))
-    count = np.zeros((n_sets, n_labels), dtype=np.int64)
-    n = len(i) if sel is None else len(sel)
-    for k in range(n):
-        s = k if sel is None else sel[k]
-        for q in range(n_sets):
-            li = label[q, i[s]]
-            if li >= 0 and li == label[q, j[s]]:
-                total[q, li] += 0.5 * (trust_ij[s] + trust_ji[s])
-                count[q, li] += 1
-    out = np.zeros((n_sets, n_labels))
-    for q in range(n_sets):
-        for m in range(n_labels):
-            if count[q, m] > 0:
-                out[q, m] = total[q, m] / count[q, m]
+    """Mean trust (both directions) over the ties ``sel`` whose two ends carry the same label >= 0."""
+    total = np.zeros(n_labels)
+    count = np.zeros(n_labels, dtype=np.int64)
+    for s in sel:
+        li = label[i[s]]
+        if li >= 0 and li == label[j[s]]:
+            total[li] += 0.5 * (trust_ij[s] + trust_ji[s])
+            count[li] += 1
+    out = np.zeros(n_labels)
+    for k in range(n_labels):
+        if count[k] > 0:
+            out[k] = total[k] / count[k]
     return out
 
 
