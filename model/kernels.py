@@ -50,30 +50,7 @@ def csr_adjacency(i, j, capacity):
     ``concatenate([i, j])``: first the ties where the slot is ``i`` (in tie
     order), then those where it is ``j``.
     """
-    n = len(i)
-    # row s: its ties as ``i`` (in tie order), then as ``j``: count both, then fill both in one pass
-    n_as_i = np.zeros(capacity, dtype=np.int64)
-    n_as_j = np.zeros(capacity, dtype=np.int64)
-    for k in range(n):
-        n_as_i[i[k]] += 1
-        n_as_j[j[k]] += 1
-    offsets = np.zeros(capacity + 1, dtype=np.int64)
-    fill_i = np.empty(capacity, dtype=np.int64)
-    fill_j = np.empty(capacity, dtype=np.int64)
-    for s in range(capacity):
-        fill_i[s] = offsets[s]
-        fill_j[s] = offsets[s] + n_as_i[s]
-        offsets[s + 1] = fill_j[s] + n_as_j[s]
-    nbr = np.empty(2 * n, dtype=np.int64)
-    tie = np.empty(2 * n, dtype=np.int64)
-    for k in range(n):
-        at = fill_i[i[k]]
-        nbr[at], tie[at] = j[k], k
-        fill_i[i[k]] = at + 1
-        at = fill_j[j[k]]
-        nbr[at], tie[at] = i[k], k
-        fill_j[j[k]] = at + 1
-    return offsets, nbr, tie
+    return adjacency_rows(np.ones(capacity, dtype=np.bool_), i, j)
 
 
 @_jit
