@@ -139,7 +139,7 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     # pair also met in another game this month and someone contributed there: tie the others
     # (held back: the month's decay merges them in its pass; until then new tie k is tie n_old + k, and
     # every game of a pair that got one, the others included, is played on it)
-    tie_arrays = ties.i, ties.trust_ij, ties.trust_ji, ties.last
+    tie_arrays = ties.i, ties.trust_ij, ties.trust_ji, ties.last  # (the reads applied any held-back change)
     n_old = len(tie_arrays[0])
     fresh = ~existed & (coop_a | coop_b)
     new = ties.stage(a[fresh], b[fresh], f.prior_trust[a[fresh]], f.prior_trust[b[fresh]], t)

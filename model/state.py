@@ -184,8 +184,9 @@ class TieTable:
     def _flush(self) -> None:
         """Apply a removal or an addition held back, if any (there is never both)."""
         if self._staged is not None:
-            staged, self._staged = self._staged, None
-            *arrays, _removed, _at = kernels.merge_ties(np.zeros(0, dtype=np.bool_), *self._arrays(), *staged)
+            *arrays, _removed, _at = kernels.merge_ties(np.zeros(0, dtype=np.bool_), *self._arrays(),
+                                                        *self._staged)
+            self._staged = None  # (only once merged: a failed merge loses no tie)
             self._set_arrays(arrays)
         if self._pending is None:
             return
@@ -306,10 +307,11 @@ class TieTable:
         go (as :meth:`keep` with a mask it computes)."""
         if self._pending is not None:
             self._flush()
-        staged, self._staged = self._staged, None
+        staged = self._staged
         if len(self._i) == 0 and staged is None:
             return
         *arrays, removed = kernel(*args, *self._arrays(), *(staged or _tie_arrays_empty()))
+        self._staged = None  # (only once merged: a failed kernel loses no tie)
         self._set_arrays(arrays)
         if len(removed):
             self._removed.append(removed)

@@ -429,3 +429,15 @@ def test_bisection_rounds_equal_the_numpy_bisection():
         ref_lo, ref_hi = np.where(g < rhs, ref_mid, ref_lo), np.where(g < rhs, ref_hi, ref_mid)
     assert np.array_equal(lo, ref_lo) and np.array_equal(hi, ref_hi)
     assert np.array_equal(mid, 0.5 * (ref_lo + ref_hi))
+
+
+def test_a_failed_rewrite_keeps_the_ties_held_back():
+    t = _table([(0, 1), (1, 2)])
+    t.stage(np.array([0]), np.array([3]), np.array([0.4]), np.array([0.6]), 5)
+
+    def broken(*_arrays):
+        raise RuntimeError("kernel failed")
+
+    with pytest.raises(RuntimeError):
+        t.rewrite(broken)
+    assert len(t) == 3 and t.key.tolist() == [1, 3, kernels.KEY_BASE + 2]  # (0,1), (0,3), (1,2)
