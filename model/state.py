@@ -113,11 +113,6 @@ def _flushed(name: str, doc: str):
     return property(get, doc=doc)
 
 
-def _tie_arrays_empty():
-    """Six empty tie arrays (key, i, j, trust_ij, trust_ji, last)."""
-    return (np.zeros(0, dtype=np.int64),) * 3 + (np.zeros(0),) * 2 + (np.zeros(0, dtype=np.int64),)
-
-
 def _union(sorted_keys: list[np.ndarray]) -> np.ndarray:
     """The ascending union of ascending arrays of distinct keys."""
     out = sorted_keys[0] if sorted_keys else np.zeros(0, dtype=np.int64)
@@ -274,7 +269,7 @@ class TieTable:
         """
         self._flush()
         if len(a) == 0:
-            return _tie_arrays_empty()
+            return kernels._tie_arrays(0)
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         self._staged = self._new_ties(a, b, trust_a, trust_b, month, np.arange(len(a)))
@@ -310,7 +305,7 @@ class TieTable:
         staged = self._staged
         if len(self._i) == 0 and staged is None:
             return
-        *arrays, removed = kernel(*args, *self._arrays(), *(staged or _tie_arrays_empty()))
+        *arrays, removed = kernel(*args, *self._arrays(), *(staged or kernels._tie_arrays(0)))
         self._staged = None  # (only once merged: a failed kernel loses no tie)
         self._set_arrays(arrays)
         if len(removed):
