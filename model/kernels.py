@@ -92,9 +92,11 @@ def _build(name: str, path: Path) -> None:
         proc = subprocess.run([sys.executable, "-m", "model.aot", name, str(path)], env=env,
                               capture_output=True, text=True)
         if proc.returncode != 0 or not path.exists():
-            (_CACHE / f"{name}.failed").write_text(proc.stdout + proc.stderr)
+            failed = _CACHE / f"{name}.failed"
+            failed.write_text(proc.stdout + proc.stderr)
             reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            _say(f"could not compile the kernels ahead of time ({reason}); numba's JIT runs them instead")
+            _say(f"could not compile the kernels ahead of time ({reason}); numba's JIT runs them instead"
+                 f" (the whole report: {failed}; delete it to try again)")
             return
         for old in _CACHE.glob("kernels_aot_*"):  # builds of earlier sources
             if not old.name.startswith(name):
