@@ -5,8 +5,10 @@
 
 :mod:`model.kernels` runs the first form in a subprocess when it finds no
 module for the current source. The second is for developers: run it after a
-kernel's arguments change, or a kernel is added (tests/test_kernels.py fails
-until then: a run's calls that find no compiled variant go to the JIT).
+kernel's arguments change, or a kernel is added (until then the model's calls
+that find no compiled variant go to the JIT, and
+tests/test_aot.py::test_the_model_runs_call_no_kernel_outside_the_compiled_signatures
+fails).
 """
 
 from __future__ import annotations
@@ -30,20 +32,43 @@ def build(name: str, output: str) -> None:
         from numba.pycc.platform import external_compiler_works
 
     if not external_compiler_works():
-        sys.exit("no working C compiler: numba.pycc needs one to link the kernels")
+        sys.exit("no working C and C++ compiler: numba.pycc needs both (e.g. gcc and g++)")
+    from numba.core import codegen
+
     from . import kernel_code
     from .kernel_signatures import SIGNATURES
+    # For this CPU, as numba's JIT compiles: its name and the instruction sets it reports. (Ahead of time,
+    # numba gives LLVM the CPU's name only, which implies instruction sets a virtual machine may hide.)
+    codegen.AOTCPUCodegen._customize_tm_features = codegen.CPUCodegen._get_host_cpu_features
     out = Path(output)
     cc = CC(name, source_module=kernel_code)
     cc.output_dir = str(out.parent)
     cc.output_file = f"{out.name}.{os.getpid()}.tmp"
-    cc.target_cpu = "host"  # as numba's JIT does; kernels.build_name() keys the module on this CPU
+    cc.target_cpu = "host"  # kernels.build_name() keys the module on this CPU
     for kernel, signatures in SIGNATURES.items():
         function = getattr(kernel_code, kernel).py_func
         for k, (ret, argtypes) in enumerate(signatures):
             cc.export(f"{kernel}__{k}", f"{ret}({', '.join(argtypes)})")(function)
     cc.compile()
-    os.replace(out.parent / cc.output_file, out)
+    built = out.parent / cc.output_file
+    _try(name, built)
+    os.replace(built, out)
+
+
+def _try(name: str, path: Path) -> None:
+    """Load the new module and run a kernel (here, in the build's process: if the machine cannot run
+    the code, this process dies, not the model's)."""
+    import importlib.machinery
+    import importlib.util
+
+    import numpy as np
+    loader = importlib.machinery.ExtensionFileLoader(name, str(path))  # (its suffix is not an extension's)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    order = module.group_order__0(np.array([2, 0, 1, 0], dtype=np.int64), 3)
+    if order.tolist() != [1, 3, 2, 0]:
+        sys.exit(f"the compiled module gives wrong answers (group_order: {order.tolist()})")
 
 
 def _code(t) -> str:
@@ -53,13 +78,19 @@ def _code(t) -> str:
     if isinstance(t, types.Array):
         if t.layout != "C" or not t.mutable or not t.aligned:
             raise ValueError(f"only C-contiguous writable arrays are compiled ahead of time, not {t}")
-        return f"{_CODES[str(t.dtype)]}[{':, ' * (t.ndim - 1)}::1]"
+        return f"{_scalar(t.dtype)}[{':, ' * (t.ndim - 1)}::1]"
     if isinstance(t, types.UniTuple):
         return f"UniTuple({_code(t.dtype)}, {t.count})"
     if isinstance(t, types.BaseTuple):
         return f"Tuple(({', '.join(_code(x) for x in t.types)},))"
     if isinstance(t, types.NoneType):
         return "none"
+    return _scalar(t)
+
+
+def _scalar(t) -> str:
+    if str(t) not in _CODES:  # (model.kernels checks only these: it would send every such call to the JIT)
+        raise ValueError(f"only int64, float64 and bool are compiled ahead of time, not {t}")
     return _CODES[str(t)]
 
 

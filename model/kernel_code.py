@@ -19,7 +19,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-KEY_BASE = np.int64(1) << 32  # tie key = i * KEY_BASE + j (model.state uses this one)
+from .tiekey import KEY_BASE
 
 _jit = numba.njit(cache=True, nogil=True)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .kernels import KEY_BASE  # tie key = i * KEY_BASE + j
+from .tiekey import KEY_BASE  # tie key = i * KEY_BASE + j
 
 # field: (dtype, fill value for a free slot)
 FIRM_FIELDS: dict[str, tuple[type, float]] = {

@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
+from numba.core.errors import TypingError
 
 from model import ClusterModel, ClusterSpec, ModelParams, ShockParams, kernel_code, kernels
 from model.policies import POLICIES
@@ -69,16 +71,27 @@ def test_a_call_with_other_argument_types_goes_to_the_jit_with_the_same_answer()
     assert kernels.mode == "aot"
     kernels.fallbacks.clear()
     group = np.array([2, 0, 1, 0, 2, 2], dtype=np.int64)
-    expected = kernel_code.group_order(group, 3)
-    assert kernels.group_order(group, 3).tolist() == expected.tolist()
+    expected = kernel_code.group_order(group, 3).tolist()
+    assert kernels.group_order(group, 3).tolist() == expected
+    assert kernels.group_order(group, np.int64(3)).tolist() == expected
     assert not kernels.fallbacks
     read_only = group.copy()
     read_only.setflags(write=False)
-    strided = np.repeat(group, 2)[::2]
-    for other in (group.astype(np.int32), strided, read_only):
-        assert kernels.group_order(other, 3).tolist() == expected.tolist()
-    assert kernels.group_order(group, np.int32(3)).tolist() == expected.tolist()  # a scalar of another type
-    assert kernels.fallbacks["group_order"] == 4
+    others = [(group.astype(np.int32), 3), (np.repeat(group, 2)[::2], 3), (read_only, 3),
+              (group, np.int32(3))]
+    for array, n in others:
+        assert kernels.group_order(array, n).tolist() == expected
+    with pytest.raises(TypingError):  # big-endian: the JIT refuses it, where the compiled code would misread it
+        kernels.group_order(group.astype(">i8"), 3)
+    assert kernels.fallbacks["group_order"] == len(others) + 1
+
+
+# a process that loads the kernels, runs one and says how
+PROBE = """
+import sys, numpy as np
+from model import kernels
+print(kernels.mode, "numba" in sys.modules, kernels.group_order(np.array([2, 0, 1, 0]), 3).tolist())
+"""
 
 
 def _expected_module(cache: Path) -> Path:
@@ -87,27 +100,52 @@ def _expected_module(cache: Path) -> Path:
 
 def test_a_damaged_compiled_module_is_reported_and_the_jit_runs_instead(tmp_path):
     _expected_module(tmp_path).write_bytes(b"not a shared library")
-    proc = _python(RUN, KHUSHEH_KERNEL_CACHE=str(tmp_path))
+    proc = _python(PROBE, KHUSHEH_KERNEL_CACHE=str(tmp_path))
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
     assert "kernels compiled ahead of time cannot be used" in proc.stderr
-    assert proc.stdout.split()[:2] == ["jit", "True"]
+    assert proc.stdout.split() == ["jit", "True", "[1,", "3,", "2,", "0]"]
 
 
-def test_without_a_c_compiler_the_build_fails_once_and_the_jit_runs_instead(tmp_path):
-    env = dict(KHUSHEH_KERNEL_CACHE=str(tmp_path), CC="/bin/false")
-    first = _python(RUN, **env)
+def test_without_a_compiler_the_build_fails_once_and_the_jit_runs_instead(tmp_path):
+    env = dict(KHUSHEH_KERNEL_CACHE=str(tmp_path), CC="/bin/false", CXX="/bin/false")
+    first = _python(PROBE, **env)
     assert first.returncode == 0 and "Traceback" not in first.stderr
-    assert "could not compile the kernels ahead of time (no working C compiler" in first.stderr
+    assert "could not compile the kernels ahead of time (no working C and C++ compiler" in first.stderr
     assert first.stdout.split()[:2] == ["jit", "True"]
     assert (tmp_path / f"{kernels.build_name()}.failed").exists()
-    again = _python(RUN, **env)  # the failure is remembered: no second attempt
+    again = _python(PROBE, **env)  # the failure is remembered: no second attempt
     assert "compil" not in again.stderr and again.stdout == first.stdout
     assert not _expected_module(tmp_path).exists()
 
 
-def test_the_module_is_named_for_its_source(tmp_path, monkeypatch):
-    """A change to the kernels' source gives the compiled module another name (so it is built again)."""
+def test_two_processes_starting_together_build_the_module_once(tmp_path):
+    env = {**os.environ, "KHUSHEH_KERNEL_CACHE": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", PROBE], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=900) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert [out.split()[:2] for out, _err in outs] == [["aot", "False"]] * 2
+    assert sum(err.count("[khusheh] compiling the model's kernels") for _out, err in outs) == 1
+    assert _expected_module(tmp_path).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernels_aot.lock", _expected_module(tmp_path).name]
+
+
+def test_a_build_removes_this_machines_older_modules_and_leftovers_but_not_other_machines(tmp_path):
+    name = "kernels_aot_aaaa_new"
+    keep = [f"{name}.cpython-312-x86_64-linux-gnu.so", "kernels_aot_bbbb_old.cpython-312-x86_64-linux-gnu.so",
+            "kernels_aot_bbbb_new.failed", "kernels_aot.lock"]
+    gone = ["kernels_aot_aaaa_old.cpython-312-x86_64-linux-gnu.so", "kernels_aot_aaaa_old.failed",
+            f"{name}.cpython-312-x86_64-linux-gnu.so.123.tmp"]
+    for file in keep + gone:
+        (tmp_path / file).write_text("")
+    kernels._clean(tmp_path, name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
+
+
+def test_the_module_is_named_for_its_source_and_machine(tmp_path, monkeypatch):
+    """A change to the kernels' source, or to NumPy's version, gives the compiled module another name."""
     name = kernels.build_name()
+    assert name.isidentifier()  # (the extension module's name)
     source = tmp_path / "model"
     source.mkdir()
     for file in kernels._SOURCES:
@@ -116,5 +154,7 @@ def test_the_module_is_named_for_its_source(tmp_path, monkeypatch):
     assert kernels.build_name() == name
     with open(source / "kernel_code.py", "a") as code:
         code.write("\n# changed\n")
-    assert kernels.build_name() != name
-    assert name.isidentifier()  # (the extension module's name)
+    changed = kernels.build_name()
+    assert changed != name and changed.rsplit("_", 1)[0] == name.rsplit("_", 1)[0]
+    monkeypatch.setattr(np, "__version__", "0.0.0")
+    assert kernels.build_name().rsplit("_", 1)[0] != name.rsplit("_", 1)[0]

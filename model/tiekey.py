@@ -1,0 +1,5 @@
+"""The key of the tie between firm slots i < j: ``i * KEY_BASE + j`` (model.state, model.kernel_code)."""
+
+import numpy as np
+
+KEY_BASE = np.int64(1) << 32
