@@ -30,6 +30,7 @@ import importlib.machinery
 import importlib.util
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +45,7 @@ from .tiekey import KEY_BASE  # noqa: F401 (here for callers that read it from t
 _HERE = Path(__file__).resolve().parent
 _SOURCES = ("kernel_code.py", "kernel_signatures.py", "aot.py", "tiekey.py")
 _BUILD_TIMEOUT_S = 1800
+_STOPPED = {int(getattr(signal, name)) for name in ("SIGKILL", "SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)}
 
 fallbacks: Counter = Counter()  # kernels reached through the JIT while compiled ones are loaded (for tests)
 mode = "jit"  # "aot" once the compiled module is loaded
@@ -147,9 +149,11 @@ def _build(cache: Path, name: str, path: Path) -> None:
             _clean(cache, name)
             return
         reason = (report.strip().splitlines() or ["no output"])[-1]
-        if code < 0:  # killed (out of memory, interrupted): worth another try next time
-            _say(f"compiling the kernels was stopped ({reason}); numba's JIT runs them instead")
+        if -code in _STOPPED:  # killed (out of memory, interrupted): worth another try next time
+            _say(f"compiling the kernels was stopped (signal {-code}); numba's JIT runs them instead")
             return
+        if code < 0:  # e.g. an illegal instruction when the new module was tried (model.aot._try)
+            reason = f"the build died of signal {-code}"
         failed.write_text(report)
         _say(f"could not compile the kernels ahead of time ({reason}); numba's JIT runs them instead"
              f" (the whole report: {failed}; delete it to try again)")
