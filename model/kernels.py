@@ -99,9 +99,9 @@ def build_name() -> str:
 
 
 def _lock(path: Path):
-    """An exclusive lock on ``path`` (held while the returned descriptor is open), or None where
-    there is no locking (Windows, some network file systems): there two processes may both build, and
-    each one's rename keeps the module whole."""
+    """A descriptor of ``path`` that holds an exclusive lock while it is open, where the system has
+    one (not on Windows nor on some network file systems: there two processes may both build, and each
+    one's rename keeps the module whole)."""
     fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
     try:
         import fcntl
