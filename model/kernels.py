@@ -45,6 +45,10 @@ from .tiekey import KEY_BASE  # noqa: F401 (here for callers that read it from t
 _HERE = Path(__file__).resolve().parent
 _SOURCES = ("kernel_code.py", "kernel_signatures.py", "aot.py", "tiekey.py")
 _BUILD_TIMEOUT_S = 1800
+# numba's settings that change the code it generates (not, e.g., NUMBA_NUM_THREADS, which joblib sets in its workers)
+_CODEGEN_SETTINGS = ("NUMBA_OPT", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "NUMBA_BOUNDSCHECK", "NUMBA_LOOP_VECTORIZE",
+                     "NUMBA_SLP_VECTORIZE", "NUMBA_ENABLE_AVX", "NUMBA_DISABLE_INTEL_SVML", "NUMBA_DEBUGINFO",
+                     "NUMBA_DISABLE_JIT")
 _STOPPED = {int(getattr(signal, name)) for name in ("SIGKILL", "SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)}
 
 fallbacks: Counter = Counter()  # kernels reached through the JIT while compiled ones are loaded (for tests)
@@ -80,13 +84,13 @@ def _cpu() -> str:
 
 def _machine() -> bytes:
     """What the compiled module depends on besides its source: this CPU (the code is built for it),
-    Python, NumPy (its headers), numba and llvmlite, and numba's settings."""
+    Python, NumPy (its headers), numba and llvmlite, and numba's code-generation settings."""
     parts = [_cpu(), sys.version, platform.machine(), np.__version__]
     for package in ("numba", "llvmlite"):
         spec = importlib.util.find_spec(package)
         version = Path(spec.origin).with_name("_version.py") if spec and spec.origin else None
         parts.append(version.read_text() if version and version.exists() else package)
-    parts += sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("NUMBA_"))
+    parts += [f"{k}={os.environ[k]}" for k in _CODEGEN_SETTINGS if k in os.environ]
     return "\n".join(parts).encode()
 
 

@@ -143,7 +143,8 @@ def test_a_build_removes_this_machines_older_modules_and_leftovers_but_not_other
 
 
 def test_the_module_is_named_for_its_source_and_machine(tmp_path, monkeypatch):
-    """A change to the kernels' source, or to NumPy's version, gives the compiled module another name."""
+    """A change to the kernels' source, to NumPy's version or to numba's code generation gives the compiled
+    module another name; a setting that does not change the code leaves it."""
     name = kernels.build_name()
     assert name.isidentifier()  # (the extension module's name)
     source = tmp_path / "model"
@@ -156,5 +157,10 @@ def test_the_module_is_named_for_its_source_and_machine(tmp_path, monkeypatch):
         code.write("\n# changed\n")
     changed = kernels.build_name()
     assert changed != name and changed.rsplit("_", 1)[0] == name.rsplit("_", 1)[0]
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # (as joblib sets in its workers: the same code)
+    assert kernels.build_name() == changed
+    monkeypatch.setenv("NUMBA_OPT", "0")
+    assert kernels.build_name().rsplit("_", 1)[0] != name.rsplit("_", 1)[0]
+    monkeypatch.delenv("NUMBA_OPT")
     monkeypatch.setattr(np, "__version__", "0.0.0")
     assert kernels.build_name().rsplit("_", 1)[0] != name.rsplit("_", 1)[0]
