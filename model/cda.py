@@ -292,13 +292,14 @@ def _form_association(model, cda) -> None:
 def _cluster_ties(model, cluster: int) -> np.ndarray:
     """Indices of the ties of one cluster, ascending (grouped once per change of the tie table)."""
     ties = model.ties
-    if model.n_clusters == 1:
-        return np.arange(len(ties))
     cache = getattr(model, "_ties_by_cluster", None)
     if cache is None or cache[0] != ties.version or cache[1] != len(ties):
-        by = model.firms.cluster[ties.i]
-        order = kernels.group_order(by, model.n_clusters)
-        bounds = np.concatenate([[0], np.cumsum(np.bincount(by, minlength=model.n_clusters))])
+        if model.n_clusters == 1:
+            order, bounds = np.arange(len(ties)), np.array([0, len(ties)])
+        else:
+            by = model.firms.cluster[ties.i]
+            order = kernels.group_order(by, model.n_clusters)
+            bounds = np.concatenate([[0], np.cumsum(np.bincount(by, minlength=model.n_clusters))])
         cache = (ties.version, len(ties), order, bounds)
         model._ties_by_cluster = cache
     order, bounds = cache[2], cache[3]

@@ -215,8 +215,9 @@ class ClusterModel(mesa.Model):
         f = self.firms
         if len(self._firm_agents) < f.capacity:
             self._firm_agents.extend([None] * (f.capacity - len(self._firm_agents)))
-        for s in slots:
-            self._firm_agents[s] = Firm(self, s, self._cell(f.x[s], f.y[s]))
+        cells, agents = self.grid._cells, self._firm_agents
+        for s, x, y in zip(slots.tolist(), f.x[slots].tolist(), f.y[slots].tolist()):
+            agents[s] = Firm(self, s, cells[(x, y)])
 
     def _build_cdas(self) -> None:
         pol = self.params.policy
@@ -247,10 +248,10 @@ class ClusterModel(mesa.Model):
         dead = np.zeros(self.firms.capacity, dtype=bool)
         dead[slots] = True
         self.ties.drop_firms(dead)
-        for s in slots:
-            agent = self._firm_agents[s]
-            agent.remove()
-            self._firm_agents[s] = None
+        agents = self._firm_agents
+        for s in slots.tolist():
+            agents[s].remove()
+            agents[s] = None
         self.firms.release(slots)
 
     # ------------------------------------------------------------------ run

@@ -59,10 +59,18 @@ class FirmTable:
             setattr(self, name, np.full(self.capacity, fill, dtype=dtype))
         # awareness of each support institution and supplier (the "links")
         self.aware = np.zeros((self.capacity, max(n_links, 1)), dtype=bool)
+        self._live = None
 
     def live(self) -> np.ndarray:
-        """Slot indices of live firms, ascending."""
-        return np.flatnonzero(self.alive)
+        """Slot indices of live firms, ascending.
+
+        Kept until :meth:`allocate` or :meth:`release` changes which slots are
+        alive (the only ways they change): the same array is returned to every
+        caller until then, so never write into it.
+        """
+        if self._live is None:
+            self._live = np.flatnonzero(self.alive)
+        return self._live
 
     def allocate(self, n: int) -> np.ndarray:
         """Reserve ``n`` free slots, lowest first (deterministic), growing the arrays if needed.
@@ -75,10 +83,12 @@ class FirmTable:
             free = np.flatnonzero(~self.alive)
         taken = free[:n].astype(np.int64)
         self.alive[taken] = True
+        self._live = None
         return taken
 
     def release(self, slots: np.ndarray) -> None:
         """Free slots of exited firms and reset their state."""
+        self._live = None
         for name, (_dtype, fill) in FIRM_FIELDS.items():
             getattr(self, name)[slots] = fill
         self.aware[slots] = False
