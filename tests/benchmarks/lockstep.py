@@ -76,13 +76,15 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     months = args.months or (120 if args.firms == 500 else 240)
     runs = args.runs or (20 if args.firms == 500 else 2)
-    sys.path.insert(0, str(ROOT))
     with tempfile.TemporaryDirectory(prefix="khusheh-lockstep-") as tmp:
         load_old(args.rev, Path(tmp))
         old_s = new_s = 0.0
         same = True
         for run in range(runs):
-            old, new = make("model_old", args.firms, months, run), make("model", args.firms, months, run)
+            try:
+                old, new = make("model_old", args.firms, months, run), make("model", args.firms, months, run)
+            except ValueError as e:  # the model's ParameterError, e.g. a horizon before the CDA starts
+                raise SystemExit(f"lockstep: {e}") from None
             month = 0
             while old.running or new.running:
                 order = ((old, new) if month % 2 == 0 else (new, old))
