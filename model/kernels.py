@@ -194,15 +194,10 @@ def _load():
         return None
 
 
-_jit_module = None
-
-
 def _jit():
-    global _jit_module
-    if _jit_module is None:
-        from . import kernel_code
-        _jit_module = kernel_code
-    return _jit_module
+    """The JIT functions' module (imported, with numba, at the first call)."""
+    from . import kernel_code
+    return kernel_code
 
 
 def _fallback(name: str, args: tuple):
