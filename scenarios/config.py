@@ -71,6 +71,8 @@ BehaviourConf = _schema(ModelParams, "BehaviourConf", _NOT_BEHAVIOUR)
 class SimConf:
     months: int = 120  # horizon [months]
     snapshot_months: list[int] = field(default_factory=list)  # months with agent-level snapshots
+    # the seeds whose runs keep them (None: every seed); a sweep's maps need one seed's, not thirty
+    snapshot_seeds: typing.Optional[list[int]] = None
     progress: bool = True  # progress bar for runs longer than a few seconds
     progress_delay: float = 2.0  # seconds before the bar appears (short runs stay quiet)
     design: str = ""  # a sensitivity design (design.csv); its row design_row sets parameters
@@ -99,15 +101,17 @@ def to_model_params(cfg: DictConfig) -> tuple[ModelParams, int]:
     province = cluster.pop("province", None)
     clusters = _province(province) if province else (ClusterSpec(**cluster),)
     behaviour = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data["model"].items()}
+    seed, sim = int(data["seed"]), data["sim"]
+    keeps = sim["snapshot_seeds"] is None or seed in sim["snapshot_seeds"]
     params = ModelParams(
-        months=data["sim"]["months"],
-        snapshot_months=tuple(data["sim"]["snapshot_months"]),
+        months=sim["months"],
+        snapshot_months=tuple(sim["snapshot_months"]) if keeps else (),
         clusters=clusters,
         policy=PolicyParams(**data["policy"]),
         shock=ShockParams(**data["shock"]),
         **behaviour,
     )
-    return params, int(data["seed"])
+    return params, seed
 
 
 def _cluster_preset(name: str) -> ClusterSpec:

@@ -78,6 +78,16 @@ def test_experiment_policy_comparison_is_every_policy_times_30_seeds():
     assert OmegaConf.select(cfg, "seed") == 0
 
 
+@pytest.mark.parametrize("seed, kept", [(0, (12, 48, 120)), (1, ()), (29, ())])
+def test_a_named_sweep_keeps_snapshots_for_seed_0_only_unless_asked(seed, kept):
+    params, _ = to_model_params(_compose(["experiment=policy_comparison", f"seed={seed}"]))
+    assert params.snapshot_months == kept
+    params, _ = to_model_params(_compose(["experiment=policy_comparison", f"seed={seed}", "sim.snapshot_seeds=null"]))
+    assert params.snapshot_months == (12, 48, 120)
+    params, _ = to_model_params(_compose(["sim.snapshot_months=[3]", f"seed={seed}"]))
+    assert params.snapshot_months == (3,)  # (by default, every seed's run keeps them)
+
+
 def _cli(args, cwd, env=None, check=True):
     proc = subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=900,
                           env={**os.environ, **(env or {})})
