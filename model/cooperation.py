@@ -56,9 +56,25 @@ def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> n
     c_lo, c_n = start_c[own_cluster], size_c[own_cluster]
     u = rng.random((p.search_rounds, 3, n))
     # acceptance by distance in cells, exp(-d / interaction_range), for every distance on the grid
-    accept = np.exp(-np.arange(max(model.region.width, model.region.height)) / p.interaction_range)
+    accept = getattr(model, "_accept_by_distance", None)
+    if accept is None:
+        accept = np.exp(-np.arange(max(model.region.width, model.region.height)) / p.interaction_range)
+        model._accept_by_distance = accept
     return kernels.propose_partners(seekers, u, p.own_town_preference, ct_lo, ct_n, c_lo, c_n, pool_ct, pool_c,
                                     f.x, f.y, accept)
+
+
+def choose_kinds(model, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` joint-action types drawn by ``action_mix``: the draws and the result of
+    ``rng.choice(4, size=n, p=action_mix / sum(action_mix))``, without its checks of ``p`` on every
+    call (the parameters are checked once; tests/test_submodels.py compares the two)."""
+    cdf = getattr(model, "_action_cdf", None)
+    if cdf is None:
+        mix = model.params.action_mix
+        cdf = (np.asarray(mix) / sum(mix)).cumsum()  # as Generator.choice: the cumulative sum, over its last
+        cdf /= cdf[-1]
+        model._action_cdf = cdf
+    return cdf.searchsorted(rng.random(n), side="right")
 
 
 def partnering(model) -> None:
@@ -83,7 +99,7 @@ def partnering(model) -> None:
     partner[need] = draw_new_partners(model, seekers[need], rng)
     ok = partner >= 0
     a, b = seekers[ok], partner[ok]
-    kind = rng.choice(len(JOINT_ACTION_TYPES), size=len(a), p=np.asarray(p.action_mix) / sum(p.action_mix))
+    kind = choose_kinds(model, rng, len(a))
     play_game(model, a, b, kind, tie[ok])
     decay_ties(model)
 

@@ -8,7 +8,7 @@ import pytest
 
 from model import ClusterModel, PolicyParams
 from model.cda import meet, phase_of
-from model.cooperation import KNOWLEDGE, PURCHASING, contribution_probability, play_game
+from model.cooperation import KNOWLEDGE, PURCHASING, choose_kinds, contribution_probability, play_game
 from model.demography import exit_firms
 from model.market import update as market_update
 from model.observation import TriangleCount, gini, local_clustering, triangles
@@ -19,6 +19,23 @@ from .conftest import set_trust, small_model
 
 SURE = dict(choice_sharpness=1000.0, reciprocity=0.0, benefit=(1.0, 1.0, 1.0, 1.0), cost=(0.2, 0.2, 0.2, 0.2),
             temptation=(0.0, 0.0, 0.0, 0.0))
+
+
+@pytest.mark.parametrize("mix", [(0.35, 0.2, 0.2, 0.25), (1.0, 0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 2.0),
+                                 (0.1, 0.3, 0.0, 0.6), (3.0, 1.0, 1.0, 2.0)])
+def test_joint_action_types_are_numpys_choice_by_the_mix(mix):
+    # the same types and the same draws as Generator.choice, which the model used before (the
+    # regression baseline depends on it), for each size, and the generator left in the same state
+    model = small_model(n_firms=2, action_mix=mix)
+    for seed in range(20):
+        for n in (0, 1, 5, 300):
+            ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+            kinds = choose_kinds(model, ours, n)
+            expected = numpys.choice(4, size=n, p=np.asarray(mix) / sum(mix))
+            assert kinds.dtype == expected.dtype and np.array_equal(kinds, expected)
+            assert ours.random() == numpys.random()
+    if mix[1] == mix[2] == 0.0:  # a type with no share is never drawn
+        assert not np.isin(choose_kinds(model, np.random.default_rng(0), 1000), [1, 2]).any()
 
 
 def _pair(model):
