@@ -71,7 +71,7 @@ def choose_kinds(model, rng: np.random.Generator, n: int) -> np.ndarray:
     cdf = getattr(model, "_action_cdf", None)
     if cdf is None:
         mix = model.params.action_mix
-        cdf = (np.asarray(mix) / sum(mix)).cumsum()  # as Generator.choice: the cumulative sum, over its last
+        cdf = (np.asarray(mix) / sum(mix)).cumsum()  # as Generator.choice: cumulative shares, over the last
         cdf /= cdf[-1]
         model._action_cdf = cdf
     return cdf.searchsorted(rng.random(n), side="right")
