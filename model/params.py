@@ -275,12 +275,12 @@ class ModelParams:
         for name in ("action_mix", "benefit", "cost", "temptation"):
             vals = getattr(self, name)
             if len(vals) != len(JOINT_ACTION_TYPES) or any(
-                    isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in vals):
+                    isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf for v in vals):
                 raise ParameterError(
-                    f"{name} = {vals!r} must be {len(JOINT_ACTION_TYPES)} non-negative numbers "
+                    f"{name} = {vals!r} must be {len(JOINT_ACTION_TYPES)} non-negative finite numbers "
                     f"({', '.join(JOINT_ACTION_TYPES)})")
-        if sum(self.action_mix) <= 0:
-            raise ParameterError(f"action_mix = {self.action_mix!r} must have a positive sum")
+        if not 0 < sum(self.action_mix) < math.inf:
+            raise ParameterError(f"action_mix = {self.action_mix!r} must have a positive finite sum")
         if any(t >= 1 for t in self.temptation):
             raise ParameterError(f"temptation = {self.temptation!r}; each tau must be in [0, 1)")
         for m in self.snapshot_months:

@@ -18,6 +18,9 @@ from model import ClusterModel, ClusterSpec, ModelParams, ParameterError
     ({"months": "abc"}, ["months", "abc", "number"]),
     ({"n_firms": 2.5}, ["n_firms", "2.5", "whole"]),
     ({"temptation": (0.1, 0.2, 1.0, 0.3)}, ["temptation", "[0, 1)"]),
+    ({"action_mix": (0.5, float("nan"), 0.2, 0.3)}, ["action_mix", "nan", "non-negative finite"]),
+    ({"benefit": (1.0, float("inf"), 1.0, 1.0)}, ["benefit", "inf", "non-negative finite"]),
+    ({"action_mix": (1e308, 1e308, 0.0, 0.0)}, ["action_mix", "1e+308", "positive finite sum"]),
     ({"share_diagnostic": 0.5, "share_pilot": 0.6}, ["phase shares", "1.6"]),
     ({"subsidy_rat": 0.5}, ["unknown parameter", "subsidy_rat", "subsidy_rate"]),
 ])
