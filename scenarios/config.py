@@ -95,22 +95,26 @@ def register() -> None:
 
 
 def to_model_params(cfg: DictConfig) -> tuple[ModelParams, int]:
-    """The model's parameters and the seed from a composed config (no range checks here)."""
+    """The model's parameters and the seed from a composed config (no range checks here, but in a run
+    that keeps no snapshots: see below)."""
     data = OmegaConf.to_container(cfg, resolve=True)
     cluster = data["cluster"]
     province = cluster.pop("province", None)
     clusters = _province(province) if province else (ClusterSpec(**cluster),)
     behaviour = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data["model"].items()}
     seed, sim = int(data["seed"]), data["sim"]
-    keeps = sim["snapshot_seeds"] is None or seed in sim["snapshot_seeds"]
     params = ModelParams(
         months=sim["months"],
-        snapshot_months=tuple(sim["snapshot_months"]) if keeps else (),
+        snapshot_months=tuple(sim["snapshot_months"]),
         clusters=clusters,
         policy=PolicyParams(**data["policy"]),
         shock=ShockParams(**data["shock"]),
         **behaviour,
     )
+    if sim["snapshot_seeds"] is not None and seed not in sim["snapshot_seeds"]:
+        # a run that keeps no snapshots: checked first, so that a bad month fails in every run, not only
+        # in the runs that keep them
+        params = dataclasses.replace(params.validate(), snapshot_months=())
     return params, seed
 
 

@@ -15,7 +15,7 @@ import yaml
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from model import COLUMNS, ClusterModel
+from model import COLUMNS, ClusterModel, ParameterError
 from model.policies import POLICIES
 from scenarios.config import register, to_model_params
 from scenarios.results import DONE, RESULT_FILES, is_complete
@@ -86,6 +86,11 @@ def test_a_named_sweep_keeps_snapshots_for_seed_0_only_unless_asked(seed, kept):
     assert params.snapshot_months == (12, 48, 120)
     params, _ = to_model_params(_compose(["sim.snapshot_months=[3]", f"seed={seed}"]))
     assert params.snapshot_months == (3,)  # (by default, every seed's run keeps them)
+    # a month past the horizon is refused in every run, whether it keeps snapshots or not
+    with pytest.raises(ParameterError, match="snapshot_months contains 500"):
+        params, _ = to_model_params(_compose(["experiment=policy_comparison", f"seed={seed}",
+                                              "sim.snapshot_months=[12,500]"]))
+        params.validate()
 
 
 def _cli(args, cwd, env=None, check=True):
