@@ -74,10 +74,10 @@ def test_bootstrap_ci_and_seed_count_on_known_data():
     assert seeds_needed(1.0, 0.1) == 385  # (1.96 * 1 / 0.1)^2 = 384.2
 
 
-def _small_sweep(root: Path, policies=("none", "standard_cda"), seeds=(0, 1, 2)) -> Path:
+def _small_sweep(root: Path, policies=("none", "standard_cda"), seeds=(0, 1, 2), snapshot_months=(30,)) -> Path:
     for policy in policies:
         for seed in seeds:
-            params = ModelParams(months=30, policy=POLICIES[policy], snapshot_months=(30,)).with_overrides(
+            params = ModelParams(months=30, policy=POLICIES[policy], snapshot_months=snapshot_months).with_overrides(
                 n_firms=120, policy_start_month=4)
             m = ClusterModel(params, rng=seed).run()
             pol = params.policy
@@ -146,6 +146,12 @@ def test_a_missing_run_and_a_corrupt_file_are_named_in_the_brief(tmp_path):
     # the corrupt baseline run is not also counted as missing; the pairs use seeds 0 and 1 only
     eff = pd.read_csv(paths["effects"])
     assert set(eff.n_seeds) == {2}
+
+
+def test_a_brief_without_snapshots_says_it_has_no_maps(tmp_path, capsys):
+    paths = build([_small_sweep(tmp_path / "sweep", seeds=(0, 1), snapshot_months=())], tmp_path / "out")
+    assert "map" not in paths and "network" not in paths and paths["pdf"].is_file()
+    assert "no run kept agent-level snapshots of month 30" in capsys.readouterr().err
 
 
 def test_report_command_errors_are_one_line(tmp_path, capsys):
