@@ -230,8 +230,10 @@ def run_job(task_function: Any, config: DictConfig, job_dir_key: str, job_subdir
         task_cfg = _copy_without_hydra(config)
         ret.cfg = task_cfg
         # Hydra gives the JobReturn a copy of HydraConfig's config; this one gives it HydraConfig's own,
-        # which is a copy already (set_config made it for this job) and which nothing else keeps once
-        # the job has restored HydraConfig (below): the same content, one copy fewer (8 ms a job)
+        # a copy already (set_config made it for this job; one copy fewer, 8 ms a job). That copy's
+        # interpolations still resolve through this job's config, the template that the worker's next
+        # job changes: it is read only within this job (the .hydra records, the callbacks), and
+        # _for_the_sweeper drops it before the job returns
         ret.hydra_cfg = hydra_cfg
         overrides = OmegaConf.to_container(config.hydra.overrides.task)
         assert isinstance(overrides, list)
