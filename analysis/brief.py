@@ -133,14 +133,14 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
         paths["cost"] = fig.cost_effectiveness(cost, figs / "cost_effectiveness.png")
     horizon = int(series.month.max())
     map_panels = _snapshot_panels(col, [baseline, main] if main else [baseline], horizon)
-    if not map_panels:
-        print(f"khusheh-report: no run kept agent-level snapshots of month {horizon} (khusheh-run's"
-              " sim.snapshot_months and sim.snapshot_seeds): the brief has no maps", file=sys.stderr)
     if map_panels:
         # the main programme also at the CDA's exit, when that month was kept
         at_exit = _snapshot_panels(col, [main], end) if main and end is not None and end < horizon else []
         paths["map"] = fig.cluster_map(map_panels[:1] + at_exit + map_panels[1:], figs / "map.png")
         paths["network"] = fig.network([(t, f, ti) for t, f, ti, _ in map_panels], figs / "network.png")
+    else:
+        print(f"khusheh-report: no run kept agent-level snapshots of month {horizon} (khusheh-run's"
+              " sim.snapshot_months and sim.snapshot_seeds): the brief has no maps", file=sys.stderr)
     text = render(col, ce, cost, policies, main, baseline, start, end, horizon, paths, out, contexts, robustness)
     html_path = out / "brief.html"
     _write(html_path, text)
