@@ -67,12 +67,12 @@ def cost_table(eff: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("policy").loc[order].reset_index() if rows else pd.DataFrame()
 
 
-def _snapshot_panels(col: Collection, policies, month):
-    """(title, firms, ties, places) for seed-0-like runs of each policy at ``month``, when snapshots exist."""
+def _snapshot_panels(col: Collection, runs: pd.DataFrame, policies, month):
+    """(title, firms, ties, places) for seed-0-like runs (of ``runs``) of each policy at ``month``,
+    when snapshots exist."""
     panels = []
     for policy in policies:
-        runs = col.summary[col.summary.policy == policy].sort_values("seed")
-        for _, r in runs.iterrows():
+        for _, r in runs[runs.policy == policy].sort_values("seed").iterrows():
             snap = col.folders[r.run] / "snapshots"
             files = [snap / f"{k}_{month}.parquet" for k in ("firms", "ties", "places")]
             if all(f.is_file() for f in files):
@@ -83,6 +83,32 @@ def _snapshot_panels(col: Collection, policies, month):
                 panels.append((f"{fig.plain(policy)}\nmonth {month}, seed {r.seed}", *frames))
                 break
     return panels
+
+
+def _paired(runs: pd.DataFrame, baseline: str) -> list[str]:
+    """The programmes among ``runs`` (one setting) with at least one seed of the baseline's."""
+    base_seeds = set(runs[runs.policy == baseline].seed)
+    return [p for p, sub in runs.groupby("policy") if p != baseline and base_seeds & set(sub.seed)]
+
+
+def choose_setting(col: Collection, baseline: str, sweeps) -> str:
+    """The setting (context) the brief shows: the first in which a programme can be paired with
+    the baseline on the same seeds. A user's input without one is a ``ResultsError`` saying what
+    is missing."""
+    where = ", ".join(map(str, sweeps))
+    if col.summary.empty:
+        raise ResultsError(f"no complete run in {where} (khusheh-run writes a DONE file when a run finishes)")
+    if baseline not in set(col.summary.policy):
+        raise ResultsError(f"no baseline run (policy={baseline}) among the runs in {where}: a brief compares each "
+                           "policy with the baseline on the same seeds")
+    if set(col.summary.policy) == {baseline}:
+        raise ResultsError(f"only baseline runs (policy={baseline}) in {where}: a brief compares programmes "
+                           "(e.g. policy=standard_cda) with them on the same seeds")
+    usable = [c for c in col.summary.context.unique() if _paired(col.summary[col.summary.context == c], baseline)]
+    if not usable:
+        raise ResultsError(f"no programme run in {where} has a baseline run (policy={baseline}) with the same "
+                           "settings and seed: a brief compares each policy with the baseline on the same seeds")
+    return usable[0]
 
 
 def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = None,
@@ -99,23 +125,22 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     figs = out / "figures"
     figs.mkdir(exist_ok=True)
     col = collect(sweeps)
-    if col.summary.empty:
-        raise ResultsError("no complete run in " + ", ".join(map(str, sweeps)))
-    if baseline not in set(col.summary.policy):
-        raise ResultsError(f"no baseline runs (policy={baseline}) to compare with")
+    ctx = choose_setting(col, baseline, sweeps)
+    contexts = [ctx] + [c for c in col.summary.context.unique() if c != ctx]
     col.save(out / "results.parquet")
     eff = effects(col.series, col.summary, TABLE + ["firms", "cooperation_rate", "members_share"], baseline,
                   target_ci)
     _write_csv(out / "effects.csv", eff)
     if len(col.problems):
         _write_csv(out / "problems.csv", col.problems)
-    policies = fig.ordered(col.summary.policy)
-    contexts = list(col.summary.context.unique())
-    ctx = contexts[0]
+    # the programmes of this setting that share at least one seed with its baseline
+    runs = col.summary[col.summary.context == ctx]
+    paired = _paired(runs, baseline)
+    policies = fig.ordered([baseline, *paired])
     series = col.series[col.series.context == ctx]
     band = bands(series, COOPERATION + GROWTH).xs(ctx, level="context")
     main = _main_policy(policies)
-    main_runs = col.summary[(col.summary.policy == main)] if main else col.summary.iloc[:0]
+    main_runs = runs[runs.policy == main] if main else runs.iloc[:0]
     start = int(main_runs.start_month.iloc[0]) if len(main_runs) else None
     end = int(main_runs.start_month.iloc[0] + main_runs.duration_months.iloc[0]) if len(main_runs) else None
     paths = {}
@@ -126,16 +151,16 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     paths["cooperation"] = fig.fan_chart(band, COOPERATION, shown, figs / "cooperation.png", start, end,
                                          banded=banded)
     paths["growth"] = fig.fan_chart(band, GROWTH, shown, figs / "growth.png", start, end, banded=banded)
-    ce = eff[eff.context == ctx]
+    ce = eff[(eff.context == ctx) & eff.policy.isin(policies)]
     paths["forest"] = fig.forest(ce, ["mean_trust", "joint_actions", "employment", "output"], figs / "forest.png")
     cost = cost_table(ce)
     if len(cost):
         paths["cost"] = fig.cost_effectiveness(cost, figs / "cost_effectiveness.png")
     horizon = int(series.month.max())
-    map_panels = _snapshot_panels(col, [baseline, main] if main else [baseline], horizon)
+    map_panels = _snapshot_panels(col, runs, [baseline, main] if main else [baseline], horizon)
     if map_panels:
         # the main programme also at the CDA's exit, when that month was kept
-        at_exit = _snapshot_panels(col, [main], end) if main and end is not None and end < horizon else []
+        at_exit = _snapshot_panels(col, runs, [main], end) if main and end is not None and end < horizon else []
         paths["map"] = fig.cluster_map(map_panels[:1] + at_exit + map_panels[1:], figs / "map.png")
         paths["network"] = fig.network([(t, f, ti) for t, f, ti, _ in map_panels], figs / "network.png")
     else:
@@ -285,6 +310,9 @@ def main(argv=None) -> int:
                       Path(args.sensitivity_results) if args.sensitivity_results else None)
     except ResultsError as err:
         print(f"khusheh-report: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. --out names a file, or a folder it may not write
+        print(f"khusheh-report: cannot read the runs or write the brief: {err}", file=sys.stderr)
         return 2
     eff = pd.read_csv(paths["effects"])
     if target:

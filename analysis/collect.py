@@ -44,10 +44,27 @@ def atomic_write(path: Path, write) -> None:
         tmp.unlink(missing_ok=True)
 
 
+RUN_MARKS = (DONE, FAILED, "series.parquet", "summary.parquet", "config.yaml", "khusheh.log", ".hydra")
+
+
+def _is_run(folder: Path) -> bool:
+    """A run's folder (complete or not): khusheh-run or Hydra wrote one of its files there."""
+    return any((folder / name).exists() for name in RUN_MARKS)
+
+
 def _job_folders(sweep: Path) -> list[Path]:
-    if (sweep / DONE).exists() or (sweep / FAILED).exists() or (sweep / "series.parquet").exists():
-        return [sweep]  # a single run's folder
-    return sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
+    """The run folders in ``sweep``: itself, or any folder below it (``outputs/`` holds
+    ``DATE/TIME/`` runs; a sweep its jobs). A folder with nothing of a run's and no folders
+    below it (an interrupted job's) is listed too, to be named as incomplete."""
+    if _is_run(sweep):
+        return [sweep]
+    found = []
+    for sub in sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if _is_run(sub) or not any(p.is_dir() and not p.name.startswith(".") for p in sub.iterdir()):
+            found.append(sub)
+        else:
+            found.extend(_job_folders(sub))
+    return found
 
 
 def _context(overrides: str) -> str:

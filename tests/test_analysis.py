@@ -20,11 +20,11 @@ from model.policies import POLICIES
 from scenarios.results import provenance, summary_row, write_run
 
 
-def _write(folder: Path, series: pd.DataFrame, policy: str, seed: int, snapshots=None, budget=0.0):
+def _write(folder: Path, series: pd.DataFrame, policy: str, seed: int, snapshots=None, budget=0.0, overrides=None):
     pol = POLICIES[policy]
     ident = {"cluster": "generic", "policy": policy, "shock": "none", "seed": seed, "budget": budget or pol.budget,
              "subsidy_rate": pol.subsidy_rate, "start_month": 4, "duration_months": 8,
-             "overrides": f"policy={policy},seed={seed}"}
+             "overrides": f"policy={policy},seed={seed}" if overrides is None else overrides}
     write_run(folder, series=series, cluster_series=series.assign(cluster="generic"),
               summary=summary_row(ident, series, 12), snapshots=snapshots or {}, resolved_yaml="x: 1\n",
               prov=provenance(seed, "abc", 0.0))
@@ -171,3 +171,34 @@ def test_custom_policies_keep_their_place_in_tables_and_figures():
     eff = pd.DataFrame([{"policy": p, "when": "horizon", "outcome": o, "effect": 1.0, "ci_low": 0.0, "ci_high": 2.0,
                          "budget": 100.0} for p in ("standard_cda", "my_programme") for o in ("employment", "output")])
     assert list(cost_table(eff).policy) == ["standard_cda", "my_programme"]
+
+
+def test_a_folder_of_single_runs_at_any_depth_gives_a_brief_of_the_setting_with_a_comparison(tmp_path, capsys):
+    """outputs/DATE/TIME/ runs: a baseline-only setting listed first must not break the brief."""
+    day = tmp_path / "outputs" / "2026-01-01"
+    _write(day / "09-00-00", _synthetic_series(0), "none", 0, overrides="sim.months=30")
+    _write(day / "10-00-00", _synthetic_series(0), "none", 0, overrides="sim.months=24")
+    _write(day / "10-00-01", _synthetic_series(0, offset=7.5), "standard_cda", 0,
+           overrides="sim.months=24,policy=standard_cda")
+    for folder in (tmp_path / "outputs", day):
+        out = tmp_path / f"brief_{folder.name}"
+        assert report_main([str(folder), "--out", str(out)]) == 0, capsys.readouterr().err
+        eff = pd.read_csv(out / "effects.csv")
+        row = eff[(eff.policy == "standard_cda") & (eff.when == "horizon") & (eff.outcome == "employment")]
+        assert len(row) == 1 and row.context.iloc[0] == "sim.months=24"
+        assert row.effect.iloc[0] == pytest.approx(7.5) and row.n_seeds.iloc[0] == 1
+        assert (out / "brief.pdf").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("runs, message", [
+    ([("none", 0)], "only baseline runs (policy=none) in "),
+    ([("standard_cda", 0)], "no baseline run (policy=none) among the runs in "),
+    ([("none", 0), ("standard_cda", 1)], "no programme run in "),
+])
+def test_runs_without_a_pair_to_compare_get_a_one_line_message(tmp_path, capsys, runs, message):
+    for policy, seed in runs:
+        _write(tmp_path / "runs" / f"{policy}-{seed}", _synthetic_series(seed), policy, seed)
+    target = tmp_path / "runs" / f"{runs[0][0]}-{runs[0][1]}" if len(runs) == 1 else tmp_path / "runs"
+    assert report_main([str(target), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"khusheh-report: {message}") and "\n" not in err and "Traceback" not in err
