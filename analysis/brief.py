@@ -26,7 +26,7 @@ COOPERATION = ["mean_trust", "joint_actions", "network_density"]
 GROWTH = ["employment", "output", "exports", "firms"]
 HEADLINE = ["joint_actions", "mean_trust", "employment"]
 TABLE = ["mean_trust", "joint_actions", "network_density", "employment", "output", "exports"]
-DIGITS = {"mean_trust": 3, "network_density": 4, "cooperation_rate": 3, "members_share": 3}
+DIGITS = {"mean_trust": 3, "network_density": 4, "cooperation_rate": 3, "members_share": 3, "spent": 0}
 
 
 def fmt(value: float, outcome: str, signed: bool = False) -> str:
@@ -51,20 +51,31 @@ def _main_policy(policies) -> str | None:
 
 
 def cost_table(eff: pd.DataFrame) -> pd.DataFrame:
+    """Gains at the horizon per 100 wage-months the CDA actually spent by then (not per 100 of its
+    budget: a CDA may spend far less), from the effects table; NaN where nothing was spent."""
     rows = []
     hz = eff[eff.when == "horizon"]
     for policy, sub in hz.groupby("policy"):
         sub = sub.set_index("outcome")
         budget = float(sub.budget.iloc[0])
-        if budget <= 0 or "employment" not in sub.index:
+        spent = float(sub.spent.iloc[0])
+        if not (budget > 0 or spent > 0) or "employment" not in sub.index:
             continue
-        k = 100.0 / budget
         e, o = sub.loc["employment"], sub.loc["output"]
-        rows.append({"policy": policy, "budget": budget,
-                     "jobs_per_100": e.effect * k, "jobs_low": e.ci_low * k, "jobs_high": e.ci_high * k,
-                     "output_per_100": o.effect * k, "output_low": o.ci_low * k, "output_high": o.ci_high * k})
+        rows.append({"policy": policy, "budget": budget, "spent": spent,
+                     "jobs_per_100": e.per_100_spent, "jobs_low": e.per_100_low, "jobs_high": e.per_100_high,
+                     "output_per_100": o.per_100_spent, "output_low": o.per_100_low, "output_high": o.per_100_high})
     order = fig.ordered(r["policy"] for r in rows)
     return pd.DataFrame(rows).set_index("policy").loc[order].reset_index() if rows else pd.DataFrame()
+
+
+def per_100_text(value, low, high, outcome: str) -> str:
+    """A gain per 100 wage-months spent with its CI, as the brief prints it."""
+    if not np.isfinite(value):
+        return "n/a (nothing spent)"
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return fmt(value, outcome, True)
+    return f"{fmt(value, outcome, True)} ({fmt(low, outcome, True)} to {fmt(high, outcome, True)})"
 
 
 def _snapshot_panels(col: Collection, runs: pd.DataFrame, policies, month):
@@ -219,11 +230,13 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
         if sub.empty:
             continue
         table_rows.append({"name": fig.plain(policy), "budget": f"{sub.budget.iloc[0]:,.0f}",
+                           "spent": fmt(sub.spent.iloc[0], "spent"),
                            "n": int(sub.n_seeds.iloc[0]),
                            "cells": [effect_text(sub.loc[o], o) if o in sub.index else "n/a" for o in TABLE]})
-    cost_rows = [{"name": fig.plain(r.policy), "jobs": f"{fmt(r.jobs_per_100, 'employment', True)} "
-                  f"({fmt(r.jobs_low, 'employment', True)} to {fmt(r.jobs_high, 'employment', True)})",
-                  "output": f"{fmt(r.output_per_100, 'output', True)}"} for r in cost.itertuples()] if len(cost) else []
+    cost_rows = [{"name": fig.plain(r.policy), "budget": f"{r.budget:,.0f}", "spent": fmt(r.spent, "spent"),
+                  "jobs": per_100_text(r.jobs_per_100, r.jobs_low, r.jobs_high, "employment"),
+                  "output": per_100_text(r.output_per_100, r.output_low, r.output_high, "output")}
+                 for r in cost.itertuples()] if len(cost) else []
     problems = [{"folder": html.escape(Path(p.folder).name if Path(p.folder).name else p.folder),
                  "problem": p.problem, "detail": html.escape(str(p.detail))} for p in col.problems.itertuples()]
     conclusion = conclude(eff, main, baseline)
@@ -363,13 +376,17 @@ dotted: it leaves (month {{ end }}).</p>
 
 <h2 class="page">All programmes compared (month {{ horizon }})</h2>
 <p>Difference against the baseline without a CDA, on the same seeds, mean over seeds with a 95% bootstrap
-confidence interval. Budgets in wage-months (one worker's monthly cost).</p>
-<table><tr><th>Programme</th><th>Budget</th><th>Seeds</th>{% for h in table_head %}<th>{{ h }}<br><span class="small">{{ table_units[loop.index0] }}</span></th>{% endfor %}</tr>
-{% for r in table_rows %}<tr><td>{{ r.name }}</td><td>{{ r.budget }}</td><td>{{ r.n }}</td>{% for c in r.cells %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
+confidence interval. Budgets and spending in wage-months (one worker's monthly cost); "spent" is what the CDA had
+actually spent by month {{ horizon }}, mean over seeds.</p>
+<table><tr><th>Programme</th><th>Budget</th><th>Spent</th><th>Seeds</th>{% for h in table_head %}<th>{{ h }}<br><span class="small">{{ table_units[loop.index0] }}</span></th>{% endfor %}</tr>
+{% for r in table_rows %}<tr><td>{{ r.name }}</td><td>{{ r.budget }}</td><td>{{ r.spent }}</td><td>{{ r.n }}</td>{% for c in r.cells %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
 <img src="{{ paths.forest }}" alt="Effects against the baseline">
 {% if cost_rows %}<h2>What the money buys</h2>
-<table><tr><th>Programme</th><th>Jobs gained per 100 wage-months (95% CI)</th><th>Output gained per 100 wage-months (wage-months a month)</th></tr>
-{% for r in cost_rows %}<tr><td>{{ r.name }}</td><td>{{ r.jobs }}</td><td>{{ r.output }}</td></tr>{% endfor %}</table>
+<p>Gains at month {{ horizon }} per 100 wage-months the CDA actually spent by then, not per 100 of its budget (a CDA
+may spend far less than its budget): the mean gain over the paired seeds divided by the mean amount spent, with a
+95% bootstrap CI over seeds.</p>
+<table><tr><th>Programme</th><th>Budget</th><th>Spent by month {{ horizon }}</th><th>Jobs gained per 100 wage-months spent (95% CI)</th><th>Output gained per 100 wage-months spent (wage-months a month; 95% CI)</th></tr>
+{% for r in cost_rows %}<tr><td>{{ r.name }}</td><td>{{ r.budget }}</td><td>{{ r.spent }}</td><td>{{ r.jobs }}</td><td>{{ r.output }}</td></tr>{% endfor %}</table>
 <img class="half" src="{{ paths.cost }}" alt="Cost-effectiveness">{% endif %}
 
 <h2 class="page">Cooperation</h2><img src="{{ paths.cooperation }}" alt="Cooperation over time">
@@ -395,7 +412,8 @@ its fees cover its costs and its members trust each other. Most cluster paramete
 <h2>Caveats</h2><ul>
 <li>The model is calibrated to stylised facts (firm sizes, exit rates, growth-rate shapes), not fitted to data of
 this cluster; read effects as comparisons between programmes, not forecasts.</li>
-<li>Budgets are in wage-months; costs of instruments are stylised.</li>
+<li>Budgets and spending are in wage-months; costs of instruments are stylised. Gains per 100 wage-months are per
+amount actually spent by the horizon, not per budget.</li>
 <li>Growth effects are smaller and later than cooperation effects and their intervals are wider: more seeds narrow
 them.</li>
 {% if robustness %}{% for r in robustness %}<li>{{ r }}</li>{% endfor %}{% else %}<li>The sensitivity of these

@@ -163,15 +163,23 @@ def forest(effects: pd.DataFrame, outcomes, path: Path) -> Path:
 
 
 def cost_effectiveness(table: pd.DataFrame, path: Path) -> Path:
-    """Jobs and output gained per 100 wage-months of budget, at the horizon, with 95% CIs."""
+    """Jobs and output gained per 100 wage-months actually spent (by the horizon), with 95% CIs;
+    a programme that spent nothing is marked so."""
     _style()
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 0.45 * len(table) + 1.5), sharey=True)
     y = np.arange(len(table))[::-1]
-    for ax, (col, title, unit) in zip(axes, (("jobs", "Jobs gained", "workers per 100 wage-months"),
-                                             ("output", "Output gained", "wage-months a month per 100 spent"))):
-        ax.errorbar(table[f"{col}_per_100"], y, xerr=[table[f"{col}_per_100"] - table[f"{col}_low"],
-                                                       table[f"{col}_high"] - table[f"{col}_per_100"]],
-                    fmt="o", color="#009E73", capsize=2, ms=4)
+    for ax, (col, title, unit) in zip(axes, (("jobs", "Jobs gained", "workers\nper 100 wage-months spent"),
+                                             ("output", "Output gained",
+                                              "wage-months a month\nper 100 wage-months spent"))):
+        value = table[f"{col}_per_100"].to_numpy(dtype=float)
+        low = np.where(np.isfinite(table[f"{col}_low"]), table[f"{col}_low"], value)
+        high = np.where(np.isfinite(table[f"{col}_high"]), table[f"{col}_high"], value)
+        ok = np.isfinite(value)
+        ax.errorbar(value[ok], y[ok], xerr=[value[ok] - low[ok], high[ok] - value[ok]], fmt="o", color="#009E73",
+                    capsize=2, ms=4)
+        for yy in y[~ok]:
+            ax.annotate("nothing spent", (0, yy), xytext=(4, 0), textcoords="offset points", va="center",
+                        fontsize=7, color="#555555")
         ax.axvline(0, color="#555555", lw=0.8)
         ax.set_title(title)
         ax.set_xlabel(unit)

@@ -3,7 +3,8 @@
 - ``bands``: per scenario and month, the median and the 10-90% band over seeds;
 - ``effects``: paired differences against the baseline on the same seeds, at the
   end of the CDA and at the horizon, with a bootstrap 95% CI, the effect size
-  (mean difference / SD of the differences, Cohen's d_z) and the seeds used;
+  (mean difference / SD of the differences, Cohen's d_z) and the seeds used, and what the
+  CDA had spent by then with the gain per 100 wage-months spent (``per_spent``);
 - ``seeds_needed``: how many seeds a CI half-width needs (normal approximation).
 """
 
@@ -34,6 +35,24 @@ def bootstrap_ci(diffs: np.ndarray, level: float = 0.95, n: int = BOOTSTRAP, see
     means = diffs[rng.integers(0, len(diffs), (n, len(diffs)))].mean(axis=1)
     lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
     return float(lo), float(hi)
+
+
+def per_spent(diffs: np.ndarray, spent: np.ndarray, per: float = 100.0, level: float = 0.95, n: int = BOOTSTRAP,
+              seed: int = BOOT_SEED):
+    """Gain per ``per`` spent: ``per`` * mean(diffs) / mean(spent) over paired seeds (a ratio of
+    means, steady when a seed spent little), with a percentile bootstrap CI that resamples the
+    seeds' (gain, spent) pairs together. NaN when nothing was spent; no CI with fewer than 2 seeds."""
+    diffs, spent = np.asarray(diffs, dtype=float), np.asarray(spent, dtype=float)
+    if not len(diffs) or not spent.mean() > 0:
+        return float("nan"), float("nan"), float("nan")
+    value = per * diffs.mean() / spent.mean()
+    if len(diffs) < 2:
+        return float(value), float("nan"), float("nan")
+    idx = np.random.default_rng(seed).integers(0, len(diffs), (n, len(diffs)))
+    cost = spent[idx].mean(axis=1)
+    ratios = per * diffs[idx].mean(axis=1)[cost > 0] / cost[cost > 0]
+    lo, hi = np.quantile(ratios, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(value), float(lo), float(hi)
 
 
 def seeds_needed(sd: float, half_width: float, z: float = 1.96) -> int:
@@ -69,6 +88,9 @@ def effects(series: pd.DataFrame, summary: pd.DataFrame, outcomes, baseline: str
                 a = pol_series[pol_series.month == month].set_index("seed")
                 b = base_series[base_series.month == month].set_index("seed")
                 seeds = a.index.intersection(b.index)
+                # what the CDA had spent by then (cumulative), per paired seed
+                spent = (a.loc[seeds, "cda_spent"].to_numpy(dtype=float) if "cda_spent" in a.columns
+                         else np.full(len(seeds), np.nan))
                 for col in outcomes:
                     d = (a.loc[seeds, col] - b.loc[seeds, col]).to_numpy(dtype=float)
                     base_mean = float(b.loc[seeds, col].mean()) if len(seeds) else float("nan")
@@ -80,7 +102,9 @@ def effects(series: pd.DataFrame, summary: pd.DataFrame, outcomes, baseline: str
                            "effect": mean, "ci_low": lo, "ci_high": hi, "sd": sd,
                            "effect_size": mean / sd if sd and np.isfinite(sd) and sd > 0 else float("nan"),
                            "relative": mean / base_mean if base_mean else float("nan"),
-                           "budget": float(first.budget)}
+                           "budget": float(first.budget),
+                           "spent": float(spent.mean()) if len(spent) else float("nan")}
+                    row["per_100_spent"], row["per_100_low"], row["per_100_high"] = per_spent(d, spent)
                     if target_half_width and col in target_half_width:
                         row["seeds_for_target"] = seeds_needed(sd, target_half_width[col])
                     rows.append(row)

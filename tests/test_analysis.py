@@ -169,7 +169,8 @@ def test_custom_policies_keep_their_place_in_tables_and_figures():
     from analysis.brief import cost_table
     assert figures.ordered(["my_programme", "standard_cda", "none"]) == ["none", "standard_cda", "my_programme"]
     eff = pd.DataFrame([{"policy": p, "when": "horizon", "outcome": o, "effect": 1.0, "ci_low": 0.0, "ci_high": 2.0,
-                         "budget": 100.0} for p in ("standard_cda", "my_programme") for o in ("employment", "output")])
+                         "budget": 100.0, "spent": 50.0, "per_100_spent": 2.0, "per_100_low": 0.0,
+                         "per_100_high": 4.0} for p in ("standard_cda", "my_programme") for o in ("employment", "output")])
     assert list(cost_table(eff).policy) == ["standard_cda", "my_programme"]
 
 
@@ -202,3 +203,31 @@ def test_runs_without_a_pair_to_compare_get_a_one_line_message(tmp_path, capsys,
     assert report_main([str(target), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"khusheh-report: {message}") and "\n" not in err and "Traceback" not in err
+
+
+def _spending(series: pd.DataFrame, total: float) -> pd.DataFrame:
+    """The CDA's cumulative spending rising evenly to ``total`` at the last month."""
+    return series.assign(cda_spent=np.linspace(0.0, total, len(series)))
+
+
+def test_what_the_money_buys_is_per_100_wage_months_actually_spent_not_per_budget(tmp_path):
+    """7.5 more workers for a mean of 50 spent (of a budget of 600) is +15.0 per 100 spent, not +1.25."""
+    spent = {0: 25.0, 1: 50.0, 2: 75.0, 3: 50.0}
+    for seed, total in spent.items():
+        _write(tmp_path / "sweep" / f"policy=none,seed={seed}", _spending(_synthetic_series(seed), 0.0), "none", seed)
+        _write(tmp_path / "sweep" / f"policy=standard_cda,seed={seed}",
+               _spending(_synthetic_series(seed, offset=7.5), total), "standard_cda", seed)
+        _write(tmp_path / "sweep" / f"policy=trust_first,seed={seed}", _spending(_synthetic_series(seed), 0.0),
+               "trust_first", seed)
+    paths = build([tmp_path / "sweep"], tmp_path / "out")
+    eff = pd.read_csv(paths["effects"]).set_index(["policy", "when", "outcome"])
+    jobs = eff.loc[("standard_cda", "horizon", "employment")]
+    assert jobs.budget == 600 and jobs.spent == pytest.approx(50.0)
+    assert jobs.per_100_spent == pytest.approx(15.0) and jobs.per_100_low < 15.0 < jobs.per_100_high
+    assert eff.loc[("standard_cda", "horizon", "output")].per_100_spent == pytest.approx(0.0)
+    assert np.isnan(eff.loc[("trust_first", "horizon", "employment")].per_100_spent)  # nothing spent
+    html = paths["html"].read_text()
+    assert "<td>Standard CDA, 3 years</td><td>600</td><td>50</td>" in html  # spent next to the budget, both tables
+    assert html.count("<td>600</td><td>50</td>") == 2
+    assert "<td>+15.0 (" in html and "per 100 wage-months spent" in html
+    assert "<td>Trust first, 3 years</td><td>600</td><td>0</td><td>n/a (nothing spent)</td>" in html
