@@ -102,20 +102,52 @@ def _paired(runs: pd.DataFrame, baseline: str) -> list[str]:
     return [p for p, sub in runs.groupby("policy") if p != baseline and base_seeds & set(sub.seed)]
 
 
-def choose_setting(col: Collection, baseline: str, sweeps) -> str:
-    """The setting (context) the brief shows: the first in which a programme can be paired with
-    the baseline on the same seeds. A user's input without one is a ``ResultsError`` saying what
-    is missing."""
+DEFAULT_SETTING = "default"  # the name of the setting of runs without overrides (other than policy and seed)
+
+
+def setting_name(ctx: str) -> str:
+    """A setting (the runs' overrides other than policy and seed) as the brief and messages name it."""
+    return ctx if ctx else "the default settings (no overrides besides policy and seed)"
+
+
+def _setting_arg(ctx: str) -> str:
+    """What ``--setting`` takes to choose ``ctx``."""
+    return ctx if ctx else DEFAULT_SETTING
+
+
+def choose_setting(col: Collection, baseline: str, sweeps, setting: str | None = None) -> str:
+    """The setting (context) the brief shows: ``setting`` (``KEY=VALUE[,KEY=VALUE...]`` or
+    ``default``), or else the default setting, or else the first by name, in which a programme
+    can be paired with the baseline on the same seeds. A user's input without one is a
+    ``ResultsError`` saying what is missing."""
     where = ", ".join(map(str, sweeps))
     if col.summary.empty:
         raise ResultsError(f"no complete run in {where} (khusheh-run writes a DONE file when a run finishes)")
+    found = sorted(col.summary.context.unique())
+    if setting is not None:
+        wanted = set() if setting.strip() == DEFAULT_SETTING else {o.strip() for o in setting.split(",") if o.strip()}
+        if any("=" not in o for o in wanted):
+            raise ResultsError(f"--setting takes KEY=VALUE (several joined by commas) or {DEFAULT_SETTING!r}, "
+                               f"got {setting!r}")
+        exact = [c for c in found if set(filter(None, c.split(","))) == wanted]
+        match = exact or [c for c in found if wanted <= set(c.split(","))]
+        choices = ", ".join(_setting_arg(c) for c in found)
+        if not match:
+            raise ResultsError(f"unknown setting {setting!r}: the runs in {where} have --setting {choices}")
+        if len(match) > 1:
+            raise ResultsError(f"--setting {setting!r} matches {len(match)} settings ("
+                               + "; ".join(match) + "): give all its KEY=VALUE pairs, joined by commas")
+        col = Collection(series=col.series, summary=col.summary[col.summary.context == match[0]],
+                         problems=col.problems, folders=col.folders)
+        where = f"{where} (setting {_setting_arg(match[0])})"
     if baseline not in set(col.summary.policy):
         raise ResultsError(f"no baseline run (policy={baseline}) among the runs in {where}: a brief compares each "
                            "policy with the baseline on the same seeds")
     if set(col.summary.policy) == {baseline}:
         raise ResultsError(f"only baseline runs (policy={baseline}) in {where}: a brief compares programmes "
                            "(e.g. policy=standard_cda) with them on the same seeds")
-    usable = [c for c in col.summary.context.unique() if _paired(col.summary[col.summary.context == c], baseline)]
+    usable = [c for c in sorted(col.summary.context.unique(), key=lambda c: (c != "", c))
+              if _paired(col.summary[col.summary.context == c], baseline)]
     if not usable:
         raise ResultsError(f"no programme run in {where} has a baseline run (policy={baseline}) with the same "
                            "settings and seed: a brief compares each policy with the baseline on the same seeds")
@@ -123,8 +155,11 @@ def choose_setting(col: Collection, baseline: str, sweeps) -> str:
 
 
 def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = None,
-          sensitivity: Path | None = None) -> dict:
+          sensitivity: Path | None = None, setting: str | None = None) -> dict:
     """Collect, compute, draw and write the brief; returns the paths written.
+
+    ``setting``: which of several settings (the runs' overrides other than policy and seed,
+    e.g. ``shock=demand_drop``; ``default`` for none) the brief shows; see ``choose_setting``.
 
     ``sensitivity``: a folder written by ``khusheh-report --sensitivity``; its
     verdicts (which effects keep their sign across the uncertain parameters'
@@ -136,8 +171,11 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     figs = out / "figures"
     figs.mkdir(exist_ok=True)
     col = collect(sweeps)
-    ctx = choose_setting(col, baseline, sweeps)
-    contexts = [ctx] + [c for c in col.summary.context.unique() if c != ctx]
+    ctx = choose_setting(col, baseline, sweeps, setting)
+    contexts = [ctx] + [c for c in sorted(col.summary.context.unique()) if c != ctx]
+    if len(contexts) > 1:
+        print(f"khusheh-report: the runs hold {len(contexts)} settings; this brief shows {setting_name(ctx)}. "
+              "Others: --setting " + ", ".join(_setting_arg(c) for c in contexts[1:]), file=sys.stderr)
     col.save(out / "results.parquet")
     eff = effects(col.series, col.summary, TABLE + ["firms", "cooperation_rate", "members_share"], baseline,
                   target_ci)
@@ -246,7 +284,9 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
         table_units=[fig.LABELS[o][1] for o in TABLE], cost_rows=cost_rows, problems=problems,
         n_runs=len(summary), seeds=int(seeds.min()) if len(seeds) else 0, seeds_max=int(seeds.max()) if len(seeds) else 0,
         horizon=horizon, start=start, end=end, paths={k: Path(v).relative_to(out).as_posix() for k, v in paths.items()},
-        conclusion=conclusion, several=len(contexts) > 1, contexts=contexts,
+        conclusion=conclusion, several=len(contexts) > 1, setting=setting_name(contexts[0]),
+        others=[setting_name(c) for c in contexts[1:]], other_args=[_setting_arg(c) for c in contexts[1:]],
+        n_all=len(col.summary),
         plain_baseline=fig.plain(baseline), n_policies=len(policies) - 1,
         robustness=[html.escape(r) for r in robustness])
 
@@ -287,6 +327,11 @@ def main(argv=None) -> int:
                         help="write the validation report (the eight stylised facts) of experiment=validation's runs")
     parser.add_argument("--out", required=True, help="folder for the brief, figures and tables")
     parser.add_argument("--baseline", default=BASELINE, help="policy preset to compare against (default: none)")
+    parser.add_argument("--setting", metavar="KEY=VALUE",
+                        help="when the runs hold several settings (overrides other than policy and seed, e.g. a "
+                        "shock sweep's shock=demand_drop, or cluster.province.scale=0.1 beside a full run), the one "
+                        "the brief shows; several KEY=VALUE joined by commas; 'default' for runs without such "
+                        "overrides (default: the default setting, else the first by name)")
     parser.add_argument("--target-ci", action="append", default=[], metavar="OUTCOME=HALF_WIDTH",
                         help="report how many seeds a 95%% CI of this half-width needs, e.g. employment=20")
     args = parser.parse_args(argv)
@@ -320,7 +365,7 @@ def main(argv=None) -> int:
             return 2
     try:
         paths = build(args.sweeps, Path(args.out), args.baseline, target or None,
-                      Path(args.sensitivity_results) if args.sensitivity_results else None)
+                      Path(args.sensitivity_results) if args.sensitivity_results else None, args.setting)
     except ResultsError as err:
         print(f"khusheh-report: {err}", file=sys.stderr)
         return 2
@@ -357,7 +402,12 @@ TEMPLATE = """<!DOCTYPE html>
  .page { page-break-before: always; }
 </style></head><body>
 <h1>Does a cluster development agent pay off? {{ cluster }}</h1>
-<p class="small">Khusheh agent-based model \u00b7 {{ n_runs }} simulated runs \u00b7 {{ today }}</p>
+<p class="small">Khusheh agent-based model \u00b7 {{ n_runs }} simulated runs{% if several %} in this brief
+(of {{ n_all }} found){% endif %} \u00b7 {{ today }}</p>
+{% if several %}<p class="warn"><b>One setting of {{ others|length + 1 }}.</b> This brief shows the runs with
+{{ setting }}. The runs also hold {{ others|length }} other setting(s), not shown here: {{ others|join("; ") }}.
+To write a brief of another, run khusheh-report again with <code>--setting</code> and one of:
+{% for a in other_args %}<code>{{ a }}</code>{% if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}
 <p class="question"><b>The policy question.</b> With this budget, these instruments and this duration, how much more
 cooperation and growth does the cluster get than without a cluster development agent (CDA), and does it last after
 the CDA leaves? Each programme is compared with the same cluster without a CDA, on the same {{ seeds }} random
@@ -404,7 +454,8 @@ contract. Full description: docs/ODD.md.</p>
 against the baseline without a CDA; {{ seeds }}{% if seeds_max != seeds %}-{{ seeds_max }}{% endif %} seeds each,
 the same seeds for every programme (common random numbers), so differences are paired by seed. Effects: mean
 paired difference, 95% percentile bootstrap CI; effect size d = mean difference / SD of differences.
-{% if several %}Several settings were found ({{ contexts|join("; ") }}); this brief shows the first.{% endif %}</p>
+{% if several %}Setting shown: {{ setting }}; not shown: {{ others|join("; ") }} (khusheh-report
+--setting).{% endif %}</p>
 <p><b>Assumptions that matter most.</b> Cooperation hinges on trust: a joint action pays only if both partners
 contribute, and a firm that withholds while its partner contributes free-rides. Cooperation bought with a subsidy
 builds less trust than cooperation freely given. The association keeps hosting events after the CDA leaves while

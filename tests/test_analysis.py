@@ -231,3 +231,48 @@ def test_what_the_money_buys_is_per_100_wage_months_actually_spent_not_per_budge
     assert html.count("<td>600</td><td>50</td>") == 2
     assert "<td>+15.0 (" in html and "per 100 wage-months spent" in html
     assert "<td>Trust first, 3 years</td><td>600</td><td>0</td><td>n/a (nothing spent)</td>" in html
+
+
+@pytest.fixture(scope="module")
+def two_settings(tmp_path_factory):
+    """A full province sweep (no overrides) beside a tenth of it: employment +7.5 in the first, +2.5 in the other."""
+    root = tmp_path_factory.mktemp("two_settings")
+    for extra, offset in (("", 7.5), ("cluster.province.scale=0.1", 2.5)):
+        for seed in range(2):
+            for policy in ("none", "standard_cda"):
+                name = ",".join(filter(None, [extra, f"policy={policy}", f"seed={seed}"]))
+                _write(root / name, _synthetic_series(seed, offset * (policy != "none")), policy, seed, overrides=name)
+    return root
+
+
+def _page_one(html: str) -> str:
+    return html[:html.index('class="page"')]
+
+
+def test_the_brief_says_on_page_one_which_setting_it_shows_and_names_the_others(two_settings, tmp_path, capsys):
+    assert report_main([str(two_settings), "--out", str(tmp_path / "a")]) == 0
+    assert "the runs hold 2 settings; this brief shows the default settings" in capsys.readouterr().err
+    page = _page_one((tmp_path / "a" / "brief.html").read_text())
+    assert "4 simulated runs in this brief\n(of 8 found)" in page
+    assert "This brief shows the runs with\nthe default settings (no overrides besides policy and seed)" in page
+    assert "1 other setting(s), not shown here: cluster.province.scale=0.1." in page
+    assert "<code>--setting</code> and one of:\n<code>cluster.province.scale=0.1</code>" in page
+    assert '<div class="v">+7.5</div>' in page  # the employment callout: the default setting's effect
+    assert report_main([str(two_settings), "--out", str(tmp_path / "b"), "--setting", "cluster.province.scale=0.1"]) == 0
+    page = _page_one((tmp_path / "b" / "brief.html").read_text())
+    assert '<div class="v">+2.5</div>' in page and "not shown here: the default settings (no overrides" in page
+    assert "<code>default</code>" in page and "; )" not in page
+    eff = pd.read_csv(tmp_path / "b" / "effects.csv")  # effects.csv keeps every setting
+    assert set(eff.context.fillna("")) == {"", "cluster.province.scale=0.1"}
+
+
+def test_an_unknown_setting_is_named_with_the_settings_found(two_settings, tmp_path, capsys):
+    assert report_main([str(two_settings), "--out", str(tmp_path / "o"), "--setting", "cluster.province.scale=0.2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("khusheh-report: unknown setting 'cluster.province.scale=0.2'") and "\n" not in err
+    assert err.endswith("have --setting default, cluster.province.scale=0.1")
+    assert report_main([str(two_settings), "--out", str(tmp_path / "o"), "--setting", "scale"]) == 2
+    assert "--setting takes KEY=VALUE" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        report_main(["--help"])
+    assert "--setting KEY=VALUE" in capsys.readouterr().out
