@@ -300,19 +300,62 @@ def conclude(eff: pd.DataFrame, main: str | None, baseline: str) -> list[str]:
     out = []
     if "joint_actions" in hz.index and "employment" in hz.index:
         ja, em = hz.loc["joint_actions"], hz.loc["employment"]
-        sig = "clearly" if ja.ci_low > 0 else "not clearly"
+        sig = {True: "clearly above zero" if ja.ci_low > 0 else "clearly below zero",
+               False: "not clearly different from zero", None: "too few seeds for an interval"}[_clear(ja)]
         out.append(f"Under the programme \u201c{fig.plain(main)}\u201d, the cluster has {fmt(ja.effect, 'joint_actions', True)} "
                    f"joint actions a month at month {int(ja.month)} compared with no CDA "
-                   f"({sig} above zero: 95% CI {fmt(ja.ci_low, 'joint_actions', True)} to "
+                   f"({sig}: 95% CI {fmt(ja.ci_low, 'joint_actions', True)} to "
                    f"{fmt(ja.ci_high, 'joint_actions', True)}), and employment differs by "
                    f"{fmt(em.effect, 'employment', True)} workers ({em.relative:+.1%}; 95% CI "
                    f"{fmt(em.ci_low, 'employment', True)} to {fmt(em.ci_high, 'employment', True)}).")
-    if "mean_trust" in hz.index and "mean_trust" in end.index:
-        a, b = end.loc["mean_trust"], hz.loc["mean_trust"]
-        lasting = "persists and grows" if b.effect >= a.effect else ("persists in part" if b.ci_low > 0 else "fades")
-        out.append(f"The rise in mean trust {lasting} after the CDA leaves: {fmt(a.effect, 'mean_trust', True)} "
-                   f"at its exit (month {int(a.month)}) and {fmt(b.effect, 'mean_trust', True)} at month {int(b.month)}.")
+    if "mean_trust" in hz.index and hz.loc["mean_trust"].budget > 0:
+        out.append(lasting(hz.loc["mean_trust"], end.loc["mean_trust"] if "mean_trust" in end.index else None))
     return out
+
+
+PERSIST_TOLERANCE = 0.10  # within 10% of its size at the CDA's exit, an effect 'persists' (neither grows nor shrinks)
+
+
+def _clear(r) -> bool | None:
+    """Whether the 95% CI of ``r`` excludes zero (None without an interval)."""
+    if not (np.isfinite(r.ci_low) and np.isfinite(r.ci_high)):
+        return None
+    return bool(r.ci_low > 0 or r.ci_high < 0)
+
+
+def lasting(b, a=None, outcome: str = "mean_trust") -> str:
+    """Does the effect on ``outcome`` last after the CDA leaves? ``a``: the effect at its exit
+    (None when the run ends before it), ``b``: at the horizon. The words follow the numbers: a
+    'rise' or a 'fall' by the sign at the exit; no claim about after the exit unless the horizon
+    is after it; 'fades' when the horizon's CI includes zero; 'grows', 'persists' or 'persists in
+    part' by the size at the horizon against the size at the exit (PERSIST_TOLERANCE)."""
+    name = fig.LABELS[outcome][0].lower()
+    at_b = f"{fmt(b.effect, outcome, True)} at month {int(b.month)}"
+    if a is None or int(a.month) >= int(b.month):
+        when = (f"the CDA's exit (month {int(a.month)})" if a is not None else "the end of the runs, before the "
+                "CDA's exit")
+        return (f"The effect on {name} is {fmt(b.effect, outcome, True)} at {when}; the runs end "
+                f"{'there' if a is not None else 'while the CDA is still at work'}, so whether it lasts after the CDA "
+                "leaves is not shown (longer runs, sim.months, would show it).")
+    at_a = f"{fmt(a.effect, outcome, True)} at its exit (month {int(a.month)})"
+    if not np.isfinite(a.effect) or a.effect == 0:
+        return f"The CDA leaves {name} unchanged: {at_a} and {at_b}."
+    direction = "rise" if a.effect > 0 else "fall"
+    size = b.effect / a.effect  # the share of the exit's effect left, in the exit's direction
+    clear = _clear(b)
+    if clear is False or size <= 0:
+        detail = (f" (95% CI {fmt(b.ci_low, outcome, True)} to {fmt(b.ci_high, outcome, True)}: no longer clearly "
+                  "different from zero)" if clear is False else "")
+        return f"The {direction} in {name} fades after the CDA leaves: {at_a} and {at_b}{detail}."
+    if size > 1 + PERSIST_TOLERANCE:
+        verdict = "persists and grows"
+    elif size >= 1 - PERSIST_TOLERANCE:
+        verdict = f"persists (within {PERSIST_TOLERANCE:.0%} of its size at the exit)"
+    else:
+        verdict = "persists in part"
+    ci = (f" (95% CI {fmt(b.ci_low, outcome, True)} to {fmt(b.ci_high, outcome, True)})" if clear
+          else " (too few seeds for an interval)")
+    return f"The {direction} in {name} {verdict} after the CDA leaves: {at_a} and {at_b}{ci}."
 
 
 def main(argv=None) -> int:

@@ -276,3 +276,39 @@ def test_an_unknown_setting_is_named_with_the_settings_found(two_settings, tmp_p
     with pytest.raises(SystemExit):
         report_main(["--help"])
     assert "--setting KEY=VALUE" in capsys.readouterr().out
+
+
+def _row(effect, month, lo=float("nan"), hi=float("nan")):
+    return pd.Series({"effect": effect, "month": month, "ci_low": lo, "ci_high": hi})
+
+
+@pytest.mark.parametrize("exit_, horizon, sentence", [
+    (_row(0.045, 48, 0.03, 0.06), _row(0.045, 48, 0.03, 0.06),
+     "The effect on mean trust between partners is +0.045 at the CDA's exit (month 48); the runs end there, so "
+     "whether it lasts after the CDA leaves is not shown (longer runs, sim.months, would show it)."),
+    (None, _row(0.02, 30, 0.01, 0.03),
+     "The effect on mean trust between partners is +0.020 at the end of the runs, before the CDA's exit; the runs "
+     "end while the CDA is still at work, so whether it lasts after the CDA leaves is not shown"),
+    (_row(-0.05, 48), _row(-0.06, 120, -0.08, -0.04),
+     "The fall in mean trust between partners persists and grows after the CDA leaves: \u22120.050 at its exit "
+     "(month 48) and \u22120.060 at month 120 (95% CI \u22120.080 to \u22120.040)."),
+    (_row(0.05, 48), _row(0.048, 120, 0.03, 0.06),
+     "The rise in mean trust between partners persists (within 10% of its size at the exit) after the CDA leaves"),
+    (_row(0.05, 48), _row(0.02, 120, 0.01, 0.03), "The rise in mean trust between partners persists in part"),
+    (_row(0.05, 48), _row(0.01, 120, -0.01, 0.03),
+     "The rise in mean trust between partners fades after the CDA leaves: +0.050 at its exit (month 48) and +0.010 "
+     "at month 120 (95% CI \u22120.010 to +0.030: no longer clearly different from zero)."),
+    (_row(0.05, 48), _row(-0.01, 120), "The rise in mean trust between partners fades after the CDA leaves"),
+])
+def test_the_lasting_sentence_follows_the_numbers(exit_, horizon, sentence):
+    from analysis.brief import lasting
+    assert lasting(horizon, exit_).startswith(sentence)
+
+
+def test_a_brief_whose_runs_end_at_the_cdas_exit_claims_nothing_after_it(tmp_path):
+    for seed in range(3):  # the CDA leaves at month 4 + 8 = 12, the runs end there
+        _write(tmp_path / "sweep" / f"none-{seed}", _synthetic_series(seed).iloc[:13], "none", seed)
+        _write(tmp_path / "sweep" / f"cda-{seed}", _synthetic_series(seed, 7.5).iloc[:13], "standard_cda", seed)
+    html = build([tmp_path / "sweep"], tmp_path / "out")["html"].read_text()
+    assert "at the CDA's exit (month 12); the runs end there, so whether it lasts" in html
+    assert "after the CDA leaves:" not in html and "persists" not in html
