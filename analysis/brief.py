@@ -26,6 +26,8 @@ COOPERATION = ["mean_trust", "joint_actions", "network_density"]
 GROWTH = ["employment", "output", "exports", "firms"]
 HEADLINE = ["joint_actions", "mean_trust", "employment"]
 TABLE = ["mean_trust", "joint_actions", "network_density", "employment", "output", "exports"]
+FIGURES = ("main.png", "cooperation.png", "growth.png", "forest.png", "cost_effectiveness.png", "map.png",
+           "network.png")  # the figures a brief may draw (and so owns in its --out folder)
 DIGITS = {"mean_trust": 3, "network_density": 4, "cooperation_rate": 3, "members_share": 3, "spent": 0}
 
 
@@ -170,7 +172,7 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     out.mkdir(parents=True, exist_ok=True)
     figs = out / "figures"
     figs.mkdir(exist_ok=True)
-    col = collect(sweeps)
+    col = collect(sweeps, ignore=[out, figs])
     ctx = choose_setting(col, baseline, sweeps, setting)
     contexts = [ctx] + [c for c in sorted(col.summary.context.unique()) if c != ctx]
     if len(contexts) > 1:
@@ -182,6 +184,8 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     _write_csv(out / "effects.csv", eff)
     if len(col.problems):
         _write_csv(out / "problems.csv", col.problems)
+    else:  # an earlier report's list would mislead
+        (out / "problems.csv").unlink(missing_ok=True)
     # the programmes of this setting that share at least one seed with its baseline
     runs = col.summary[col.summary.context == ctx]
     paired = _paired(runs, baseline)
@@ -215,6 +219,8 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     else:
         print(f"khusheh-report: no run kept agent-level snapshots of month {horizon} (khusheh-run's"
               " sim.snapshot_months and sim.snapshot_seeds): the brief has no maps", file=sys.stderr)
+    for stale in set(FIGURES) - {Path(v).name for v in paths.values()}:  # an earlier report's, not drawn now
+        (figs / stale).unlink(missing_ok=True)
     text = render(col, ce, cost, policies, main, baseline, start, end, horizon, paths, out, contexts, robustness)
     html_path = out / "brief.html"
     _write(html_path, text)

@@ -52,18 +52,32 @@ def _is_run(folder: Path) -> bool:
     return any((folder / name).exists() for name in RUN_MARKS)
 
 
-def _job_folders(sweep: Path) -> list[Path]:
+REPORT_MARKS = ("brief.html", "effects.csv", "sensitivity.html", "validation.html")  # khusheh-report's outputs
+
+
+def _is_report(folder: Path) -> bool:
+    """A folder that khusheh-report wrote (a brief, sensitivity or validation report)."""
+    return any((folder / name).is_file() for name in REPORT_MARKS)
+
+
+def _job_folders(sweep: Path, ignore=frozenset()) -> list[Path]:
     """The run folders in ``sweep``: itself, or any folder below it (``outputs/`` holds
     ``DATE/TIME/`` runs; a sweep its jobs). A folder with nothing of a run's and no folders
-    below it (an interrupted job's) is listed too, to be named as incomplete."""
+    below it (an interrupted job's) is listed too, to be named as incomplete. Folders in
+    ``ignore`` (resolved paths) and the reports khusheh-report wrote (with their ``figures/``)
+    are not runs."""
     if _is_run(sweep):
         return [sweep]
     found = []
     for sub in sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if _is_run(sub) or not any(p.is_dir() and not p.name.startswith(".") for p in sub.iterdir()):
+        if _is_run(sub):
+            found.append(sub)
+        elif sub.resolve() in ignore or _is_report(sub) or (sub.name == "figures" and _is_report(sweep)):
+            continue
+        elif not any(p.is_dir() and not p.name.startswith(".") for p in sub.iterdir()):
             found.append(sub)
         else:
-            found.extend(_job_folders(sub))
+            found.extend(_job_folders(sub, ignore))
     return found
 
 
@@ -84,13 +98,15 @@ def _identity_from_name(name: str):
     return _context(name), parts.get("policy", ""), seed
 
 
-def collect(sweeps: list[str | Path]) -> Collection:
+def collect(sweeps: list[str | Path], ignore=()) -> Collection:
+    """``ignore``: folders below the sweeps that hold no runs (e.g. the report's own output)."""
+    ignore = frozenset(Path(p).resolve() for p in ignore)
     series, summaries, problems, folders = [], [], [], {}
     accounted = []  # (context, policy, seed) of runs listed as a problem
     for sweep in map(Path, sweeps):
         if not sweep.is_dir():
             raise ResultsError(f"no such sweep folder: {sweep}")
-        jobs = _job_folders(sweep)
+        jobs = _job_folders(sweep, ignore)
         if not jobs:
             raise ResultsError(f"{sweep} holds no runs (is it a khusheh-run output or sweep folder?)")
         for job in jobs:

@@ -312,3 +312,35 @@ def test_a_brief_whose_runs_end_at_the_cdas_exit_claims_nothing_after_it(tmp_pat
     html = build([tmp_path / "sweep"], tmp_path / "out")["html"].read_text()
     assert "at the CDA's exit (month 12); the runs end there, so whether it lasts" in html
     assert "after the CDA leaves:" not in html and "persists" not in html
+
+
+def _pair_sweep(root: Path, seeds=range(2)) -> Path:
+    for seed in seeds:
+        _write(root / f"policy=none,seed={seed}", _synthetic_series(seed), "none", seed)
+        _write(root / f"policy=standard_cda,seed={seed}", _synthetic_series(seed, 7.5), "standard_cda", seed)
+    return root
+
+
+def test_a_report_leaves_no_stale_problems_or_figures_of_an_earlier_one(tmp_path):
+    sweep = _pair_sweep(tmp_path / "sweep")
+    (sweep / "policy=standard_cda,seed=2").mkdir()  # an interrupted job
+    out = tmp_path / "out"
+    build([sweep], out)
+    assert list(pd.read_csv(out / "problems.csv").problem) == ["incomplete"]
+    (sweep / "policy=standard_cda,seed=2").rmdir()
+    (out / "figures" / "map.png").write_bytes(b"an earlier report's map")
+    paths = build([sweep], out)
+    assert not (out / "problems.csv").exists() and "Runs not used" not in paths["html"].read_text()
+    assert not (out / "figures" / "map.png").exists() and (out / "figures" / "forest.png").is_file()
+
+
+@pytest.mark.parametrize("inside", ["", "brief"])
+def test_the_reports_own_folders_are_not_runs(tmp_path, inside):
+    """--out the sweep folder itself (or a folder in it): its figures/ is no 'incomplete run', now or later."""
+    sweep = _pair_sweep(tmp_path / "sweep")
+    out = sweep / inside
+    for _ in range(2):
+        paths = build([sweep], out)
+        assert not (out / "problems.csv").exists() and "Runs not used" not in paths["html"].read_text()
+    col = collect([sweep])  # any later report of the sweep, wherever its own --out
+    assert col.problems.empty and len(col.summary) == 4
