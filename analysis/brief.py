@@ -40,6 +40,16 @@ def fmt(value: float, outcome: str, signed: bool = False) -> str:
     return text.replace("-", "\u2212")
 
 
+def pct(value: float, digits: int = 0) -> str:
+    """A signed share as a percentage, with the brief's minus sign; one that rounds to zero is '0%'
+    (never '-0%')."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    if round(abs(value) * 100, digits) == 0:
+        return f"{0:.{digits}f}%"
+    return f"{value:+.{digits}%}".replace("-", "\u2212")
+
+
 def effect_text(row, outcome: str) -> str:
     return f"{fmt(row.effect, outcome, True)} (95% CI {fmt(row.ci_low, outcome, True)} to {fmt(row.ci_high, outcome, True)})"
 
@@ -193,17 +203,20 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     series = col.series[col.series.context == ctx]
     band = bands(series, COOPERATION + GROWTH).xs(ctx, level="context")
     main = _main_policy(policies)
+    exits = {r.policy: int(r.start_month + r.duration_months) for r in runs.drop_duplicates("policy").itertuples()
+             if r.policy in policies and r.budget > 0}
     main_runs = runs[runs.policy == main] if main else runs.iloc[:0]
     start = int(main_runs.start_month.iloc[0]) if len(main_runs) else None
     end = int(main_runs.start_month.iloc[0] + main_runs.duration_months.iloc[0]) if len(main_runs) else None
     paths = {}
     shown = [p for p in policies if p != "zero_budget"]  # identical to the baseline by construction
     paths["main"] = fig.fan_chart(band, ["mean_trust", "joint_actions"], [baseline, main] if main else [baseline],
-                                  figs / "main.png", start, end)
+                                  figs / "main.png", start, end, exits=exits)
     banded = {baseline, main}
     paths["cooperation"] = fig.fan_chart(band, COOPERATION, shown, figs / "cooperation.png", start, end,
-                                         banded=banded)
-    paths["growth"] = fig.fan_chart(band, GROWTH, shown, figs / "growth.png", start, end, banded=banded)
+                                         banded=banded, exits=exits)
+    paths["growth"] = fig.fan_chart(band, GROWTH, shown, figs / "growth.png", start, end, banded=banded,
+                                    exits=exits)
     ce = eff[(eff.context == ctx) & eff.policy.isin(policies)]
     paths["forest"] = fig.forest(ce, ["mean_trust", "joint_actions", "employment", "output"], figs / "forest.png")
     cost = cost_table(ce)
@@ -263,7 +276,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
                 callouts.append({
                     "title": title, "unit": unit, "value": fmt(r.effect, outcome, True),
                     "ci": f"{fmt(r.ci_low, outcome, True)} to {fmt(r.ci_high, outcome, True)}",
-                    "relative": f"{r.relative:+.0%} of the baseline" if np.isfinite(r.relative) else "",
+                    "relative": f"{pct(r.relative)} of the baseline" if np.isfinite(r.relative) else "",
                     "at_end": effect_text(e_end, outcome) if e_end is not None else "n/a",
                 })
     table_rows = []
@@ -312,7 +325,7 @@ def conclude(eff: pd.DataFrame, main: str | None, baseline: str) -> list[str]:
                    f"joint actions a month at month {int(ja.month)} compared with no CDA "
                    f"({sig}: 95% CI {fmt(ja.ci_low, 'joint_actions', True)} to "
                    f"{fmt(ja.ci_high, 'joint_actions', True)}), and employment differs by "
-                   f"{fmt(em.effect, 'employment', True)} workers ({em.relative:+.1%}; 95% CI "
+                   f"{fmt(em.effect, 'employment', True)} workers ({pct(em.relative, 1)}; 95% CI "
                    f"{fmt(em.ci_low, 'employment', True)} to {fmt(em.ci_high, 'employment', True)}).")
     if "mean_trust" in hz.index and hz.loc["mean_trust"].budget > 0:
         out.append(lasting(hz.loc["mean_trust"], end.loc["mean_trust"] if "mean_trust" in end.index else None))
@@ -471,7 +484,8 @@ at the CDA's exit: {{ c.at_end }}</div></div>{% endfor %}</div>{% endif %}
 <img class="half" src="{{ paths.main }}" alt="Mean trust and joint actions over time">
 <p class="small">Lines: median over seeds; bands: 10-90% of seeds (drawn for the baseline and the main
 programme). Dashed: the CDA starts (month {{ start }});
-dotted: it leaves (month {{ end }}).</p>
+{% if end is not none and end <= horizon %}dotted: it leaves (month {{ end }}){% else %}it leaves at month {{ end }},
+after the last month shown{% endif %}.</p>
 
 <h2 class="page">All programmes compared (month {{ horizon }})</h2>
 <p>Difference against the baseline without a CDA, on the same seeds, mean over seeds with a 95% bootstrap

@@ -20,6 +20,7 @@ from .collect import atomic_write  # noqa: E402
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#000000", "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
 DPI = 200
+STRONG_TIE = 0.5  # a tie drawn on the map and the network: mean trust of its two directions at least this
 
 PLAIN = {  # scenarios in plain words
     "none": "No CDA (baseline)",
@@ -79,19 +80,32 @@ def colours(policies) -> dict:
     return {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(order)}
 
 
-def _mark_policy(ax, start, end):
-    if start is not None:
-        ax.axvline(start, color="#555555", lw=0.8, ls="--")
-    if end is not None:
-        ax.axvline(end, color="#555555", lw=0.8, ls=":")
+def exit_lines(exits: dict, end=None, last=None) -> list[tuple[int, str, str]]:
+    """(month, line style, legend label) of the CDAs' exits: ``exits`` = {policy: exit month} of the
+    programmes drawn. The main programme's exit (``end``) is dotted, 'CDA leaves (month M)'; another
+    month is dash-dotted and names the programmes that leave then. Months after ``last`` are left out."""
+    by_month: dict[int, list[str]] = {}
+    for policy, month in exits.items():
+        if month is not None and (last is None or month <= last):
+            by_month.setdefault(int(month), []).append(policy)
+    lines = []
+    for month in sorted(by_month, key=lambda m: (m != end, m)):
+        if month == end:
+            lines.append((month, ":", f"CDA leaves (month {month})"))
+        else:
+            names = ", ".join(plain(p) for p in ordered(by_month[month]))
+            lines.append((month, "-.", f"CDA leaves: {names} (month {month})"))
+    return lines
 
 
 def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, end=None, title="",
-              banded=None) -> Path:
+              banded=None, exits=None) -> Path:
     """Median and 10-90% band over seeds per scenario, one panel per outcome.
 
     ``banded``: the scenarios whose band is drawn (all by default); with many
     scenarios, bands for the baseline and the main programme keep it readable.
+    ``start``, ``end``: the main programme's CDA starts and leaves; ``exits``: {policy: exit month}
+    of the programmes drawn, when they leave at other months than ``end``.
     """
     _style()
     n = len(outcomes)
@@ -99,6 +113,9 @@ def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, en
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
     col = colours(policies)
+    last = int(band.index.get_level_values("month").max())
+    shown_exits = {p: m for p, m in (exits or {}).items() if p in policies}
+    lines = exit_lines(shown_exits or ({"": end} if end is not None else {}), end, last)
     for ax, outcome in zip(axes.flat, outcomes):
         for policy in policies:
             sub = band.xs(policy, level="policy")
@@ -107,7 +124,10 @@ def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, en
                 ax.fill_between(months, sub[("p10", outcome)], sub[("p90", outcome)], color=col[policy],
                                 alpha=0.15, lw=0)
             ax.plot(months, sub[("median", outcome)], color=col[policy], lw=1.4, label=plain(policy))
-        _mark_policy(ax, start, end)
+        if start is not None and start <= last:
+            ax.axvline(start, color="#555555", lw=0.8, ls="--")
+        for month, style, _ in lines:
+            ax.axvline(month, color="#555555", lw=0.8, ls=style)
         t, unit = LABELS.get(outcome, (outcome, ""))
         ax.set_title(t)
         ax.set_ylabel(unit)
@@ -116,17 +136,22 @@ def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, en
     for ax in spare:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    handles += [plt.Line2D([], [], color="#555555", ls="--", lw=0.8), plt.Line2D([], [], color="#555555", ls=":",
-                                                                                 lw=0.8)]
-    labels += ["CDA starts", "CDA leaves"]
+    if start is not None and start <= last:
+        handles.append(plt.Line2D([], [], color="#555555", ls="--", lw=0.8))
+        labels.append(f"CDA starts (month {start})")
+    for _, style, label in lines:
+        handles.append(plt.Line2D([], [], color="#555555", ls=style, lw=0.8))
+        labels.append(label)
     if title:
         fig.suptitle(title, fontsize=11)
     if spare:  # the legend fills the empty panel
         spare[0].legend(handles, labels, loc="center")
         fig.tight_layout()
     else:
-        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), bbox_to_anchor=(0.5, -0.01))
-        fig.tight_layout(rect=(0, 0.07 + 0.05 * (len(labels) > 4), 1, 0.97 if title else 1))
+        ncol = min(3, len(labels))
+        fig.legend(handles, labels, loc="lower center", ncol=ncol, bbox_to_anchor=(0.5, -0.01))
+        rows_of_legend = int(np.ceil(len(labels) / ncol))
+        fig.tight_layout(rect=(0, 0.035 + 0.035 * rows_of_legend, 1, 0.97 if title else 1))
     return save(fig, path)
 
 
@@ -205,7 +230,7 @@ def cluster_map(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame
         jx = firms.x + rng.uniform(-0.42, 0.42, len(firms))
         jy = firms.y + rng.uniform(-0.42, 0.42, len(firms))
         pos = dict(zip(firms.unique_id, zip(jx, jy)))
-        strong = ties[(ties.trust_ab + ties.trust_ba) / 2 >= 0.6]
+        strong = ties[(ties.trust_ab + ties.trust_ba) / 2 >= STRONG_TIE]
         for a, b in zip(strong.firm_a, strong.firm_b):
             if a in pos and b in pos:
                 ax.plot([pos[a][0], pos[b][0]], [pos[a][1], pos[b][1]], color="#999999", lw=0.3, alpha=0.5, zorder=1)
@@ -234,7 +259,7 @@ def cluster_map(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame
     handles = [plt.Line2D([], [], marker="s", ls="", mfc="none", mec="#000000", label="town"),
                plt.Line2D([], [], marker="^", ls="", color="#D55E00", label="institution / supplier"),
                plt.Line2D([], [], marker="*", ls="", color="#E69F00", mec="#000000", label="CDA", ms=9),
-               plt.Line2D([], [], color="#999999", lw=0.8, label="tie with trust >= 0.6"),
+               plt.Line2D([], [], color="#999999", lw=0.8, label=f"tie with trust \u2265 {STRONG_TIE}"),
                plt.Line2D([], [], marker="o", ls="", color="#777777", label="firm (size = employees)")]
     fig.legend(handles=handles, loc="lower center", ncol=3, bbox_to_anchor=(0.47, -0.02))
     return save(fig, path)
@@ -244,7 +269,7 @@ MAX_NETWORK_NODES = 1500  # a force layout of more is slow and unreadable
 
 
 def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path) -> Path:
-    """The cooperation network (ties with trust >= 0.5), one panel per scenario.
+    """The cooperation network (ties with mean trust >= STRONG_TIE), one panel per scenario.
 
     With several clusters (a province), the panels show the largest cluster
     only; beyond MAX_NETWORK_NODES connected firms, a fixed random sample of them.
@@ -261,7 +286,7 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path) ->
     for ax, (title, firms, ties) in zip(axes.flat, panels):
         g = nx.Graph()
         g.add_nodes_from(firms.unique_id)
-        good = ties[((ties.trust_ab + ties.trust_ba) / 2 >= 0.5) & ties.firm_a.isin(firms.unique_id)]
+        good = ties[((ties.trust_ab + ties.trust_ba) / 2 >= STRONG_TIE) & ties.firm_a.isin(firms.unique_id)]
         g.add_weighted_edges_from(zip(good.firm_a, good.firm_b, (good.trust_ab + good.trust_ba) / 2))
         g.remove_nodes_from([n for n in list(g.nodes) if g.degree(n) == 0])
         connected = g.number_of_nodes()
@@ -275,13 +300,13 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path) ->
             size = firms.set_index("unique_id").employees
             weights = [d["weight"] for _, _, d in g.edges(data=True)]
             nx.draw_networkx_edges(g, layout, ax=ax, width=0.4, alpha=0.6, edge_color=weights, edge_cmap=plt.get_cmap(
-                "viridis"), edge_vmin=0.5, edge_vmax=1.0)
+                "viridis"), edge_vmin=STRONG_TIE, edge_vmax=1.0)
             nx.draw_networkx_nodes(g, layout, ax=ax, node_size=[3 + 2 * np.sqrt(size.get(n, 1)) for n in g.nodes],
                                    node_color="#0072B2", alpha=0.8, linewidths=0)
         share = connected / max(len(firms), 1)
         ax.set_title(f"{title}\n{len(good)} ties, {share:.0%} of firms connected")
         ax.axis("off")
-    fig.text(0.5, -0.02, f"{note}{sampled}Ties with mean trust >= 0.5, coloured from 0.5 (dark) to 1 (yellow); "
+    fig.text(0.5, -0.02, f"{note}{sampled}Ties with mean trust \u2265 {STRONG_TIE}, coloured from {STRONG_TIE} (dark) to 1 (yellow); "
              "dot size = employees; layout by ties, not by place.", ha="center", fontsize=8)
     fig.tight_layout()
     return save(fig, path)

@@ -344,3 +344,56 @@ def test_the_reports_own_folders_are_not_runs(tmp_path, inside):
         assert not (out / "problems.csv").exists() and "Runs not used" not in paths["html"].read_text()
     col = collect([sweep])  # any later report of the sweep, wherever its own --out
     assert col.problems.empty and len(col.summary) == 4
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """The figures that analysis.figures draws, kept open instead of written."""
+    from analysis import figures
+    kept = []
+    monkeypatch.setattr(figures, "save", lambda figure, path: kept.append(figure) or Path(path))
+    yield kept
+    import matplotlib.pyplot as plt
+    for figure in kept:
+        plt.close(figure)
+
+
+def test_map_and_network_draw_the_same_ties_and_say_the_same_threshold(captured):
+    from analysis import figures
+    firms = pd.DataFrame({"unique_id": [1, 2, 3, 4], "x": [5, 6, 7, 8], "y": [5, 6, 7, 8], "employees": [3, 4, 5, 6],
+                          "mean_tie_trust": [0.5, 0.6, 0.7, 0.3], "cluster": "generic"})
+    ties = pd.DataFrame({"firm_a": [1, 2, 3], "firm_b": [2, 3, 4], "trust_ab": [0.3, 0.55, 0.9],
+                         "trust_ba": [0.3, 0.55, 0.9]})  # mean trust 0.3, 0.55 (between 0.5 and 0.6) and 0.9
+    places = pd.DataFrame({"kind": ["town", "cda"], "x": [6, 7], "y": [6, 7], "name": ["Adrian", "CDA"]})
+    figures.cluster_map([("t", firms, ties, places)], Path("map.png"))
+    figures.network([("t", firms, ties)], Path("network.png"))
+    map_fig, net_fig = captured
+    drawn = [ln for ln in map_fig.axes[0].lines if ln.get_color() == "#999999"]
+    assert figures.STRONG_TIE == 0.5 and len(drawn) == 2
+    assert "tie with trust \u2265 0.5" in [t.get_text() for t in map_fig.legends[0].texts]
+    assert net_fig.axes[0].get_title().endswith("2 ties, 75% of firms connected")
+    assert any(t.get_text().startswith("Ties with mean trust \u2265 0.5,") for t in net_fig.texts)
+
+
+def test_each_programmes_exit_is_drawn_and_labelled_at_its_own_month(captured):
+    from analysis import figures
+    from analysis.stats import bands
+    rows = [{"context": "", "policy": p, "month": m, "seed": 0, "employment": 1.0}
+            for p in ("none", "standard_cda", "long_cda") for m in range(0, 121, 12)]
+    band = bands(pd.DataFrame(rows), ["employment"]).xs("", level="context")
+    exits = {"standard_cda": 48, "long_cda": 72}
+    figures.fan_chart(band, ["employment"], ["none", "standard_cda", "long_cda"], Path("x.png"), 12, 48, exits=exits)
+    ax = captured[0].axes[0]
+    marks = sorted((ln.get_xdata()[0], ln.get_linestyle()) for ln in ax.lines if ln.get_color() == "#555555")
+    assert marks == [(12, "--"), (48, ":"), (72, "-.")]
+    labels = [t.get_text() for t in captured[0].legends[0].texts]
+    assert labels[-3:] == ["CDA starts (month 12)", "CDA leaves (month 48)",
+                           "CDA leaves: Standard CDA, 5 years (month 72)"]
+    # a programme that leaves after the last month is not drawn
+    assert figures.exit_lines(exits, 48, last=60) == [(48, ":", "CDA leaves (month 48)")]
+
+
+def test_percentages_have_one_minus_sign_and_no_minus_zero():
+    from analysis.brief import pct
+    assert [pct(-0.004), pct(0.004), pct(-0.05), pct(0.123, 1), pct(-0.0004, 1)] == ["0%", "0%", "\u22125%", "+12.3%",
+                                                                                     "0.0%"]
