@@ -50,8 +50,19 @@ def pct(value: float, digits: int = 0) -> str:
     return f"{value:+.{digits}%}".replace("-", "\u2212")
 
 
+NO_INTERVAL = "not enough seeds for an interval"
+FEW_SEEDS = 10  # below this many paired seeds, the brief cautions and calls no effect 'clear'
+
+
+def ci_text(row, outcome: str) -> str:
+    """'95% CI low to high', or that there is none (never 'n/a to n/a')."""
+    if not (np.isfinite(row.ci_low) and np.isfinite(row.ci_high)):
+        return NO_INTERVAL
+    return f"95% CI {fmt(row.ci_low, outcome, True)} to {fmt(row.ci_high, outcome, True)}"
+
+
 def effect_text(row, outcome: str) -> str:
-    return f"{fmt(row.effect, outcome, True)} (95% CI {fmt(row.ci_low, outcome, True)} to {fmt(row.ci_high, outcome, True)})"
+    return f"{fmt(row.effect, outcome, True)} ({ci_text(row, outcome)})"
 
 
 def _main_policy(policies) -> str | None:
@@ -86,7 +97,7 @@ def per_100_text(value, low, high, outcome: str) -> str:
     if not np.isfinite(value):
         return "n/a (nothing spent)"
     if not (np.isfinite(low) and np.isfinite(high)):
-        return fmt(value, outcome, True)
+        return f"{fmt(value, outcome, True)} ({NO_INTERVAL})"
     return f"{fmt(value, outcome, True)} ({fmt(low, outcome, True)} to {fmt(high, outcome, True)})"
 
 
@@ -263,7 +274,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
            robustness=()) -> str:
     summary = col.summary[col.summary.context == contexts[0]]  # the context this brief shows
     cluster = ", ".join(sorted(c.replace("_", " ").title() for c in summary.cluster.unique()))
-    seeds = summary.groupby("policy").seed.nunique()
+    paired = eff[(eff.when == "horizon") & eff.policy.isin(policies)].groupby("policy").n_seeds.min()
     callouts = []
     if main:
         hz = eff[(eff.policy == main) & (eff.when == "horizon")].set_index("outcome")
@@ -275,9 +286,10 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
                 e_end = at_end.loc[outcome] if outcome in at_end.index else None
                 callouts.append({
                     "title": title, "unit": unit, "value": fmt(r.effect, outcome, True),
-                    "ci": f"{fmt(r.ci_low, outcome, True)} to {fmt(r.ci_high, outcome, True)}",
+                    "ci": ci_text(r, outcome),
                     "relative": f"{pct(r.relative)} of the baseline" if np.isfinite(r.relative) else "",
-                    "at_end": effect_text(e_end, outcome) if e_end is not None else "n/a",
+                    "at_end": f"at the CDA's exit: {effect_text(e_end, outcome)}" if e_end is not None
+                    else f"the CDA leaves after month {horizon}",
                 })
     table_rows = []
     for policy in policies:
@@ -301,7 +313,8 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
         today=date.today().isoformat(), cluster=cluster, main=fig.plain(main) if main else "",
         callouts=callouts, table_rows=table_rows, table_head=[fig.LABELS[o][0] for o in TABLE],
         table_units=[fig.LABELS[o][1] for o in TABLE], cost_rows=cost_rows, problems=problems,
-        n_runs=len(summary), seeds=int(seeds.min()) if len(seeds) else 0, seeds_max=int(seeds.max()) if len(seeds) else 0,
+        n_runs=len(summary), seeds=int(paired.min()) if len(paired) else 0,
+        seeds_max=int(paired.max()) if len(paired) else 0, few=FEW_SEEDS,
         horizon=horizon, start=start, end=end, paths={k: Path(v).relative_to(out).as_posix() for k, v in paths.items()},
         conclusion=conclusion, several=len(contexts) > 1, setting=setting_name(contexts[0]),
         others=[setting_name(c) for c in contexts[1:]], other_args=[_setting_arg(c) for c in contexts[1:]],
@@ -319,14 +332,18 @@ def conclude(eff: pd.DataFrame, main: str | None, baseline: str) -> list[str]:
     out = []
     if "joint_actions" in hz.index and "employment" in hz.index:
         ja, em = hz.loc["joint_actions"], hz.loc["employment"]
-        sig = {True: "clearly above zero" if ja.ci_low > 0 else "clearly below zero",
-               False: "not clearly different from zero", None: "too few seeds for an interval"}[_clear(ja)]
+        clear, n = _clear(ja), int(ja.n_seeds)
+        if clear is None:
+            sig = NO_INTERVAL
+        elif n < FEW_SEEDS:
+            sig = f"{ci_text(ja, 'joint_actions')}, from only {n} paired seeds: too few to call it clear"
+        else:
+            sig = {True: "clearly above zero" if ja.ci_low > 0 else "clearly below zero",
+                   False: "not clearly different from zero"}[clear] + f": {ci_text(ja, 'joint_actions')}"
         out.append(f"Under the programme \u201c{fig.plain(main)}\u201d, the cluster has {fmt(ja.effect, 'joint_actions', True)} "
                    f"joint actions a month at month {int(ja.month)} compared with no CDA "
-                   f"({sig}: 95% CI {fmt(ja.ci_low, 'joint_actions', True)} to "
-                   f"{fmt(ja.ci_high, 'joint_actions', True)}), and employment differs by "
-                   f"{fmt(em.effect, 'employment', True)} workers ({pct(em.relative, 1)}; 95% CI "
-                   f"{fmt(em.ci_low, 'employment', True)} to {fmt(em.ci_high, 'employment', True)}).")
+                   f"({sig}), and employment differs by "
+                   f"{fmt(em.effect, 'employment', True)} workers ({pct(em.relative, 1)}; {ci_text(em, 'employment')}).")
     if "mean_trust" in hz.index and hz.loc["mean_trust"].budget > 0:
         out.append(lasting(hz.loc["mean_trust"], end.loc["mean_trust"] if "mean_trust" in end.index else None))
     return out
@@ -373,7 +390,7 @@ def lasting(b, a=None, outcome: str = "mean_trust") -> str:
     else:
         verdict = "persists in part"
     ci = (f" (95% CI {fmt(b.ci_low, outcome, True)} to {fmt(b.ci_high, outcome, True)})" if clear
-          else " (too few seeds for an interval)")
+          else f" ({NO_INTERVAL})")
     return f"The {direction} in {name} {verdict} after the CDA leaves: {at_a} and {at_b}{ci}."
 
 
@@ -472,14 +489,18 @@ To write a brief of another, run khusheh-report again with <code>--setting</code
 {% for a in other_args %}<code>{{ a }}</code>{% if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}
 <p class="question"><b>The policy question.</b> With this budget, these instruments and this duration, how much more
 cooperation and growth does the cluster get than without a cluster development agent (CDA), and does it last after
-the CDA leaves? Each programme is compared with the same cluster without a CDA, on the same {{ seeds }} random
-futures (common random numbers).</p>
+the CDA leaves? Each programme is compared with the same cluster without a CDA, on the same random futures
+(common random numbers): <b>{{ seeds }}{% if seeds_max != seeds %}-{{ seeds_max }}{% endif %} paired seed(s)</b>
+per programme.</p>
+{% if seeds < few %}<p class="warn"><b>Few seeds.</b> These effects rest on {{ seeds }} paired seed(s) (random
+futures); with fewer than {{ few }}, intervals are rough or missing and can mislead, so no effect is called clear.
+Run more seeds (e.g. khusheh-run -m ... 'seed=range(0,30)') before relying on them.</p>{% endif %}
 {% if problems %}<p class="warn"><b>Incomplete results:</b> {{ problems|length }} run(s) could not be used
 (see "Runs not used" at the end); the numbers below use the {{ n_runs }} complete runs.</p>{% endif %}
 {% if callouts %}<h2>{{ main }}: effect at month {{ horizon }}, against no CDA</h2>
 <div class="callouts">{% for c in callouts %}<div class="callout"><div class="t">{{ c.title }}</div>
-<div class="v">{{ c.value }}</div><div class="small">{{ c.unit }}; 95% CI {{ c.ci }}<br>{{ c.relative }}<br>
-at the CDA's exit: {{ c.at_end }}</div></div>{% endfor %}</div>{% endif %}
+<div class="v">{{ c.value }}</div><div class="small">{{ c.unit }}; {{ c.ci }}<br>{{ c.relative }}<br>
+{{ c.at_end }}</div></div>{% endfor %}</div>{% endif %}
 {% for s in conclusion %}<p>{{ s }}</p>{% endfor %}
 <img class="half" src="{{ paths.main }}" alt="Mean trust and joint actions over time">
 <p class="small">Lines: median over seeds; bands: 10-90% of seeds (drawn for the baseline and the main
@@ -514,7 +535,7 @@ trust in the partner makes it pay; trust is learned from experience; the CDA's i
 brokered groups, linkages, an export consortium, a common facility, an association) act in phases over its
 contract. Full description: docs/ODD.md.</p>
 <p><b>This brief.</b> Cluster preset: {{ cluster }}. Horizon: {{ horizon }} months. {{ n_policies }} programme(s)
-against the baseline without a CDA; {{ seeds }}{% if seeds_max != seeds %}-{{ seeds_max }}{% endif %} seeds each,
+against the baseline without a CDA; {{ seeds }}{% if seeds_max != seeds %}-{{ seeds_max }}{% endif %} paired seeds each,
 the same seeds for every programme (common random numbers), so differences are paired by seed. Effects: mean
 paired difference, 95% percentile bootstrap CI; effect size d = mean difference / SD of differences.
 {% if several %}Setting shown: {{ setting }}; not shown: {{ others|join("; ") }} (khusheh-report

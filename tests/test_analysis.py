@@ -397,3 +397,23 @@ def test_percentages_have_one_minus_sign_and_no_minus_zero():
     from analysis.brief import pct
     assert [pct(-0.004), pct(0.004), pct(-0.05), pct(0.123, 1), pct(-0.0004, 1)] == ["0%", "0%", "\u22125%", "+12.3%",
                                                                                      "0.0%"]
+
+
+@pytest.mark.parametrize("n, words", [
+    (1, "(not enough seeds for an interval)"),
+    (3, "(95% CI +2.0 to +2.0, from only 3 paired seeds: too few to call it clear)"),
+    (12, "(clearly above zero: 95% CI +2.0 to +2.0)"),
+])
+def test_few_seeds_are_stated_on_page_one_and_no_effect_is_called_clear(tmp_path, n, words):
+    """Joint actions +2.0 on every seed: 'clearly above zero' only with at least 10 paired seeds."""
+    for seed in range(n):
+        _write(tmp_path / "sweep" / f"none-{seed}", _synthetic_series(seed), "none", seed)
+        cda = _synthetic_series(seed)
+        _write(tmp_path / "sweep" / f"cda-{seed}", cda.assign(joint_actions=cda.joint_actions + 2.0), "standard_cda",
+               seed)
+    html = build([tmp_path / "sweep"], tmp_path / "out")["html"].read_text()
+    page = _page_one(html)
+    assert f"<b>{n} paired seed(s)</b>" in page
+    assert ("<b>Few seeds.</b> These effects rest on " in page) == (n < 10)
+    assert f"joint actions a month at month 24 compared with no CDA {words}" in page
+    assert "n/a to n/a" not in html and ("not enough seeds for an interval" in html) == (n == 1)
