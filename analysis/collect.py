@@ -26,7 +26,7 @@ class ResultsError(Exception):
 class Collection:
     series: pd.DataFrame  # one row per run and month: run, context, policy, shock, cluster, seed, month, ...
     summary: pd.DataFrame  # one row per run (summary.parquet plus run, context)
-    problems: pd.DataFrame  # folder, problem (failed | incomplete | corrupt | missing), detail
+    problems: pd.DataFrame  # folder, problem (failed | incomplete | corrupt | missing | duplicate), detail
     folders: dict = field(default_factory=dict)  # run -> folder
 
     def save(self, path: Path) -> None:
@@ -134,6 +134,19 @@ def collect(sweeps: list[str | Path], ignore=()) -> Collection:
             ident = {k: info[k] for k in ("run", "context", "cluster", "policy", "shock", "seed")}
             series.append(frame.assign(**ident))
     summary = pd.DataFrame(summaries)
+    if len(summary):
+        # the same setting, policy and seed run twice (e.g. two single runs in outputs/): the later
+        # one (by folder name: outputs/DATE/TIME) is used, the earlier ones are named
+        key = ["context", "policy", "seed"]
+        repeated = summary[summary.duplicated(key, keep="last")]
+        for r in repeated.itertuples():
+            same = (summary.context == r.context) & (summary.policy == r.policy) & (summary.seed == r.seed)
+            later = summary[same].run.iloc[-1]
+            problems.append((str(folders[r.run]), "duplicate", f"same setting, policy and seed as "
+                             f"{folders[later]}, which is used"))
+            del folders[r.run]
+        summary = summary[~summary.run.isin(repeated.run)].reset_index(drop=True)
+        series = [f for f in series if not len(f) or f.run.iloc[0] in folders]
     table = pd.concat(series, ignore_index=True) if series else pd.DataFrame()
     # the grid: every policy of a context should have every seed that any policy has
     if len(summary):

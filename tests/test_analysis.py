@@ -417,3 +417,17 @@ def test_few_seeds_are_stated_on_page_one_and_no_effect_is_called_clear(tmp_path
     assert ("<b>Few seeds.</b> These effects rest on " in page) == (n < 10)
     assert f"joint actions a month at month 24 compared with no CDA {words}" in page
     assert "n/a to n/a" not in html and ("not enough seeds for an interval" in html) == (n == 1)
+
+
+def test_a_run_repeated_with_the_same_seed_is_used_once_and_named(tmp_path, capsys):
+    """Two single runs of the baseline with the same seed (outputs/DATE/TIME): the later one is used."""
+    day = tmp_path / "outputs" / "2026-01-01"
+    _write(day / "10-00-00", _synthetic_series(0, offset=100.0), "none", 0, overrides="")
+    _write(day / "10-00-01", _synthetic_series(0), "none", 0, overrides="")
+    _write(day / "10-00-02", _synthetic_series(0, offset=7.5), "standard_cda", 0, overrides="policy=standard_cda")
+    assert report_main([str(tmp_path / "outputs"), "--out", str(tmp_path / "out")]) == 0, capsys.readouterr().err
+    eff = pd.read_csv(tmp_path / "out" / "effects.csv")
+    assert eff[(eff.when == "horizon") & (eff.outcome == "employment")].effect.iloc[0] == pytest.approx(7.5)
+    problems = pd.read_csv(tmp_path / "out" / "problems.csv")
+    assert list(problems.problem) == ["duplicate"] and problems.folder.iloc[0].endswith("10-00-00")
+    assert problems.detail.iloc[0].endswith("10-00-01, which is used")
