@@ -397,14 +397,16 @@ def lasting(b, a=None, outcome: str = "mean_trust") -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="khusheh-report", description="Sweep results -> figures, tables and a "
                                      "policy brief (HTML and PDF).")
-    parser.add_argument("sweeps", nargs="+", help="sweep folders written by khusheh-run -m (or single-run folders)")
+    parser.add_argument("sweeps", nargs="+", help="sweep folders written by khusheh-run -m, single-run folders, or "
+                        "folders holding runs at any depth (e.g. outputs/, with its DATE/TIME/ runs)")
     parser.add_argument("--sensitivity", action="store_true",
                         help="write the sensitivity analysis (SALib) of experiment=sensitivity's runs")
     parser.add_argument("--sensitivity-results", metavar="DIR",
                         help="a folder written by khusheh-report --sensitivity: its verdicts go into the caveats")
     parser.add_argument("--validation", action="store_true",
                         help="write the validation report (the eight stylised facts) of experiment=validation's runs")
-    parser.add_argument("--out", required=True, help="folder for the brief, figures and tables")
+    parser.add_argument("--out", required=True, help="folder for the brief, figures and tables (an earlier "
+                        "brief's files there are replaced; it may be the sweep folder itself)")
     parser.add_argument("--baseline", default=BASELINE, help="policy preset to compare against (default: none)")
     parser.add_argument("--setting", metavar="KEY=VALUE",
                         help="when the runs hold several settings (overrides other than policy and seed, e.g. a "

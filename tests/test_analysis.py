@@ -275,7 +275,8 @@ def test_an_unknown_setting_is_named_with_the_settings_found(two_settings, tmp_p
     assert "--setting takes KEY=VALUE" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         report_main(["--help"])
-    assert "--setting KEY=VALUE" in capsys.readouterr().out
+    helptext = " ".join(capsys.readouterr().out.split())
+    assert "--setting KEY=VALUE" in helptext and "folders holding runs at any depth (e.g. outputs/" in helptext
 
 
 def _row(effect, month, lo=float("nan"), hi=float("nan")):
