@@ -374,7 +374,10 @@ def lasting(b, a=None, outcome: str = "mean_trust") -> str:
                 f"{'there' if a is not None else 'while the CDA is still at work'}, so whether it lasts after the CDA "
                 "leaves is not shown (longer runs, sim.months, would show it).")
     at_a = f"{fmt(a.effect, outcome, True)} at its exit (month {int(a.month)})"
-    if not np.isfinite(a.effect) or a.effect == 0:
+    if not (np.isfinite(a.effect) and np.isfinite(b.effect)):
+        return (f"The effect on {name} at the CDA's exit (month {int(a.month)}) or at month {int(b.month)} has no "
+                "paired seeds: whether it lasts is not shown.")
+    if a.effect == 0:
         return f"The CDA leaves {name} unchanged: {at_a} and {at_b}."
     direction = "rise" if a.effect > 0 else "fall"
     size = b.effect / a.effect  # the share of the exit's effect left, in the exit's direction

@@ -300,6 +300,8 @@ def _row(effect, month, lo=float("nan"), hi=float("nan")):
      "The rise in mean trust between partners fades after the CDA leaves: +0.050 at its exit (month 48) and +0.010 "
      "at month 120 (95% CI \u22120.010 to +0.030: no longer clearly different from zero)."),
     (_row(0.05, 48), _row(-0.01, 120), "The rise in mean trust between partners fades after the CDA leaves"),
+    (_row(float("nan"), 48), _row(0.02, 120, 0.01, 0.03), "The effect on mean trust between partners at the CDA's "
+     "exit (month 48) or at month 120 has no paired seeds: whether it lasts is not shown."),
 ])
 def test_the_lasting_sentence_follows_the_numbers(exit_, horizon, sentence):
     from analysis.brief import lasting
