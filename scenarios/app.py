@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 from model import ClusterModel, ParameterError
 
 from .config import register, to_model_params
-from .results import clear_incomplete, config_hash, is_complete, provenance, summary_row, write_failure, write_run
+from .results import check_complete, clear_incomplete, config_hash, provenance, summary_row, write_failure, write_run
 
 log = logging.getLogger("khusheh")
 register()
@@ -61,9 +61,12 @@ def simulate(cfg: DictConfig, folder: Path) -> str:
     container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     resolved = _yaml(container)  # as OmegaConf.to_yaml(cfg, resolve=True), from the one resolved copy
     digest = config_hash(_yaml(_identity(container)))
-    if is_complete(folder, digest):
+    complete, broken = check_complete(folder, digest)
+    if complete:
         log.info("complete results already in %s: skipped", folder)
         return "skipped"
+    if broken:
+        log.warning("broken results in %s (%s): redone", folder, broken)
     clear_incomplete(folder)
     start = time.perf_counter()
     try:

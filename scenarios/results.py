@@ -10,7 +10,9 @@ A run's folder holds:
 - ``config.yaml``: the resolved configuration;
 - ``provenance.json``: package version, git commit, seed, Python, Mesa, ...;
 - ``DONE``: written last, with the hash of the configuration. A folder without
-  it is incomplete and is redone; with it (and the same hash) it is skipped.
+  it is incomplete and is redone; with it (and the same hash) it is skipped,
+  unless a result file is missing or a Parquet file's footer is unreadable
+  (truncated, corrupt): then it is redone too.
 
 A failed run leaves ``FAILED`` (the error) instead of ``DONE``.
 """
@@ -45,22 +47,59 @@ def config_hash(resolved_yaml: str) -> str:
 
 
 def is_complete(folder: Path, digest: str | None = None) -> bool:
-    """True when ``folder`` has a DONE marker (for ``digest``, when given) and every result file."""
+    """True when ``folder`` has a DONE marker (for ``digest``, when given) and every result file, readable."""
+    return check_complete(folder, digest) == (True, None)
+
+
+def check_complete(folder: Path, digest: str | None = None) -> tuple[bool, str | None]:
+    """(complete, problem): complete when ``folder`` has a DONE marker (for ``digest``, when given) and every
+    result file, each Parquet file with a readable footer; problem names what is broken when the marker
+    says the results are complete but a file is missing or unreadable (None otherwise)."""
     marker = folder / DONE
     if not marker.is_file():
-        return False
+        return False, None
     try:
         info = json.loads(marker.read_text())
     except (OSError, ValueError):
-        return False
+        return False, f"{DONE} is unreadable"
     if digest is not None and info.get("config_hash") != digest:
-        return False
-    return all((folder / name).is_file() for name in RESULT_FILES)
+        return False, None
+    for name in RESULT_FILES:
+        if not (folder / name).is_file():
+            return False, f"{name} is missing"
+    for path in sorted([*folder.glob("*.parquet"), *folder.glob("snapshots/*.parquet")]):
+        problem = parquet_problem(path)
+        if problem:
+            return False, f"{path.relative_to(folder)} {problem}"
+    return True, None
+
+
+def parquet_problem(path: Path) -> str | None:
+    """What is wrong with a Parquet file, or None: its magic bytes and footer (its metadata) are checked,
+    not its data (a fraction of a millisecond a file)."""
+    import pyarrow.parquet as pq
+    try:
+        with open(path, "rb") as file:
+            head = file.read(4)
+            file.seek(0, os.SEEK_END)
+            size = file.tell()
+            file.seek(max(size - 4, 0))
+            tail = file.read(4)
+    except OSError as err:
+        return f"is unreadable ({err.strerror or err})"
+    if size < 12 or head != b"PAR1" or tail != b"PAR1":
+        return "is not a complete Parquet file (truncated or corrupt)"
+    try:
+        pq.read_metadata(path)
+    except Exception as err:  # pyarrow's errors for a damaged footer (OSError, ArrowInvalid, ...)
+        reason = str(err).strip().splitlines() or [type(err).__name__]
+        return f"is not a readable Parquet file ({reason[0]})"
+    return None
 
 
 def clear_incomplete(folder: Path) -> None:
     """Remove what an interrupted or failed run left (never a complete run's files)."""
-    for name in (*RESULT_FILES, DONE, FAILED):
+    for name in (*RESULT_FILES, "demography.parquet", DONE, FAILED):
         (folder / name).unlink(missing_ok=True)
     shutil.rmtree(folder / "snapshots", ignore_errors=True)
     for tmp in folder.glob(".tmp-*"):

@@ -391,3 +391,55 @@ def test_a_runs_config_yaml_is_omegaconfs_own_text(cluster):
     identity["sim"].pop("progress")
     identity["sim"].pop("progress_delay")
     assert _yaml(_identity(container)) == OmegaConf.to_yaml(OmegaConf.create(identity))
+
+
+def _truncate(path: Path, keep: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+def test_a_finished_run_with_a_broken_result_file_is_redone_not_skipped(tmp_path):
+    sweep = ["-m", "seed=0,1", "sim.months=6", "sim.snapshot_months=[6]", "hydra.sweep.dir=sweep"]
+    _cli(sweep, tmp_path)
+    jobs = {s: tmp_path / "sweep" / f"seed={s},sim.months=6,sim.snapshot_months=[6]" for s in (0, 1)}
+    before = {s: pd.read_parquet(job / "series.parquet") for s, job in jobs.items()}
+    done_mtime = {s: (job / DONE).stat().st_mtime_ns for s, job in jobs.items()}
+    _truncate(jobs[1] / "series.parquet")  # the footer is gone; the DONE marker is still there
+    assert not is_complete(jobs[1]) and is_complete(jobs[0])
+    rerun = _cli(sweep, tmp_path)
+    lines = [line for line in (rerun.stdout + rerun.stderr).splitlines() if "broken results" in line]
+    assert len(lines) == 1 and str(jobs[1]) in lines[0] and "series.parquet" in lines[0] and "redone" in lines[0]
+    assert f"complete results already in {jobs[0]}: skipped" in rerun.stdout
+    assert (jobs[0] / DONE).stat().st_mtime_ns == done_mtime[0]  # the sound run is not redone
+    assert (jobs[1] / DONE).stat().st_mtime_ns != done_mtime[1]
+    for s, job in jobs.items():
+        assert is_complete(job)
+        pd.testing.assert_frame_equal(pd.read_parquet(job / "series.parquet"), before[s], check_exact=True)
+
+
+def test_the_completeness_check_reads_every_parquet_footer(tmp_path):
+    from scenarios.results import check_complete, write_run
+    frame = pd.DataFrame({"month": range(50), "firms": [1.5] * 50})
+
+    def make(name):
+        folder = tmp_path / name
+        write_run(folder, series=frame, cluster_series=frame, summary=frame.head(1), demography=frame,
+                  snapshots={6: {"firms": frame}}, resolved_yaml="seed: 0\n",
+                  prov={"config_hash": "abc", "finished": "now"})
+        assert check_complete(folder, "abc") == (True, None)
+        return folder
+
+    assert check_complete(make("other_config"), "xyz") == (False, None)  # another config: redone, quietly
+    assert check_complete(tmp_path / "never_run", "abc") == (False, None)
+    cases = {"series.parquet": lambda p: _truncate(p, 0.9),
+             "cluster_series.parquet": lambda p: p.write_bytes(b""),
+             "summary.parquet": lambda p: p.write_bytes(p.read_bytes()[:-12] + b"\0" * 8 + b"PAR1"),  # bad footer
+             "demography.parquet": lambda p: p.write_bytes(b"junk" * 100),
+             "snapshots/firms_6.parquet": lambda p: _truncate(p, 0.99),
+             "config.yaml": lambda p: p.unlink()}
+    for name, damage in cases.items():
+        folder = make(name.replace("/", "_"))
+        damage(folder / name)
+        complete, problem = check_complete(folder, "abc")
+        assert not complete and problem.startswith(name), (name, problem)
+        assert ("missing" if name == "config.yaml" else "Parquet") in problem
