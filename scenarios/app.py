@@ -31,6 +31,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from model import ClusterModel, ParameterError
 
+from . import preflight
 from .config import register, to_model_params
 from .results import check_complete, clear_incomplete, config_hash, provenance, summary_row, write_failure, write_run
 
@@ -137,32 +138,6 @@ def run(cfg: DictConfig) -> str:
     return status
 
 
-def check_keys(argv: list[str]) -> str | None:
-    """A message for a command-line key that no config group has (with close names), else None.
-
-    Hydra refuses such a key too, but without saying which keys exist.
-    """
-    import dataclasses
-    import difflib
-
-    from .config import BehaviourConf, ClusterConf, PolicyConf, ShockConf, SimConf
-    groups = {"cluster": ClusterConf, "policy": PolicyConf, "shock": ShockConf, "model": BehaviourConf,
-              "sim": SimConf}
-    for arg in argv:
-        if arg.startswith(("-", "+", "~")) or "=" not in arg:
-            continue
-        key = arg.split("=", 1)[0]
-        head, _, rest = key.partition(".")
-        if head not in groups or not rest or "." in rest:
-            continue
-        names = [f.name for f in dataclasses.fields(groups[head])]
-        if rest not in names:
-            close = difflib.get_close_matches(rest, names, n=3)
-            hint = f"; did you mean {', '.join(f'{head}.{c}' for c in close)}?" if close else ""
-            return f"khusheh-run: unknown key {key!r}{hint}\n  keys of {head}: {', '.join(names)}"
-    return None
-
-
 def absolute_output_dirs(argv: list[str]) -> list[str]:
     """Make hydra.run.dir / hydra.sweep.dir given on the command line absolute.
 
@@ -180,7 +155,7 @@ def absolute_output_dirs(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    problem = check_keys(sys.argv[1:])
+    problem = preflight.problem(sys.argv[1:])
     if problem:
         print(problem, file=sys.stderr)
         sys.exit(2)

@@ -443,3 +443,26 @@ def test_the_completeness_check_reads_every_parquet_footer(tmp_path):
         complete, problem = check_complete(folder, "abc")
         assert not complete and problem.startswith(name), (name, problem)
         assert ("missing" if name == "config.yaml" else "Parquet") in problem
+
+
+@pytest.mark.parametrize("args, cluster", [
+    (["cluster.province.scale=0.1"], "generic"),
+    (["-m", "cluster.province.scale=0.1", "seed=0,1"], "generic"),
+    (["-m", "cluster=isfahan_province,carpet_kashan", "cluster.province.scale=0.1"], "carpet_kashan"),
+    (["-m", "experiment=shock_resilience", "cluster.province.scale=0.1"], "generic"),
+])
+def test_a_province_key_on_a_single_cluster_is_refused_in_one_line(tmp_path, args, cluster):
+    proc = _cli([*args, "sim.months=1", "hydra.run.dir=run", "hydra.sweep.dir=sweep"], tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == (f"khusheh-run: cluster.province.scale: the cluster {cluster!r} is not a "
+                                   "province preset (cluster=isfahan_province has one)")
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+def test_province_keys_pass_the_check_when_every_run_has_a_province():
+    from scenarios.preflight import group_choices, problem
+    for args in (["cluster=isfahan_province", "cluster.province.scale=0.1"],
+                 ["-m", "experiment=province_programme", "cluster.province.scale=0.1", "seed=0,1"]):
+        assert group_choices(args, "cluster") == ["isfahan_province"]
+        assert problem(args) is None
+    assert group_choices(["-m", "cluster=choice(generic,plastics)"], "cluster") == ["generic", "plastics"]

@@ -1,0 +1,134 @@
+"""Checks of ``khusheh-run``'s command line before Hydra composes anything.
+
+Each returns a short message naming the problem (printed as one line or two, exit
+status 2, no traceback), or None. They catch mistakes that Hydra reports with a
+traceback, a long message or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from functools import cache
+from importlib.resources import files
+
+from omegaconf import OmegaConf
+
+
+def _overrides(argv: list[str]) -> list[tuple[str, str, str]]:
+    """(prefix, key, value) of each override on the command line (``+``/``++``/``~`` prefixes apart)."""
+    out = []
+    for arg in argv:
+        if arg.startswith("-") or "=" not in arg:
+            continue
+        key, _, value = arg.partition("=")
+        prefix = key[: len(key) - len(key.lstrip("+~"))]
+        out.append((prefix, key[len(prefix):], value))
+    return out
+
+
+def _values(value: str) -> list[str] | None:
+    """The values of an override's value (a sweep's, expanded), or None when it cannot be parsed."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    try:
+        override = OverridesParser.create().parse_override(f"k={value}")
+        if override.is_sweep_override():
+            return [str(v) for v in override.sweep_string_iterator()]
+        return [str(override.value())]
+    except Exception:  # Hydra reports a malformed value itself
+        return None
+
+
+@cache
+def presets(group: str) -> tuple[str, ...]:
+    """The preset names of a config group (conf/<group>/*.yaml)."""
+    folder = files("conf") / group
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")))
+
+
+@cache
+def _preset(group: str, name: str) -> dict:
+    return OmegaConf.to_container(OmegaConf.load(str(files("conf") / group / f"{name}.yaml"))) or {}
+
+
+def _default_choice(group: str) -> str | None:
+    for item in _preset_root()["defaults"]:
+        if isinstance(item, dict) and group in item:
+            return item[group]
+    return None
+
+
+@cache
+def _preset_root() -> dict:
+    return OmegaConf.to_container(OmegaConf.load(str(files("conf") / "config.yaml")))
+
+
+def group_choices(argv: list[str], group: str) -> list[str] | None:
+    """The presets of ``group`` the command line's runs use (every value of a sweep), or None when
+    they cannot be told without composing (a malformed value)."""
+    overrides = _overrides(argv)
+    for prefix, key, value in reversed(overrides):
+        if key == group and not prefix.startswith("~"):
+            return _values(value)
+    for prefix, key, value in reversed(overrides):  # an experiment may choose the group
+        if key == "experiment" and not prefix.startswith("~"):
+            chosen = []
+            for name in _values(value) or []:
+                if name not in presets("experiment"):
+                    return None
+                picks = [item[f"override /{group}"] for item in _preset("experiment", name).get("defaults", [])
+                         if isinstance(item, dict) and f"override /{group}" in item]
+                chosen += picks[-1:] or [_default_choice(group)]
+            return chosen
+    default = _default_choice(group)
+    return [default] if default else None
+
+
+def check_keys(argv: list[str]) -> str | None:
+    """A message for a command-line key that no config group has (with close names), else None.
+
+    Hydra refuses such a key too, but without saying which keys exist.
+    """
+    from .config import BehaviourConf, ClusterConf, PolicyConf, ShockConf, SimConf
+    groups = {"cluster": ClusterConf, "policy": PolicyConf, "shock": ShockConf, "model": BehaviourConf,
+              "sim": SimConf}
+    for arg in argv:
+        if arg.startswith(("-", "+", "~")) or "=" not in arg:
+            continue
+        key = arg.split("=", 1)[0]
+        head, _, rest = key.partition(".")
+        if head not in groups or not rest or "." in rest:
+            continue
+        names = [f.name for f in dataclasses.fields(groups[head])]
+        if rest not in names:
+            close = difflib.get_close_matches(rest, names, n=3)
+            hint = f"; did you mean {', '.join(f'{head}.{c}' for c in close)}?" if close else ""
+            return f"khusheh-run: unknown key {key!r}{hint}\n  keys of {head}: {', '.join(names)}"
+    return None
+
+
+def check_province_keys(argv: list[str]) -> str | None:
+    """``cluster.province.*`` set for a cluster that is not a province (Hydra: an AssertionError)."""
+    keys = [key for prefix, key, _ in _overrides(argv)
+            if not prefix.startswith("~") and (key == "cluster.province" or key.startswith("cluster.province."))]
+    if not keys:
+        return None
+    provinces = [name for name in presets("cluster") if _preset("cluster", name).get("province")]
+    for name in group_choices(argv, "cluster") or []:
+        if name in presets("cluster") and not _preset("cluster", name).get("province"):
+            have = " or ".join(f"cluster={p}" for p in provinces)
+            return (f"khusheh-run: {keys[0]}: the cluster {name!r} is not a province preset"
+                    f" ({have} {'has' if len(provinces) == 1 else 'have'} one)")
+    return None
+
+
+CHECKS = (check_keys, check_province_keys)
+
+
+def problem(argv: list[str]) -> str | None:
+    """The first problem any check finds on the command line, or None."""
+    for check in CHECKS:
+        message = check(argv)
+        if message:
+            return message
+    return None
