@@ -85,18 +85,25 @@ def group_choices(argv: list[str], group: str) -> list[str] | None:
 
 
 def check_keys(argv: list[str]) -> str | None:
-    """A message for a command-line key that no config group has (with close names), else None.
+    """A message for a command-line key the configuration does not have (with close names), else None.
 
-    Hydra refuses such a key too, but without saying which keys exist.
+    Hydra refuses an unknown key without saying which keys exist, and suggests ``+key=value``, which
+    adds the key where nothing reads it: a run with the setting silently ignored. Keys added with
+    ``+`` are checked too (but for Hydra's own, ``hydra.*``).
     """
-    from .config import BehaviourConf, ClusterConf, PolicyConf, ShockConf, SimConf
+    from .config import BehaviourConf, ClusterConf, Config, PolicyConf, ShockConf, SimConf
     groups = {"cluster": ClusterConf, "policy": PolicyConf, "shock": ShockConf, "model": BehaviourConf,
               "sim": SimConf}
-    for arg in argv:
-        if arg.startswith(("-", "+", "~")) or "=" not in arg:
+    top = [f.name for f in dataclasses.fields(Config)] + ["experiment", "hydra"]
+    for prefix, key, _ in _overrides(argv):
+        if prefix.startswith("~"):
             continue
-        key = arg.split("=", 1)[0]
-        head, _, rest = key.partition(".")
+        key = key.split("@", 1)[0]  # (group@package)
+        head, _, rest = key.replace("/", ".").partition(".")
+        if head not in top:
+            close = difflib.get_close_matches(head, top, n=3)
+            hint = f"; did you mean {', '.join(c + key[len(head):] for c in close)}?" if close else ""
+            return f"khusheh-run: unknown key {key!r}{hint}\n  top-level keys: {', '.join(top)}"
         if head not in groups or not rest or "." in rest:
             continue
         names = [f.name for f in dataclasses.fields(groups[head])]

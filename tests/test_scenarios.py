@@ -466,3 +466,26 @@ def test_province_keys_pass_the_check_when_every_run_has_a_province():
         assert group_choices(args, "cluster") == ["isfahan_province"]
         assert problem(args) is None
     assert group_choices(["-m", "cluster=choice(generic,plastics)"], "cluster") == ["generic", "plastics"]
+
+
+@pytest.mark.parametrize("override, message", [
+    ("polcy.budget=900", "khusheh-run: unknown key 'polcy.budget'; did you mean policy.budget?"),
+    ("+polcy.budget=900", "khusheh-run: unknown key 'polcy.budget'; did you mean policy.budget?"),
+    ("++sedd=3", "khusheh-run: unknown key 'sedd'; did you mean seed?"),
+    ("+nonsense=1", "khusheh-run: unknown key 'nonsense'"),
+    ("+sim.monthz=3", "khusheh-run: unknown key 'sim.monthz'; did you mean sim.months?"),
+])
+def test_an_unknown_key_added_with_plus_is_refused_before_any_run(tmp_path, override, message):
+    for args in ([override, "sim.months=1", "hydra.run.dir=run"],
+                 ["-m", override, "seed=0,1", "sim.months=1", "hydra.sweep.dir=sweep"]):
+        proc = _cli(args, tmp_path, check=False)
+        assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+        assert proc.stderr.splitlines()[0] == message
+        assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+def test_hydras_own_keys_and_known_keys_pass_the_key_check():
+    from scenarios.preflight import check_keys
+    assert check_keys(["+hydra.launcher.ray.init.num_cpus=2", "hydra/launcher=joblib", "hydra.job.chdir=true",
+                       "experiment=policy_comparison", "cluster=carpet_kashan", "cluster.province.scale=0.1",
+                       "model.p_seek=0.2", "~policy.budget", "seed=3", "--cfg", "job"]) is None
