@@ -10,7 +10,9 @@ for the same configuration is skipped, so a sweep rerun into the same folder
 finishes what an interrupted one left. A bad value ends a single run with a
 short message and exit status 2; in a sweep the job is marked FAILED, the
 other jobs go on, and the sweep ends with a non-zero status naming the
-failures.
+failures. Ctrl-C and SIGTERM stop a sweep and its workers, remove temporary
+files and say in one line how many runs are complete (exit status 128 +
+the signal's number).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -44,8 +47,15 @@ _KILL_SEED = "KHUSHEH_TEST_KILL_SEED"
 _KILL_MONTH = "KHUSHEH_TEST_KILL_AT_MONTH"
 
 
+_THREAD_LOCK = threading.RLock()
+
+
 def _progress(cfg: DictConfig, total: int, label: str):
     from tqdm import tqdm
+    if getattr(tqdm, "_lock", None) is not _THREAD_LOCK:
+        # a thread lock for the bars: tqdm's default takes a multiprocessing lock too, which in a
+        # sweep's worker is a semaphore that a stopped worker leaves behind (reported as leaked)
+        tqdm.set_lock(_THREAD_LOCK)
     # shown only for runs longer than a couple of seconds; months done and time left
     return tqdm(total=total, desc=label, unit="month", delay=cfg.sim.progress_delay, file=sys.stderr,
                 disable=not cfg.sim.progress, leave=False)
@@ -164,7 +174,50 @@ def main() -> None:
     # Ray's `uv run` hook would ship a copy of the working folder to local workers and run
     # them there; the workers here share this machine's environment and folders
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-    run()
+    # SIGTERM (a scheduler, `kill`) stops a run as Ctrl-C does: the launcher stops its workers
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        run()
+    except KeyboardInterrupt:
+        sys.exit(_interrupted())
+
+
+_SIGNAL = {"received": signal.SIGINT}
+
+
+def _raise_interrupt(signum: int, frame) -> None:
+    """SIGTERM, raised as Ctrl-C's KeyboardInterrupt."""
+    _SIGNAL["received"] = signum
+    raise KeyboardInterrupt
+
+
+def _interrupted() -> int:
+    """After Ctrl-C or SIGTERM: clean up, say in one line what is complete; the exit status (128 + signal)."""
+    from .callbacks import CURRENT, remove_temporary_files, sweep_state
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the clean-up short
+        signal.signal(sig, signal.SIG_IGN)
+    _stop_workers()
+    sweep_dir = CURRENT.get("sweep_dir")
+    if sweep_dir is None:
+        message = "khusheh-run: interrupted; the run did not finish"
+    else:
+        remove_temporary_files(sweep_dir)
+        done, total = sweep_state(sweep_dir)
+        message = (f"khusheh-run: interrupted; {done} of {total if total is not None else '?'} runs complete, "
+                   "rerun the same command to finish")
+    print(message, file=sys.stderr, flush=True)
+    return 128 + int(_SIGNAL["received"])
+
+
+def _stop_workers() -> None:
+    """Stop joblib's worker processes and wait for them (joblib kills them when a sweep is interrupted,
+    but without waiting), so that no worker of the sweep outlives this process."""
+    if "joblib" not in sys.modules:
+        return
+    from joblib.externals.loky import reusable_executor
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,28 @@ _TOTAL = ".khusheh_jobs"
 _PROGRESS = ".khusheh_progress"
 
 
+# the sweep this process runs (set when it starts): what an interrupted sweep reports and cleans
+CURRENT: dict[str, Path] = {}
+
+
+def sweep_state(sweep_dir: Path) -> tuple[int, int | None]:
+    """(jobs this sweep has completed, its number of jobs or None) from its progress files."""
+    progress, total_file = sweep_dir / _PROGRESS, sweep_dir / _TOTAL
+    done = sum(n.endswith(".done") for n in os.listdir(progress)) if progress.is_dir() else 0
+    try:
+        total = int(total_file.read_text().strip())
+    except (OSError, ValueError):
+        total = None
+    return done, total
+
+
+def remove_temporary_files(sweep_dir: Path) -> None:
+    """Remove what the atomic writes of interrupted jobs left (``.tmp-*``) in the sweep's job folders."""
+    for folder in job_folders(sweep_dir):
+        for tmp in [*folder.glob(".tmp-*"), *folder.glob("snapshots/.tmp-*")]:
+            tmp.unlink(missing_ok=True)
+
+
 def count_jobs(config: DictConfig) -> int:
     """Number of jobs of a sweep: product of the sweep lengths (command line over sweeper.params)."""
     overrides: dict[str, str] = {}
@@ -47,6 +69,7 @@ class SweepProgress(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         total = count_jobs(config)
+        CURRENT["sweep_dir"] = sweep_dir.absolute()
         (sweep_dir / _TOTAL).write_text(str(total))
         shutil.rmtree(sweep_dir / _PROGRESS, ignore_errors=True)  # a rerun counts its own jobs
         log.info("sweep of %d jobs into %s", total, sweep_dir)

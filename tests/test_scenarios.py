@@ -489,3 +489,72 @@ def test_hydras_own_keys_and_known_keys_pass_the_key_check():
     assert check_keys(["+hydra.launcher.ray.init.num_cpus=2", "hydra/launcher=joblib", "hydra.job.chdir=true",
                        "experiment=policy_comparison", "cluster=carpet_kashan", "cluster.province.scale=0.1",
                        "model.p_seek=0.2", "~policy.budget", "seed=3", "--cfg", "job"]) is None
+
+
+def _children(pid: int) -> set[int]:
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie, dead but not yet reaped, is not)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _poll(condition, timeout: float, step: float = 0.1) -> bool:
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+@pytest.mark.parametrize("signame, group", [("SIGTERM", False), ("SIGINT", True)])
+def test_an_interrupted_sweep_stops_its_workers_and_says_how_far_it_got(tmp_path, signame, group):
+    # SIGTERM to khusheh-run alone (a scheduler, `kill`), or SIGINT to its process group (Ctrl-C in a terminal)
+    import signal as sig
+    signum = getattr(sig, signame)
+    sweep = tmp_path / "sweep"
+    # 40 jobs: far more than can finish between the first result and the signal
+    args = ["-m", "seed=range(0,40)", "sim.months=60", "sim.progress=false", "hydra/launcher=khusheh_joblib",
+            "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"]
+    with open(tmp_path / "out", "w") as out, open(tmp_path / "err", "w") as err:
+        proc = subprocess.Popen([CLI, *args], cwd=tmp_path, stdout=out, stderr=err, start_new_session=True)
+        try:
+            assert _poll(lambda: any(sweep.glob("*/DONE")) or proc.poll() is not None, 600)
+            assert proc.poll() is None, (tmp_path / "err").read_text()
+            workers = _children(proc.pid)
+            assert len(workers) >= 2  # the two loky workers (and joblib's resource trackers)
+            os.killpg(proc.pid, signum) if group else proc.send_signal(signum)
+            assert proc.wait(timeout=300) == 128 + signum
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, sig.SIGKILL)
+                proc.wait()
+    assert _poll(lambda: not any(_alive(p) for p in workers), 60), [p for p in workers if _alive(p)]
+    stderr = (tmp_path / "err").read_text()
+    assert "Traceback" not in stderr and "leaked" not in stderr and "Error" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    found = re.fullmatch(r"khusheh-run: interrupted; (\d+) of 40 runs complete, rerun the same command to finish",
+                         last)
+    assert found, stderr[-2000:]
+    jobs = [p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    complete = [p for p in jobs if is_complete(p)]
+    assert 1 <= int(found.group(1)) <= len(complete) < 40
+    for job in jobs:  # no temporary file stays; a job that did not finish is not marked complete
+        assert not list(job.rglob(".tmp-*"))
+        assert (job in complete) == (job / DONE).exists(), job

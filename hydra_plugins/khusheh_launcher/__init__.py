@@ -30,6 +30,7 @@ annotations.)
 import copy
 import logging
 import os
+import signal
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,6 +302,12 @@ def _for_the_sweeper(ret: JobReturn) -> JobReturn:
     return ret
 
 
+def _ignore_interrupts() -> None:
+    """A worker's start: Ctrl-C (SIGINT, sent to the terminal's whole process group) is left to the
+    launching process, which stops the workers and reports; a worker would print a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class KhushehJoblibLauncher(JoblibLauncher):
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from joblib import Parallel, delayed
@@ -320,7 +327,7 @@ class KhushehJoblibLauncher(JoblibLauncher):
             log.info("\t#%d : %s", idx, " ".join(filter_overrides(overrides)))
         token = uuid.uuid4().hex
         blob = cloudpickle.dumps((self.hydra_context, self.config, self.task_function, Singleton.get_state()))
-        runs = Parallel(**joblib_cfg)(
+        runs = Parallel(**joblib_cfg, initializer=_ignore_interrupts)(
             delayed(execute_job)(initial_job_idx + idx, list(overrides), token, blob)
             for idx, overrides in enumerate(job_overrides))
         assert isinstance(runs, list) and all(isinstance(r, JobReturn) for r in runs)
