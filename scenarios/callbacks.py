@@ -102,8 +102,10 @@ class SweepProgress(Callback):
         failed = sorted(p.name for p in job_folders(sweep_dir) if (p / FAILED).is_file())
         if failed:
             first = (sweep_dir / failed[0] / FAILED).read_text().strip().splitlines()[-1]
+            # a value the run refused (its message begins with khusheh-run:) fails again unless corrected
+            redo = "correct the value, then rerun" if first.startswith("khusheh-run:") else "rerun"
             print(f"khusheh-run: {len(failed)} job(s) failed: {', '.join(failed[:10])}"
                   f"{' ...' if len(failed) > 10 else ''}\n  first error: {first}\n"
-                  "  rerun the same sweep (same hydra.sweep.dir) to redo them; complete jobs are skipped",
+                  f"  {redo} the same sweep (same hydra.sweep.dir) to redo them; complete jobs are skipped",
                   file=sys.stderr)
             sys.exit(1)

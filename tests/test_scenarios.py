@@ -297,8 +297,11 @@ def test_sweep_progress_counts_jobs_that_change_their_working_folder(tmp_path):
 
 def test_a_job_with_a_bad_value_fails_alone_and_the_sweep_names_it(tmp_path):
     # n_firms=-5 composes (an int) but the model refuses it: that job fails, the other completes
-    proc = _cli(["-m", "cluster.n_firms=60,-5", "sim.months=6", "hydra.sweep.dir=sweep"], tmp_path, check=False)
+    # (Hydra's basic sweeper: Khusheh's stops the sweep before launching, below)
+    proc = _cli(["-m", "cluster.n_firms=60,-5", "sim.months=6", "hydra.sweep.dir=sweep", "hydra/sweeper=basic"],
+                tmp_path, check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "correct the value, then rerun the same sweep" in proc.stderr
     assert is_complete(tmp_path / "sweep" / "cluster.n_firms=60,sim.months=6")
     assert "cluster.n_firms" in (tmp_path / "sweep" / "cluster.n_firms=-5,sim.months=6" / "FAILED").read_text()
     assert "1 job(s) failed: cluster.n_firms=-5,sim.months=6" in proc.stderr
@@ -558,3 +561,26 @@ def test_an_interrupted_sweep_stops_its_workers_and_says_how_far_it_got(tmp_path
     for job in jobs:  # no temporary file stays; a job that did not finish is not marked complete
         assert not list(job.rglob(".tmp-*"))
         assert (job in complete) == (job / DONE).exists(), job
+
+
+@pytest.mark.parametrize("args, message", [
+    (["policy=none,standard_cda", "policy.subsidy_rate=0.2,1.5"],
+     "policy.subsidy_rate = 1.5 is out of range; allowed: [0, 1] (in the job policy=none policy.subsidy_rate=1.5"),
+    # valid alone, not together: the CDA would start past the 12-month horizon
+    (["policy=standard_cda", "policy.start_month=24", "sim.months=60,12"],
+     "policy.start_month = 24 is past the horizon; allowed: [1, 11] (in the job policy=standard_cda "
+     "policy.start_month=24 sim.months=12"),
+    (["cluster.n_firms=60,-5"], "cluster.n_firms = -5 is out of range"),
+])
+def test_a_sweep_with_a_value_out_of_range_stops_before_any_job_runs(tmp_path, args, message):
+    proc = _cli(["-m", *args, "seed=0,1", "hydra.sweep.dir=sweep"], tmp_path, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"khusheh-run: {message}") and line.endswith("; no job was started"), proc.stderr
+    assert not [p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]
+
+
+def test_value_checks_take_one_job_per_combination_of_values_but_the_seed():
+    from hydra_plugins.khusheh_sweeper import value_jobs
+    jobs = [[f"policy={p}", f"seed={s}", f"sim.months={m}"] for p in ("a", "b") for s in range(3) for m in (12, 24)]
+    assert value_jobs(jobs) == [jobs[0], jobs[1], jobs[6], jobs[7]]

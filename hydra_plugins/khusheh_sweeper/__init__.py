@@ -8,20 +8,25 @@ every key appears finds the same mistakes: 9 policies x 30 seeds need 30
 compositions, not 270. They are composed as the ``khusheh_joblib`` launcher
 composes them: in full once per combination of config-group choices (9
 policies), derived from that for the other values (about 10 ms each instead
-of 100 ms; derived values are checked as Hydra checks them). Selected in
-``conf/config.yaml`` (``hydra/sweeper``).
+of 100 ms; derived values are checked as Hydra checks them). Then the model
+range-checks the parameters of every combination of swept values (the seed
+apart: 9 policies x 30 seeds are 9 checks), so that a value out of range
+(``policy.subsidy_rate=1.5``) stops the sweep before any job starts too.
+Selected in ``conf/config.yaml`` (``hydra/sweeper``).
 
 (No ``from __future__ import annotations`` here: Hydra's plugin scan runs this
 module outside ``sys.modules``, where dataclasses cannot resolve string
 annotations.)
 """
 
+import sys
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
 from hydra.core.config_store import ConfigStore
-from hydra_plugins.khusheh_launcher import JobComposer
+from hydra_plugins.khusheh_launcher import JobComposer, _copy_without_hydra
+from omegaconf import DictConfig
 
 
 def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
@@ -35,12 +40,49 @@ def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
     return chosen
 
 
+def value_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
+    """Jobs of ``batch`` whose parameters, checked, check every job's: one per combination of the values
+    of the keys other than ``seed`` (the seed is no model parameter), in order."""
+    seen: set[tuple] = set()
+    chosen = []
+    for job in batch:
+        key = tuple(o for o in job if not o.startswith("seed="))
+        if key not in seen:
+            seen.add(key)
+            chosen.append(job)
+    return chosen
+
+
+def value_problem(cfg: DictConfig) -> Optional[str]:
+    """What the model's checks refuse in a job's composed configuration (as the job's run would), else None."""
+    from model import ParameterError
+    from scenarios.config import to_model_params
+    cfg = _copy_without_hydra(cfg)  # the job's own config, as the task gets it
+    try:
+        if cfg.sim.design:
+            from scenarios.sensitivity import apply_design_row
+            apply_design_row(cfg)
+        params, _seed = to_model_params(cfg)
+        params.validate()
+    except (ParameterError, TypeError, ValueError) as err:
+        return str(err).replace("clusters[0].", "cluster.")
+    return None
+
+
 class KhushehSweeper(BasicSweeper):
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         assert self.hydra_context is not None and self.config is not None
         composer = JobComposer(self.hydra_context.config_loader, self.config)
         for overrides in covering_jobs(batch):
             composer.compose(overrides)
+        # the values of every combination, range-checked by the model before any job starts: a value out
+        # of range (policy.subsidy_rate=1.5) composes, but every job with it would fail
+        for overrides in value_jobs(batch):
+            problem = value_problem(composer.compose(overrides))
+            if problem:
+                print(f"khusheh-run: {problem} (in the job {' '.join(overrides)}); no job was started",
+                      file=sys.stderr)
+                sys.exit(2)
 
 
 @dataclass
