@@ -102,7 +102,7 @@ def to_model_params(cfg: DictConfig) -> tuple[ModelParams, int]:
     province = cluster.pop("province", None)
     clusters = _province(province) if province else (ClusterSpec(**cluster),)
     behaviour = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data["model"].items()}
-    seed, sim = int(data["seed"]), data["sim"]
+    seed, sim = check_seed(data["seed"]), data["sim"]
     params = ModelParams(
         months=sim["months"],
         snapshot_months=tuple(sim["snapshot_months"]),
@@ -116,6 +116,13 @@ def to_model_params(cfg: DictConfig) -> tuple[ModelParams, int]:
         # in the runs that keep them
         params = dataclasses.replace(params.validate(), snapshot_months=())
     return params, seed
+
+
+def check_seed(seed: int) -> int:
+    """The seed, if NumPy takes it (a non-negative integer); else ParameterError naming it."""
+    if int(seed) < 0:
+        raise ParameterError(f"seed = {seed} is out of range; allowed: a non-negative integer")
+    return int(seed)
 
 
 def _cluster_preset(name: str) -> ClusterSpec:

@@ -309,7 +309,7 @@ def test_a_job_with_a_bad_value_fails_alone_and_the_sweep_names_it(tmp_path):
 
 
 @pytest.mark.parametrize("override, words", [
-    ("cluster=atlantis", ["cluster/atlantis", "towels_adrian"]),
+    ("cluster=atlantis", ["cluster preset 'atlantis'", "towels_adrian"]),
     ("cluster.n_firms=-5", ["cluster.n_firms", "-5", "[1, 200000]"]),
     ("policy.subsidy_rate=1.5", ["policy.subsidy_rate", "1.5", "[0, 1]"]),
     ("sim.months=abc", ["sim.months", "abc"]),
@@ -357,7 +357,7 @@ def test_a_sweep_with_one_bad_value_stops_before_any_job_runs(tmp_path, bad):
     proc = _cli(["-m", bad, other, "sim.months=12", "hydra.sweep.dir=sweep"], tmp_path, check=False)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert not [p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]
+    assert not [p for p in (tmp_path / "sweep").glob("*") if p.is_dir()]
 
 
 def test_khusheh_yaml_is_omegaconfs_text_for_any_string():
@@ -584,3 +584,32 @@ def test_value_checks_take_one_job_per_combination_of_values_but_the_seed():
     from hydra_plugins.khusheh_sweeper import value_jobs
     jobs = [[f"policy={p}", f"seed={s}", f"sim.months={m}"] for p in ("a", "b") for s in range(3) for m in (12, 24)]
     assert value_jobs(jobs) == [jobs[0], jobs[1], jobs[6], jobs[7]]
+
+
+@pytest.mark.parametrize("args, seed", [(["seed=-1"], -1), (["-m", "seed=0,-1"], -1),
+                                        (["-m", "policy=none,standard_cda", "seed=range(-2,2)"], -2)])
+def test_a_negative_seed_is_refused_naming_the_seed(tmp_path, args, seed):
+    proc = _cli([*args, "sim.months=6", "hydra.run.dir=run", "hydra.sweep.dir=sweep"], tmp_path, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        f"khusheh-run: seed = {seed} is out of range; allowed: a non-negative integer"), proc.stderr
+    assert not list((tmp_path / "sweep").glob("*/")) if args[0] == "-m" else not (tmp_path / "run" / DONE).exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["cluster=nope"], "unknown cluster preset 'nope' (available: " + ", ".join(CLUSTERS) + ")"),
+    (["policy=nope"], "unknown policy preset 'nope'; did you mean policy=none? (available: "
+     + ", ".join(POLICY_PRESETS) + ")"),
+    (["shock=demand_dorp"], "unknown shock preset 'demand_dorp'; did you mean shock=demand_drop? (available: "
+     + ", ".join(SHOCKS) + ")"),
+    (["-m", "policy=none,standard_cda,trust_frist", "seed=0,1"], "unknown policy preset 'trust_frist'; did you mean "
+     "policy=trust_first? (available: " + ", ".join(POLICY_PRESETS) + ")"),
+    (["-m", "experiment=policy_comparision"], "unknown experiment preset 'policy_comparision'; did you mean "
+     "experiment=policy_comparison? (available: policy_comparison, province_programme, sensitivity, "
+     "shock_resilience, validation)"),
+])
+def test_an_unknown_preset_is_refused_in_one_line_listing_the_presets(tmp_path, args, message):
+    proc = _cli([*args, "hydra.run.dir=run", "hydra.sweep.dir=sweep"], tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == f"khusheh-run: {message}"
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()

@@ -69,6 +69,20 @@ def value_problem(cfg: DictConfig) -> Optional[str]:
     return None
 
 
+def seed_problem(job: Sequence[str]) -> Optional[str]:
+    """What the model refuses in a job's ``seed=`` override (value_jobs checks one seed of each
+    combination), else None."""
+    from model import ParameterError
+    from scenarios.config import check_seed
+    for override in job:
+        if override.startswith("seed="):
+            try:
+                check_seed(int(override[len("seed="):]))
+            except (ParameterError, ValueError) as err:
+                return str(err)
+    return None
+
+
 class KhushehSweeper(BasicSweeper):
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         assert self.hydra_context is not None and self.config is not None
@@ -77,8 +91,10 @@ class KhushehSweeper(BasicSweeper):
             composer.compose(overrides)
         # the values of every combination, range-checked by the model before any job starts: a value out
         # of range (policy.subsidy_rate=1.5) composes, but every job with it would fail
-        for overrides in value_jobs(batch):
-            problem = value_problem(composer.compose(overrides))
+        checks = [(job, lambda job=job: seed_problem(job)) for job in batch]
+        checks += [(job, lambda job=job: value_problem(composer.compose(job))) for job in value_jobs(batch)]
+        for overrides, check in checks:
+            problem = check()
             if problem:
                 print(f"khusheh-run: {problem} (in the job {' '.join(overrides)}); no job was started",
                       file=sys.stderr)
