@@ -27,7 +27,7 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
+import uuid
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -107,10 +107,20 @@ def clear_incomplete(folder: Path) -> None:
 
 
 def _atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
+    """Write through a temporary file in the same folder, then rename over ``path``.
+
+    The temporary file is created as ``open`` creates a file (mode 666 less the umask), so that the
+    results are as readable as any other file (``tempfile.mkstemp`` makes them 600: unreadable by
+    colleagues in a shared folder).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    os.close(fd)
+    while True:
+        tmp = str(path.parent / f".tmp-{uuid.uuid4().hex[:12]}-{path.name}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:  # (another writer's name: draw another)
+            continue
     try:
         write(Path(tmp))
         os.replace(tmp, path)

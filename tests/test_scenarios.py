@@ -613,3 +613,33 @@ def test_an_unknown_preset_is_refused_in_one_line_listing_the_presets(tmp_path, 
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip() == f"khusheh-run: {message}"
     assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_result_files_are_created_as_the_umask_allows(tmp_path, umask):
+    import stat
+
+    from scenarios.results import write_run
+    frame = pd.DataFrame({"month": range(3), "firms": [1.0, 2.0, 3.0]})
+    old = os.umask(umask)
+    try:
+        write_run(tmp_path / "run", series=frame, cluster_series=frame, summary=frame.head(1), demography=frame,
+                  snapshots={2: {"firms": frame}}, resolved_yaml="seed: 0\n",
+                  prov={"config_hash": "abc", "finished": "now"})
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
+    assert len(files) == 8 and not [p for p in files if p.name.startswith(".tmp-")]
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
+
+
+def test_a_runs_files_from_the_command_line_are_readable_by_the_group_and_others(tmp_path):
+    import stat
+    proc = subprocess.run([CLI, "sim.months=3", "hydra.run.dir=run"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=900, preexec_fn=lambda: os.umask(0o022))
+    assert proc.returncode == 0, proc.stderr
+    modes = {p.relative_to(tmp_path / "run").as_posix(): stat.S_IMODE(p.stat().st_mode)
+             for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    assert {"DONE", "config.yaml", "series.parquet", "summary.parquet", ".hydra/config.yaml"} <= modes.keys()
+    assert set(modes.values()) == {0o644}, modes
