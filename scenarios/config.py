@@ -97,7 +97,9 @@ def register() -> None:
 def to_model_params(cfg: DictConfig) -> tuple[ModelParams, int]:
     """The model's parameters and the seed from a composed config (no range checks here, but in a run
     that keeps no snapshots: see below)."""
-    data = OmegaConf.to_container(cfg, resolve=True)
+    # the run's keys only: a job's config composed with Hydra's node (as the sweeper checks it) works too
+    data = {key: OmegaConf.to_container(cfg[key], resolve=True) if OmegaConf.is_config(cfg[key]) else cfg[key]
+            for key in ("seed", "sim", "cluster", "policy", "shock", "model")}
     cluster = data["cluster"]
     province = cluster.pop("province", None)
     clusters = _province(province) if province else (ClusterSpec(**cluster),)

@@ -57,10 +57,10 @@ def value_problem(cfg: DictConfig) -> Optional[str]:
     """What the model's checks refuse in a job's composed configuration (as the job's run would), else None."""
     from model import ParameterError
     from scenarios.config import to_model_params
-    cfg = _copy_without_hydra(cfg)  # the job's own config, as the task gets it
     try:
         if cfg.sim.design:
             from scenarios.sensitivity import apply_design_row
+            cfg = _copy_without_hydra(cfg)  # the job's own config, as the task gets it, given the row's values
             apply_design_row(cfg)
         params, _seed = to_model_params(cfg)
         params.validate()
