@@ -64,7 +64,8 @@ def check_complete(folder: Path, digest: str | None = None) -> tuple[bool, str |
         return False, f"{DONE} is unreadable"
     if digest is not None and info.get("config_hash") != digest:
         return False, None
-    for name in RESULT_FILES:
+    listed = info.get("files")  # (markers written before it listed the files: the files every run has)
+    for name in listed if isinstance(listed, list) else RESULT_FILES:
         if not (folder / name).is_file():
             return False, f"{name} is missing"
     for path in sorted([*folder.glob("*.parquet"), *folder.glob("snapshots/*.parquet")]):
@@ -191,18 +192,27 @@ def summary_row(identity: dict, series: pd.DataFrame, cda_end: int | None) -> pd
 
 def write_run(folder: Path, *, series: pd.DataFrame, cluster_series: pd.DataFrame, summary: pd.DataFrame,
               snapshots: dict, resolved_yaml: str, prov: dict, demography: pd.DataFrame | None = None) -> None:
-    """Write every result file atomically, then the DONE marker."""
-    write_parquet(folder / "series.parquet", series)
-    write_parquet(folder / "cluster_series.parquet", cluster_series)
+    """Write every result file atomically, then the DONE marker, which lists the files written (so that a
+    rerun notices any of them missing, the optional ones included)."""
+    written = []
+
+    def parquet(name: str, frame: pd.DataFrame) -> None:
+        write_parquet(folder / name, frame)
+        written.append(name)
+
+    parquet("series.parquet", series)
+    parquet("cluster_series.parquet", cluster_series)
     if demography is not None:
-        write_parquet(folder / "demography.parquet", demography)
-    write_parquet(folder / "summary.parquet", summary)
+        parquet("demography.parquet", demography)
+    parquet("summary.parquet", summary)
     for month, frames in snapshots.items():
         for name, frame in frames.items():
-            write_parquet(folder / "snapshots" / f"{name}_{month}.parquet", frame)
+            parquet(f"snapshots/{name}_{month}.parquet", frame)
     write_text(folder / "config.yaml", resolved_yaml)
     write_text(folder / "provenance.json", json.dumps(prov, indent=1) + "\n")
-    write_text(folder / DONE, json.dumps({"config_hash": prov["config_hash"], "finished": prov["finished"]}) + "\n")
+    written += ["config.yaml", "provenance.json"]
+    write_text(folder / DONE, json.dumps({"config_hash": prov["config_hash"], "finished": prov["finished"],
+                                          "files": sorted(written)}) + "\n")
 
 
 def write_failure(folder: Path, message: str) -> None:

@@ -446,6 +446,18 @@ def test_the_completeness_check_reads_every_parquet_footer(tmp_path):
         complete, problem = check_complete(folder, "abc")
         assert not complete and problem.startswith(name), (name, problem)
         assert ("missing" if name == "config.yaml" else "Parquet") in problem
+    # files only some runs have (demography, snapshots) are checked too: the marker lists what was written
+    for name in ("demography.parquet", "snapshots/firms_6.parquet"):
+        folder = make("gone_" + name.replace("/", "_"))
+        (folder / name).unlink()
+        assert check_complete(folder, "abc") == (False, f"{name} is missing")
+    # a marker written before it listed the files: the files every run has are required, no others
+    folder = make("old_marker")
+    (folder / DONE).write_text('{"config_hash": "abc", "finished": "now"}\n')
+    (folder / "demography.parquet").unlink()
+    assert check_complete(folder, "abc") == (True, None)
+    (folder / "summary.parquet").unlink()
+    assert check_complete(folder, "abc") == (False, "summary.parquet is missing")
 
 
 @pytest.mark.parametrize("args, cluster", [
