@@ -138,9 +138,17 @@ def _setting_arg(ctx: str) -> str:
     return ctx if ctx else DEFAULT_SETTING
 
 
+def _setting_order(ctx: str):
+    """Which setting a brief shows first: the default, then one whose every override is ``none``
+    (``shock=none`` of the shock experiment: the programmes without a shock), then by name."""
+    values = [o.partition("=")[2] for o in filter(None, ctx.split(","))]
+    return ctx != "", not all(v in ("none", "null") for v in values), ctx
+
+
 def choose_setting(col: Collection, baseline: str, sweeps, setting: str | None = None) -> str:
     """The setting (context) the brief shows: ``setting`` (``KEY=VALUE[,KEY=VALUE...]`` or
-    ``default``), or else the default setting, or else the first by name, in which a programme
+    ``default``), or else the default setting, or else one without a shock (every override
+    ``none``), or else the first by name, in which a programme
     can be paired with the baseline on the same seeds. A user's input without one is a
     ``ResultsError`` saying what is missing."""
     where = ", ".join(map(str, sweeps))
@@ -169,7 +177,7 @@ def choose_setting(col: Collection, baseline: str, sweeps, setting: str | None =
     if set(col.summary.policy) == {baseline}:
         raise ResultsError(f"only baseline runs (policy={baseline}) in {where}: a brief compares programmes "
                            "(e.g. policy=standard_cda) with them on the same seeds")
-    usable = [c for c in sorted(col.summary.context.unique(), key=lambda c: (c != "", c))
+    usable = [c for c in sorted(col.summary.context.unique(), key=_setting_order)
               if _paired(col.summary[col.summary.context == c], baseline)]
     if not usable:
         raise ResultsError(f"no programme run in {where} has a baseline run (policy={baseline}) with the same "

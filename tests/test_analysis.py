@@ -266,6 +266,21 @@ def test_the_brief_says_on_page_one_which_setting_it_shows_and_names_the_others(
     assert set(eff.context.fillna("")) == {"", "cluster.province.scale=0.1"}
 
 
+def test_without_a_default_setting_the_brief_shows_the_one_without_a_shock():
+    from analysis.brief import choose_setting
+    from analysis.collect import Collection
+    contexts = ["shock=demand_drop", "shock=export_restriction", "shock=none", "shock=input_price_spike"]
+    summary = pd.DataFrame([{"context": c, "policy": p, "seed": s} for c in contexts
+                            for p in ("none", "standard_cda") for s in (0, 1)])
+    col = Collection(series=pd.DataFrame(), summary=summary, problems=pd.DataFrame(), folders={})
+    assert choose_setting(col, "none", ["sweep"]) == "shock=none"
+    # without it, the first by name; the default setting comes before both
+    col.summary = summary[summary.context != "shock=none"]
+    assert choose_setting(col, "none", ["sweep"]) == "shock=demand_drop"
+    col.summary = pd.concat([summary, summary.assign(context="")])
+    assert choose_setting(col, "none", ["sweep"]) == ""
+
+
 def test_an_unknown_setting_is_named_with_the_settings_found(two_settings, tmp_path, capsys):
     assert report_main([str(two_settings), "--out", str(tmp_path / "o"), "--setting", "cluster.province.scale=0.2"]) == 2
     err = capsys.readouterr().err.strip()
