@@ -253,7 +253,9 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
               " sim.snapshot_months and sim.snapshot_seeds): the brief has no maps", file=sys.stderr)
     for stale in set(FIGURES) - {Path(v).name for v in paths.values()}:  # an earlier report's, not drawn now
         (figs / stale).unlink(missing_ok=True)
-    text = render(col, ce, cost, policies, main, baseline, start, end, horizon, paths, out, contexts, robustness)
+    peak = peak_while_working(series, main, baseline, end)
+    text = render(col, ce, cost, policies, main, baseline, start, end, horizon, paths, out, contexts, robustness,
+                  peak)
     html_path = out / "brief.html"
     _write(html_path, text)
     pdf_path = out / "brief.pdf"
@@ -279,7 +281,7 @@ def _write_pdf(text: str, base: Path, path: Path) -> None:
 
 
 def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths, out, contexts,
-           robustness=()) -> str:
+           robustness=(), peak=None) -> str:
     summary = col.summary[col.summary.context == contexts[0]]  # the context this brief shows
     cluster = ", ".join(sorted(c.replace("_", " ").title() for c in summary.cluster.unique()))
     paired = eff[(eff.when == "horizon") & eff.policy.isin(policies)].groupby("policy").n_seeds.min()
@@ -316,7 +318,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
                  for r in cost.itertuples()] if len(cost) else []
     problems = [{"folder": html.escape(Path(p.folder).name if Path(p.folder).name else p.folder),
                  "problem": p.problem, "detail": html.escape(str(p.detail))} for p in col.problems.itertuples()]
-    conclusion = conclude(eff, main, baseline)
+    conclusion = conclude(eff, main, baseline, peak)
     return Environment(autoescape=False).from_string(TEMPLATE).render(
         today=date.today().isoformat(), cluster=cluster, main=fig.plain(main) if main else "",
         callouts=callouts, table_rows=table_rows, table_head=[fig.LABELS[o][0] for o in TABLE],
@@ -331,8 +333,9 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
         robustness=[html.escape(r) for r in robustness])
 
 
-def conclude(eff: pd.DataFrame, main: str | None, baseline: str) -> list[str]:
-    """Two sentences from the effects table: what the main programme does, and whether it lasts."""
+def conclude(eff: pd.DataFrame, main: str | None, baseline: str, peak: str | None = None) -> list[str]:
+    """Sentences from the effects table: what the main programme does, and whether it lasts; ``peak``
+    (see :func:`peak_while_working`) after the first, when given."""
     if not main:
         return []
     hz = eff[(eff.policy == main) & (eff.when == "horizon")].set_index("outcome")
@@ -352,9 +355,42 @@ def conclude(eff: pd.DataFrame, main: str | None, baseline: str) -> list[str]:
                    f"joint actions a month at month {int(ja.month)} compared with no CDA "
                    f"({sig}), and employment differs by "
                    f"{fmt(em.effect, 'employment', True)} workers ({pct(em.relative, 1)}; {ci_text(em, 'employment')}).")
+    if peak:
+        out.append(peak)
     if "mean_trust" in hz.index and hz.loc["mean_trust"].budget > 0:
         out.append(lasting(hz.loc["mean_trust"], end.loc["mean_trust"] if "mean_trust" in end.index else None))
     return out
+
+
+WORKING = ("diagnostic", "trust_building", "pilot", "strategic", "exit")  # the CDA's phases while it works
+
+
+def peak_while_working(series: pd.DataFrame, main: str | None, baseline: str, end: int | None,
+                       outcome: str = "joint_actions") -> str | None:
+    """A sentence on the largest effect on ``outcome`` while the CDA works (the mean over the seeds
+    that both the programme and the baseline ran, month by month), when it is well above the effect
+    at the CDA's exit (month ``end``): the curves of a programme often rise and fall within its
+    tenure (subsidised joint actions), which the effects at its exit and at the horizon do not show."""
+    if not main or end is None or outcome not in series:
+        return None
+    both = series[series.policy.isin([main, baseline])]
+    wide = both.pivot_table(index=["seed", "month"], columns="policy", values=outcome, aggfunc="first")
+    if main not in wide or baseline not in wide:
+        return None
+    gap = (wide[main] - wide[baseline]).dropna().groupby(level="month").mean()
+    phase = (series[series.policy == main].groupby("month").cda_phase
+             .agg(lambda v: v.value_counts().index[0]))  # the phase most seeds are in
+    working = gap[gap.index.isin(phase.index[phase.isin(WORKING)]) & (gap.index < end)]
+    if working.empty or end not in gap.index:
+        return None
+    month, peak, at_end = int(working.idxmax()), float(working.max()), float(gap.loc[end])
+    if not (peak > 0 and peak >= 1.5 * max(at_end, 0.0) and peak - at_end >= 1.0):
+        return None
+    title = fig.LABELS[outcome][0].lower()
+    return (f"While the CDA works, the effect on {title} peaks at {fmt(peak, outcome, True)} a month in month "
+            f"{month}, in its {phase.loc[month].replace('_', ' ')} phase (the mean over paired seeds), and is "
+            f"{fmt(at_end, outcome, True)} at its exit (month {end}): the effects above, at its exit and at "
+            "the end of the runs, do not show this peak (see the charts).")
 
 
 PERSIST_TOLERANCE = 0.10  # within 10% of its size at the CDA's exit, an effect 'persists' (neither grows nor shrinks)

@@ -281,6 +281,36 @@ def test_without_a_default_setting_the_brief_shows_the_one_without_a_shock():
     assert choose_setting(col, "none", ["sweep"]) == ""
 
 
+def _ja_series(bump):
+    """Joint actions of the baseline (10 a month) and the standard CDA (10 + bump(month)), 2 seeds; the CDA in
+    its diagnostic phase in months 12-19, pilot phase 20-47, ended from 48."""
+    rows = []
+    for seed in (0, 1):
+        for month in range(61):
+            phase = "none" if month < 12 else "diagnostic" if month < 20 else "pilot" if month < 48 else "ended"
+            rows.append({"policy": "none", "seed": seed, "month": month, "joint_actions": 10.0,
+                         "cda_phase": "none"})
+            rows.append({"policy": "standard_cda", "seed": seed, "month": month,
+                         "joint_actions": 10.0 + bump(month) + (seed - 0.5), "cda_phase": phase})
+    return pd.DataFrame(rows)
+
+
+def test_a_peak_of_the_effect_while_the_cda_works_is_told_when_the_exit_hides_it():
+    from analysis.brief import peak_while_working
+    # +30 a month in months 25-30 (its pilot phase), +2 at its exit: the mean over seeds, whose +-0.5 cancel
+    text = peak_while_working(_ja_series(lambda m: 30.0 if 25 <= m <= 30 else 2.0 if m >= 12 else 0.0),
+                              "standard_cda", "none", 48)
+    assert text.startswith("While the CDA works, the effect on joint actions peaks at +30.0 a month in month 25, "
+                           "in its pilot phase")
+    assert "+2.0 at its exit (month 48)" in text
+    # an effect that only rises to the exit, or a peak little above it, is not singled out
+    assert peak_while_working(_ja_series(lambda m: max(0, m - 12) / 3.0), "standard_cda", "none", 48) is None
+    assert peak_while_working(_ja_series(lambda m: 5.0 if m == 30 else 4.0), "standard_cda", "none", 48) is None
+    # no CDA, or runs that end before its exit
+    assert peak_while_working(_ja_series(lambda m: 30.0), None, "none", 48) is None
+    assert peak_while_working(_ja_series(lambda m: 30.0), "standard_cda", "none", 72) is None
+
+
 def test_an_unknown_setting_is_named_with_the_settings_found(two_settings, tmp_path, capsys):
     assert report_main([str(two_settings), "--out", str(tmp_path / "o"), "--setting", "cluster.province.scale=0.2"]) == 2
     err = capsys.readouterr().err.strip()
