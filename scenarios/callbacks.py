@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
 import os
@@ -55,7 +56,13 @@ def count_jobs(config: DictConfig) -> int:
     for item in config.hydra.overrides.task:
         overrides[item.split("=", 1)[0].lstrip("+~")] = item
     parsed = OverridesParser.create().parse_overrides(list(overrides.values()))
-    return math.prod(len(list(o.sweep_string_iterator())) if o.is_sweep_override() else 1 for o in parsed)
+    only = config.hydra.sweeper.get("only")
+    if not only:
+        return math.prod(len(list(o.sweep_string_iterator())) if o.is_sweep_override() else 1 for o in parsed)
+    from .config import wanted_job
+    values = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
+              else [f"{o.get_key_element()}={o.get_value_element_as_str()}"] for o in parsed]  # (as the sweeper)
+    return sum(wanted_job(job, only) for job in itertools.product(*values))
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:

@@ -120,6 +120,17 @@ def to_model_params(cfg: DictConfig) -> tuple[ModelParams, int]:
     return params, seed
 
 
+def wanted_job(job, only) -> bool:
+    """Is the sweep job ``job`` (its overrides, ``key=value``) one of those ``only`` asks for? ``only``
+    (the sweeper's setting, see ``hydra_plugins/khusheh_sweeper``) lists partial jobs, as mappings of
+    key to value; a job is wanted when it has every override of at least one of them. ``None`` (or
+    empty): every job."""
+    if not only:
+        return True
+    have = {o.split("=", 1)[0].lstrip("+~"): o.split("=", 1)[1] for o in job if "=" in o}
+    return any(all(have.get(str(k)) == str(v) for k, v in part.items()) for part in only)
+
+
 def check_seed(seed: int) -> int:
     """The seed, if NumPy takes it (a non-negative integer); else ParameterError naming it."""
     if int(seed) < 0:

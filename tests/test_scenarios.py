@@ -655,3 +655,35 @@ def test_a_runs_files_from_the_command_line_are_readable_by_the_group_and_others
              for p in (tmp_path / "run").rglob("*") if p.is_file()}
     assert {"DONE", "config.yaml", "series.parquet", "summary.parquet", ".hydra/config.yaml"} <= modes.keys()
     assert set(modes.values()) == {0o644}, modes
+
+
+def test_wanted_jobs_match_one_of_the_partial_jobs():
+    from scenarios.config import wanted_job
+    only = [{"shock": "none"}, {"policy": "none"}]
+    assert wanted_job(["policy=trust_first", "shock=none", "seed=3"], only)
+    assert wanted_job(["policy=none", "shock=demand_drop", "seed=3"], only)
+    assert not wanted_job(["policy=trust_first", "shock=demand_drop", "seed=3"], only)
+    assert wanted_job(["+policy=none", "shock=x"], only)  # (a key added with + is the same key)
+    assert not wanted_job(["seed=3"], only)  # a key the job does not set matches nothing
+    assert wanted_job(["policy=a", "shock=b"], None) and wanted_job(["policy=a"], [])
+
+
+def test_a_sweep_runs_only_the_jobs_that_hydra_sweeper_only_asks_for(tmp_path):
+    # 2 policies x 2 shocks x 2 seeds, of which the baseline under both shocks and the CDA without one
+    _cli(["-m", "policy=none,standard_cda", "shock=none,demand_drop", "seed=0,1", "sim.months=14",
+          "shock.start_month=1", "hydra.sweeper.only=[{shock:none},{policy:none}]", "hydra.sweep.dir=sweep"],
+         tmp_path)
+    sweep = tmp_path / "sweep"
+    ran = sorted(p.name.replace(",shock.start_month=1", "").replace(",sim.months=14", "")
+                 for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert ran == sorted(f"policy={p},seed={s},shock={k}" for p, k in
+                         (("none", "demand_drop"), ("none", "none"), ("standard_cda", "none")) for s in (0, 1))
+    assert all(is_complete(sweep / name) for name in os.listdir(sweep) if not name.startswith(".")
+               and (sweep / name).is_dir())
+    assert (sweep / ".khusheh_jobs").read_text().strip() == "6"  # the progress counts the jobs that run
+    # a filter that keeps no job is a one-line message, not an empty sweep that looks complete
+    proc = _cli(["-m", "policy=none,standard_cda", "shock=demand_drop", "sim.months=14", "shock.start_month=1",
+                 "hydra.sweeper.only=[{shock:none}]", "hydra.sweep.dir=empty"], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == ("khusheh-run: no job of the sweep is one that "
+                                                    "hydra.sweeper.only asks for")

@@ -21,7 +21,7 @@ annotations.)
 
 import sys
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
 from hydra.core.config_store import ConfigStore
@@ -84,6 +84,26 @@ def seed_problem(job: Sequence[str]) -> Optional[str]:
 
 
 class KhushehSweeper(BasicSweeper):
+    """``only`` (``hydra.sweeper.only``): the jobs of the sweep's product to run, as a list of partial
+    jobs (mappings of key to value; a job that has every override of one of them runs). The validation
+    experiment runs every policy without a shock and the baseline under each shock, not every policy
+    under every shock."""
+
+    def __init__(self, max_batch_size: Optional[int], params: Optional[Dict[str, str]] = None,
+                 only: Optional[List[Dict[str, str]]] = None) -> None:
+        super().__init__(max_batch_size=max_batch_size, params=params)
+        self.only = only
+
+    def split_arguments(self, overrides, max_batch_size):  # (a static method of BasicSweeper's)
+        from scenarios.config import wanted_job
+        jobs = [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch
+                if wanted_job(job, self.only)]
+        if not jobs:
+            print("khusheh-run: no job of the sweep is one that hydra.sweeper.only asks for", file=sys.stderr)
+            sys.exit(2)
+        size = max_batch_size or len(jobs)
+        return [jobs[k:k + size] for k in range(0, len(jobs), size)]
+
     def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
         assert self.hydra_context is not None and self.config is not None
         composer = JobComposer(self.hydra_context.config_loader, self.config)
@@ -104,6 +124,7 @@ class KhushehSweeper(BasicSweeper):
 @dataclass
 class KhushehSweeperConf(BasicSweeperConf):
     _target_: str = "hydra_plugins.khusheh_sweeper.KhushehSweeper"
+    only: Optional[List[Dict[str, str]]] = None
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="khusheh", node=KhushehSweeperConf, provider="khusheh")
