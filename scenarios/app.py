@@ -200,6 +200,10 @@ def _interrupted() -> int:
     sweep_dir = CURRENT.get("sweep_dir")
     if sweep_dir is None:
         message = "khusheh-run: interrupted; the run did not finish"
+    elif CURRENT.get("launcher") not in LOCAL_LAUNCHERS:
+        # Ray's and submitit's jobs run on their own: they may go on (and write) after this process ends
+        message = ("khusheh-run: interrupted; jobs the launcher has started may still be running (stop them "
+                   "with its own tools, e.g. scancel); rerun the same command to finish the sweep")
     else:
         remove_temporary_files(sweep_dir)
         done, total = sweep_state(sweep_dir)
@@ -207,6 +211,12 @@ def _interrupted() -> int:
                    "rerun the same command to finish")
     print(message, file=sys.stderr, flush=True)
     return 128 + int(_SIGNAL["received"])
+
+
+# the launchers whose jobs stop with this process (its own, or its joblib workers, stopped below)
+LOCAL_LAUNCHERS = ("hydra._internal.core_plugins.basic_launcher.BasicLauncher",
+                   "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+                   "hydra_plugins.khusheh_launcher.KhushehJoblibLauncher")
 
 
 def _stop_workers() -> None:

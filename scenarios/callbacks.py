@@ -16,7 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from .results import FAILED
+from .results import FAILED, is_complete
 
 log = logging.getLogger("khusheh")
 _TOTAL = ".khusheh_jobs"
@@ -26,18 +26,19 @@ _PROGRESS = ".khusheh_progress"
 
 
 # the sweep this process runs (set when it starts): what an interrupted sweep reports and cleans
-CURRENT: dict[str, Path] = {}
+CURRENT: dict[str, Path | str] = {}
 
 
 def sweep_state(sweep_dir: Path) -> tuple[int, int | None]:
-    """(jobs this sweep has completed, its number of jobs or None) from its progress files."""
-    progress, total_file = sweep_dir / _PROGRESS, sweep_dir / _TOTAL
-    done = sum(n.endswith(".done") for n in os.listdir(progress)) if progress.is_dir() else 0
+    """(runs of the sweep folder whose results are complete, the sweep's number of jobs or None). The
+    complete runs are counted in the job folders (a rerun's progress files count only its own jobs)."""
+    total_file = sweep_dir / _TOTAL
     try:
         total = int(total_file.read_text().strip())
     except (OSError, ValueError):
         total = None
-    return done, total
+    done = sum(is_complete(folder) for folder in job_folders(sweep_dir))
+    return (min(done, total) if total is not None else done), total
 
 
 def remove_temporary_files(sweep_dir: Path) -> None:
@@ -77,6 +78,7 @@ class SweepProgress(Callback):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         total = count_jobs(config)
         CURRENT["sweep_dir"] = sweep_dir.absolute()
+        CURRENT["launcher"] = str(config.hydra.launcher.get("_target_", ""))
         (sweep_dir / _TOTAL).write_text(str(total))
         shutil.rmtree(sweep_dir / _PROGRESS, ignore_errors=True)  # a rerun counts its own jobs
         log.info("sweep of %d jobs into %s", total, sweep_dir)

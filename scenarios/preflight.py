@@ -149,9 +149,23 @@ def check_presets(argv: list[str]) -> str | None:
 CHECKS = (check_keys, check_presets, check_province_keys)
 
 
+def _other_configs(argv: list[str]) -> bool:
+    """Does the command line add config folders (``hydra.searchpath``, ``--config-dir``/``-cd``, or another
+    ``--config-path``/``-cp``), whose presets only Hydra knows?"""
+    for arg in argv:
+        if arg.startswith(("--config-dir", "-cd", "--config-path", "-cp")):
+            return True
+        key = arg.partition("=")[0].lstrip("+~")
+        if "=" in arg and key == "hydra.searchpath":
+            return True
+    return False
+
+
 def problem(argv: list[str]) -> str | None:
-    """The first problem any check finds on the command line, or None."""
-    for check in CHECKS:
+    """The first problem any check finds on the command line, or None. With config folders of the
+    user's own, the presets are left to Hydra to check (it knows them; these checks know Khusheh's)."""
+    checks = CHECKS if not _other_configs(argv) else (check_keys,)
+    for check in checks:
         message = check(argv)
         if message:
             return message

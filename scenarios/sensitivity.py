@@ -13,6 +13,7 @@ and without the CDA on common seeds, through any launcher; ``khusheh-report
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -58,12 +59,18 @@ def write_design(out: Path, design: pd.DataFrame, meta: dict) -> None:
     atomic_write(out / "problem.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n"))
 
 
+@functools.lru_cache(maxsize=4)
+def _read_design(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
+    """The design file, read once while it is unchanged (the sweeper checks every row before launching)."""
+    return pd.read_csv(path)
+
+
 def apply_design_row(cfg) -> None:
     """Set the parameters of row ``sim.design_row`` of ``sim.design`` in the run's config."""
     path = Path(cfg.sim.design)
     if not path.is_file():
         raise ValueError(f"sim.design: no design file {path}")
-    design = pd.read_csv(path)
+    design = _read_design(str(path), path.stat().st_mtime_ns, path.stat().st_size)
     row = int(cfg.sim.design_row)
     if not 0 <= row < len(design):
         raise ValueError(f"sim.design_row = {row} is out of range; the design has rows 0 to {len(design) - 1}")

@@ -7,6 +7,7 @@ import re
 import os
 import subprocess
 import sys
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -569,7 +570,7 @@ def test_an_interrupted_sweep_stops_its_workers_and_says_how_far_it_got(tmp_path
     assert found, stderr[-2000:]
     jobs = [p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")]
     complete = [p for p in jobs if is_complete(p)]
-    assert 1 <= int(found.group(1)) <= len(complete) < 40
+    assert 1 <= int(found.group(1)) == len(complete) < 40
     for job in jobs:  # no temporary file stays; a job that did not finish is not marked complete
         assert not list(job.rglob(".tmp-*"))
         assert (job in complete) == (job / DONE).exists(), job
@@ -687,3 +688,50 @@ def test_a_sweep_runs_only_the_jobs_that_hydra_sweeper_only_asks_for(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == ("khusheh-run: no job of the sweep is one that "
                                                     "hydra.sweeper.only asks for")
+
+
+@pytest.mark.parametrize("launcher, local", [("hydra_plugins.khusheh_launcher.KhushehJoblibLauncher", True),
+                                             ("hydra._internal.core_plugins.basic_launcher.BasicLauncher", True),
+                                             ("hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher", False),
+                                             ("hydra_plugins.hydra_submitit_launcher.submitit_launcher."
+                                              "SlurmLauncher", False)])
+def test_an_interrupt_counts_the_complete_runs_and_leaves_remote_jobs_files_alone(tmp_path, monkeypatch, capsys,
+                                                                                  launcher, local):
+    import signal as sig
+
+    from scenarios import app
+    from scenarios.callbacks import CURRENT
+    from scenarios.results import write_run
+    monkeypatch.setattr(app.signal, "signal", lambda *a: None)  # (the test's own process keeps its handlers)
+    monkeypatch.setitem(CURRENT, "sweep_dir", tmp_path)
+    monkeypatch.setitem(CURRENT, "launcher", launcher)
+    (tmp_path / ".khusheh_jobs").write_text("3")
+    frame = pd.DataFrame({"month": [0, 1]})
+    for name in ("seed=0", "seed=1"):  # complete, from an earlier run of the sweep (no progress files)
+        write_run(tmp_path / name, series=frame, cluster_series=frame, summary=frame, snapshots={},
+                  resolved_yaml="seed: 0\n", prov={"config_hash": "h", "finished": "now"})
+    (tmp_path / "seed=2").mkdir()
+    (tmp_path / "seed=2" / ".tmp-series.parquet").write_bytes(b"half")  # a job being written
+    assert app._interrupted() == 128 + sig.SIGINT
+    line = capsys.readouterr().err.strip()
+    if local:
+        assert line == "khusheh-run: interrupted; 2 of 3 runs complete, rerun the same command to finish"
+        assert not (tmp_path / "seed=2" / ".tmp-series.parquet").exists()
+    else:  # its jobs may still be running and writing: their files are left to them
+        assert line.startswith("khusheh-run: interrupted; jobs the launcher has started may still be running")
+        assert (tmp_path / "seed=2" / ".tmp-series.parquet").exists()
+
+
+def test_a_preset_of_the_users_own_config_folder_is_left_to_hydra(tmp_path):
+    # a programme of one's own, in a folder added to Hydra's search path: it runs (Khusheh's check
+    # knows only its own presets); a name in neither is still refused, by Hydra
+    own = tmp_path / "mine" / "policy"
+    own.mkdir(parents=True)
+    shutil.copy(Path(__file__).parents[1] / "conf" / "policy" / "standard_cda.yaml", own / "my_programme.yaml")
+    searchpath = f"hydra.searchpath=[file://{tmp_path / 'mine'}]"
+    _cli([searchpath, "policy=my_programme", "sim.months=14", "hydra.run.dir=run"], tmp_path)
+    assert is_complete(tmp_path / "run")
+    assert "policy: my_programme" in (tmp_path / "run" / ".hydra" / "hydra.yaml").read_text()
+    proc = _cli([searchpath, "policy=nobodys", "sim.months=14", "hydra.run.dir=run2"], tmp_path, check=False)
+    assert proc.returncode != 0 and "nobodys" in proc.stderr
+    assert not is_complete(tmp_path / "run2")

@@ -30,13 +30,17 @@ from omegaconf import DictConfig
 
 
 def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
-    """Jobs of ``batch`` such that every override any job has is in at least one of them (in order)."""
+    """Jobs of ``batch`` such that every override any job has is in at least one of them (in order), but for
+    ``sim.design_row`` (see ``value_jobs``)."""
     seen: set[str] = set()
     chosen = []
     for job in batch:
-        if not seen.issuperset(job):
+        # (a design sweep's rows are checked by the value checks, each row given its values: composing a
+        # job for every row, as well, took most of a big design's checks)
+        own = [o for o in job if not o.startswith("sim.design_row=")]
+        if not seen.issuperset(own):
             chosen.append(job)
-            seen.update(job)
+            seen.update(own)
     return chosen
 
 
@@ -53,14 +57,23 @@ def value_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
     return chosen
 
 
-def value_problem(cfg: DictConfig) -> Optional[str]:
-    """What the model's checks refuse in a job's composed configuration (as the job's run would), else None."""
+def value_problem(cfg: DictConfig, design_row: Optional[str] = None, own_copy: bool = False) -> Optional[str]:
+    """What the model's checks refuse in a job's composed configuration (as the job's run would), else None.
+    ``design_row``: the job's ``sim.design_row``, when ``cfg`` was composed for another row of the design;
+    ``own_copy``: ``cfg`` is a copy without Hydra's node that may be changed (a design row's values are set
+    in it: every row sets the same keys)."""
     from model import ParameterError
     from scenarios.config import to_model_params
     try:
         if cfg.sim.design:
+            from omegaconf import open_dict
+
             from scenarios.sensitivity import apply_design_row
-            cfg = _copy_without_hydra(cfg)  # the job's own config, as the task gets it, given the row's values
+            if not own_copy:
+                cfg = _copy_without_hydra(cfg)  # the job's own config, as the task gets it, given the row's values
+            if design_row is not None:
+                with open_dict(cfg):
+                    cfg.sim.design_row = int(design_row)
             apply_design_row(cfg)
         params, _seed = to_model_params(cfg)
         params.validate()
@@ -112,7 +125,17 @@ class KhushehSweeper(BasicSweeper):
         # the values of every combination, range-checked by the model before any job starts: a value out
         # of range (policy.subsidy_rate=1.5) composes, but every job with it would fail
         checks = [(job, lambda job=job: seed_problem(job)) for job in batch]
-        checks += [(job, lambda job=job: value_problem(composer.compose(job))) for job in value_jobs(batch)]
+        composed = {}  # the jobs of a design sweep differ in their row: composed once, given each row's values
+
+        def value_check(job):
+            row = next((o.split("=", 1)[1] for o in job if o.startswith("sim.design_row=")), None)
+            base = tuple(o for o in job if not o.startswith("sim.design_row="))
+            if base not in composed:
+                cfg = composer.compose(job)
+                composed[base] = _copy_without_hydra(cfg) if cfg.sim.design else cfg
+            return value_problem(composed[base], row, own_copy=True)
+
+        checks += [(job, lambda job=job: value_check(job)) for job in value_jobs(batch)]
         for overrides, check in checks:
             problem = check()
             if problem:
