@@ -137,3 +137,21 @@ def test_the_brief_says_which_conclusions_hold_across_the_sensitivity_ranges(tmp
     assert "not assessed in this brief" not in text
     with pytest.raises(Exception, match="not a readable sensitivity report"):
         build([tmp_path / "sweep"], tmp_path / "brief2", sensitivity=tmp_path / "nowhere")
+
+
+def test_a_design_sweep_checks_every_rows_values_before_any_job(tmp_path):
+    # rows 0, 1 and 3 in range; row 2's p_seek out of range: found before launching, though the jobs are
+    # composed once and given each row's values in turn
+    write_design(tmp_path / "d", *make_design("morris", {"p_seek": [0.1, 0.2]}, trajectories=2))
+    design = pd.read_csv(tmp_path / "d" / "design.csv")
+    design.loc[2, "p_seek"] = 1.5
+    design.to_csv(tmp_path / "d" / "design.csv", index=False)
+    proc = subprocess.run([str(BIN / "khusheh-run"), "-m", "experiment=sensitivity",
+                           f"sim.design={tmp_path / 'd' / 'design.csv'}", "sim.design_row=0,1,2,3", "seed=0",
+                           "sim.months=24", "policy.start_month=2", "hydra.sweep.dir=sweep"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("khusheh-run: p_seek = 1.5 is out of range") and "sim.design_row=2" in last, last
+    assert last.endswith("no job was started")
+    assert not [p for p in (tmp_path / "sweep").glob("*") if p.is_dir() and not p.name.startswith(".")]
