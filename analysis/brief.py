@@ -161,7 +161,7 @@ def choose_setting(col: Collection, baseline: str, sweeps, setting: str | None =
             raise ResultsError(f"--setting takes KEY=VALUE (several joined by commas) or {DEFAULT_SETTING!r}, "
                                f"got {setting!r}")
         exact = [c for c in found if set(filter(None, c.split(","))) == wanted]
-        match = exact or [c for c in found if wanted <= set(c.split(","))]
+        match = exact or ([c for c in found if wanted <= set(c.split(","))] if wanted else [])
         choices = ", ".join(_setting_arg(c) for c in found)
         if not match:
             raise ResultsError(f"unknown setting {setting!r}: the runs in {where} have --setting {choices}")
@@ -407,8 +407,9 @@ def lasting(b, a=None, outcome: str = "mean_trust") -> str:
     """Does the effect on ``outcome`` last after the CDA leaves? ``a``: the effect at its exit
     (None when the run ends before it), ``b``: at the horizon. The words follow the numbers: a
     'rise' or a 'fall' by the sign at the exit; no claim about after the exit unless the horizon
-    is after it; 'fades' when the horizon's CI includes zero; 'grows', 'persists' or 'persists in
-    part' by the size at the horizon against the size at the exit (PERSIST_TOLERANCE)."""
+    is after it; 'fades' when the horizon's CI includes zero, 'reverses' when it excludes zero on the
+    other side; 'grows', 'persists' or 'persists in part' by the size at the horizon against the size
+    at the exit (PERSIST_TOLERANCE). Below FEW_SEEDS paired seeds nothing is called clear."""
     name = fig.LABELS[outcome][0].lower()
     at_b = f"{fmt(b.effect, outcome, True)} at month {int(b.month)}"
     if a is None or int(a.month) >= int(b.month):
@@ -421,11 +422,19 @@ def lasting(b, a=None, outcome: str = "mean_trust") -> str:
     if not (np.isfinite(a.effect) and np.isfinite(b.effect)):
         return (f"The effect on {name} at the CDA's exit (month {int(a.month)}) or at month {int(b.month)} has no "
                 "paired seeds: whether it lasts is not shown.")
+    n = b.get("n_seeds", np.nan)
+    few = bool(np.isfinite(n) and n < FEW_SEEDS)  # too few seeds to call anything clear
+    clear = None if few else _clear(b)
+    ci = (f" (95% CI {fmt(b.ci_low, outcome, True)} to {fmt(b.ci_high, outcome, True)})" if clear
+          else f" (from only {int(n)} paired seeds: too few to call it clear)" if few else f" ({NO_INTERVAL})")
     if a.effect == 0:
-        return f"The CDA leaves {name} unchanged: {at_a} and {at_b}."
+        if b.effect == 0:
+            return f"The CDA leaves {name} unchanged: {at_a} and {at_b}."
+        return f"The effect on {name} is nil at the CDA's exit (month {int(a.month)}) and {at_b}{ci}."
     direction = "rise" if a.effect > 0 else "fall"
     size = b.effect / a.effect  # the share of the exit's effect left, in the exit's direction
-    clear = _clear(b)
+    if clear and size < 0:
+        return f"The {direction} in {name} reverses after the CDA leaves: {at_a} and {at_b}{ci}."
     if clear is False or size <= 0:
         detail = (f" (95% CI {fmt(b.ci_low, outcome, True)} to {fmt(b.ci_high, outcome, True)}: no longer clearly "
                   "different from zero)" if clear is False else "")
@@ -436,8 +445,6 @@ def lasting(b, a=None, outcome: str = "mean_trust") -> str:
         verdict = f"persists (within {PERSIST_TOLERANCE:.0%} of its size at the exit)"
     else:
         verdict = "persists in part"
-    ci = (f" (95% CI {fmt(b.ci_low, outcome, True)} to {fmt(b.ci_high, outcome, True)})" if clear
-          else f" ({NO_INTERVAL})")
     return f"The {direction} in {name} {verdict} after the CDA leaves: {at_a} and {at_b}{ci}."
 
 
@@ -459,7 +466,8 @@ def main(argv=None) -> int:
                         help="when the runs hold several settings (overrides other than policy and seed, e.g. a "
                         "shock sweep's shock=demand_drop, or cluster.province.scale=0.1 beside a full run), the one "
                         "the brief shows; several KEY=VALUE joined by commas; 'default' for runs without such "
-                        "overrides (default: the default setting, else the first by name)")
+                        "overrides (default: the default setting, else one whose overrides are all none, e.g. shock=none, "
+                        "else the first by name)")
     parser.add_argument("--target-ci", action="append", default=[], metavar="OUTCOME=HALF_WIDTH",
                         help="report how many seeds a 95%% CI of this half-width needs, e.g. employment=20")
     args = parser.parse_args(argv)

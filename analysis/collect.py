@@ -72,6 +72,8 @@ def _job_folders(sweep: Path, ignore=frozenset()) -> list[Path]:
     for sub in sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if _is_run(sub):
             found.append(sub)
+        elif sub.is_symlink():  # (a link to a folder of runs is not followed: it could loop)
+            continue
         elif sub.resolve() in ignore or _is_report(sub) or (sub.name == "figures" and _is_report(sweep)):
             continue
         elif not any(p.is_dir() and not p.name.startswith(".") for p in sub.iterdir()):

@@ -311,6 +311,22 @@ def test_a_peak_of_the_effect_while_the_cda_works_is_told_when_the_exit_hides_it
     assert peak_while_working(_ja_series(lambda m: 30.0), "standard_cda", "none", 72) is None
 
 
+def test_setting_default_means_the_runs_without_overrides_and_links_do_not_loop(tmp_path):
+    from analysis.brief import choose_setting
+    from analysis.collect import Collection, ResultsError, _job_folders
+    summary = pd.DataFrame([{"context": "shock=demand_drop", "policy": p, "seed": s}
+                            for p in ("none", "standard_cda") for s in (0, 1)])
+    col = Collection(series=pd.DataFrame(), summary=summary, problems=pd.DataFrame(), folders={})
+    with pytest.raises(ResultsError, match="unknown setting 'default'"):
+        choose_setting(col, "none", ["sweep"], "default")  # not the only setting there is
+    # a link back to a folder above is not followed; a link to a run is a run
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    (tmp_path / "runs" / "a" / "DONE").write_text("{}")
+    (tmp_path / "runs" / "loop").symlink_to(tmp_path / "runs")
+    (tmp_path / "runs" / "linked_run").symlink_to(tmp_path / "runs" / "a")
+    assert [p.name for p in _job_folders(tmp_path / "runs")] == ["a", "linked_run"]
+
+
 def test_an_unknown_setting_is_named_with_the_settings_found(two_settings, tmp_path, capsys):
     assert report_main([str(two_settings), "--out", str(tmp_path / "o"), "--setting", "cluster.province.scale=0.2"]) == 2
     err = capsys.readouterr().err.strip()
@@ -351,6 +367,26 @@ def _row(effect, month, lo=float("nan"), hi=float("nan")):
 def test_the_lasting_sentence_follows_the_numbers(exit_, horizon, sentence):
     from analysis.brief import lasting
     assert lasting(horizon, exit_).startswith(sentence)
+
+
+def test_the_lasting_sentence_tells_a_reversal_a_nil_exit_and_too_few_seeds():
+    from analysis.brief import lasting
+    # a rise that turns into a clear fall
+    assert lasting(_row(-0.10, 120, -0.15, -0.05), _row(0.05, 48)).startswith(
+        "The rise in mean trust between partners reverses after the CDA leaves: +0.050 at its exit (month 48) and "
+        "\u22120.100 at month 120 (95% CI \u22120.150 to \u22120.050)")
+    # nothing at the exit, something later: not 'unchanged'
+    assert lasting(_row(0.30, 120, 0.2, 0.4), _row(0.0, 48)) == (
+        "The effect on mean trust between partners is nil at the CDA's exit (month 48) and +0.300 at month 120 "
+        "(95% CI +0.200 to +0.400).")
+    assert lasting(_row(0.0, 120), _row(0.0, 48)).startswith("The CDA leaves mean trust between partners unchanged")
+    # 3 paired seeds: the verdict by size, nothing called clear
+    few = pd.concat([_row(0.05, 120, 0.04, 0.06), pd.Series({"n_seeds": 3})])
+    text = lasting(few, _row(0.05, 48))
+    assert text.startswith("The rise in mean trust between partners persists (within 10% of its size at the exit)")
+    assert text.endswith("(from only 3 paired seeds: too few to call it clear).") and "95% CI" not in text
+    gone = pd.concat([_row(0.001, 120, -0.01, 0.01), pd.Series({"n_seeds": 3})])
+    assert "no longer clearly" not in lasting(gone, _row(0.05, 48))
 
 
 def test_a_brief_whose_runs_end_at_the_cdas_exit_claims_nothing_after_it(tmp_path):
