@@ -466,8 +466,8 @@ def main(argv=None) -> int:
                         help="when the runs hold several settings (overrides other than policy and seed, e.g. a "
                         "shock sweep's shock=demand_drop, or cluster.province.scale=0.1 beside a full run), the one "
                         "the brief shows; several KEY=VALUE joined by commas; 'default' for runs without such "
-                        "overrides (default: the default setting, else one whose overrides are all none, e.g. shock=none, "
-                        "else the first by name)")
+                        "overrides (default: the default setting, else one whose overrides are all none, "
+                        "e.g. shock=none, else the first by name)")
     parser.add_argument("--target-ci", action="append", default=[], metavar="OUTCOME=HALF_WIDTH",
                         help="report how many seeds a 95%% CI of this half-width needs, e.g. employment=20")
     args = parser.parse_args(argv)
