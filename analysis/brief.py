@@ -28,16 +28,13 @@ HEADLINE = ["joint_actions", "mean_trust", "employment"]
 TABLE = ["mean_trust", "joint_actions", "network_density", "employment", "output", "exports"]
 FIGURES = ("main.png", "cooperation.png", "growth.png", "forest.png", "cost_effectiveness.png", "map.png",
            "network.png")  # the figures a brief may draw (and so owns in its --out folder)
-DIGITS = {"mean_trust": 3, "network_density": 4, "cooperation_rate": 3, "members_share": 3, "spent": 0}
 
 
 def fmt(value: float, outcome: str, signed: bool = False) -> str:
     """A number as the brief prints it (the same rule everywhere)."""
     if value is None or not np.isfinite(value):
         return "n/a"
-    digits = DIGITS.get(outcome, 1 if abs(value) < 100 else 0)
-    text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
-    return text.replace("-", "\u2212")
+    return fig.OUTCOMES[outcome].format(value, signed).replace("-", "\u2212")
 
 
 def pct(value: float, digits: int = 0) -> str:
@@ -292,7 +289,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
         for outcome in HEADLINE:
             if outcome in hz.index:
                 r = hz.loc[outcome]
-                title, unit = fig.LABELS[outcome]
+                title, unit = fig.OUTCOMES[outcome].label, fig.OUTCOMES[outcome].unit
                 e_end = at_end.loc[outcome] if outcome in at_end.index else None
                 callouts.append({
                     "title": title, "unit": unit, "value": fmt(r.effect, outcome, True),
@@ -309,10 +306,10 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
         if sub.empty:
             continue
         table_rows.append({"name": fig.plain(policy), "budget": f"{sub.budget.iloc[0]:,.0f}",
-                           "spent": fmt(sub.spent.iloc[0], "spent"),
+                           "spent": fmt(sub.spent.iloc[0], "cda_spent"),
                            "n": int(sub.n_seeds.iloc[0]),
                            "cells": [effect_text(sub.loc[o], o) if o in sub.index else "n/a" for o in TABLE]})
-    cost_rows = [{"name": fig.plain(r.policy), "budget": f"{r.budget:,.0f}", "spent": fmt(r.spent, "spent"),
+    cost_rows = [{"name": fig.plain(r.policy), "budget": f"{r.budget:,.0f}", "spent": fmt(r.spent, "cda_spent"),
                   "jobs": per_100_text(r.jobs_per_100, r.jobs_low, r.jobs_high, "employment"),
                   "output": per_100_text(r.output_per_100, r.output_low, r.output_high, "output")}
                  for r in cost.itertuples()] if len(cost) else []
@@ -321,8 +318,8 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
     conclusion = conclude(eff, main, baseline, peak)
     return Environment(autoescape=False).from_string(TEMPLATE).render(
         today=date.today().isoformat(), cluster=cluster, main=fig.plain(main) if main else "",
-        callouts=callouts, table_rows=table_rows, table_head=[fig.LABELS[o][0] for o in TABLE],
-        table_units=[fig.LABELS[o][1] for o in TABLE], cost_rows=cost_rows, problems=problems,
+        callouts=callouts, table_rows=table_rows, table_head=[fig.OUTCOMES[o].label for o in TABLE],
+        table_units=[fig.OUTCOMES[o].unit for o in TABLE], cost_rows=cost_rows, problems=problems,
         n_runs=len(summary), seeds=int(paired.min()) if len(paired) else 0,
         seeds_max=int(paired.max()) if len(paired) else 0, few=FEW_SEEDS,
         horizon=horizon, start=start, end=end, paths={k: Path(v).relative_to(out).as_posix() for k, v in paths.items()},
@@ -386,7 +383,7 @@ def peak_while_working(series: pd.DataFrame, main: str | None, baseline: str, en
     month, peak, at_end = int(working.idxmax()), float(working.max()), float(gap.loc[end])
     if not (peak > 0 and peak >= 1.5 * max(at_end, 0.0) and peak - at_end >= 1.0):
         return None
-    title = fig.LABELS[outcome][0].lower()
+    title = fig.OUTCOMES[outcome].label.lower()
     return (f"While the CDA works, the effect on {title} peaks at {fmt(peak, outcome, True)} a month in month "
             f"{month}, in its {phase.loc[month].replace('_', ' ')} phase (the mean over paired seeds), and is "
             f"{fmt(at_end, outcome, True)} at its exit (month {end}): the effects above, at its exit and at "
@@ -410,7 +407,7 @@ def lasting(b, a=None, outcome: str = "mean_trust") -> str:
     is after it; 'fades' when the horizon's CI includes zero, 'reverses' when it excludes zero on the
     other side; 'grows', 'persists' or 'persists in part' by the size at the horizon against the size
     at the exit (PERSIST_TOLERANCE). Below FEW_SEEDS paired seeds nothing is called clear."""
-    name = fig.LABELS[outcome][0].lower()
+    name = fig.OUTCOMES[outcome].label.lower()
     at_b = f"{fmt(b.effect, outcome, True)} at month {int(b.month)}"
     if a is None or int(a.month) >= int(b.month):
         when = (f"the CDA's exit (month {int(a.month)})" if a is not None else "the end of the runs, before the "
@@ -495,8 +492,9 @@ def main(argv=None) -> int:
         except ValueError:
             print(f"khusheh-report: --target-ci takes OUTCOME=HALF_WIDTH, got {item!r}", file=sys.stderr)
             return 2
-        if key not in fig.LABELS or target[key] <= 0:
-            print(f"khusheh-report: --target-ci {item!r}: outcome one of {', '.join(fig.LABELS)}, half-width > 0",
+        summary = [o for o, about in fig.OUTCOMES.items() if about.summary]
+        if key not in summary or target[key] <= 0:
+            print(f"khusheh-report: --target-ci {item!r}: outcome one of {', '.join(summary)}, half-width > 0",
                   file=sys.stderr)
             return 2
     try:

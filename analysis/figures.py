@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from conf import outcomes  # noqa: E402
+
 from .collect import atomic_write  # noqa: E402
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
@@ -37,17 +39,8 @@ PLAIN = {  # scenarios in plain words
     "programme_trust_gap": "10 CDAs: lowest trust",
     "programme_random": "10 CDAs: drawn at random",
 }
-LABELS = {  # outcome: (title, unit)
-    "mean_trust": ("Mean trust between partners", "0-1"),
-    "joint_actions": ("Joint actions", "per month"),
-    "network_density": ("Network density", "share of possible ties"),
-    "cooperation_rate": ("Cooperative choices", "share"),
-    "employment": ("Employment", "workers"),
-    "output": ("Output (sales)", "wage-months per month"),
-    "exports": ("Exports", "wage-months per month"),
-    "firms": ("Firms", "count"),
-    "members_share": ("Association members", "share of firms"),
-}
+
+OUTCOMES = outcomes()  # name: label, unit, digits (conf/outcomes.yaml)
 
 
 def plain(policy: str) -> str:
@@ -128,9 +121,8 @@ def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, en
             ax.axvline(start, color="#555555", lw=0.8, ls="--")
         for month, style, _ in lines:
             ax.axvline(month, color="#555555", lw=0.8, ls=style)
-        t, unit = LABELS.get(outcome, (outcome, ""))
-        ax.set_title(t)
-        ax.set_ylabel(unit)
+        ax.set_title(OUTCOMES[outcome].label)
+        ax.set_ylabel(OUTCOMES[outcome].unit)
         ax.set_xlabel("month")
     spare = list(axes.flat)[n:]
     for ax in spare:
@@ -176,9 +168,8 @@ def forest(effects: pd.DataFrame, outcomes, path: Path) -> Path:
                             or policy == policies[0] else None)
         ax.axvline(0, color="#555555", lw=0.8)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-        t, unit = LABELS.get(outcome, (outcome, ""))
-        ax.set_title(t)
-        ax.set_xlabel(f"difference vs no CDA\n({unit})")
+        ax.set_title(OUTCOMES[outcome].label)
+        ax.set_xlabel(f"difference vs no CDA\n({OUTCOMES[outcome].unit})")
     axes.flat[0].set_yticks(y, [plain(p) for p in policies])
     handles, labels = axes.flat[0].get_legend_handles_labels()
     uniq = dict(zip(labels, handles))

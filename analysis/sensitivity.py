@@ -26,8 +26,9 @@ from jinja2 import Environment  # noqa: E402
 from . import figures as fig  # noqa: E402
 from .collect import BASELINE, ResultsError, atomic_write, collect  # noqa: E402
 
-OUTCOMES = {"mean_trust": "mean trust between partners (0-1)", "employment": "employment (workers)",
-            "joint_actions": "joint actions a month"}
+# the outcomes screened, with their labels (conf/outcomes.yaml)
+OUTCOMES = {name: f"{fig.OUTCOMES[name].label.lower()} ({fig.OUTCOMES[name].unit})"
+            for name in ("mean_trust", "employment", "joint_actions")}
 
 
 def effects_by_row(summary: pd.DataFrame, policy: str, baseline: str = BASELINE, when: str = "horizon") -> pd.DataFrame:
@@ -139,7 +140,6 @@ def build(sweeps, out: Path, policy: str = "standard_cda") -> dict:
             "figure": figure, "top": top}
 
 
-DIGITS = {"mean_trust": 3, "employment": 0, "joint_actions": 1}
 HOLDS = 0.95  # an effect of one sign at this share of the design's points or more "holds across the ranges"
 
 
@@ -166,9 +166,9 @@ def caveats(results: Path) -> list[str]:
             continue
         share = float((eff[outcome] > 0).mean())
         top = table[table.outcome == outcome].sort_values("rank").parameter.head(3).tolist()
-        digits = DIGITS.get(outcome, 1)
         lo, hi = eff[outcome].min(), eff[outcome].max()
-        span = f"{lo:+,.{digits}f} to {hi:+,.{digits}f}".replace("-", "\u2212")
+        about = fig.OUTCOMES[outcome]
+        span = f"{about.format(lo, True)} to {about.format(hi, True)}".replace("-", "\u2212")
         if share >= HOLDS or share <= 1 - HOLDS:
             verdict = (f"has the same sign at {max(share, 1 - share):.0%} of the points ({span}): this conclusion "
                        "holds across the parameters' plausible ranges")

@@ -7,12 +7,14 @@ dashboard read them from.
 >>> preset("policy", "standard_cda")["budget"]
 600.0
 
-Groups: ``cluster``, ``policy``, ``shock`` (and ``experiment``, the named sweeps). This module
-imports nothing of the model nor of Hydra.
+Groups: ``cluster``, ``policy``, ``shock`` (and ``experiment``, the named sweeps). Also the table of
+the model's outcomes (``outcomes()``, from ``outcomes.yaml``). This module imports nothing of the model
+nor of Hydra.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
@@ -45,3 +47,29 @@ def _load(group: str, name: str) -> dict:
     data = yaml.safe_load(text) or {}
     data.pop("defaults", None)  # (Hydra's composition list, not a value)
     return data
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One monthly outcome of the model (a column of a run's series); see ``outcomes.yaml``."""
+
+    name: str
+    label: str
+    unit: str
+    digits: int | None  # decimals printed; None: 1 below 100, else 0
+    better: str | None  # "higher", "lower" or None (neither)
+    summary: bool  # carried by a run's summary row at the CDA's exit and at the horizon
+
+    def format(self, value: float, signed: bool = False) -> str:
+        """``value`` with this outcome's decimals (thousands separated; a sign when ``signed``)."""
+        digits = self.digits if self.digits is not None else (1 if abs(value) < 100 else 0)
+        return f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
+
+
+@cache
+def outcomes() -> dict[str, Outcome]:
+    """The model's outcomes by name, in the column order of a run's series."""
+    import yaml
+
+    table = yaml.safe_load((files(__name__) / "outcomes.yaml").read_text(encoding="utf-8"))
+    return {name: Outcome(name=name, **fields) for name, fields in table.items()}

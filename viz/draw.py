@@ -16,7 +16,10 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from conf import outcomes
 from model.observation import places
+
+OUTCOMES = outcomes()
 
 # Okabe-Ito, as analysis/figures.py (colour-blind safe); copied so the viewer needs no analysis import
 PALETTE = ["#000000", "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
@@ -31,14 +34,8 @@ PHASES = {  # the CDA's phase in plain words
     "ended": "ended (CDA has left)",
 }
 
-PLOTS = (  # column, title, unit
-    ("mean_trust", "Mean trust between partners", "0-1"),
-    ("joint_actions", "Joint actions", "per month"),
-    ("network_density", "Network density", "share of possible ties"),
-    ("employment", "Employment", "workers"),
-    ("output", "Output (sales)", "wage-months per month"),
-    ("exports", "Exports", "wage-months per month"),
-)
+PLOTS = tuple((name, OUTCOMES[name].label, OUTCOMES[name].unit)  # column, title, unit (conf/outcomes.yaml)
+              for name in ("mean_trust", "joint_actions", "network_density", "employment", "output", "exports"))
 
 
 def jitter(slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
