@@ -20,6 +20,10 @@ from jinja2 import Environment
 
 from . import figures as fig
 from .collect import BASELINE, Collection, ResultsError, atomic_write, collect
+from .pdf import write_pdf
+from .sensitivity import build as build_sensitivity
+from .sensitivity import caveats
+from .validation_report import build as build_validation
 from .stats import bands, effects
 
 COOPERATION = ["mean_trust", "joint_actions", "network_density"]
@@ -193,7 +197,6 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     verdicts (which effects keep their sign across the uncertain parameters'
     ranges) go into the caveats.
     """
-    from .sensitivity import caveats
     robustness = caveats(sensitivity) if sensitivity else []
     out.mkdir(parents=True, exist_ok=True)
     figs = out / "figures"
@@ -256,7 +259,7 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     html_path = out / "brief.html"
     _write(html_path, text)
     pdf_path = out / "brief.pdf"
-    _write_pdf(text, out, pdf_path)
+    write_pdf(text, out, pdf_path)
     return {"html": html_path, "pdf": pdf_path, "effects": out / "effects.csv", **paths}
 
 
@@ -266,15 +269,6 @@ def _write(path: Path, text: str) -> None:
 
 def _write_csv(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
-
-
-def _write_pdf(text: str, base: Path, path: Path) -> None:
-    import warnings
-    with warnings.catch_warnings():
-        # WeasyPrint asks for a newer system HarfBuzz for font subsetting; the PDF is fine without
-        warnings.filterwarnings("ignore", message="HarfBuzz-Subset", category=DeprecationWarning)
-        from weasyprint import HTML
-        atomic_write(path, lambda tmp: HTML(string=text, base_url=str(base)).write_pdf(tmp))
 
 
 def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths, out, contexts,
@@ -469,8 +463,6 @@ def main(argv=None) -> int:
                         help="report how many seeds a 95%% CI of this half-width needs, e.g. employment=20")
     args = parser.parse_args(argv)
     if args.sensitivity or args.validation:
-        from .sensitivity import build as build_sensitivity
-        from .validation_report import build as build_validation
         try:
             paths = (build_sensitivity if args.sensitivity else build_validation)(args.sweeps, Path(args.out))
         except ResultsError as err:

@@ -25,6 +25,7 @@ from jinja2 import Environment  # noqa: E402
 
 from . import figures as fig  # noqa: E402
 from .collect import BASELINE, ResultsError, atomic_write, collect  # noqa: E402
+from .pdf import write_pdf  # noqa: E402
 
 # the outcomes screened, with their labels (conf/outcomes.yaml)
 OUTCOMES = {name: f"{fig.OUTCOMES[name].label.lower()} ({fig.OUTCOMES[name].unit})"
@@ -133,9 +134,8 @@ def build(sweeps, out: Path, policy: str = "standard_cda") -> dict:
         method=meta["method"], n_rows=len(eff), names=meta["problem"]["names"], bounds=meta["problem"]["bounds"],
         top=top, outcomes=OUTCOMES, key="mu*" if key == "mu_star" else "total Sobol index", spread=spread, sign=sign,
         policy=fig.plain(policy), figure=figure.relative_to(out).as_posix(), today=date.today().isoformat())
-    from .brief import _write_pdf
     atomic_write(out / "sensitivity.html", lambda tmp: tmp.write_text(text))
-    _write_pdf(text, out, out / "sensitivity.pdf")
+    write_pdf(text, out, out / "sensitivity.pdf")
     return {"indices": out / "indices.csv", "html": out / "sensitivity.html", "pdf": out / "sensitivity.pdf",
             "figure": figure, "top": top}
 

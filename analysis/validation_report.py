@@ -25,6 +25,7 @@ from jinja2 import Environment  # noqa: E402
 
 from . import figures as fig  # noqa: E402
 from .collect import ResultsError, atomic_write, collect  # noqa: E402
+from .pdf import write_pdf  # noqa: E402
 from .validation import (  # noqa: E402
     CDA_END,
     FLOOR_REACH,
@@ -267,9 +268,8 @@ def build(sweeps, out: Path) -> dict:
                    "holds": all(c.holds for c in results if c.pattern == k)} for k in sorted(PATTERNS)],
         n_hold=sum(all(c.holds for c in results if c.pattern == k) for k in PATTERNS),
         gaps={k: f"{100 * v:+.1f}".replace("-", "\u2212") for k, v in gaps.items()})
-    from .brief import _write_pdf
     atomic_write(out / "validation.html", lambda tmp: tmp.write_text(text))
-    _write_pdf(text, out, out / "validation.pdf")
+    write_pdf(text, out, out / "validation.pdf")
     return {"html": out / "validation.html", "pdf": out / "validation.pdf", "checks": out / "checks.csv",
             "figures": paths}
 
