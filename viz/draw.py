@@ -187,11 +187,6 @@ def plots_option(model) -> dict:
     return option
 
 
-def map_figure(model) -> Figure:
-    """The map of ``model`` now, as a new figure."""
-    return MapView(model).figure
-
-
 def cda_status(model) -> dict:
     """The CDA's phase (plain words) and budget, summed over the region's CDAs."""
     cdas = [c for c in model.cdas if c is not None]
