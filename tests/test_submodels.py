@@ -405,10 +405,10 @@ def test_group_median_equals_numpy_median_per_group():
 def test_per_cluster_series_equal_a_direct_count_of_each_cluster():
     from model import ModelParams
     from model.params import ClusterSpec
-    from model.policies import POLICIES
+    from model import presets
     clusters = (ClusterSpec(name="a", n_firms=120), ClusterSpec(name="b", town="Kashan", n_firms=80),
                 ClusterSpec(name="c", town="Najafabad", n_firms=60, size_exponent=0.9))
-    m = ClusterModel(ModelParams(clusters=clusters, policy=POLICIES["standard_cda"], months=30).with_overrides(
+    m = ClusterModel(ModelParams(clusters=clusters, policy=presets.policy("standard_cda"), months=30).with_overrides(
         policy_start_month=3), rng=6).run()
     rows = m.cluster_series().set_index(["cluster", "month"])
     f = m.firms
