@@ -19,9 +19,6 @@ if TYPE_CHECKING:
     from .model import ClusterModel
 
 SIZE_CLASSES = ("micro", "small", "medium", "large")
-SUPPLIER_KINDS = ("raw_material", "machinery")
-INSTITUTION_KINDS = ("training_centre", "credit_fund", "university", "industrial_parks_company",
-                     "business_service_provider")
 PHASES = ("none", "diagnostic", "trust_building", "pilot", "strategic", "exit", "ended")
 
 
@@ -169,7 +166,7 @@ class ClusterDevelopmentAgent(Agent):
         self.strategic_projects_started = False
         self.association_dissolved_month = -1
         self.months_in_phase = 0
-        self.credibility = 0.3  # rises during the diagnostic
+        self.credibility = model.params.cda_credibility  # rises during the diagnostic
         self.knowledge = 0.0  # of the network, 0..1: sharpens targeting
         self.town_xy = town_xy
         self.association_active = False

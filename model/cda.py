@@ -367,10 +367,10 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
         return
     # members who cannot pay leave; firms that trust the programme join
     members = mine[f.member[mine]]
-    leave = members[(f.cash[members] < 0) & (rng.random(len(members)) < 0.1)]
+    leave = members[(f.cash[members] < 0) & (rng.random(len(members)) < p.association_leave_rate)]
     f.member[leave] = False
     others = mine[~f.member[mine]]
-    join = others[(f.trust_cda[others] >= p.join_trust) & (rng.random(len(others)) < 0.05)]
+    join = others[(f.trust_cda[others] >= p.join_trust) & (rng.random(len(others)) < p.association_join_rate)]
     f.member[join] = True
     members = mine[f.member[mine]]
     f.cash[members] -= p.association_fee

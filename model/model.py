@@ -17,16 +17,9 @@ import pandas as pd
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from . import cda, cooperation, demography, economy, market, observation, services
-from .agents import (
-    INSTITUTION_KINDS,
-    ClusterDevelopmentAgent,
-    Firm,
-    SlotCell,
-    Supplier,
-    SupportInstitution,
-)
+from .agents import ClusterDevelopmentAgent, Firm, SlotCell, Supplier, SupportInstitution
 from .geography import TOWNS, build_region
-from .params import ClusterSpec, ModelParams, ParameterError
+from .params import INSTITUTION_KINDS, ClusterSpec, ModelParams, ParameterError
 from .randomness import seed_from, spawn_streams
 from .state import FirmTable, TieTable
 
@@ -98,7 +91,7 @@ class ClusterModel(mesa.Model):
         return self.grid._cells[(int(x), int(y))]
 
     def _build_institutions(self) -> None:
-        """Default support institutions and suppliers per cluster (stylised; see docs/ODD.md)."""
+        """Each cluster's support institutions and suppliers, as the layout parameters place them."""
         p = self.params
         r = self.region
         hub = r.town_xy[r.town_id("Isfahan")] if "Isfahan" in r.town_names else None
@@ -106,25 +99,19 @@ class ClusterModel(mesa.Model):
         self.suppliers: list[Supplier] = []
         for c, spec in enumerate(p.clusters):
             home = tuple(self.cluster_town_xy[c])
-            city = tuple(hub) if hub is not None else home
+            places = {"home": home, "hub": tuple(hub) if hub is not None else home}
             n = spec.n_firms
-            layout = [  # kind, place, capacity per firm, quality, fee
-                ("training_centre", home, 1 / 40, 0.6, 0.10),
-                ("credit_fund", city, 1 / 40, 0.7, 0.05),
-                ("university", city, 1 / 100, 0.7, 0.20),
-                ("industrial_parks_company", city, 1 / 100, 0.5, 0.00),
-                ("business_service_provider", home, 1 / 50, 0.5, 0.15),
-            ]
-            for kind, (x, y), per_firm, quality, fee in layout:
-                inst = SupportInstitution(self, self._cell(x, y), c, kind, max(2, int(round(n * per_firm))),
-                                          quality, fee)
+            for kind, place, per_firm, quality, fee in zip(INSTITUTION_KINDS, p.institution_place,
+                                                           p.institution_capacity, p.institution_quality,
+                                                           p.institution_fee):
+                inst = SupportInstitution(self, self._cell(*places[place]), c, kind,
+                                          max(2, int(round(n * per_firm))), quality, fee)
                 inst.index = len(self.institutions)
                 self.institutions.append(inst)
-            for kind, (x, y), markup, per_firm, rel, disc in (
-                    ("raw_material", home, 0.96, 1 / 4, 0.9, 0.05),
-                    ("raw_material", city, 0.94, 1 / 4, 0.8, 0.06),
-                    ("machinery", city, 0.92, 1 / 10, 0.9, 0.0)):
-                sup = Supplier(self, self._cell(x, y), c, kind, markup, max(2, int(round(n * per_firm))),
+            for kind, place, markup, per_firm, rel, disc in zip(
+                    p.supplier_kind, p.supplier_place, p.supplier_markup, p.supplier_capacity,
+                    p.supplier_reliability, p.supplier_group_discount):
+                sup = Supplier(self, self._cell(*places[place]), c, kind, markup, max(2, int(round(n * per_firm))),
                                rel, disc)
                 sup.index = len(self.suppliers)
                 self.suppliers.append(sup)
@@ -180,9 +167,10 @@ class ClusterModel(mesa.Model):
         # Zipf-like sizes: P(L >= l) = l^-a
         employees = np.minimum(np.floor(rng.random(n) ** (-1.0 / spec.size_exponent)), spec.max_employees)
         employees = employees.astype(np.int64)
-        capital = p.capital_per_worker * employees * rng.lognormal(0.0, 0.2, n)
-        noise = rng.lognormal(0.0, 0.05, n)  # around the optimum's productivity (set once all are drawn)
-        age = rng.exponential(60.0, n).astype(np.int64)
+        capital = p.capital_per_worker * employees * rng.lognormal(0.0, p.initial_capital_spread, n)
+        # around the optimum's productivity (set once all are drawn)
+        noise = rng.lognormal(0.0, p.initial_productivity_spread, n)
+        age = rng.exponential(p.initial_mean_age, n).astype(np.int64)
         slots = self.firms.allocate(n)
         f = self.firms
         f.alive[slots] = True
@@ -198,7 +186,7 @@ class ClusterModel(mesa.Model):
         f.prior_trust[slots] = rng.beta(spec.trust_alpha, spec.trust_beta, n)
         f.trust_cda[slots] = f.prior_trust[slots]
         # each firm knows a few of its cluster's institutions and suppliers
-        f.aware[slots] = rng.random((n, self.n_links)) < 0.2
+        f.aware[slots] = rng.random((n, self.n_links)) < p.initial_awareness
         self._make_agents(slots)
         return slots, employees, capital, noise
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .agents import INSTITUTION_KINDS
+from .params import INSTITUTION_KINDS
 
 TRAINING = INSTITUTION_KINDS.index("training_centre")
 CREDIT = INSTITUTION_KINDS.index("credit_fund")
