@@ -59,7 +59,7 @@ class SlotCell(Cell):
 
     def remove_agent(self, agent) -> None:
         agents = self._agents
-        place = getattr(agent, "_cell_place", -1)
+        place = agent._cell_place
         if not (0 <= place < len(agents) and agents[place] is agent):
             # an agent that moves is added to its new cell first (Mesa's ``HasCell.cell``), so its
             # place there is the one it remembers: find its place here
@@ -79,6 +79,7 @@ class Firm(CellAgent):
     def __init__(self, model: ClusterModel, slot: int, cell):
         super().__init__(model)
         self.slot = int(slot)
+        self._cell_place = -1  # its place in its cell's list of agents (kept by SlotCell)
         self.cell = cell
 
     cluster = _view("cluster", "cluster id", int)
@@ -124,6 +125,7 @@ class Supplier(FixedAgent):
     def __init__(self, model: ClusterModel, cell, cluster: int, kind: str, markup: float,
                  capacity: int, reliability: float, group_discount: float):
         super().__init__(model)
+        self._cell_place = -1  # its place in its cell's list of agents (kept by SlotCell)
         self.cell = cell
         self.cluster = cluster
         self.kind = kind  # raw_material | machinery
@@ -140,6 +142,7 @@ class SupportInstitution(FixedAgent):
     def __init__(self, model: ClusterModel, cell, cluster: int, kind: str, capacity: int,
                  quality: float, fee: float):
         super().__init__(model)
+        self._cell_place = -1  # its place in its cell's list of agents (kept by SlotCell)
         self.cell = cell
         self.cluster = cluster  # -1 = serves every cluster of the region
         self.kind = kind

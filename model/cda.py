@@ -292,7 +292,7 @@ def _form_association(model, cda) -> None:
 def _cluster_ties(model, cluster: int) -> np.ndarray:
     """Indices of the ties of one cluster, ascending (grouped once per change of the tie table)."""
     ties = model.ties
-    cache = getattr(model, "_ties_by_cluster", None)
+    cache = model.ties_by_cluster
     if cache is None or cache[0] != ties.version or cache[1] != len(ties):
         if model.n_clusters == 1:
             order, bounds = np.arange(len(ties)), np.array([0, len(ties)])
@@ -301,7 +301,7 @@ def _cluster_ties(model, cluster: int) -> np.ndarray:
             order = kernels.group_order(by, model.n_clusters)
             bounds = np.concatenate([[0], np.cumsum(np.bincount(by, minlength=model.n_clusters))])
         cache = (ties.version, len(ties), order, bounds)
-        model._ties_by_cluster = cache
+        model.ties_by_cluster = cache
     order, bounds = cache[2], cache[3]
     return order[bounds[cluster]:bounds[cluster + 1]]
 

@@ -48,10 +48,20 @@ class ClusterModel(mesa.Model):
         self.n_clusters = len(params.clusters)
         self.next_group_id = 0
 
+        # values derived from the parameters and the layout, fixed for the run (nothing invalidates them)
+        self.action_cdf = cooperation.action_cdf(params.action_mix)  # for cooperation.choose_kinds
         self._build_space()
+        # the chance of accepting a partner at each grid distance (cooperation.draw_new_partners)
+        self.accept_by_distance = cooperation.acceptance_by_distance(self.region, params.interaction_range)
         self._build_institutions()
+        # the columns of the institutions that serve each kind of request (services.serve)
+        self.request_columns = services.request_columns(self.local_inst_kind)
         self._build_firms()
+        # per-cluster constants of production (economy.produce), once the firms have set each cluster's scale
+        self.cluster_consts = economy.cluster_constants(self)
         self._build_cdas()
+        # the ties of each cluster (cda._cluster_ties): stale once the tie table's version or size changes
+        self.ties_by_cluster: tuple | None = None
 
         # month-level scratch shared by the sub-steps of one month
         self.month_log: dict[str, Any] = {}
@@ -88,7 +98,7 @@ class ClusterModel(mesa.Model):
         self.cluster_town = np.array([r.town_id(c.town) for c in p.clusters], dtype=np.int64)
 
     def _cell(self, x: int, y: int):
-        return self.grid._cells[(int(x), int(y))]
+        return self.grid[(int(x), int(y))]
 
     def _build_institutions(self) -> None:
         """Each cluster's support institutions and suppliers, as the layout parameters place them."""
@@ -203,9 +213,9 @@ class ClusterModel(mesa.Model):
         f = self.firms
         if len(self._firm_agents) < f.capacity:
             self._firm_agents.extend([None] * (f.capacity - len(self._firm_agents)))
-        cells, agents = self.grid._cells, self._firm_agents
+        grid, agents = self.grid, self._firm_agents
         for s, x, y in zip(slots.tolist(), f.x[slots].tolist(), f.y[slots].tolist()):
-            agents[s] = Firm(self, s, cells[(x, y)])
+            agents[s] = Firm(self, s, grid[(x, y)])
 
     def _build_cdas(self) -> None:
         pol = self.params.policy
