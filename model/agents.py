@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from .model import ClusterModel
 
 SIZE_CLASSES = ("micro", "small", "medium", "large")
-PHASES = ("none", "diagnostic", "trust_building", "pilot", "strategic", "exit", "ended")
 
 
 def size_class(employees):
@@ -166,7 +165,6 @@ class ClusterDevelopmentAgent(Agent):
         self.phase = "none"  # "none" while it cannot act (no budget or no instrument)
         self.events_held = 0
         self.consortium_funded = False  # the CDA still pays for the consortium
-        self.strategic_projects_started = False
         self.association_dissolved_month = -1
         self.months_in_phase = 0
         self.credibility = model.params.cda_credibility  # rises during the diagnostic
@@ -177,7 +175,7 @@ class ClusterDevelopmentAgent(Agent):
         self.facility_active = False
         self.consortium_active = False
         self.groups: list[dict] = []  # brokered groups: {"kind", "members", "id"}
-        self._accrual = {}  # instrument -> fractional actions carried over
+        self.accrual: dict[str, float] = {}  # instrument -> fractional actions carried over
 
     def charge(self, amount: float) -> bool:
         """Pay ``amount`` from the budget if it is there; never lets the budget go below 0."""
