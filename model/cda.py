@@ -28,6 +28,7 @@ import numpy as np
 
 from . import kernels
 
+# a CDA's phases, in order ("none" before its start or when it cannot act, "ended" after its contract)
 PHASES = ("none", "diagnostic", "trust_building", "pilot", "strategic", "exit", "ended")
 
 
@@ -95,9 +96,8 @@ def phase_of(policy, month: int) -> tuple[str, int]:
     bounds = np.cumsum([policy.share_diagnostic, policy.share_trust_building, policy.share_pilot,
                         policy.share_strategic])
     ends = np.rint(bounds * d).astype(int)
-    names = ("diagnostic", "trust_building", "pilot", "strategic")
     begin = 0
-    for name, end in zip(names, ends):
+    for name, end in zip(PHASES[1:5], ends):  # diagnostic, trust building, pilot, strategic
         if rel < end:
             return name, rel - begin
         begin = end
@@ -285,7 +285,6 @@ def _form_association(model, cda, rng) -> None:
     firms = _cluster_firms(model, cda)
     f.member[firms[f.trust_cda[firms] >= p.join_trust]] = True
     cda.association_active = True
-    cda.association_formed_month = model.month
 
 
 # ---------------------------------------------------------------- the instruments
@@ -415,7 +414,6 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
         trust = _mean_trust_within(model, _labels(f, members, 0), 1, cda.cluster)[0]
         if deficit > 0 or trust < p.association_trust_threshold:
             f.member[mine] = False
-            cda.association_dissolved_month = model.month
             cda.association_active = False
             return
     # from the hand-over on, the association hosts events among its members (paid by fees)

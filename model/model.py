@@ -19,7 +19,7 @@ from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 from . import cda, cooperation, demography, economy, market, observation, services
 from .agents import ClusterDevelopmentAgent, Firm, SlotCell, Supplier, SupportInstitution
 from .geography import TOWNS, build_region
-from .params import INSTITUTION_KINDS, ClusterSpec, ModelParams, ParameterError
+from .params import INSTITUTION_KINDS, ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
 from .randomness import seed_from, spawn_streams
 from .state import FirmTable, TieTable
 
@@ -95,7 +95,6 @@ class ClusterModel(mesa.Model):
                            ("infrastructure", r.infrastructure), ("industrial_park", r.industrial_park)):
             self.grid.add_property_layer(PropertyLayer.from_data(name, data))
         self.cluster_town_xy = np.array([r.town_xy[r.town_id(c.town)] for c in p.clusters])
-        self.cluster_town = np.array([r.town_id(c.town) for c in p.clusters], dtype=np.int64)
 
     def _cell(self, x: int, y: int):
         return self.grid[(int(x), int(y))]
@@ -317,7 +316,6 @@ class ClusterModel(mesa.Model):
 
 def parameter_names() -> list[str]:
     """Names accepted as keyword overrides by :class:`ClusterModel`."""
-    from .params import PolicyParams, ShockParams
     names = [f.name for f in fields(ModelParams)]
     names += [f"policy_{f.name}" for f in fields(PolicyParams)]
     names += [f"shock_{f.name}" for f in fields(ShockParams)]

@@ -19,6 +19,7 @@ work (see its docstring). :meth:`ModelParams.validate` raises one
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -388,7 +389,6 @@ class ModelParams:
             elif key in names_clus:
                 clus[key] = value
             else:
-                import difflib
                 known = sorted(names_top | names_pol | {f"shock_{n}" for n in names_shock} | names_clus)
                 close = difflib.get_close_matches(key, known, n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
