@@ -140,7 +140,7 @@ def compute(model) -> tuple[dict, list[dict]]:
                                                       ties.trust_ij, ties.trust_ji)
     clustering = clustering_from(model.triangle_count.update(ties, f.capacity), degree)
     games = model.month_log.get("games", np.zeros((4, model.n_clusters)))
-    per = _cluster_totals(model, live, clustering, games, trust_sum, tie_count)
+    per = _cluster_totals(model, live, clustering, rows=model.n_clusters > 1)
     n, n_ties = int(per["firms"].sum()), int(tie_count.sum())
     # every column that aggregates exactly comes from the per-cluster totals
     h = per["histogram"].sum(axis=0)  # the region's histogram of employees
@@ -211,9 +211,10 @@ def _row(month, *, firms, employment, output, exports, mean_productivity, entrie
     }
 
 
-def _cluster_totals(model, live, clustering, games, trust_sum, tie_count) -> dict:
-    """Per cluster: counts, sums of firm values, the histogram of employees, the Gini, and the CDA's
-    phase and spending (arrays or lists indexed by cluster)."""
+def _cluster_totals(model, live, clustering, rows: bool) -> dict:
+    """Per cluster (arrays or lists indexed by cluster): the counts and integer sums the region's row
+    aggregates, the histogram of employees and the CDA's phase and spending; with ``rows``, also the sums
+    of floats and the Gini that only the clusters' own rows need."""
     f = model.firms
     k = model.n_clusters
     c = f.cluster[live]
@@ -221,26 +222,29 @@ def _cluster_totals(model, live, clustering, games, trust_sum, tie_count) -> dic
     def total(values):
         return np.bincount(c, weights=values, minlength=k)
 
-    n = np.bincount(c, minlength=k)
+    # the histogram of employees per cluster gives the counts of firms and workers, and the Gini (exact integers)
     emp = f.employees[live]
-    # Gini per cluster: 2 sum(i x_i) / (n sum x) - (n + 1) / n over employees sorted within the cluster
-    # (employees are integers: by a histogram per cluster, each size's ranks r0+1..r0+h summed at once;
-    # the sums are exact integers, as when summed firm by firm after a sort)
     width = int(emp.max()) + 1 if len(emp) else 1
-    h = np.bincount(c * width + emp, minlength=k * width).reshape(k, width)
-    weighted = _rank_weighted_sum(h).astype(float)
-    emp_sum = total(emp.astype(float))
-    some = (n >= 2) & (emp_sum > 0)  # (elsewhere 0; the 1s keep the division clear of 0)
-    gini_c = np.where(some, _gini(weighted, np.where(some, n, 1), np.where(some, emp_sum, 1.0)), 0.0)
-    cdas = [model.cdas[j] for j in range(k)]
-    return {
-        "firms": n, "employment": emp_sum, "output": total(f.revenue[live]), "exports": total(f.exports[live]),
-        "productivity": total(f.productivity[live]), "prior_trust": total(f.prior_trust[live]),
-        "clustering": total(clustering[live]), "members": total(f.member[live].astype(float)),
-        "histogram": h, "gini": gini_c, "pairs": n * (n - 1) / 2,
-        "phase": ["none" if cda is None else cda.phase for cda in cdas],
-        "spent": [0.0 if cda is None else cda.spent for cda in cdas],
+    h = np.bincount(emp if k == 1 else c * width + emp, minlength=k * width).reshape(k, width)
+    n = h.sum(axis=1)
+    out = {
+        "firms": n, "employment": (h @ np.arange(width)).astype(float), "histogram": h,
+        "members": np.bincount(c[f.member[live]], minlength=k), "pairs": n * (n - 1) / 2,
+        "phase": ["none" if cda is None else cda.phase for cda in model.cdas],
+        "spent": [0.0 if cda is None else cda.spent for cda in model.cdas],
     }
+    if rows:
+        # Gini per cluster: 2 sum(i x_i) / (n sum x) - (n + 1) / n over employees sorted within the cluster
+        # (employees are integers: by a histogram per cluster, each size's ranks r0+1..r0+h summed at once;
+        # the sums are exact integers, as when summed firm by firm after a sort)
+        weighted = _rank_weighted_sum(out["histogram"]).astype(float)
+        some = (n >= 2) & (out["employment"] > 0)  # (elsewhere 0; the 1s keep the division clear of 0)
+        out["gini"] = np.where(some, _gini(weighted, np.where(some, n, 1), np.where(some, out["employment"], 1.0)),
+                               0.0)
+        out.update(output=total(f.revenue[live]), exports=total(f.exports[live]),
+                   productivity=total(f.productivity[live]), prior_trust=total(f.prior_trust[live]),
+                   clustering=total(clustering[live]))
+    return out
 
 
 def snapshot(model) -> dict[str, pd.DataFrame]:
