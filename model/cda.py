@@ -20,9 +20,9 @@ Adding an instrument: see docs/CONTRIBUTING.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 import numpy as np
 
