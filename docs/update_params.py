@@ -1,5 +1,6 @@
 """Rewrite the parameter tables in docs/ODD.md from model/params.py (the one place parameters live),
-and the presets' numbers with their sources from the comments in conf/.
+the CDA's instrument table from model/cda.py, and the presets' numbers with their sources from the
+comments in conf/.
 
     uv run python docs/update_params.py
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from model.cda import instruments_markdown
 from model.params import markdown_tables
 
 ODD = Path(__file__).with_name("ODD.md")
 BEGIN, END = "<!-- parameters:begin -->", "<!-- parameters:end -->"
 PRESETS_BEGIN, PRESETS_END = "<!-- presets:begin -->", "<!-- presets:end -->"
+INSTRUMENTS_BEGIN, INSTRUMENTS_END = "<!-- instruments:begin -->", "<!-- instruments:end -->"
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
@@ -57,6 +60,8 @@ def render(text: str) -> str:
     text = _replace(text, BEGIN, END, markdown_tables())
     if PRESETS_BEGIN in text:
         text = _replace(text, PRESETS_BEGIN, PRESETS_END, presets_markdown())
+    if INSTRUMENTS_BEGIN in text:
+        text = _replace(text, INSTRUMENTS_BEGIN, INSTRUMENTS_END, instruments_markdown())
     return text
 
 

@@ -4,25 +4,18 @@ A :class:`Firm` holds only its slot index; its attributes read and write the
 model's :class:`~model.state.FirmTable`, so that ``AgentSet.get``, ``agg`` and
 ``select`` and the ``DataCollector`` see the same state as the vectorised
 sub-steps. Suppliers and support institutions are few and keep their own
-attributes; the CDA holds the programme's state.
+attributes; the CDA holds the programme's state. (Their ``model`` is the
+:class:`~model.model.ClusterModel`; annotated as Mesa's ``Model``, so that this
+module does not import the one that builds its agents.)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
-from mesa import Agent
+from mesa import Agent, Model
 from mesa.discrete_space import Cell, CellAgent, FixedAgent
 
-if TYPE_CHECKING:
-    from .model import ClusterModel
-
 SIZE_CLASSES = ("micro", "small", "medium", "large")
-SUPPLIER_KINDS = ("raw_material", "machinery")
-INSTITUTION_KINDS = ("training_centre", "credit_fund", "university", "industrial_parks_company",
-                     "business_service_provider")
-PHASES = ("none", "diagnostic", "trust_building", "pilot", "strategic", "exit", "ended")
 
 
 def size_class(employees):
@@ -62,7 +55,7 @@ class SlotCell(Cell):
 
     def remove_agent(self, agent) -> None:
         agents = self._agents
-        place = getattr(agent, "_cell_place", -1)
+        place = agent._cell_place
         if not (0 <= place < len(agents) and agents[place] is agent):
             # an agent that moves is added to its new cell first (Mesa's ``HasCell.cell``), so its
             # place there is the one it remembers: find its place here
@@ -79,9 +72,10 @@ class SlotCell(Cell):
 class Firm(CellAgent):
     """A small firm of a cluster: a view over slot ``slot`` of the model's firm arrays."""
 
-    def __init__(self, model: ClusterModel, slot: int, cell):
+    def __init__(self, model: Model, slot: int, cell):
         super().__init__(model)
         self.slot = int(slot)
+        self._cell_place = -1  # its place in its cell's list of agents (kept by SlotCell)
         self.cell = cell
 
     cluster = _view("cluster", "cluster id", int)
@@ -124,9 +118,10 @@ class Firm(CellAgent):
 class Supplier(FixedAgent):
     """A raw-material or machinery supplier serving firms within reach."""
 
-    def __init__(self, model: ClusterModel, cell, cluster: int, kind: str, markup: float,
+    def __init__(self, model: Model, cell, cluster: int, kind: str, markup: float,
                  capacity: int, reliability: float, group_discount: float):
         super().__init__(model)
+        self._cell_place = -1  # its place in its cell's list of agents (kept by SlotCell)
         self.cell = cell
         self.cluster = cluster
         self.kind = kind  # raw_material | machinery
@@ -140,9 +135,10 @@ class Supplier(FixedAgent):
 class SupportInstitution(FixedAgent):
     """A training centre, credit fund, university, parks company or business-service provider."""
 
-    def __init__(self, model: ClusterModel, cell, cluster: int, kind: str, capacity: int,
+    def __init__(self, model: Model, cell, cluster: int, kind: str, capacity: int,
                  quality: float, fee: float):
         super().__init__(model)
+        self._cell_place = -1  # its place in its cell's list of agents (kept by SlotCell)
         self.cell = cell
         self.cluster = cluster  # -1 = serves every cluster of the region
         self.kind = kind
@@ -156,7 +152,7 @@ class SupportInstitution(FixedAgent):
 class ClusterDevelopmentAgent(Agent):
     """The CDA of one funded cluster: budget, phase and instruments (DESIGN.md 5.9)."""
 
-    def __init__(self, model: ClusterModel, cluster: int, budget: float, town_xy: tuple[int, int]):
+    def __init__(self, model: Model, cluster: int, budget: float, town_xy: tuple[int, int]):
         super().__init__(model)
         self.cluster = cluster
         self.budget = float(budget)  # the contract's whole budget [wage-months]
@@ -166,18 +162,15 @@ class ClusterDevelopmentAgent(Agent):
         self.phase = "none"  # "none" while it cannot act (no budget or no instrument)
         self.events_held = 0
         self.consortium_funded = False  # the CDA still pays for the consortium
-        self.strategic_projects_started = False
-        self.association_dissolved_month = -1
         self.months_in_phase = 0
-        self.credibility = 0.3  # rises during the diagnostic
+        self.credibility = model.params.cda_credibility  # rises during the diagnostic
         self.knowledge = 0.0  # of the network, 0..1: sharpens targeting
         self.town_xy = town_xy
         self.association_active = False
-        self.association_formed_month = -1
         self.facility_active = False
         self.consortium_active = False
-        self.groups: list[dict] = []  # brokered groups: {"kind", "members", "id"}
-        self._accrual = {}  # instrument -> fractional actions carried over
+        self.groups: list[dict] = []  # brokered groups: {"kind", "id"}
+        self.accrual: dict[str, float] = {}  # instrument -> fractional actions carried over
 
     def charge(self, amount: float) -> bool:
         """Pay ``amount`` from the budget if it is there; never lets the budget go below 0."""

@@ -2,37 +2,49 @@
 
 Each funded cluster has one CDA. Its phases are shares of the contract
 (diagnostic, trust building, pilot joint actions, strategic projects, exit and
-hand-over). Instruments act only in their phases and only while the budget
-pays for them:
-
-========================  ==================================  ==========================
-instrument                phases                              unit cost
-========================  ==================================  ==========================
-networking events         trust building, pilot, strategic    ``event_cost`` per event
-linkage                   trust building, pilot, strategic    ``linkage_cost`` per firm
-joint-action subsidy      pilot, strategic                    ``s * c`` per contribution
-brokered groups           pilot (purchasing), strategic       ``group_cost`` per group
-                          (marketing)
-export consortium         formed at strategic start           ``consortium_cost`` a month
-common facility           set up at strategic start           ``facility_cost`` once
-association               formed at strategic start           ``association_cost`` once
-========================  ==================================  ==========================
+hand-over). Its instruments are the table :data:`INSTRUMENTS` (each with the
+phases it acts in, the parameter that switches it on, how it is paid and the
+function that acts; docs/ODD.md shows it). Instruments act in their phases, in
+the table's order, and only while the budget pays for them.
 
 After the CDA leaves, brokered groups and the consortium hold while their
 members' mean trust stays above ``group_trust_threshold``; the association
 survives while member fees cover its running cost and members' mean trust
 stays above ``association_trust_threshold``, and it keeps hosting events; the
-facility runs while the association does. A CDA with zero budget, or with no
-instrument switched on, does nothing at all (and draws no random numbers).
+facility runs while the association does (:func:`_maintain`). A CDA with zero
+budget, or with no instrument switched on, does nothing at all (and draws no
+random numbers).
+
+Adding an instrument: see docs/CONTRIBUTING.md.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from . import kernels
 
-ACTIVE_INSTRUMENT_PHASES = ("trust_building", "pilot", "strategic")
+# a CDA's phases, in order ("none" before its start or when it cannot act, "ended" after its contract)
+PHASES = ("none", "diagnostic", "trust_building", "pilot", "strategic", "exit", "ended")
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One of the CDA's instruments: a row of :data:`INSTRUMENTS`."""
+
+    name: str
+    phases: tuple[str, ...]  # the phases in which it acts (each month of them)
+    switch: str  # the PolicyParams field that switches it on (a number > 0, or True)
+    cost: str  # how it is paid, for docs (it charges the budget itself, through cda.charge)
+    act: Callable | None  # act(model, cda, rng) in a month of its phases; None: it acts elsewhere (said in cost)
+
+    def on(self, policy) -> bool:
+        """Is it switched on in ``policy``?"""
+        return bool(getattr(policy, self.switch))
 
 
 def select_clusters(model) -> list[int]:
@@ -84,9 +96,8 @@ def phase_of(policy, month: int) -> tuple[str, int]:
     bounds = np.cumsum([policy.share_diagnostic, policy.share_trust_building, policy.share_pilot,
                         policy.share_strategic])
     ends = np.rint(bounds * d).astype(int)
-    names = ("diagnostic", "trust_building", "pilot", "strategic")
     begin = 0
-    for name, end in zip(names, ends):
+    for name, end in zip(PHASES[1:5], ends):  # diagnostic, trust building, pilot, strategic
         if rel < end:
             return name, rel - begin
         begin = end
@@ -94,9 +105,8 @@ def phase_of(policy, month: int) -> tuple[str, int]:
 
 
 def has_instruments(policy) -> bool:
-    return bool(policy.events_per_year > 0 or policy.subsidy_rate > 0 or policy.groups_per_year > 0
-                or policy.linkage_firms_per_year > 0 or policy.consortium_size > 0
-                or policy.common_facility or policy.association)
+    """Does ``policy`` switch on any instrument?"""
+    return any(instrument.on(policy) for instrument in INSTRUMENTS)
 
 
 def _acts(model, cda) -> bool:
@@ -120,23 +130,9 @@ def act(model) -> None:
             cda.credibility += (1.0 - cda.credibility) * (1.0 / diag_len)
             continue
         cda.knowledge = 1.0
-        if phase in ACTIVE_INSTRUMENT_PHASES:
-            _events(model, cda, rng)
-            _linkage(model, cda, rng)
-        if phase == "pilot":
-            _broker_groups(model, cda, rng, "purchasing")
-        formed_now = False
-        if phase == "strategic":
-            _broker_groups(model, cda, rng, "marketing")
-            if not cda.strategic_projects_started:  # the strategic projects start once
-                cda.strategic_projects_started = formed_now = True
-                _form_consortium(model, cda, rng)
-                _set_up_facility(model, cda)
-                _form_association(model, cda)
-        if cda.consortium_active and cda.consortium_funded and phase in ("strategic", "exit") \
-                and not formed_now:  # the first month was paid at formation
-            # when the money runs out the consortium is on its own: it holds only by trust
-            cda.consortium_funded = cda.charge(pol.consortium_cost)
+        for instrument in INSTRUMENTS:
+            if instrument.act is not None and phase in instrument.phases and instrument.on(pol):
+                instrument.act(model, cda, rng)
         _maintain(model, cda, rng, phase)
 
 
@@ -174,9 +170,9 @@ def _cluster_firms(model, cda) -> np.ndarray:
 
 def _accrue(cda, name: str, per_year: float) -> int:
     """Whole actions due this month at ``per_year`` (fractions carry over)."""
-    acc = cda._accrual.get(name, 0.0) + per_year / 12.0
+    acc = cda.accrual.get(name, 0.0) + per_year / 12.0
     n = int(np.floor(acc + 1e-9))
-    cda._accrual[name] = acc - n
+    cda.accrual[name] = acc - n
     return n
 
 
@@ -236,7 +232,7 @@ def _linkage(model, cda, rng) -> None:
     f.trust_cda[chosen] += 0.5 * model.params.cda_trust_gain * (1.0 - f.trust_cda[chosen])
 
 
-def _broker_groups(model, cda, rng, kind: str) -> None:
+def _broker_groups(model, cda, rng, *, kind: str) -> None:
     pol = model.params.policy
     f = model.firms
     field = "purchasing_group" if kind == "purchasing" else "marketing_group"
@@ -253,16 +249,20 @@ def _broker_groups(model, cda, rng, kind: str) -> None:
         cda.groups.append({"kind": kind, "id": gid})
 
 
-def _form_consortium(model, cda, rng) -> None:
+def _consortium(model, cda, rng) -> None:
+    """Formed at the start of the strategic phase (its first month paid then) from the most productive firms
+    that do not export on their own; the CDA pays its monthly cost from then on while it is there and can
+    (when the money runs out the consortium holds only by its members' trust)."""
     pol = model.params.policy
     f = model.firms
-    if pol.consortium_size <= 0:
+    if not (cda.phase == "strategic" and cda.months_in_phase == 0):
+        if cda.consortium_active and cda.consortium_funded:
+            cda.consortium_funded = cda.charge(pol.consortium_cost)
         return
     pool = _cluster_firms(model, cda)
     pool = pool[~f.exporter[pool]]
     if len(pool) < 2 or not cda.charge(pol.consortium_cost):
         return
-    # export candidates: the most productive firms that do not export on their own
     members = pool[np.argsort(-f.productivity[pool], kind="stable")[: pol.consortium_size]]
     f.consortium[members] = cda.cluster
     cda.consortium_active = True
@@ -270,29 +270,59 @@ def _form_consortium(model, cda, rng) -> None:
     meet(model, members, pol.event_trust_boost * pol.effectiveness * cda.credibility, len(members), rng)
 
 
-def _set_up_facility(model, cda) -> None:
-    pol = model.params.policy
-    if pol.common_facility and cda.charge(pol.facility_cost):
+def _set_up_facility(model, cda, rng) -> None:
+    """Set up once, at the start of the strategic phase."""
+    if cda.months_in_phase == 0 and cda.charge(model.params.policy.facility_cost):
         cda.facility_active = True
 
 
-def _form_association(model, cda) -> None:
+def _form_association(model, cda, rng) -> None:
+    """Formed once, at the start of the strategic phase, by the firms that trust the CDA enough."""
     p = model.params
-    pol = p.policy
     f = model.firms
-    if not pol.association or not cda.charge(pol.association_cost):
+    if cda.months_in_phase > 0 or not cda.charge(p.policy.association_cost):
         return
     firms = _cluster_firms(model, cda)
     f.member[firms[f.trust_cda[firms] >= p.join_trust]] = True
     cda.association_active = True
-    cda.association_formed_month = model.month
+
+
+# ---------------------------------------------------------------- the instruments
+# In the order in which they act within a month (the order draws random numbers and spends the budget).
+_ACTIVE = ("trust_building", "pilot", "strategic")
+INSTRUMENTS = (
+    Instrument("events", _ACTIVE, "events_per_year", "`event_cost` per event", _events),
+    Instrument("linkage", _ACTIVE, "linkage_firms_per_year", "`linkage_cost` per firm", _linkage),
+    Instrument("purchasing_groups", ("pilot",), "groups_per_year", "`group_cost` per group",
+               partial(_broker_groups, kind="purchasing")),
+    Instrument("marketing_groups", ("strategic",), "groups_per_year", "`group_cost` per group",
+               partial(_broker_groups, kind="marketing")),
+    Instrument("consortium", ("strategic", "exit"), "consortium_size",
+               "`consortium_cost` a month, from its forming at the start of the strategic phase", _consortium),
+    Instrument("facility", ("strategic",), "common_facility",
+               "`facility_cost` once, at the start of the strategic phase", _set_up_facility),
+    Instrument("association", ("strategic",), "association",
+               "`association_cost` once, at the start of the strategic phase", _form_association),
+    Instrument("subsidy", ("pilot", "strategic"), "subsidy_rate",
+               "`subsidy_rate` x c per contribution made (in the games: `subsidy_shares`)", None),
+)
+SUBSIDY = next(i for i in INSTRUMENTS if i.name == "subsidy")
+
+
+def instruments_markdown() -> str:
+    """The instrument table for docs/ODD.md (docs/update_params.py writes it there)."""
+    rows = ["| instrument | acts in | switched on by | paid |", "|---|---|---|---|"]
+    for i in INSTRUMENTS:
+        rows.append(f"| {i.name.replace('_', ' ')} | {', '.join(p.replace('_', ' ') for p in i.phases)} | "
+                    f"`{i.switch}` | {i.cost} |")
+    return "\n".join(rows)
 
 
 # ---------------------------------------------------------------- collectives
 def _cluster_ties(model, cluster: int) -> np.ndarray:
     """Indices of the ties of one cluster, ascending (grouped once per change of the tie table)."""
     ties = model.ties
-    cache = getattr(model, "_ties_by_cluster", None)
+    cache = model.ties_by_cluster
     if cache is None or cache[0] != ties.version or cache[1] != len(ties):
         if model.n_clusters == 1:
             order, bounds = np.arange(len(ties)), np.array([0, len(ties)])
@@ -301,7 +331,7 @@ def _cluster_ties(model, cluster: int) -> np.ndarray:
             order = kernels.group_order(by, model.n_clusters)
             bounds = np.concatenate([[0], np.cumsum(np.bincount(by, minlength=model.n_clusters))])
         cache = (ties.version, len(ties), order, bounds)
-        model._ties_by_cluster = cache
+        model.ties_by_cluster = cache
     order, bounds = cache[2], cache[3]
     return order[bounds[cluster]:bounds[cluster + 1]]
 
@@ -367,10 +397,10 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
         return
     # members who cannot pay leave; firms that trust the programme join
     members = mine[f.member[mine]]
-    leave = members[(f.cash[members] < 0) & (rng.random(len(members)) < 0.1)]
+    leave = members[(f.cash[members] < 0) & (rng.random(len(members)) < p.association_leave_rate)]
     f.member[leave] = False
     others = mine[~f.member[mine]]
-    join = others[(f.trust_cda[others] >= p.join_trust) & (rng.random(len(others)) < 0.05)]
+    join = others[(f.trust_cda[others] >= p.join_trust) & (rng.random(len(others)) < p.association_join_rate)]
     f.member[join] = True
     members = mine[f.member[mine]]
     f.cash[members] -= p.association_fee
@@ -384,7 +414,6 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
         trust = _mean_trust_within(model, _labels(f, members, 0), 1, cda.cluster)[0]
         if deficit > 0 or trust < p.association_trust_threshold:
             f.member[mine] = False
-            cda.association_dissolved_month = model.month
             cda.association_active = False
             return
     # from the hand-over on, the association hosts events among its members (paid by fees)
@@ -409,7 +438,7 @@ def subsidy_shares(model, a: np.ndarray, b: np.ndarray, cost: np.ndarray):
         return s_a, s_b
     cluster = model.firms.cluster[a]
     for cda in model.cdas:
-        if not _acts(model, cda) or cda.phase not in ("pilot", "strategic") or cda.budget_left <= 0:
+        if not _acts(model, cda) or cda.phase not in SUBSIDY.phases or cda.budget_left <= 0:
             continue
         idx = np.flatnonzero(cluster == cda.cluster)
         worst = np.cumsum(2.0 * pol.subsidy_rate * cost[idx])

@@ -55,26 +55,28 @@ def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> n
     ct_lo, ct_n = start_ct[own_key], size_ct[own_key]
     c_lo, c_n = start_c[own_cluster], size_c[own_cluster]
     u = rng.random((p.search_rounds, 3, n))
-    # acceptance by distance in cells, exp(-d / interaction_range), for every distance on the grid
-    accept = getattr(model, "_accept_by_distance", None)
-    if accept is None:
-        accept = np.exp(-np.arange(max(model.region.width, model.region.height)) / p.interaction_range)
-        model._accept_by_distance = accept
+    accept = model.accept_by_distance
     return kernels.propose_partners(seekers, u, p.own_town_preference, ct_lo, ct_n, c_lo, c_n, pool_ct, pool_c,
                                     f.x, f.y, accept)
+
+
+def acceptance_by_distance(region, interaction_range: float) -> np.ndarray:
+    """The chance of accepting a candidate at each distance on the grid, in cells: exp(-d / interaction_range)."""
+    return np.exp(-np.arange(max(region.width, region.height)) / interaction_range)
+
+
+def action_cdf(mix) -> np.ndarray:
+    """Cumulative shares of the joint-action types, as ``Generator.choice`` makes them of ``p``."""
+    cdf = (np.asarray(mix) / sum(mix)).cumsum()
+    cdf /= cdf[-1]
+    return cdf
 
 
 def choose_kinds(model, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` joint-action types drawn by ``action_mix``: the draws and the result of
     ``rng.choice(4, size=n, p=action_mix / sum(action_mix))``, without its checks of ``p`` on every
     call (the parameters are checked once; tests/test_submodels.py compares the two)."""
-    cdf = getattr(model, "_action_cdf", None)
-    if cdf is None:
-        mix = model.params.action_mix
-        cdf = (np.asarray(mix) / sum(mix)).cumsum()  # as Generator.choice: cumulative shares, over the last
-        cdf /= cdf[-1]
-        model._action_cdf = cdf
-    return cdf.searchsorted(rng.random(n), side="right")
+    return model.action_cdf.searchsorted(rng.random(n), side="right")
 
 
 def partnering(model) -> None:

@@ -14,9 +14,8 @@ def exit_hazard(p, age):
 
 def exit_and_entry(model) -> None:
     """Step 8: firms exit, then entrants are born near their parents."""
-    exits = exit_firms(model)
+    exit_firms(model)
     enter_firms(model)
-    return exits
 
 
 def exit_firms(model) -> np.ndarray:

@@ -112,21 +112,16 @@ def solve_initial_productivity(p, specs, employees, capital):
     return out
 
 
-def _cluster_arrays(model):
-    """Per-cluster constants as arrays indexed by cluster id (cached)."""
-    cache = getattr(model, "_cluster_consts", None)
-    if cache is None:
-        p = model.params
-        cs = p.clusters
-        cache = {
-            "scale": model.scale,
-            "p0": np.array([c.price for c in cs]),
-            "input_share": np.array([c.input_share for c in cs]),
-            "export_share": np.array([c.export_share for c in cs]),
-            "export_threshold": np.array([c.export_threshold for c in cs]),
-        }
-        model._cluster_consts = cache
-    return cache
+def cluster_constants(model) -> dict[str, np.ndarray]:
+    """Per-cluster constants of production as arrays indexed by cluster id (once the firms are built)."""
+    cs = model.params.clusters
+    return {
+        "scale": model.scale,
+        "p0": np.array([c.price for c in cs]),
+        "input_share": np.array([c.input_share for c in cs]),
+        "export_share": np.array([c.export_share for c in cs]),
+        "export_threshold": np.array([c.export_threshold for c in cs]),
+    }
 
 
 def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
@@ -176,7 +171,7 @@ def produce(model, initial: bool = False) -> None:
     p = model.params
     f = model.firms
     live = f.live()
-    k = _cluster_arrays(model)
+    k = model.cluster_consts
     l_pow = f.employees[live].astype(float) ** p.alpha
     k_pow = f.capital[live] ** p.beta
     supplier_factor = np.ones(len(live)) if initial else choose_suppliers(model, live)

@@ -33,8 +33,9 @@ def init_market(model) -> None:
 def calibrate_demand(model) -> None:
     """Set Q0 to the initial domestic supply, so that the initial price is P0."""
     model.q0 = np.maximum(model.domestic_supply.copy(), 1e-9)
-    # a cluster with no exporter yet gets a foreign market sized like a tenth of its home market
-    model.x0 = np.where(model.export_supply > 0, model.export_supply, 0.1 * model.q0)
+    # a cluster with no exporter yet gets a foreign market sized as a share of its home market
+    share = np.array([c.initial_export_market for c in model.params.clusters])
+    model.x0 = np.where(model.export_supply > 0, model.export_supply, share * model.q0)
 
 
 def shock_active(model, kind: str) -> bool:

@@ -17,16 +17,9 @@ import pandas as pd
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from . import cda, cooperation, demography, economy, market, observation, services
-from .agents import (
-    INSTITUTION_KINDS,
-    ClusterDevelopmentAgent,
-    Firm,
-    SlotCell,
-    Supplier,
-    SupportInstitution,
-)
+from .agents import ClusterDevelopmentAgent, Firm, SlotCell, Supplier, SupportInstitution
 from .geography import TOWNS, build_region
-from .params import ClusterSpec, ModelParams, ParameterError
+from .params import INSTITUTION_KINDS, ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
 from .randomness import seed_from, spawn_streams
 from .state import FirmTable, TieTable
 
@@ -55,10 +48,20 @@ class ClusterModel(mesa.Model):
         self.n_clusters = len(params.clusters)
         self.next_group_id = 0
 
+        # values derived from the parameters and the layout, fixed for the run (nothing invalidates them)
+        self.action_cdf = cooperation.action_cdf(params.action_mix)  # for cooperation.choose_kinds
         self._build_space()
+        # the chance of accepting a partner at each grid distance (cooperation.draw_new_partners)
+        self.accept_by_distance = cooperation.acceptance_by_distance(self.region, params.interaction_range)
         self._build_institutions()
+        # the columns of the institutions that serve each kind of request (services.serve)
+        self.request_columns = services.request_columns(self.local_inst_kind)
         self._build_firms()
+        # per-cluster constants of production (economy.produce), once the firms have set each cluster's scale
+        self.cluster_consts = economy.cluster_constants(self)
         self._build_cdas()
+        # the ties of each cluster (cda._cluster_ties): stale once the tie table's version or size changes
+        self.ties_by_cluster: tuple | None = None
 
         # month-level scratch shared by the sub-steps of one month
         self.month_log: dict[str, Any] = {}
@@ -92,13 +95,12 @@ class ClusterModel(mesa.Model):
                            ("infrastructure", r.infrastructure), ("industrial_park", r.industrial_park)):
             self.grid.add_property_layer(PropertyLayer.from_data(name, data))
         self.cluster_town_xy = np.array([r.town_xy[r.town_id(c.town)] for c in p.clusters])
-        self.cluster_town = np.array([r.town_id(c.town) for c in p.clusters], dtype=np.int64)
 
     def _cell(self, x: int, y: int):
-        return self.grid._cells[(int(x), int(y))]
+        return self.grid[(int(x), int(y))]
 
     def _build_institutions(self) -> None:
-        """Default support institutions and suppliers per cluster (stylised; see docs/ODD.md)."""
+        """Each cluster's support institutions and suppliers, as the layout parameters place them."""
         p = self.params
         r = self.region
         hub = r.town_xy[r.town_id("Isfahan")] if "Isfahan" in r.town_names else None
@@ -106,25 +108,19 @@ class ClusterModel(mesa.Model):
         self.suppliers: list[Supplier] = []
         for c, spec in enumerate(p.clusters):
             home = tuple(self.cluster_town_xy[c])
-            city = tuple(hub) if hub is not None else home
+            places = {"home": home, "hub": tuple(hub) if hub is not None else home}
             n = spec.n_firms
-            layout = [  # kind, place, capacity per firm, quality, fee
-                ("training_centre", home, 1 / 40, 0.6, 0.10),
-                ("credit_fund", city, 1 / 40, 0.7, 0.05),
-                ("university", city, 1 / 100, 0.7, 0.20),
-                ("industrial_parks_company", city, 1 / 100, 0.5, 0.00),
-                ("business_service_provider", home, 1 / 50, 0.5, 0.15),
-            ]
-            for kind, (x, y), per_firm, quality, fee in layout:
-                inst = SupportInstitution(self, self._cell(x, y), c, kind, max(2, int(round(n * per_firm))),
-                                          quality, fee)
+            for kind, place, per_firm, quality, fee in zip(INSTITUTION_KINDS, p.institution_place,
+                                                           p.institution_capacity, p.institution_quality,
+                                                           p.institution_fee):
+                inst = SupportInstitution(self, self._cell(*places[place]), c, kind,
+                                          max(2, int(round(n * per_firm))), quality, fee)
                 inst.index = len(self.institutions)
                 self.institutions.append(inst)
-            for kind, (x, y), markup, per_firm, rel, disc in (
-                    ("raw_material", home, 0.96, 1 / 4, 0.9, 0.05),
-                    ("raw_material", city, 0.94, 1 / 4, 0.8, 0.06),
-                    ("machinery", city, 0.92, 1 / 10, 0.9, 0.0)):
-                sup = Supplier(self, self._cell(x, y), c, kind, markup, max(2, int(round(n * per_firm))),
+            for kind, place, markup, per_firm, rel, disc in zip(
+                    p.supplier_kind, p.supplier_place, p.supplier_markup, p.supplier_capacity,
+                    p.supplier_reliability, p.supplier_group_discount):
+                sup = Supplier(self, self._cell(*places[place]), c, kind, markup, max(2, int(round(n * per_firm))),
                                rel, disc)
                 sup.index = len(self.suppliers)
                 self.suppliers.append(sup)
@@ -180,9 +176,10 @@ class ClusterModel(mesa.Model):
         # Zipf-like sizes: P(L >= l) = l^-a
         employees = np.minimum(np.floor(rng.random(n) ** (-1.0 / spec.size_exponent)), spec.max_employees)
         employees = employees.astype(np.int64)
-        capital = p.capital_per_worker * employees * rng.lognormal(0.0, 0.2, n)
-        noise = rng.lognormal(0.0, 0.05, n)  # around the optimum's productivity (set once all are drawn)
-        age = rng.exponential(60.0, n).astype(np.int64)
+        capital = p.capital_per_worker * employees * rng.lognormal(0.0, p.initial_capital_spread, n)
+        # around the optimum's productivity (set once all are drawn)
+        noise = rng.lognormal(0.0, p.initial_productivity_spread, n)
+        age = rng.exponential(p.initial_mean_age, n).astype(np.int64)
         slots = self.firms.allocate(n)
         f = self.firms
         f.alive[slots] = True
@@ -198,7 +195,7 @@ class ClusterModel(mesa.Model):
         f.prior_trust[slots] = rng.beta(spec.trust_alpha, spec.trust_beta, n)
         f.trust_cda[slots] = f.prior_trust[slots]
         # each firm knows a few of its cluster's institutions and suppliers
-        f.aware[slots] = rng.random((n, self.n_links)) < 0.2
+        f.aware[slots] = rng.random((n, self.n_links)) < p.initial_awareness
         self._make_agents(slots)
         return slots, employees, capital, noise
 
@@ -215,9 +212,9 @@ class ClusterModel(mesa.Model):
         f = self.firms
         if len(self._firm_agents) < f.capacity:
             self._firm_agents.extend([None] * (f.capacity - len(self._firm_agents)))
-        cells, agents = self.grid._cells, self._firm_agents
+        grid, agents = self.grid, self._firm_agents
         for s, x, y in zip(slots.tolist(), f.x[slots].tolist(), f.y[slots].tolist()):
-            agents[s] = Firm(self, s, cells[(x, y)])
+            agents[s] = Firm(self, s, grid[(x, y)])
 
     def _build_cdas(self) -> None:
         pol = self.params.policy
@@ -319,7 +316,6 @@ class ClusterModel(mesa.Model):
 
 def parameter_names() -> list[str]:
     """Names accepted as keyword overrides by :class:`ClusterModel`."""
-    from .params import PolicyParams, ShockParams
     names = [f.name for f in fields(ModelParams)]
     names += [f"policy_{f.name}" for f in fields(PolicyParams)]
     names += [f"shock_{f.name}" for f in fields(ShockParams)]

@@ -29,13 +29,19 @@ def gini(values: np.ndarray) -> float:
         if total == 0:
             return 0.0
         weighted = int(_rank_weighted_sum(np.bincount(values)))
-        return float(2.0 * float(weighted) / (n * float(total)) - (n + 1.0) / n)
+        return float(_gini(float(weighted), n, float(total)))
     x = np.sort(np.asarray(values, dtype=float))
     n = len(x)
     if n < 2 or x.sum() == 0:
         return 0.0
     i = np.arange(1, n + 1)
-    return float(2.0 * np.sum(i * x) / (n * x.sum()) - (n + 1.0) / n)
+    return float(_gini(np.sum(i * x), n, x.sum()))
+
+
+def _gini(weighted, n, total):
+    """The Gini coefficient of ``n`` values summing to ``total``, from the sum of rank x value over the
+    values sorted ascending (ranks from 1); vectorised over clusters too."""
+    return 2.0 * weighted / (n * total) - (n + 1.0) / n
 
 
 def _rank_weighted_sum(h: np.ndarray) -> np.ndarray:
@@ -117,20 +123,16 @@ class TriangleCount:
         return self.count
 
 
-def _phase(model, clusters) -> tuple[str, float]:
-    phase, spent = "none", 0.0
-    for c in clusters:
-        cda = model.cdas[c]
-        if cda is None:
-            continue
-        spent += cda.spent
-        if phase == "none" and cda.phase != "none":
-            phase = cda.phase
-    return phase, spent
-
-
 def compute(model) -> tuple[dict, list[dict]]:
-    """Region-level stats and a list of per-cluster rows for the current month."""
+    """Region-level stats and a list of per-cluster rows for the current month.
+
+    The per-cluster totals are computed once (:func:`_cluster_totals`) and the region's row is
+    aggregated from them, but for four columns: ``output``, ``exports``, ``mean_productivity`` and
+    ``clustering_coefficient`` (and ``mean_trust`` when there is no tie) are sums or means of
+    floats over every firm, which a sum of per-cluster sums gives only up to rounding; the region's
+    are summed over its firms directly, so that its series stays bit for bit what it was. The
+    other columns aggregate exactly (counts, integer sums and the sums of the tie kernel).
+    """
     f = model.firms
     ties = model.ties
     live = f.live()
@@ -138,55 +140,81 @@ def compute(model) -> tuple[dict, list[dict]]:
                                                       ties.trust_ij, ties.trust_ji)
     clustering = clustering_from(model.triangle_count.update(ties, f.capacity), degree)
     games = model.month_log.get("games", np.zeros((4, model.n_clusters)))
-
-    def row(sel_firms: np.ndarray, clusters: list[int]) -> dict:
-        n = len(sel_firms)
-        emp = f.employees[sel_firms]
-        output = float(f.revenue[sel_firms].sum())
-        exports = float(f.exports[sel_firms].sum())
-        n_ties = int(tie_count[clusters].sum())
-        g = games[:, clusters].sum(axis=1)
-        phase, spent = _phase(model, clusters)
-        if n_ties:
-            mean_trust = float(trust_sum[clusters].sum() / (2 * n_ties))
-        else:
-            mean_trust = float(f.prior_trust[sel_firms].mean()) if n else 0.0
-        return {
-            "month": model.month,
-            "firms": n,
-            "employment": int(emp.sum()),
-            "output": output,
-            "exports": exports,
-            "export_share": exports / output if output > 0 else 0.0,
-            "mean_productivity": float(f.productivity[sel_firms].mean()) if n else 0.0,
-            "entries": int(model.entries_by_cluster[clusters].sum()),
-            "exits": int(model.exits_by_cluster[clusters].sum()),
-            "mean_trust": mean_trust,
-            "cooperation_rate": float(g[1] / g[0]) if g[0] > 0 else 0.0,
-            "joint_actions": int(g[3]),
-            "network_density": 2.0 * n_ties / (n * (n - 1)) if n > 1 else 0.0,
-            "mean_degree": 2.0 * n_ties / n if n else 0.0,
-            "clustering_coefficient": float(clustering[sel_firms].mean()) if n else 0.0,
-            "members_share": float(f.member[sel_firms].mean()) if n else 0.0,
-            "gini_employment": gini(emp),
-            "cda_phase": phase,
-            "cda_spent": spent,
-        }
-
-    all_clusters = list(range(model.n_clusters))
-    region = row(live, all_clusters)
-    if model.n_clusters > 1:
-        # density of the region: ties can only form within a cluster, so pairs count within clusters
-        counts = np.bincount(f.cluster[live], minlength=model.n_clusters)
-        pairs = float((counts * (counts - 1) / 2).sum())
-        region["network_density"] = float(tie_count.sum() / pairs) if pairs else 0.0
-    if model.n_clusters == 1:
+    per = _cluster_totals(model, live, clustering, rows=model.n_clusters > 1)
+    n, n_ties = int(per["firms"].sum()), int(tie_count.sum())
+    # every column that aggregates exactly comes from the per-cluster totals
+    h = per["histogram"].sum(axis=0)  # the region's histogram of employees
+    total = per["employment"].sum()
+    gini_region = float(_gini(_rank_weighted_sum(h).astype(float), n, total)) if n >= 2 and total > 0 else 0.0
+    spent = 0.0
+    for amount in per["spent"]:  # (in turn: Python's sum() of floats is compensated, a different rounding)
+        spent += amount
+    phase = next((ph for ph in per["phase"] if ph != "none"), "none")
+    if n_ties:
+        mean_trust = float(trust_sum.sum() / (2 * n_ties))
+    else:  # (direct: see above)
+        mean_trust = float(f.prior_trust[live].mean()) if n else 0.0
+    region = _row(model.month, firms=n, employment=total, output=float(f.revenue[live].sum()),
+                  exports=float(f.exports[live].sum()),
+                  mean_productivity=float(f.productivity[live].mean()) if n else 0.0,
+                  entries=model.entries_by_cluster.sum(), exits=model.exits_by_cluster.sum(), mean_trust=mean_trust,
+                  games=games.sum(axis=1), n_ties=n_ties, pairs=per["pairs"].sum(),
+                  clustering=float(clustering[live].mean()) if n else 0.0,
+                  members_share=float(per["members"].sum() / n) if n else 0.0, gini=gini_region, phase=phase,
+                  spent=spent)
+    if model.n_clusters == 1:  # the one cluster is the region (its sums over firms included)
         return region, [{"cluster": model.params.clusters[0].name, **region}]
-    return region, _cluster_rows(model, live, clustering, games, trust_sum, tie_count)
+    rows = []
+    for j, spec in enumerate(model.params.clusters):
+        n_j, t_j = int(per["firms"][j]), int(tie_count[j])
+        if t_j:
+            trust_j = float(trust_sum[j] / (2 * t_j))
+        else:
+            trust_j = float(per["prior_trust"][j] / n_j) if n_j else 0.0
+        rows.append({"cluster": spec.name, **_row(
+            model.month, firms=n_j, employment=per["employment"][j], output=float(per["output"][j]),
+            exports=float(per["exports"][j]), mean_productivity=float(per["productivity"][j] / n_j) if n_j else 0.0,
+            entries=model.entries_by_cluster[j], exits=model.exits_by_cluster[j], mean_trust=trust_j,
+            games=games[:, j], n_ties=t_j, pairs=per["pairs"][j],
+            clustering=float(per["clustering"][j] / n_j) if n_j else 0.0,
+            members_share=float(per["members"][j] / n_j) if n_j else 0.0, gini=float(per["gini"][j]),
+            phase=per["phase"][j], spent=per["spent"][j])})
+    return region, rows
 
 
-def _cluster_rows(model, live, clustering, games, trust_sum, tie_count) -> list[dict]:
-    """The per-cluster rows of :func:`compute`, for every cluster at once (sums by cluster)."""
+def _row(month, *, firms, employment, output, exports, mean_productivity, entries, exits, mean_trust, games,
+         n_ties, pairs, clustering, members_share, gini, phase, spent) -> dict:
+    """One row of :data:`COLUMNS` from a cluster's or the region's totals and means (``games``: choices,
+    cooperative choices, games, joint actions; ``pairs``: pairs of firms that could be tied)."""
+    firms = int(firms)
+    return {
+        "month": month,
+        "firms": firms,
+        "employment": int(employment),
+        "output": output,
+        "exports": exports,
+        "export_share": exports / output if output > 0 else 0.0,
+        "mean_productivity": mean_productivity,
+        "entries": int(entries),
+        "exits": int(exits),
+        "mean_trust": mean_trust,
+        "cooperation_rate": float(games[1] / games[0]) if games[0] > 0 else 0.0,
+        "joint_actions": int(games[3]),
+        # ties form only within a cluster, so the region's pairs are those within its clusters
+        "network_density": float(n_ties / pairs) if pairs else 0.0,
+        "mean_degree": 2.0 * n_ties / firms if firms else 0.0,
+        "clustering_coefficient": clustering,
+        "members_share": members_share,
+        "gini_employment": gini,
+        "cda_phase": phase,
+        "cda_spent": spent,
+    }
+
+
+def _cluster_totals(model, live, clustering, rows: bool) -> dict:
+    """Per cluster (arrays or lists indexed by cluster): the counts and integer sums the region's row
+    aggregates, the histogram of employees and the CDA's phase and spending; with ``rows``, also the sums
+    of floats and the Gini that only the clusters' own rows need."""
     f = model.firms
     k = model.n_clusters
     c = f.cluster[live]
@@ -194,50 +222,29 @@ def _cluster_rows(model, live, clustering, games, trust_sum, tie_count) -> list[
     def total(values):
         return np.bincount(c, weights=values, minlength=k)
 
-    n = np.bincount(c, minlength=k)
-    some = np.maximum(n, 1)
+    # the histogram of employees per cluster gives the counts of firms and workers, and the Gini (exact integers)
     emp = f.employees[live]
-    output, exports = total(f.revenue[live]), total(f.exports[live])
-    # Gini per cluster: 2 sum(i x_i) / (n sum x) - (n + 1) / n over employees sorted within the cluster
-    # (employees are integers: by a histogram per cluster, each size's ranks r0+1..r0+h summed at once;
-    # the sums are exact integers, as when summed firm by firm after a sort)
     width = int(emp.max()) + 1 if len(emp) else 1
-    h = np.bincount(c * width + emp, minlength=k * width).reshape(k, width)
-    weighted = _rank_weighted_sum(h).astype(float)
-    emp_sum = total(emp.astype(float))
-    gini_c = np.divide(2.0 * weighted, n * emp_sum, out=np.zeros(k), where=(n >= 2) & (emp_sum > 0))
-    gini_c = np.where((n >= 2) & (emp_sum > 0), gini_c - (n + 1.0) / some, 0.0)
-    prior = total(f.prior_trust[live]) / some
-    productivity, clustered = total(f.productivity[live]), total(clustering[live])
-    members = total(f.member[live].astype(float))
-    rows = []
-    for j, spec in enumerate(model.params.clusters):
-        phase, spent = _phase(model, [j])
-        n_j, t_j = int(n[j]), int(tie_count[j])
-        g = games[:, j]
-        rows.append({
-            "cluster": spec.name,
-            "month": model.month,
-            "firms": n_j,
-            "employment": int(emp_sum[j]),
-            "output": float(output[j]),
-            "exports": float(exports[j]),
-            "export_share": float(exports[j] / output[j]) if output[j] > 0 else 0.0,
-            "mean_productivity": float(productivity[j] / n_j) if n_j else 0.0,
-            "entries": int(model.entries_by_cluster[j]),
-            "exits": int(model.exits_by_cluster[j]),
-            "mean_trust": float(trust_sum[j] / (2 * t_j)) if t_j else (float(prior[j]) if n_j else 0.0),
-            "cooperation_rate": float(g[1] / g[0]) if g[0] > 0 else 0.0,
-            "joint_actions": int(g[3]),
-            "network_density": 2.0 * t_j / (n_j * (n_j - 1)) if n_j > 1 else 0.0,
-            "mean_degree": 2.0 * t_j / n_j if n_j else 0.0,
-            "clustering_coefficient": float(clustered[j] / n_j) if n_j else 0.0,
-            "members_share": float(members[j] / n_j) if n_j else 0.0,
-            "gini_employment": float(gini_c[j]),
-            "cda_phase": phase,
-            "cda_spent": spent,
-        })
-    return rows
+    h = np.bincount(emp if k == 1 else c * width + emp, minlength=k * width).reshape(k, width)
+    n = h.sum(axis=1)
+    out = {
+        "firms": n, "employment": (h @ np.arange(width)).astype(float), "histogram": h,
+        "members": np.bincount(c[f.member[live]], minlength=k), "pairs": n * (n - 1) / 2,
+        "phase": ["none" if cda is None else cda.phase for cda in model.cdas],
+        "spent": [0.0 if cda is None else cda.spent for cda in model.cdas],
+    }
+    if rows:
+        # Gini per cluster: 2 sum(i x_i) / (n sum x) - (n + 1) / n over employees sorted within the cluster
+        # (employees are integers: by a histogram per cluster, each size's ranks r0+1..r0+h summed at once;
+        # the sums are exact integers, as when summed firm by firm after a sort)
+        weighted = _rank_weighted_sum(out["histogram"]).astype(float)
+        some = (n >= 2) & (out["employment"] > 0)  # (elsewhere 0; the 1s keep the division clear of 0)
+        out["gini"] = np.where(some, _gini(weighted, np.where(some, n, 1), np.where(some, out["employment"], 1.0)),
+                               0.0)
+        out.update(output=total(f.revenue[live]), exports=total(f.exports[live]),
+                   productivity=total(f.productivity[live]), prior_trust=total(f.prior_trust[live]),
+                   clustering=total(clustering[live]))
+    return out
 
 
 def snapshot(model) -> dict[str, pd.DataFrame]:

@@ -19,6 +19,7 @@ work (see its docstring). :meth:`ModelParams.validate` raises one
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -29,6 +30,12 @@ TARGETING_RULES = ("random", "largest", "most_connected", "least_connected", "la
 SELECTION_RULES = ("largest", "export_potential", "trust_gap", "random")
 SHOCK_KINDS = ("none", "demand_drop", "input_price_spike", "export_restriction")
 JOINT_ACTION_TYPES = ("purchasing", "marketing", "subcontracting", "knowledge")
+INSTITUTION_KINDS = ("training_centre", "credit_fund", "university", "industrial_parks_company",
+                     "business_service_provider")
+SUPPLIER_KINDS = ("raw_material", "machinery")
+# where an institution or supplier sits: the cluster's own town, or Isfahan, the province's hub (the
+# cluster's town when Isfahan is not on the grid)
+PLACES = ("home", "hub")
 
 
 class ParameterError(ValueError):
@@ -36,10 +43,14 @@ class ParameterError(ValueError):
 
 
 def p(default: Any, lo: float | None = None, hi: float | None = None, doc: str = "", *,
-      integer: bool = False, choices: tuple | None = None, lo_open: bool = False):
-    """A parameter: default, allowed range [lo, hi] (``lo_open``: lo excluded) and meaning."""
+      integer: bool = False, choices: tuple | None = None, lo_open: bool = False, each: str | int | None = None):
+    """A parameter: default, allowed range [lo, hi] (``lo_open``: lo excluded) and meaning.
+
+    ``each``: the value is a tuple whose every item has that range (or is one of ``choices``), and either
+    that many items (an int) or as many as the parameter of that name (a str).
+    """
     meta = {"lo": lo, "hi": hi, "doc": doc, "integer": integer, "choices": choices,
-            "lo_open": lo_open}
+            "lo_open": lo_open, "each": each}
     if isinstance(default, (list, dict, set)):
         raise TypeError("use tuples for sequence defaults")
     return field(default=default, metadata=meta)
@@ -52,21 +63,34 @@ def _check(obj: Any, prefix: str = "") -> None:
         name = f"{prefix}{f.name}"
         if not meta:
             continue
-        if meta.get("choices") is not None:
-            if value not in meta["choices"]:
-                raise ParameterError(
-                    f"{name} = {value!r} is not allowed; choose one of {', '.join(map(str, meta['choices']))}")
+        each = meta.get("each")
+        if each is None:
+            _check_value(name, value, meta)
             continue
-        lo, hi = meta.get("lo"), meta.get("hi")
-        if lo is None and hi is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParameterError(f"{name} = {value!r} must be a number in {_range_text(meta)}")
-        if meta.get("integer") and int(value) != value:
-            raise ParameterError(f"{name} = {value!r} must be a whole number in {_range_text(meta)}")
-        if math.isnan(value) or (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) \
-                or (hi is not None and value > hi):
-            raise ParameterError(f"{name} = {value!r} is out of range; allowed: {_range_text(meta)}")
+        n = each if isinstance(each, int) else len(getattr(obj, each))
+        if not isinstance(value, tuple) or len(value) != n:
+            like = f"{n} values" if isinstance(each, int) else f"{n} values, one per item of {prefix}{each}"
+            raise ParameterError(f"{name} = {value!r} must be {like}")
+        for k, item in enumerate(value):
+            _check_value(f"{name}[{k}]", item, meta)
+
+
+def _check_value(name: str, value: Any, meta) -> None:
+    if meta.get("choices") is not None:
+        if value not in meta["choices"]:
+            raise ParameterError(
+                f"{name} = {value!r} is not allowed; choose one of {', '.join(map(str, meta['choices']))}")
+        return
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is None and hi is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(f"{name} = {value!r} must be a number in {_range_text(meta)}")
+    if meta.get("integer") and int(value) != value:
+        raise ParameterError(f"{name} = {value!r} must be a whole number in {_range_text(meta)}")
+    if math.isnan(value) or (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) \
+            or (hi is not None and value > hi):
+        raise ParameterError(f"{name} = {value!r} is out of range; allowed: {_range_text(meta)}")
 
 
 def _range_text(meta: dict) -> str:
@@ -99,6 +123,8 @@ class ClusterSpec:
     export_share: float = p(0.35, 0, 0.95, "share of an exporter's output sold abroad [-]")
     export_threshold: float = p(2.3, 0.01, 100, "relative productivity above which a firm exports on its own [-]")
     input_share: float = p(0.35, 0.01, 0.95, "input cost per unit at base prices, share of P0 [-]")
+    initial_export_market: float = p(0.1, 0, 100, "foreign market of a cluster that has no exporter at the "
+                                     "start, as a share of its home market [-]", lo_open=True)
     funded: bool = p(True, doc="whether the policy's CDA works in this cluster", choices=(True, False))
 
 
@@ -185,6 +211,14 @@ class ModelParams:
     cash_buffer_months: float = p(1.0, 0, 120, "cash buffer needed to hire, in months of wage bill")
     cash_cap_months: float = p(6.0, 0, 1200, "cash above this many months of wage bill is paid out")
     initial_cash_months: float = p(3.0, 0, 120, "initial cash in months of wage bill")
+    # the initial firms (section 7; their sizes and traits: ClusterSpec)
+    initial_capital_spread: float = p(0.2, 0, 5, "std. dev. of an initial firm's log capital around "
+                                      "capital_per_worker x employees [-]")
+    initial_productivity_spread: float = p(0.05, 0, 5, "std. dev. of an initial firm's log productivity around "
+                                           "the level at which its size is optimal [-]")
+    initial_mean_age: float = p(60.0, 0, 1200, "mean age of the initial firms (exponential) [months]")
+    initial_awareness: float = p(0.2, 0, 1, "chance that an initial firm knows of each institution and "
+                                 "supplier of its cluster [-]")
     demand_noise: float = p(0.02, 0, 1, "std. dev. of monthly log demand noise [-]")
     # growth (5.7)
     hire_sensitivity: float = p(0.25, 0, 10, "monthly hiring rate per unit of profit margin [1/month]")
@@ -226,6 +260,31 @@ class ModelParams:
     loan_months: int = p(12, 1, 1000, "repayment period of a loan [months]", integer=True)
     loan_size_months: float = p(2.0, 0, 100, "loan size in months of wage bill")
     export_promotion_months: int = p(12, 1, 1000, "months of export access after promotion", integer=True)
+    # the support institutions of every cluster: one of each kind, in this order: training centre,
+    # credit fund, university, industrial parks company, business service provider
+    institution_place: tuple = p(("home", "hub", "hub", "hub", "home"), doc="where each institution sits: "
+                                 "home (the cluster's town) or hub (Isfahan)", choices=PLACES,
+                                 each=len(INSTITUTION_KINDS))
+    institution_capacity: tuple = p((0.025, 0.025, 0.01, 0.01, 0.02), 0, 10, "firms each institution serves a "
+                                    "month, per initial firm of its cluster; at least 2 [1/month]",
+                                    each=len(INSTITUTION_KINDS))
+    institution_quality: tuple = p((0.6, 0.7, 0.7, 0.5, 0.5), 0, 1, "quality of each institution's service, "
+                                   "the share of the full gain it gives [-]", each=len(INSTITUTION_KINDS))
+    institution_fee: tuple = p((0.10, 0.05, 0.20, 0.0, 0.15), 0, 1e6, "fee of each institution's service "
+                               "[wage-months]", each=len(INSTITUTION_KINDS))
+    # the suppliers of every cluster, one per item of supplier_kind
+    supplier_kind: tuple = p(("raw_material", "raw_material", "machinery"), doc="kind of each supplier",
+                             choices=SUPPLIER_KINDS, each="supplier_kind")
+    supplier_place: tuple = p(("home", "hub", "hub"), doc="where each supplier sits: home (the cluster's "
+                              "town) or hub (Isfahan)", choices=PLACES, each="supplier_kind")
+    supplier_markup: tuple = p((0.96, 0.94, 0.92), 0, 10, "each supplier's price relative to the open market [-]",
+                               lo_open=True, each="supplier_kind")
+    supplier_capacity: tuple = p((0.25, 0.25, 0.1), 0, 10, "firms each supplier serves a month, per initial firm "
+                                 "of its cluster; at least 2 [1/month]", each="supplier_kind")
+    supplier_reliability: tuple = p((0.9, 0.8, 0.9), 0, 1, "chance that each supplier delivers an order on "
+                                    "terms [-]", each="supplier_kind")
+    supplier_group_discount: tuple = p((0.05, 0.06, 0.0), 0, 1, "each supplier's extra price cut for a "
+                                       "joint-purchasing group [-]", each="supplier_kind")
     # exit and entry (5.8)
     debt_limit: float = p(0.5, 0, 100, "exit when cash < -debt_limit x capital [-]")
     hazard_base: float = p(0.004, 0, 1, "monthly exit hazard of a mature firm [1/month]")
@@ -236,6 +295,8 @@ class ModelParams:
     exogenous_entry: float = p(0.05, 0, 1000, "monthly entrants per cluster from outside [firms/month]")
     entrant_noise: float = p(0.08, 0, 1, "std. dev. of entrants' log productivity around the parent's [-]")
     # CDA and association (5.9)
+    cda_credibility: float = p(0.3, 0, 1, "the CDA's credibility when it starts; it rises to 1 during the "
+                               "diagnostic and scales the trust its meetings build [-]")
     attend_base: float = p(0.3, 0, 1, "probability of attending an event at zero trust in the CDA")
     generalised_trust_share: float = p(0.3, 0, 1, "share of a meeting's trust boost that carries over to trust in strangers [-]")
     cda_trust_gain: float = p(0.15, 0, 1, "share of the gap to full trust in the CDA closed by an event")
@@ -245,6 +306,10 @@ class ModelParams:
     association_trust_threshold: float = p(0.4, 0, 1, "the association survives while members' mean trust exceeds")
     association_events_per_year: float = p(4.0, 0, 365, "events the association hosts a year")
     join_trust: float = p(0.45, 0, 1, "trust in the CDA needed to join the association")
+    association_join_rate: float = p(0.05, 0, 1, "monthly chance that a firm with join_trust joins the "
+                                     "association [1/month]")
+    association_leave_rate: float = p(0.1, 0, 1, "monthly chance that a member with negative cash leaves "
+                                      "the association [1/month]")
 
     # ------------------------------------------------------------------
     def validate(self) -> "ModelParams":
@@ -281,6 +346,9 @@ class ModelParams:
                     f"({', '.join(JOINT_ACTION_TYPES)})")
         if not 0 < sum(self.action_mix) < math.inf:
             raise ParameterError(f"action_mix = {self.action_mix!r} must have a positive finite sum")
+        if len(self.supplier_kind) > 64 - len(INSTITUTION_KINDS):  # (awareness is packed into 64-bit words)
+            raise ParameterError(f"supplier_kind lists {len(self.supplier_kind)} suppliers; allowed: at most "
+                                 f"{64 - len(INSTITUTION_KINDS)}")
         if any(t >= 1 for t in self.temptation):
             raise ParameterError(f"temptation = {self.temptation!r}; each tau must be in [0, 1)")
         for m in self.snapshot_months:
@@ -321,7 +389,6 @@ class ModelParams:
             elif key in names_clus:
                 clus[key] = value
             else:
-                import difflib
                 known = sorted(names_top | names_pol | {f"shock_{n}" for n in names_shock} | names_clus)
                 close = difflib.get_close_matches(key, known, n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -348,6 +415,8 @@ def describe(obj: Any = None) -> list[tuple[str, Any, str, str]]:
             rng = _range_text(meta)
         else:
             rng = ""
+        if rng and meta.get("each") is not None:
+            rng = f"each {rng}"
         default = f.default if f.default is not dataclasses.MISSING else None
         rows.append((f.name, default, rng, meta.get("doc", "")))
     return rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .agents import INSTITUTION_KINDS
+from .params import INSTITUTION_KINDS
 
 TRAINING = INSTITUTION_KINDS.index("training_centre")
 CREDIT = INSTITUTION_KINDS.index("credit_fund")
@@ -63,7 +63,7 @@ def serve(model) -> None:
         (~f.exporter[live]) & (a > 0.85 * thr),
     ])
     need = np.stack([median - a, -cash / wage_bill, margin, a / thr])
-    cols, n_cols = _request_columns(model)
+    cols, n_cols = model.request_columns
     count = kernels.serve_requests(
         live, f.cluster, model.cluster_institutions, cols, n_cols, want, need, tie_break, promoted, f.aware,
         model.inst_capacity, model.inst_fee, model.inst_quality, wage_bill, model.month, p.training_gain,
@@ -73,20 +73,16 @@ def serve(model) -> None:
         model.institutions[k_inst].served_last_month = int(count[k_inst])
 
 
-def _request_columns(model) -> tuple[np.ndarray, np.ndarray]:
+def request_columns(inst_kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per kind of request (training, credit, technology, parks and business services), the columns (links
-    of the firm's own cluster) of the institutions that serve it: a row per kind, padded, and each row's
-    length."""
-    cache = getattr(model, "_request_cols", None)
-    if cache is None:
-        kinds = ((TRAINING,), (CREDIT,), (TECHNOLOGY,), (PARKS, BSP))
-        rows = [np.flatnonzero(np.isin(model.local_inst_kind, k)) for k in kinds]
-        cols = np.full((len(rows), max(1, max(len(r) for r in rows))), -1, dtype=np.int64)
-        for k, r in enumerate(rows):
-            cols[k, :len(r)] = r
-        cache = (cols, np.array([len(r) for r in rows], dtype=np.int64))
-        model._request_cols = cache
-    return cache
+    of the firm's own cluster, whose institutions are of kinds ``inst_kind``) of the institutions that serve
+    it: a row per kind, padded, and each row's length."""
+    kinds = ((TRAINING,), (CREDIT,), (TECHNOLOGY,), (PARKS, BSP))
+    rows = [np.flatnonzero(np.isin(inst_kind, k)) for k in kinds]
+    cols = np.full((len(rows), max(1, max(len(r) for r in rows))), -1, dtype=np.int64)
+    for k, r in enumerate(rows):
+        cols[k, :len(r)] = r
+    return cols, np.array([len(r) for r in rows], dtype=np.int64)
 
 
 def spread_awareness(model) -> None:

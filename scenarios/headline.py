@@ -14,8 +14,7 @@ import time
 
 import pandas as pd
 
-from model import ClusterModel, ModelParams, ParameterError
-from model.policies import POLICIES
+from model import ClusterModel, ModelParams, ParameterError, presets
 
 COLUMNS = ["firms", "employment", "mean_trust", "joint_actions"]
 
@@ -38,18 +37,18 @@ def compare(policy: str = "standard_cda", seeds: int = 5, months: int = 120, n_f
 
 def _policy_fields(name: str) -> dict:
     from dataclasses import asdict
-    return {f"policy_{k}": v for k, v in asdict(POLICIES[name]).items()}
+    return {f"policy_{k}": v for k, v in asdict(presets.policy(name)).items()}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="khusheh-headline", description=__doc__.splitlines()[0])
-    parser.add_argument("--policy", default="standard_cda", help=f"one of: {', '.join(POLICIES)}")
+    parser.add_argument("--policy", default="standard_cda", help=f"one of: {', '.join(presets.names('policy'))}")
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds (0..seeds-1)")
     parser.add_argument("--months", type=int, default=120, help="horizon in months")
     parser.add_argument("--n-firms", type=int, default=500, help="initial firms in the cluster")
     args = parser.parse_args(argv)
-    if args.policy not in POLICIES:
-        print(f"khusheh-headline: unknown policy {args.policy!r}; choose one of {', '.join(POLICIES)}",
+    if args.policy not in presets.names("policy"):
+        print(f"khusheh-headline: unknown policy {args.policy!r}; choose one of {', '.join(presets.names('policy'))}",
               file=sys.stderr)
         return 2
     if args.seeds < 1:

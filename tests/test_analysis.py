@@ -15,13 +15,12 @@ from analysis.brief import build, fmt
 from analysis.brief import main as report_main
 from analysis.collect import collect
 from analysis.stats import bootstrap_ci, effects, seeds_needed
-from model import COLUMNS, ClusterModel, ModelParams
-from model.policies import POLICIES
+from model import COLUMNS, ClusterModel, ModelParams, presets
 from scenarios.results import provenance, summary_row, write_run
 
 
 def _write(folder: Path, series: pd.DataFrame, policy: str, seed: int, snapshots=None, budget=0.0, overrides=None):
-    pol = POLICIES[policy]
+    pol = presets.policy(policy)
     ident = {"cluster": "generic", "policy": policy, "shock": "none", "seed": seed, "budget": budget or pol.budget,
              "subsidy_rate": pol.subsidy_rate, "start_month": 4, "duration_months": 8,
              "overrides": f"policy={policy},seed={seed}" if overrides is None else overrides}
@@ -77,7 +76,8 @@ def test_bootstrap_ci_and_seed_count_on_known_data():
 def _small_sweep(root: Path, policies=("none", "standard_cda"), seeds=(0, 1, 2), snapshot_months=(30,)) -> Path:
     for policy in policies:
         for seed in seeds:
-            params = ModelParams(months=30, policy=POLICIES[policy], snapshot_months=snapshot_months).with_overrides(
+            params = ModelParams(months=30, policy=presets.policy(policy),
+                                 snapshot_months=snapshot_months).with_overrides(
                 n_firms=120, policy_start_month=4)
             m = ClusterModel(params, rng=seed).run()
             pol = params.policy

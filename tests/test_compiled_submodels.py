@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 
 from model import ClusterModel, ModelParams, ShockParams, cda, cooperation, demography, economy, kernels, market
-from model import services
-from model.policies import POLICIES
+from model import presets, services
 from model.state import FIRM_FIELDS
 
 
@@ -82,7 +81,7 @@ def ref_produce(model, initial=False):
     f = model.firms
     t = model.month
     live = f.live()
-    k = economy._cluster_arrays(model)
+    k = model.cluster_consts
     c = f.cluster[live]
     L = f.employees[live].astype(float)
     K = f.capital[live]
@@ -312,7 +311,7 @@ def _assert_same(a, b):
 
 def _models():
     p = ModelParams(months=60)
-    funded = replace(p, policy=POLICIES["standard_cda"])
+    funded = replace(p, policy=presets.policy("standard_cda"))
     shocked = replace(funded, shock=ShockParams(kind="export_restriction", start_month=5, duration_months=30,
                                                 magnitude=0.5))
     return {

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import ClusterModel, ModelParams
-from model.policies import POLICIES
+from model import ClusterModel, ModelParams, presets
 
 SEEDS = (0, 1, 2, 3)
 YEARS = tuple(range(0, 121, 12))
@@ -23,7 +22,7 @@ def runs():
     out = {}
     for name in ("none", "standard_cda"):
         for seed in SEEDS:
-            params = ModelParams(policy=POLICIES[name], snapshot_months=YEARS)
+            params = ModelParams(policy=presets.policy(name), snapshot_months=YEARS)
             out[name, seed] = ClusterModel(params, rng=seed).run()
     return out
 

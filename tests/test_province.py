@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -13,9 +12,8 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from model import ClusterModel, ModelParams, ParameterError
+from model import ClusterModel, ModelParams, ParameterError, presets
 from model.params import ClusterSpec
-from model.policies import POLICIES
 from model.province import Archetype, build_province
 from scenarios.config import register, to_model_params
 
@@ -90,7 +88,7 @@ def _four_clusters(**policy):
         ClusterSpec(name="c", town="Najafabad", n_firms=300, trust_alpha=2, trust_beta=3),
         ClusterSpec(name="d", town="Shahreza", n_firms=200, trust_alpha=1, trust_beta=5, export_threshold=1.1),
     )
-    pol = replace(POLICIES["programme_largest"], **{"budget": 1000.0, "programme_cdas": 2, "start_month": 6, **policy})
+    pol = presets.policy("programme_largest", **{"budget": 1000.0, "programme_cdas": 2, "start_month": 6, **policy})
     return ClusterModel(ModelParams(clusters=clusters, policy=pol, months=8), rng=5)
 
 

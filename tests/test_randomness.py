@@ -6,15 +6,14 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from model import ClusterModel, ModelParams
-from model.policies import POLICIES
+from model import ClusterModel, ModelParams, presets
 
 PARAMS = ModelParams(months=48).with_overrides(n_firms=200)
 
 
 def _run(policy_name: str, seed: int, **changes) -> pd.DataFrame:
     from dataclasses import replace
-    pol = replace(POLICIES[policy_name], **changes)
+    pol = replace(presets.policy(policy_name), **changes)
     return ClusterModel(replace(PARAMS, policy=pol), rng=seed).run().series()
 
 
@@ -28,7 +27,7 @@ def test_different_seeds_give_different_series():
     assert not _run("none", 1).equals(_run("none", 2))
 
 
-@pytest.mark.parametrize("policy", [p for p in POLICIES if p not in ("none", "zero_budget")])
+@pytest.mark.parametrize("policy", [p for p in presets.names("policy") if p not in ("none", "zero_budget")])
 def test_every_policy_equals_the_baseline_before_it_starts(policy):
     seed, start = 11, 20
     base = _run("none", seed)

@@ -16,8 +16,7 @@ import yaml
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from model import COLUMNS, ClusterModel, ParameterError
-from model.policies import POLICIES
+from model import COLUMNS, ClusterModel, ParameterError, presets
 from scenarios.config import register, to_model_params
 from scenarios.results import DONE, RESULT_FILES, is_complete
 
@@ -38,7 +37,7 @@ def _compose(overrides, return_hydra_config=False):
 def test_the_presets_named_in_the_design_exist():
     # 8 developed + 3 new contracts + generic, and the province of them all
     assert len(CLUSTERS) == 13 and {"generic", "isfahan_province"} <= set(CLUSTERS)
-    assert set(POLICY_PRESETS) == set(POLICIES)
+    assert set(POLICY_PRESETS) == set(presets.names("policy"))
     assert set(SHOCKS) == {"none", "demand_drop", "input_price_spike", "export_restriction"}
 
 
@@ -54,7 +53,7 @@ def test_every_cluster_preset_composes_and_validates(cluster):
 def test_every_policy_preset_composes_and_equals_the_model_policy(policy):
     params, _ = to_model_params(_compose([f"policy={policy}"]))
     params.validate()
-    assert params.policy == POLICIES[policy]
+    assert params.policy == presets.policy(policy)
 
 
 @pytest.mark.parametrize("shock", SHOCKS)
@@ -73,7 +72,7 @@ def test_experiment_policy_comparison_is_every_policy_times_30_seeds():
         full = compose(config_name="config", overrides=["experiment=policy_comparison"], return_hydra_config=True)
     params = full.hydra.sweeper.params
     # every programme for one cluster; the provincial programmes have their own experiment
-    assert set(params.policy.split(",")) == {p for p in POLICIES if not p.startswith("programme_")}
+    assert set(params.policy.split(",")) == {p for p in presets.names("policy") if not p.startswith("programme_")}
     assert params.seed == "range(0,30)"
     assert full.hydra.launcher._target_.endswith("JoblibLauncher")
     assert OmegaConf.select(cfg, "seed") == 0

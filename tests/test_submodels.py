@@ -403,12 +403,11 @@ def test_group_median_equals_numpy_median_per_group():
 
 
 def test_per_cluster_series_equal_a_direct_count_of_each_cluster():
-    from model import ModelParams
+    from model import ModelParams, presets
     from model.params import ClusterSpec
-    from model.policies import POLICIES
     clusters = (ClusterSpec(name="a", n_firms=120), ClusterSpec(name="b", town="Kashan", n_firms=80),
                 ClusterSpec(name="c", town="Najafabad", n_firms=60, size_exponent=0.9))
-    m = ClusterModel(ModelParams(clusters=clusters, policy=POLICIES["standard_cda"], months=30).with_overrides(
+    m = ClusterModel(ModelParams(clusters=clusters, policy=presets.policy("standard_cda"), months=30).with_overrides(
         policy_start_month=3), rng=6).run()
     rows = m.cluster_series().set_index(["cluster", "month"])
     f = m.firms
@@ -429,6 +428,39 @@ def test_per_cluster_series_equal_a_direct_count_of_each_cluster():
     region = m.series().set_index("month").loc[30]
     assert region.firms == rows.xs(30, level="month").firms.sum()
     assert region.joint_actions == rows.xs(30, level="month").joint_actions.sum()
+
+
+def test_the_region_row_is_its_clusters_rows_aggregated():
+    import pandas as pd
+
+    from model import ModelParams, presets
+    from model.params import ClusterSpec
+    clusters = (ClusterSpec(name="a", n_firms=90), ClusterSpec(name="b", town="Kashan", n_firms=4),
+                ClusterSpec(name="c", town="Najafabad", n_firms=50, funded=False))
+    m = ClusterModel(ModelParams(clusters=clusters, policy=presets.policy("standard_cda", budget=300.0),
+                                 months=30).with_overrides(policy_start_month=2), rng=2)
+    rows = []
+    while m.running:
+        m.step()
+        rows.append(m.stats)
+    region = pd.DataFrame(rows).set_index("month")
+    per = m.cluster_series().query("month > 0").groupby("month")
+    for col in ("firms", "employment", "entries", "exits", "joint_actions"):
+        assert (region[col] == per[col].sum()).all(), col
+    for col in ("output", "exports"):
+        assert np.allclose(region[col], per[col].sum(), rtol=1e-12, atol=0), col
+    n = per["firms"].sum()
+    for col in ("mean_productivity", "clustering_coefficient", "members_share", "mean_degree"):
+        means = per.apply(lambda g, col=col: (g[col] * g["firms"]).sum()) / n
+        assert np.allclose(region[col], means, rtol=1e-12, atol=1e-15), col
+    assert np.allclose(region.cda_spent, per["cda_spent"].sum(), rtol=1e-12) and region.cda_spent.iloc[-1] > 0
+    assert (region.cda_phase == per["cda_phase"].agg(lambda p: next((x for x in p if x != "none"), "none"))).all()
+    # at the end: the region's Gini and density over all its firms, directly
+    f = m.firms
+    live = f.live()
+    assert m.stats["gini_employment"] == gini(f.employees[live])
+    pairs = sum(k * (k - 1) / 2 for k in np.bincount(f.cluster[live]))
+    assert m.stats["network_density"] == pytest.approx(len(m.ties) / pairs, rel=1e-15)
 
 
 def test_demography_lists_every_entry_and_exit_with_its_month():

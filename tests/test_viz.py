@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from model import ClusterModel, ModelParams
+from model import presets as model_presets
 from model.params import ClusterSpec, PolicyParams, ShockParams
-from model.policies import POLICIES
 from viz import draw
 from viz.cli import main as cli_main
 from viz.scenario import DashboardModel, lever_values, levers, preset_params, presets
@@ -41,7 +41,7 @@ def test_a_choice_of_presets_builds_the_same_parameters_as_khusheh_run():
     m = DashboardModel(cluster="towels_adrian", policy="trust_first", shock="demand_drop", seed=4)
     spec = m.params.clusters[0]
     assert (spec.name, spec.town, spec.n_firms) == ("towels_adrian", "Adrian", 300)
-    assert m.params.policy == POLICIES["trust_first"]
+    assert m.params.policy == model_presets.policy("trust_first")
     assert (m.params.shock.kind, m.params.shock.start_month, m.params.shock.magnitude) == ("demand_drop", 60, 0.3)
     assert m.choice["subsidy_rate"] == 0.0 and m.choice["events_per_year"] == 12.0
 
@@ -49,9 +49,8 @@ def test_a_choice_of_presets_builds_the_same_parameters_as_khusheh_run():
 def test_levers_replace_the_presets_values_and_nothing_else():
     m = DashboardModel(cluster="generic", policy="standard_cda", budget=900.0, subsidy_rate=0.3,
                        events_per_year=12.0, duration_months=48, targeting="largest", n_firms=120, seed=3)
-    expected = PolicyParams(**{**{f.name: getattr(POLICIES["standard_cda"], f.name) for f in fields(PolicyParams)},
-                               "budget": 900.0, "subsidy_rate": 0.3, "events_per_year": 12.0,
-                               "duration_months": 48, "targeting": "largest"})
+    expected = model_presets.policy("standard_cda", budget=900.0, subsidy_rate=0.3, events_per_year=12.0,
+                                    duration_months=48, targeting="largest")
     assert m.params.policy == expected
     assert m.params.clusters[0].n_firms == 120 and len(m.firms.live()) == 120
     assert m.choice == {"cluster": "generic", "policy": "standard_cda", "shock": "none", "seed": 3, "budget": 900.0,
@@ -215,7 +214,7 @@ def test_the_page_offers_the_presets_and_levers_and_presets_move_the_levers():
         assert app.choice["n_firms"].value == 300
         # what Mesa's Reset builds from the controls' values
         m = DashboardModel(**{k: v for k, v in app.choice.items()})
-        assert m.params.policy == POLICIES["trust_first"] and m.params.clusters[0].n_firms == 300
+        assert m.params.policy == model_presets.policy("trust_first") and m.params.clusters[0].n_firms == 300
         assert app._pending(m) == []
         app.choice["budget"].value = 800.0
         assert app._pending(m) == ["budget"]

@@ -32,7 +32,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,12 +85,18 @@ def load_old(rev: str, folder: Path):
 
 def params_for(package: str, firms: int, months: int, run: int):
     """The model parameters of run ``run`` (checked)."""
+    from model import presets  # (this checkout's: conf/ holds the presets)
     model = importlib.import_module(package)
-    policies = importlib.import_module(f"{package}.policies").POLICIES
+
+    def policies(name):
+        """The preset (conf/policy) as ``package``'s PolicyParams (an older model may lack newer fields)."""
+        known = {f.name for f in fields(model.PolicyParams)}
+        return model.PolicyParams(**{k: v for k, v in asdict(presets.policy(name)).items() if k in known})
+
     if firms == 500:
-        params = model.ModelParams(policy=policies[POLICY_CYCLE[run % len(POLICY_CYCLE)]], months=months)
+        params = model.ModelParams(policy=policies(POLICY_CYCLE[run % len(POLICY_CYCLE)]), months=months)
     else:
-        policy = policies["standard_cda"]
+        policy = policies("standard_cda")
         params = model.ModelParams(policy=replace(policy, budget=policy.budget * firms / 500), months=months)
     params = params.with_overrides(n_firms=firms)
     params.validate()

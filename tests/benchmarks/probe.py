@@ -35,13 +35,13 @@ def main() -> None:
     from dataclasses import replace
 
     from model import ClusterModel, ModelParams
-    from model.policies import POLICIES
+    from model import presets
     if sys.argv[1] == "province":
         params = _province(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "programme_largest")
         n_firms, months = sum(c.n_firms for c in params.clusters), params.months
     else:
         n_firms, months = int(sys.argv[1]), int(sys.argv[2])
-        pol = POLICIES[sys.argv[3] if len(sys.argv) > 3 else "standard_cda"]
+        pol = presets.policy(sys.argv[3] if len(sys.argv) > 3 else "standard_cda")
         # a funded CDA throughout: the budget scales with the cluster, as the presets' 600 for 500 firms
         pol = replace(pol, budget=pol.budget * n_firms / 500)
         params = ModelParams(policy=pol, months=months).with_overrides(n_firms=n_firms)

@@ -13,8 +13,7 @@ import json
 import math
 from pathlib import Path
 
-from model import ClusterModel, ClusterSpec, ModelParams
-from model.policies import POLICIES
+from model import ClusterModel, ClusterSpec, ModelParams, presets
 
 BASELINE = Path(__file__).with_name("baseline.json")
 MONTHS = (0, 12, 36, 60, 120)
@@ -23,11 +22,11 @@ MONTHS = (0, 12, 36, 60, 120)
 def reference_runs() -> dict[str, ClusterModel]:
     two = (ClusterSpec(name="carpet", town="Kashan", n_firms=300), ClusterSpec(name="gold", n_firms=200))
     configs = {
-        "baseline_seed1": (ModelParams(policy=POLICIES["none"]), 1),
-        "standard_cda_seed1": (ModelParams(policy=POLICIES["standard_cda"]), 1),
+        "baseline_seed1": (ModelParams(policy=presets.policy("none")), 1),
+        "standard_cda_seed1": (ModelParams(policy=presets.policy("standard_cda")), 1),
         "trust_first_demand_drop_seed2": (
-            ModelParams(policy=POLICIES["trust_first"]).with_overrides(shock_kind="demand_drop"), 2),
-        "two_clusters_subsidy_seed3": (ModelParams(clusters=two, policy=POLICIES["subsidy_only"]), 3),
+            ModelParams(policy=presets.policy("trust_first")).with_overrides(shock_kind="demand_drop"), 2),
+        "two_clusters_subsidy_seed3": (ModelParams(clusters=two, policy=presets.policy("subsidy_only")), 3),
     }
     return {name: ClusterModel(params, rng=seed).run() for name, (params, seed) in configs.items()}
 

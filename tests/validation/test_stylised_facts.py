@@ -19,22 +19,21 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from model import ClusterModel, ModelParams
+from model import ClusterModel, ModelParams, presets
 from model.params import ShockParams
-from model.policies import POLICIES
 
 SHOCK_PRESETS = Path(__file__).resolve().parents[2] / "conf" / "shock"
 
 SEEDS = tuple(range(20))
 YEARS = tuple(range(0, 121, 12))
 SCENARIOS = {
-    "none": (POLICIES["none"], "none"),
-    "standard_cda": (POLICIES["standard_cda"], "none"),
-    "no_association": (POLICIES["no_association"], "none"),
-    "trust_first": (POLICIES["trust_first"], "none"),
-    "subsidy_only": (POLICIES["subsidy_only"], "none"),
-    "demand_drop": (POLICIES["none"], "demand_drop"),  # the presets: from month 60, demand -30% for 12 months,
-    "input_price_spike": (POLICIES["none"], "input_price_spike"),  # inputs +50% for 18 months
+    "none": (presets.policy("none"), "none"),
+    "standard_cda": (presets.policy("standard_cda"), "none"),
+    "no_association": (presets.policy("no_association"), "none"),
+    "trust_first": (presets.policy("trust_first"), "none"),
+    "subsidy_only": (presets.policy("subsidy_only"), "none"),
+    "demand_drop": (presets.policy("none"), "demand_drop"),  # the presets: from month 60, demand -30% for 12 months,
+    "input_price_spike": (presets.policy("none"), "input_price_spike"),  # inputs +50% for 18 months
 }
 
 
