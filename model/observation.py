@@ -1,6 +1,7 @@
 """Observation (DESIGN.md section 6): monthly series for the region and per cluster, snapshots.
 
-``COLUMNS`` is a contract that analysis, tests and users rely on. Money
+``COLUMNS`` is a contract that analysis, tests and users rely on: the names of
+``conf/outcomes.yaml``, the one table of outcomes, in its order. Money
 columns (``output``, ``exports``) are values in wage-months per month;
 ``output`` is the value of sales at home and abroad.
 """
@@ -11,13 +12,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from conf import outcomes
+
 from . import kernels
 from .state import sorted_member
 
-COLUMNS = ("month", "firms", "employment", "output", "exports", "export_share", "mean_productivity",
-           "entries", "exits", "mean_trust", "cooperation_rate", "joint_actions", "network_density",
-           "mean_degree", "clustering_coefficient", "members_share", "gini_employment", "cda_phase",
-           "cda_spent")
+COLUMNS = tuple(outcomes())  # the outcomes' table, conf/outcomes.yaml (names, labels, units), in order
 
 
 def gini(values: np.ndarray) -> float:
