@@ -91,7 +91,7 @@ def analyse(sweeps, policy: str = "standard_cda", baseline: str = BASELINE) -> t
 
 
 def _figure(table: pd.DataFrame, method: str, path: Path) -> Path:
-    fig._style()
+    fig.style()
     f, axes = plt.subplots(1, len(OUTCOMES), figsize=(11, 3.6))
     for ax, outcome in zip(axes, OUTCOMES):
         t = table[table.outcome == outcome]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 from mesa import Agent, Model
-from mesa.discrete_space import Cell, CellAgent, FixedAgent
+from mesa.discrete_space import CellAgent, FixedAgent
 
 SIZE_CLASSES = ("micro", "small", "medium", "large")
 
@@ -35,47 +35,12 @@ def _view(name: str, doc: str, cast=None):
     return property(getter, setter, doc=doc)
 
 
-class SlotCell(Cell):
-    """A grid cell that removes an agent in constant time.
-
-    Mesa's ``Cell.remove_agent`` searches the cell's list (``list.remove``);
-    in a town's crowded cells (hundreds of firms) that search was most of the
-    cost of a firm's exit. Here each agent remembers its place in its cell's
-    list, and removal moves the cell's last agent into the gap. A cell's
-    agents therefore are not in the order they arrived; the model never reads
-    that order (its state is the firm arrays).
-    """
-
-    __slots__ = ()
-
-    def add_agent(self, agent) -> None:
-        place = len(self._agents)
-        super().add_agent(agent)
-        agent._cell_place = place
-
-    def remove_agent(self, agent) -> None:
-        agents = self._agents
-        place = agent._cell_place
-        if not (0 <= place < len(agents) and agents[place] is agent):
-            # an agent that moves is added to its new cell first (Mesa's ``HasCell.cell``), so its
-            # place there is the one it remembers: find its place here
-            place = next((k for k, a in enumerate(agents) if a is agent), -1)
-            if place < 0:
-                raise ValueError(f"{agent!r} is not in cell {self.coordinate}")
-        last = agents.pop()
-        if last is not agent:
-            agents[place] = last
-            last._cell_place = place
-        self.empty = not agents
-
-
 class Firm(CellAgent):
     """A small firm of a cluster: a view over slot ``slot`` of the model's firm arrays."""
 
     def __init__(self, model: Model, slot: int, cell):
         super().__init__(model)
         self.slot = int(slot)
-        self._cell_place = -1  # its place in its cell's list of agents (kept by SlotCell)
         self.cell = cell
 
     cluster = _view("cluster", "cluster id", int)
@@ -121,7 +86,6 @@ class Supplier(FixedAgent):
     def __init__(self, model: Model, cell, cluster: int, kind: str, markup: float,
                  capacity: int, reliability: float, group_discount: float):
         super().__init__(model)
-        self._cell_place = -1  # its place in its cell's list of agents (kept by SlotCell)
         self.cell = cell
         self.cluster = cluster
         self.kind = kind  # raw_material | machinery
@@ -138,7 +102,6 @@ class SupportInstitution(FixedAgent):
     def __init__(self, model: Model, cell, cluster: int, kind: str, capacity: int,
                  quality: float, fee: float):
         super().__init__(model)
-        self._cell_place = -1  # its place in its cell's list of agents (kept by SlotCell)
         self.cell = cell
         self.cluster = cluster  # -1 = serves every cluster of the region
         self.kind = kind

@@ -17,7 +17,7 @@ import pandas as pd
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
 from . import cda, cooperation, demography, economy, market, observation, services
-from .agents import ClusterDevelopmentAgent, Firm, SlotCell, Supplier, SupportInstitution
+from .agents import ClusterDevelopmentAgent, Firm, Supplier, SupportInstitution
 from .geography import TOWNS, build_region
 from .params import INSTITUTION_KINDS, ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
 from .randomness import seed_from, spawn_streams
@@ -89,8 +89,7 @@ class ClusterModel(mesa.Model):
         towns = [c.town for c in p.clusters]
         self.region = build_region(towns, p.cell_km, p.grid_margin_cells)
         r = self.region
-        self.grid = OrthogonalMooreGrid((r.width, r.height), torus=False, random=self.random,
-                                        cell_klass=SlotCell)
+        self.grid = OrthogonalMooreGrid((r.width, r.height), torus=False, random=self.random)
         for name, data in (("town", r.town_layer), ("urban", r.urban),
                            ("infrastructure", r.infrastructure), ("industrial_park", r.industrial_park)):
             self.grid.add_property_layer(PropertyLayer.from_data(name, data))

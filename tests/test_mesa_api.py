@@ -102,40 +102,13 @@ def test_grid_cells_hold_exactly_the_live_firms_after_exits_and_entries():
     assert all(cell.empty == (len(cell.agents) == 0) for cell in m.grid.all_cells)
 
 
-def test_slot_cell_removes_any_agent_and_keeps_the_others():
-    from model.agents import SlotCell
-    m = ClusterModel(rng=2, n_firms=50, months=1)
-    cell = next(c for c in m.grid.all_cells if isinstance(c, SlotCell) and len(c.agents) >= 3)
-    before = cell.agents
-    # remove the first (the last one moves into its place), then the new last, then all
-    before[0].remove()
-    assert set(cell.agents) == set(before[1:]) and cell.agents[0] is before[-1]
-    cell.agents[-1].remove()
-    assert len(cell.agents) == len(before) - 2
-    for a in cell.agents:
-        assert cell.agents[a._cell_place] is a
-        a.remove()
-    assert cell.agents == [] and cell.empty
-    # an agent that is not in the cell is refused, not silently ignored
-    stranger = next(a for c in m.grid.all_cells if c is not cell for a in c.agents)
-    try:
-        cell.remove_agent(stranger)
-    except ValueError as err:
-        assert "not in cell" in str(err)
-    else:
-        raise AssertionError("removing an agent from a cell it is not in must fail")
-
-
 def test_a_firm_moved_to_another_cell_is_in_that_cell_only():
-    from model.agents import SlotCell
     m = ClusterModel(rng=2, n_firms=50, months=1)
-    cells = [c for c in m.grid.all_cells if isinstance(c, SlotCell) and len(c.agents) >= 3]
+    cells = [c for c in m.grid.all_cells if len(c.agents) >= 3]
     source, target = cells[0], cells[1]
     firm = next(a for a in source.agents[1:] if isinstance(a, Firm))  # not first: its places differ
     others = [a for a in source.agents if a is not firm]
     firm.cell = target  # Mesa adds it to the target first, then removes it from the source
     assert firm.cell is target and firm in target.agents and firm not in source.agents
     assert set(source.agents) == set(others)
-    for cell in (source, target):
-        assert all(cell.agents[a._cell_place] is a for a in cell.agents)
 
