@@ -11,16 +11,78 @@ They are numba's JIT functions, compiled at their first call and cached on
 disk in a folder keyed on this file's source and on the constants it imports
 (:mod:`model.kernel_cache`): the first run after an install or a change of
 them compiles them (about 15 s), later runs load them (about 0.3 s).
+
+The kernels take the model's state grouped and named: the firm table's
+arrays as one structure (``firms``, a :class:`FirmArrays`: ``firms.cash``,
+``firms.employees``, ...), the ties' arrays as a :class:`TieArrays`, and each
+kernel's other inputs in the named tuples defined beside it. Each kernel
+opens by naming the fields it reads and writes (``cash = firms.cash``):
+numba counts a reference at every read of an array from a structure or a
+named tuple, which inside a loop cost up to a quarter of a kernel's time
+(``sales``); read once, they cost what separate arguments cost.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+from numba.core import types
+from numba.experimental import structref
 
 from . import kernel_cache
+from .schema import FIRM_FIELDS
 from .tiekey import KEY_BASE
 
 _jit = kernel_cache.jit(__file__, __package__)
+
+
+@structref.register
+class FirmArraysType(types.StructRef):
+    """numba's type of :class:`FirmArrays`."""
+
+
+class FirmArrays(structref.StructRefProxy):
+    """The firm table's arrays (model.state.FirmTable) for the kernels, one field per name of
+    ``FIRM_FIELDS`` and ``aware``: ``firms.cash``, ``firms.employees``, ... Made by :func:`firm_arrays`.
+
+    A numba structure (``numba.experimental.structref``) that refers to the table's arrays (not
+    copies), made once per table and again when its arrays grow: a kernel takes it as one pointer.
+    (As a named tuple, the 32 arrays cost 4-10 us a call to type and unpack: over the dozen calls
+    a month that take the firms, about 6% of a 500-firm month.) Its fields are read in the kernels
+    only; in Python, read the table.
+    """
+
+
+structref.define_proxy(FirmArrays, FirmArraysType, [*FIRM_FIELDS, "aware"])
+
+
+@_jit
+def _new_firm_arrays(*arrays):
+    return FirmArrays(*arrays)  # (compiled here, and so cached, not at FirmArrays' first call)
+
+
+def firm_arrays(table) -> FirmArrays:
+    """The :class:`FirmArrays` of a firm table's current arrays (model.state.FirmTable.arrays keeps it)."""
+    return _new_firm_arrays(*[getattr(table, name) for name in FIRM_FIELDS], table.aware)
+
+
+class TieArrays(NamedTuple):
+    """The tie table's arrays (model.state.TieTable), one entry per tie, in ascending key order."""
+    key: np.ndarray       # i * KEY_BASE + j
+    i: np.ndarray         # the lower slot
+    j: np.ndarray         # the higher slot
+    trust_ij: np.ndarray  # i's trust in j
+    trust_ji: np.ndarray  # j's trust in i
+    last: np.ndarray      # month of the last interaction
+
+
+class Adjacency(NamedTuple):
+    """CSR adjacency over firm slots: slot s's neighbours are ``nbr[offsets[s]:offsets[s + 1]]``, along
+    the ties ``tie[offsets[s]:offsets[s + 1]]``."""
+    offsets: np.ndarray
+    nbr: np.ndarray
+    tie: np.ndarray
 
 
 @_jit
@@ -45,8 +107,7 @@ def _contains(sorted_keys, q):
 
 @_jit
 def csr_adjacency(i, j, capacity):
-    """CSR adjacency over slots of the undirected ties (i[k], j[k]), both directions: (offsets,
-    neighbour, tie index).
+    """The :class:`Adjacency` over slots of the undirected ties (i[k], j[k]), both directions.
 
     Within a row, neighbours come in the order of a stable sort of the sources
     ``concatenate([i, j])``: first the ties where the slot is ``i`` (in tie
@@ -81,7 +142,7 @@ def adjacency_rows(selected, i, j):
             at = fill[j[k]]
             nbr[at], tie[at] = i[k], k
             fill[j[k]] = at + 1
-    return offsets, nbr, tie
+    return Adjacency(offsets, nbr, tie)
 
 
 @_jit
@@ -131,21 +192,23 @@ def triangles_touching(changed, key, offsets, nbr, capacity):
 
 
 @_jit
-def _tie_arrays(size):
-    """Empty tie arrays (key, i, j, trust_ij, trust_ji, last) for ``size`` ties."""
-    return (np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
-            np.empty(size, dtype=np.float64), np.empty(size, dtype=np.float64), np.empty(size, dtype=np.int64))
+def empty_ties(size):
+    """:class:`TieArrays` for ``size`` ties, not filled in."""
+    return TieArrays(np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+                     np.empty(size, dtype=np.float64), np.empty(size, dtype=np.float64), np.empty(size, dtype=np.int64))
 
 
 @_jit
-def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last):
-    """Merge new ties (sorted keys, none among the ties kept) into the sorted tie arrays, in one pass;
-    returns the new arrays, the keys of the ties not kept and the new ties' indices.
+def merge_ties(keep, ties, new):
+    """Merge the ``new`` ties (sorted keys, none among ``ties``) into the sorted ``ties``, in one pass;
+    returns the new :class:`TieArrays`, the keys of the ties not kept and the new ties' indices.
 
     ``keep``: which old ties stay (an empty array: all). The same arrays as
     ``keep_ties`` and then inserting each new tie before the first old key
-    above it (``np.insert`` at ``np.searchsorted(key, n_key)``).
+    above it (``np.insert`` at ``np.searchsorted(ties.key, new.key)``).
     """
+    key, i, j, trust_ij, trust_ji, last = ties
+    n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last = new
     n, m = len(key), len(n_key)
     n_keep = n
     if len(keep):
@@ -153,7 +216,7 @@ def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_tru
         for k in range(n):
             n_keep += keep[k]
     size = n_keep + m
-    out_key, out_i, out_j, out_tij, out_tji, out_last = _tie_arrays(size)
+    out_key, out_i, out_j, out_tij, out_tji, out_last = empty_ties(size)
     removed = np.empty(n - n_keep, dtype=np.int64)
     new_at = np.empty(m, dtype=np.int64)
     a = b = r = 0
@@ -175,7 +238,7 @@ def merge_ties(keep, key, i, j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_tru
         removed[r] = key[a]
         r += 1
         a += 1
-    return out_key, out_i, out_j, out_tij, out_tji, out_last, removed, new_at
+    return TieArrays(out_key, out_i, out_j, out_tij, out_tji, out_last), removed, new_at
 
 
 @_jit
@@ -199,13 +262,14 @@ def union_sorted(a, b):
 
 
 @_jit
-def keep_ties(mask, key, i, j, trust_ij, trust_ji, last):
-    """The tie arrays with only the ties where ``mask`` holds (order kept), and the removed keys."""
+def keep_ties(mask, ties):
+    """The :class:`TieArrays` with only the ties where ``mask`` holds (order kept), and the removed keys."""
+    key, i, j, trust_ij, trust_ji, last = ties
     n_keep = 0
     for k in range(len(mask)):
         n_keep += mask[k]
     n_drop = len(mask) - n_keep
-    out_key, out_i, out_j, out_tij, out_tji, out_last = _tie_arrays(n_keep)
+    out_key, out_i, out_j, out_tij, out_tji, out_last = empty_ties(n_keep)
     removed = np.empty(n_drop, dtype=np.int64)
     a = r = 0
     for k in range(len(mask)):
@@ -216,25 +280,40 @@ def keep_ties(mask, key, i, j, trust_ij, trust_ji, last):
         else:
             removed[r] = key[k]
             r += 1
-    return out_key, out_i, out_j, out_tij, out_tji, out_last, removed
+    return TieArrays(out_key, out_i, out_j, out_tij, out_tji, out_last), removed
+
+
+class DecayRules(NamedTuple):
+    """The inputs of :func:`decay_ties` besides the firms and the ties."""
+    gossip_rate: np.ndarray  # per cluster, the members' cooperation rate (NaN: unknown); empty: no gossip
+    gossip_weight: float
+    month: int
+    tie_memory: int          # months a tie may stay idle before it decays
+    tie_decay: float
+    tie_min: float
 
 
 @_jit
-def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, tie_decay, tie_min, prior, key, i,
-               j, trust_ij, trust_ji, last, n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last):
-    """Gossip, then idle ties' decay toward the priors, in one pass over the ties and the new ties
-    ``n_*`` (sorted keys, none among the ties; see TieTable.stage), merged in as they go (as
-    ``merge_ties``). Returns the arrays (key, i, j, trust_ij, trust_ji, last) of the ties that stay,
-    with their trust updated (the inputs are left as they were), and the keys of the ties that went.
+def decay_ties(firms, rules, ties, new):
+    """Gossip, then idle ties' decay toward the priors, in one pass over the ties and the ``new`` ties
+    (sorted keys, none among the ties; see TieTable.stage), merged in as they go (as ``merge_ties``).
+    Returns the :class:`TieArrays` of the ties that stay, with their trust updated (the inputs are left
+    as they were), and the keys of the ties that went.
 
-    Gossip (skipped when ``gossip_rate`` is empty): on a tie between two members,
-    trust moves by ``gossip_weight`` toward their cluster's members' cooperation
-    rate (where it is known). A tie idle for more than ``tie_memory`` months
-    decays, and goes when its mean trust (both ends) is below ``tie_min``; one
-    idle for more than twice that goes.
+    Gossip (skipped when ``rules.gossip_rate`` is empty): on a tie between two
+    members, trust moves by ``gossip_weight`` toward their cluster's members'
+    cooperation rate (where it is known). A tie idle for more than
+    ``tie_memory`` months decays toward its ends' ``prior_trust``, and goes
+    when its mean trust (both ends) is below ``tie_min``; one idle for more
+    than twice that goes.
     """
+    member, cluster, prior = firms.member, firms.cluster, firms.prior_trust
+    gossip_rate, gossip_weight, month = rules.gossip_rate, rules.gossip_weight, rules.month
+    tie_memory, tie_decay, tie_min = rules.tie_memory, rules.tie_decay, rules.tie_min
+    key, i, j, trust_ij, trust_ji, last = ties
+    n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last = new
     n, m = len(key), len(n_key)
-    out_key, out_i, out_j, out_tij, out_tji, out_last = _tie_arrays(n + m)
+    out_key, out_i, out_j, out_tij, out_tji, out_last = empty_ties(n + m)
     removed = np.empty(n + m, dtype=np.int64)
     gossip = len(gossip_rate) > 0
     a = b = w = r = 0
@@ -262,7 +341,7 @@ def decay_ties(gossip_rate, gossip_weight, member, cluster, month, tie_memory, t
             out_key[w], out_i[w], out_j[w] = k_key, k_i, k_j
             out_tij[w], out_tji[w], out_last[w] = tij, tji, k_last
             w += 1
-    return out_key[:w], out_i[:w], out_j[:w], out_tij[:w], out_tji[:w], out_last[:w], removed[:r]
+    return TieArrays(out_key[:w], out_i[:w], out_j[:w], out_tij[:w], out_tji[:w], out_last[:w]), removed[:r]
 
 
 @_jit
@@ -386,11 +465,12 @@ def group_order(group, n_groups):
 
 
 @_jit
-def cheapest_known(live, aware, col0, cols, cluster_suppliers, cluster, markup, unaware):
+def cheapest_known(live, firms, col0, cols, cluster_suppliers, markup, unaware):
     """For each firm of ``live``: the lowest markup among its cluster's suppliers ``cols``, counting
     ``unaware`` for one it does not know (its awareness column ``col0 + cols[r]``); and that
     supplier's id (the first such, as ``np.argmin``), or -1 when the lowest is a supplier it does not know.
     """
+    aware, cluster = firms.aware, firms.cluster
     n = len(live)
     best = np.full(n, unaware)
     who = np.full(n, -1, dtype=np.int64)
@@ -420,9 +500,11 @@ def first_known(slots, aware, cols):
 
 
 @_jit
-def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie, trust_ij, trust_ji):
-    """For each seeker, a tie drawn uniformly, kept with probability equal to its trust in it: (partner,
-    tie index), -1 for none."""
+def pick_known_partners(seekers, u_pick, u_keep, adjacency, ties):
+    """For each seeker, a tie drawn uniformly from its ``adjacency``, kept with probability equal to its
+    trust in it: (partner, tie index), -1 for none."""
+    offsets, nbr, tie = adjacency
+    trust_ij, trust_ji = ties.trust_ij, ties.trust_ji
     partner = np.full(len(seekers), -1, dtype=np.int64)
     chosen = np.full(len(seekers), -1, dtype=np.int64)
     for k in range(len(seekers)):
@@ -438,14 +520,24 @@ def pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie, trust_ij, tr
     return partner, chosen
 
 
+class Pool(NamedTuple):
+    """Candidate partners for each seeker k: ``members[lo[k]:lo[k] + n[k]]``."""
+    members: np.ndarray
+    lo: np.ndarray
+    n: np.ndarray
+
+
 @_jit
-def propose_partners(seekers, u, own_town_preference, ct_lo, ct_n, c_lo, c_n, pool_ct, pool_c, x, y, accept):
+def propose_partners(seekers, u, own_town_preference, town_pool, cluster_pool, firms, accept):
     """Rejection sampling of a new partner for each seeker (see cooperation.draw_new_partners).
 
-    Round r for seeker k uses ``u[r, :, k]``: own town or whole cluster, which
-    firm, and acceptance with probability ``accept[distance]``. -1 when no
-    round accepts.
+    Round r for seeker k uses ``u[r, :, k]``: its own town's :class:`Pool` or
+    its whole cluster's, which firm, and acceptance with probability
+    ``accept[distance]``. -1 when no round accepts.
     """
+    pool_ct, ct_lo, ct_n = town_pool
+    pool_c, c_lo, c_n = cluster_pool
+    x, y = firms.x, firms.y
     n = len(seekers)
     partner = np.full(n, -1, dtype=np.int64)
     for k in range(n):
@@ -465,26 +557,60 @@ def propose_partners(seekers, u, own_town_preference, ct_lo, ct_n, c_lo, c_n, po
     return partner
 
 
+class Games(NamedTuple):
+    """The month's games, one entry per game: pair (a, b) plays a joint action of ``kind``."""
+    a: np.ndarray
+    b: np.ndarray
+    kind: np.ndarray        # 0 purchasing, 1 marketing, 2 subcontracting, 3 knowledge
+    tie: np.ndarray         # the pair's tie (see settle_games), -1 for none
+    coop_a: np.ndarray      # a contributed
+    coop_b: np.ndarray
+    s_a: np.ndarray         # the subsidised share of a's cost
+    s_b: np.ndarray
+    trust_a: np.ndarray     # a's trust in b before the game
+    trust_b: np.ndarray
+    benefit: np.ndarray
+    cost: np.ndarray
+    temptation: np.ndarray  # a withholder's share of the benefit when the other contributes
+
+
+class GameRules(NamedTuple):
+    """How the games' outcomes are settled (see cooperation.play_game)."""
+    learning_rate: float
+    attribution: float      # how much a subsidy discounts the partner's cooperation as a signal
+    betrayal_factor: float  # trust is multiplied by it after a betrayal
+    month: int
+    until: int              # a joint action's effects last through this month
+
+
 @_jit
-def settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, ben, cost, tau, learning_rate,
-                 attribution, betrayal_factor, month, until, payoff, tie_i, trust_ij, trust_ji, last, new_i,
-                 new_trust_ij, new_trust_ji, new_last, discount_until, export_until, subcontract_until, cluster,
-                 member, tally, member_tally):
-    """The outcomes of the games (a[k], b[k]) of kind[k] on ties idx[k], in place (see cooperation.play_game).
+def settle_games(games, rules, firms, ties, new, payoff, tally, member_tally):
+    """The outcomes of the ``games``, in place (see cooperation.play_game).
 
-    The ties are ``tie_i, trust_ij, trust_ji, last`` followed by the new ties
-    ``new_*`` (not merged in yet, see TieTable.stage): ``idx[k] >= len(tie_i)``
-    is new tie ``idx[k] - len(tie_i)``. ``idx[k]`` is -1 for a pair without a
-    tie (a first encounter that left none): its game counts, but no trust or
-    month of contact is written.
+    The ties are ``ties`` followed by the ``new`` ties (not merged in yet, see
+    TieTable.stage): ``games.tie[k] >= len(ties.i)`` is new tie
+    ``games.tie[k] - len(ties.i)``. ``games.tie[k]`` is -1 for a pair without
+    a tie (a first encounter that left none): its game counts, but no trust
+    or month of contact is written.
 
-    Payoffs add up over a firm's games; trust along a tie is written by a's
-    side for every game, then by b's side (the last write wins, as NumPy's
-    fancy assignment). When both contribute, purchasing (kind 0), marketing (1)
-    and subcontracting (2) extend the firms' discount, export and subcontract
-    fields to ``until``. Tallies per cluster: choices, cooperative choices,
-    games, joint actions; members' choices and cooperative choices.
+    Payoffs add up over a firm's games in ``payoff``; trust along a tie is
+    written by a's side for every game, then by b's side (the last write wins,
+    as NumPy's fancy assignment). When both contribute, purchasing (kind 0),
+    marketing (1) and subcontracting (2) extend the firms' ``discount_until``,
+    ``export_until`` and ``subcontract_until`` to ``rules.until``. Tallies per
+    cluster: choices, cooperative choices, games, joint actions (``tally``);
+    members' choices and cooperative choices (``member_tally``).
     """
+    a, b, kind, idx = games.a, games.b, games.kind, games.tie
+    coop_a, coop_b, s_a, s_b, trust_a, trust_b = (games.coop_a, games.coop_b, games.s_a, games.s_b, games.trust_a,
+                                                  games.trust_b)
+    ben, cost, tau = games.benefit, games.cost, games.temptation
+    learning_rate, attribution, betrayal_factor = rules.learning_rate, rules.attribution, rules.betrayal_factor
+    month, until = rules.month, rules.until
+    tie_i, trust_ij, trust_ji, last = ties.i, ties.trust_ij, ties.trust_ji, ties.last
+    new_i, new_trust_ij, new_trust_ji, new_last = new.i, new.trust_ij, new.trust_ji, new.last
+    discount_until, export_until, subcontract_until = firms.discount_until, firms.export_until, firms.subcontract_until
+    cluster, member = firms.cluster, firms.member
     n, n_old = len(a), len(tie_i)
     for side in range(2):  # every game's a side, then every game's b side
         for k in range(n):
@@ -619,14 +745,57 @@ def _clip(x, lo, hi):
     return x
 
 
+class ClusterArrays(NamedTuple):
+    """Per cluster (indexed by cluster id): its constants and this month's prices."""
+    scale: np.ndarray             # the output scale (economy.initial_productivity)
+    p0: np.ndarray                # the reference domestic price
+    input_share: np.ndarray
+    export_share: np.ndarray      # the share of an exporter's output sold abroad
+    export_threshold: np.ndarray  # the productivity above which a firm exports
+    price: np.ndarray             # this month's domestic price
+    export_price: np.ndarray      # this month's export price
+
+
+class ProductionTerms(NamedTuple):
+    """The inputs of :func:`production` besides the firms and the clusters."""
+    month: int
+    subcontract_factor: float      # output bonus while subcontracting (1 + bonus)
+    export_open: float             # 1, or less during an export restriction
+    purchase_discount: float       # joint purchasing's discount, while it lasts
+    default_group_discount: float  # a purchasing group's discount on the open market
+    input_price: float
+    transport_cost: float
+    fixed_cost: float
+    park_cut: float                # the cut of the fixed cost in an industrial park
+    infrastructure: np.ndarray     # per cell of the grid, 0..1
+    industrial_park: np.ndarray    # per cell of the grid, 0 or 1
+    sup_discount: np.ndarray       # a purchasing group's discount, per supplier
+
+
+class Output(NamedTuple):
+    """Each live firm's output (q), exported and sold at home, unit input cost and fixed cost."""
+    q: np.ndarray
+    q_exp: np.ndarray
+    q_dom: np.ndarray
+    unit_input: np.ndarray
+    fixed: np.ndarray
+
+
 @_jit
-def production(live, cluster, productivity, l_pow, k_pow, scale, month, subcontract_until, subcontract_factor,
-               export_until, export_threshold, export_share, export_open, exporter, x, y, infrastructure,
-               industrial_park, discount_until, purchase_discount, purchasing_group, supplier, sup_discount,
-               default_group_discount, input_price, input_share, p0, transport_cost, supplier_factor, fixed_cost,
-               park_cut):
-    """Output and costs of each live firm (see economy.produce): returns (q, q_exp, q_dom, unit_input, fixed)
-    and writes the ``exporter`` flags. ``l_pow``, ``k_pow``: L**alpha and K**beta (NumPy's power)."""
+def production(live, firms, clusters, terms, l_pow, k_pow, supplier_factor):
+    """The :class:`Output` of each live firm (see economy.produce); writes ``firms.exporter``.
+    ``l_pow``, ``k_pow``: L**alpha and K**beta (NumPy's power); ``supplier_factor``: the markup of the
+    firm's raw-material supplier (1 on the open market)."""
+    cluster, productivity, exporter, x, y = firms.cluster, firms.productivity, firms.exporter, firms.x, firms.y
+    subcontract_until, export_until, discount_until = firms.subcontract_until, firms.export_until, firms.discount_until
+    purchasing_group, supplier = firms.purchasing_group, firms.supplier
+    scale, p0, input_share = clusters.scale, clusters.p0, clusters.input_share
+    export_share, export_threshold = clusters.export_share, clusters.export_threshold
+    month, subcontract_factor, export_open = terms.month, terms.subcontract_factor, terms.export_open
+    purchase_discount, default_group_discount = terms.purchase_discount, terms.default_group_discount
+    input_price, transport_cost, fixed_cost, park_cut = (terms.input_price, terms.transport_cost, terms.fixed_cost,
+                                                         terms.park_cut)
+    infrastructure, industrial_park, sup_discount = terms.infrastructure, terms.industrial_park, terms.sup_discount
     n = len(live)
     q = np.empty(n)
     q_exp = np.empty(n)
@@ -653,20 +822,33 @@ def production(live, cluster, productivity, l_pow, k_pow, scale, month, subcontr
         unit_input[k] = (input_price * input_share[c] * p0[c] * (1.0 + transport_cost * (1.0 - infra))
                          * supplier_factor[k] * (1.0 - _minimum(discount, 0.9)))
         fixed[k] = fixed_cost * (1.0 - park_cut * industrial_park[x[s], y[s]])
-    return q, q_exp, q_dom, unit_input, fixed
+    return Output(q, q_exp, q_dom, unit_input, fixed)
+
+
+class SalesTerms(NamedTuple):
+    """The inputs of :func:`sales` besides the firms, the clusters and the output."""
+    wage: float
+    alpha: float    # the output elasticity of labour
+    rho: float      # 1 - 1/sigma, sigma the elasticity of substitution between varieties
+    initial: bool   # the initial month: margins set, cash left alone
 
 
 @_jit
-def sales(live, cluster, n_clusters, employees, q, q_exp, q_dom, w_exp, w_dom, unit_input, fixed, price,
-          export_price, wage, payoff, initial, alpha, rho, output, exports, revenue, profit, margin, cash):
-    """Sales, profit and margin of each live firm, in place (see economy.produce); returns (the marginal
-    revenue product of labour per live firm, domestic supply and export supply per cluster).
-    ``rho`` = 1 - 1/sigma.
+def sales(live, firms, clusters, out, w_exp, w_dom, payoff, terms):
+    """Sales, profit and margin of each live firm, in place in ``firms`` (see economy.produce); returns
+    (the marginal revenue product of labour per live firm, domestic supply and export supply per cluster).
 
     A firm's sales in a market are ``Q * w / sum(w)`` over its cluster (``w`` = q**rho,
-    from NumPy); sums run in the firms' order, as ``np.bincount``. ``payoff``: this
-    month's payoffs from the games per slot, or an empty array for none.
+    from NumPy, for the ``out``put of :func:`production`); sums run in the firms'
+    order, as ``np.bincount``. ``payoff``: this month's payoffs from the games per
+    slot, or an empty array for none.
     """
+    cluster, employees = firms.cluster, firms.employees
+    output, exports, revenue, profit, margin, cash = (firms.output, firms.exports, firms.revenue, firms.profit,
+                                                      firms.margin, firms.cash)
+    q, q_exp, q_dom, unit_input, fixed = out
+    price, export_price, n_clusters = clusters.price, clusters.export_price, len(clusters.price)
+    wage, alpha, rho, initial = terms.wage, terms.alpha, terms.rho, terms.initial
     n = len(live)
     total_w_dom = np.zeros(n_clusters)
     total_q_dom = np.zeros(n_clusters)
@@ -711,12 +893,22 @@ def sales(live, cluster, n_clusters, employees, q, q_exp, q_dom, w_exp, w_dom, u
     return mrpl, domestic, exported
 
 
+class LearningTerms(NamedTuple):
+    """The inputs of :func:`learning` besides the firms."""
+    invest_share: float     # the share of profit invested
+    invest_learning: float  # productivity gained per unit of investment relative to capital
+    local_spillover: float  # the share of the gap to the group's mean closed
+    facility_factor: float  # a common facility's users' productivity factor
+
+
 @_jit
-def learning(live, group, n_groups, productivity, growth, profit, capital, invest_share, invest_learning,
-             local_spillover, facility_user, facility_factor):
+def learning(live, firms, group, n_groups, growth, terms):
     """Productivity after the walk (``growth`` = exp of the shocks, from NumPy), investment and the
     local spillover toward the mean of the firm's (cluster, town) ``group``, and the facility's
     gain, in place (see economy.learn); returns each live firm's investment."""
+    productivity, profit, capital, facility_user = firms.productivity, firms.profit, firms.capital, firms.facility_user
+    invest_share, invest_learning = terms.invest_share, terms.invest_learning
+    local_spillover, facility_factor = terms.local_spillover, terms.facility_factor
     n = len(live)
     a = np.empty(n)
     investment = np.empty(n)
@@ -741,11 +933,32 @@ def learning(live, group, n_groups, productivity, growth, profit, capital, inves
     return investment
 
 
+class GrowthTerms(NamedTuple):
+    """The inputs of :func:`growth_plans`, :func:`growth_draws` and :func:`growth_settle` besides the firms."""
+    depreciation: float
+    wage: float
+    buffer_per_worker: float  # the cash a firm keeps per worker before it hires
+    hire_sensitivity: float
+    max_hire_rate: float
+    max_fire_rate: float
+    fire_sensitivity: float
+    cap_per_worker: float     # the cash per worker above which owners take it out
+
+
+class Plans(NamedTuple):
+    """Each live firm's hiring rate (before the shock), whether it sheds labour, and the gap of its
+    marginal product to the wage."""
+    hire_rate: np.ndarray
+    shed: np.ndarray
+    gap: np.ndarray
+
+
 @_jit
-def growth_plans(live, investment, machinery_factor, mrpl, depreciation, wage, buffer_per_worker,
-                 hire_sensitivity, max_hire_rate, employees, margin, cash, capital):
-    """Investment into capital and cash, in place; returns each live firm's hiring rate (before the
-    shock), whether it sheds labour, and the gap of its marginal product to the wage (economy.grow)."""
+def growth_plans(live, firms, investment, machinery_factor, mrpl, terms):
+    """Investment into capital and cash, in place; returns the :class:`Plans` (economy.grow)."""
+    employees, margin, cash, capital = firms.employees, firms.margin, firms.cash, firms.capital
+    depreciation, wage, buffer_per_worker = terms.depreciation, terms.wage, terms.buffer_per_worker
+    hire_sensitivity, max_hire_rate = terms.hire_sensitivity, terms.max_hire_rate
     n = len(live)
     hire_rate = np.empty(n)
     shed = np.empty(n, dtype=np.bool_)
@@ -763,13 +976,16 @@ def growth_plans(live, investment, machinery_factor, mrpl, depreciation, wage, b
             hire_rate[k] = 0.0
         shed[k] = m < 0 or g < -0.05
         gap[k] = g
-    return hire_rate, shed, gap
+    return Plans(hire_rate, shed, gap)
 
 
 @_jit
-def growth_draws(live, employees, margin, hire_rate, shed, gap, shock, max_fire_rate, fire_sensitivity):
+def growth_draws(live, firms, plans, shock, terms):
     """The Poisson means of hires and the binomial (trials, probability) of fires (economy.grow);
     ``shock`` = max(0, 1 + Laplace noise)."""
+    employees, margin = firms.employees, firms.margin
+    hire_rate, shed, gap = plans
+    max_fire_rate, fire_sensitivity = terms.max_fire_rate, terms.fire_sensitivity
     n = len(live)
     lam = np.empty(n)
     trials = np.empty(n, dtype=np.int64)
@@ -788,8 +1004,10 @@ def growth_draws(live, employees, margin, hire_rate, shed, gap, shock, max_fire_
 
 
 @_jit
-def growth_settle(live, hires, fires, cap_per_worker, employees, loan_left, loan_payment, cash):
+def growth_settle(live, firms, hires, fires, terms):
     """New head counts, loan repayments and the cash cap, in place (economy.grow)."""
+    employees, loan_left, loan_payment, cash = firms.employees, firms.loan_left, firms.loan_payment, firms.cash
+    cap_per_worker = terms.cap_per_worker
     for k in range(len(live)):
         s = live[k]
         employees[s] = max(1, employees[s] + hires[k] - fires[k])
@@ -799,20 +1017,57 @@ def growth_settle(live, hires, fires, cap_per_worker, employees, loan_left, loan
         cash[s] = _minimum(cash[s], cap_per_worker * np.float64(employees[s]))
 
 
+class Requests(NamedTuple):
+    """The month's requests for support services, per kind r (0 training, 1 credit, 2 technology, 3 parks
+    and business services) and live firm k."""
+    want: np.ndarray       # [r, k]: firm k asks for kind r
+    need: np.ndarray       # [r, k]: how much it needs it (the largest are served first)
+    tie_break: np.ndarray  # [k]: among equal needs, the smallest first
+    promoted: np.ndarray   # [k]: a uniform draw; export promotion works when below the institution's quality
+    wage_bill: np.ndarray  # [k]
+
+
+class Institutions(NamedTuple):
+    """The support institutions (indexed by id) and the awareness columns through which firms know them."""
+    of_cluster: np.ndarray   # [cluster, column]: the institution behind a firm's awareness column
+    kind_cols: np.ndarray    # [r, :kind_n_cols[r]]: the columns of the institutions that serve kind r
+    kind_n_cols: np.ndarray
+    capacity: np.ndarray     # firms served a month
+    fee: np.ndarray
+    quality: np.ndarray
+
+
+class ServiceTerms(NamedTuple):
+    """The inputs of :func:`serve_requests` besides the firms, the requests and the institutions."""
+    month: int
+    training_gain: float
+    technology_gain: float
+    loan_size_months: float       # a loan, in months of the firm's wage bill
+    loan_repay_factor: float      # total repaid per unit lent
+    loan_months: int
+    export_promotion_months: int
+
+
 @_jit
-def serve_requests(live, cluster, cluster_institutions, kind_cols, kind_n_cols, want, need, tie_break, promoted,
-                   aware, inst_capacity, inst_fee, inst_quality, wage_bill, month, training_gain, technology_gain,
-                   loan_size_months, loan_repay_factor, loan_months, export_promotion_months, cash, productivity,
-                   loan_payment, loan_left, export_until):
+def serve_requests(live, firms, requests, institutions, terms):
     """The month's support services, in place (see services.serve); returns the firms served per institution.
 
-    Request kind r (0 training, 1 credit, 2 technology, 3 parks and business
-    services) is made by the live firms where ``want[r]``, to the first of the
-    institutions ``kind_cols[r, :kind_n_cols[r]]`` (awareness columns) that the
-    firm knows of; each institution serves up to its capacity, largest
-    ``need[r]`` first (``tie_break`` among equals). The kinds are served in
-    that order, each from the state the month began with.
+    Request kind r is made by the live firms where ``requests.want[r]``, to the
+    first of the institutions of ``institutions.kind_cols[r]`` that the firm
+    knows of; each institution serves up to its capacity, largest
+    ``requests.need[r]`` first (``tie_break`` among equals). The kinds are
+    served in that order, each from the state the month began with.
     """
+    cluster, aware, cash, productivity = firms.cluster, firms.aware, firms.cash, firms.productivity
+    loan_payment, loan_left, export_until = firms.loan_payment, firms.loan_left, firms.export_until
+    want, need, tie_break, promoted, wage_bill = requests
+    cluster_institutions, kind_cols, kind_n_cols = (institutions.of_cluster, institutions.kind_cols,
+                                                    institutions.kind_n_cols)
+    inst_capacity, inst_fee, inst_quality = institutions.capacity, institutions.fee, institutions.quality
+    month, training_gain, technology_gain = terms.month, terms.training_gain, terms.technology_gain
+    loan_size_months, loan_repay_factor, loan_months = (terms.loan_size_months, terms.loan_repay_factor,
+                                                        terms.loan_months)
+    export_promotion_months = terms.export_promotion_months
     count = np.zeros(len(inst_capacity), dtype=np.int64)
     for r in range(4):
         cols = kind_cols[r, :kind_n_cols[r]]
@@ -915,14 +1170,46 @@ def pick_parents(n_spin, u, counts, starts, members):
     return parents
 
 
+class Entrants(NamedTuple):
+    """The month's entrants, one entry each: the spin-offs (of ``parents``) first, then the outsiders."""
+    slots: np.ndarray           # their firm slots
+    parents: np.ndarray         # the spin-offs' parents' slots
+    cluster: np.ndarray
+    noise: np.ndarray           # [5, entrant]: standard normals (x, y, productivity, prior, propensity)
+    offsets: np.ndarray         # [2, entrant]: a spin-off's cell next to its parent's, -1..1 each way
+    base: np.ndarray            # the entrant productivity of the cluster
+    growth_par: np.ndarray      # the spin-offs' exp of productivity noise (NumPy's)
+    growth_exo: np.ndarray      # the outsiders' exp of productivity noise (NumPy's)
+    prior_exo: np.ndarray       # the outsiders' prior trust (Beta draws)
+    propensity_exo: np.ndarray  # the outsiders' cooperation propensity (Beta draws)
+
+
+class EntryTerms(NamedTuple):
+    """The inputs of :func:`place_entrants` besides the entrants and the firms."""
+    town_xy: np.ndarray      # [cluster, 2]: the cell of the cluster's town
+    spread: np.ndarray       # per cluster: how far around its town an outsider settles, in cells
+    width: int
+    height: int
+    nearest: np.ndarray      # [x, y]: the nearest town of each cell
+    capital_per_worker: float
+    initial_cash: float
+    month: int
+
+
 @_jit
-def place_entrants(slots, parents, cl, town_xy, spread, noise, offsets, width, height, nearest, base,
-                   growth_par, growth_exo, prior_exo, propensity_exo, capital_per_worker, initial_cash, month,
-                   alive, cluster, x, y, town, employees, capital, productivity, prior_trust, propensity, trust_cda,
-                   cash, age, birth_month, margin, aware):
-    """The state of the month's entrants (slots ``slots``), in place: the spin-offs of ``parents`` first,
-    then the outsiders (see demography.enter_firms). ``growth_par``/``growth_exo``: exp of the
-    productivity noise (NumPy's); ``prior_exo``/``propensity_exo``: the outsiders' Beta draws."""
+def place_entrants(entrants, firms, terms):
+    """The state of the month's ``entrants`` in the firm table, in place (see demography.enter_firms)."""
+    slots, parents, cl, noise, offsets = (entrants.slots, entrants.parents, entrants.cluster, entrants.noise,
+                                          entrants.offsets)
+    base, growth_par, growth_exo = entrants.base, entrants.growth_par, entrants.growth_exo
+    prior_exo, propensity_exo = entrants.prior_exo, entrants.propensity_exo
+    town_xy, spread, width, height, nearest = terms.town_xy, terms.spread, terms.width, terms.height, terms.nearest
+    capital_per_worker, initial_cash, month = terms.capital_per_worker, terms.initial_cash, terms.month
+    alive, cluster, x, y, town, employees = firms.alive, firms.cluster, firms.x, firms.y, firms.town, firms.employees
+    capital, productivity = firms.capital, firms.productivity
+    prior_trust, propensity = firms.prior_trust, firms.propensity
+    trust_cda, cash, age, birth_month, margin = firms.trust_cda, firms.cash, firms.age, firms.birth_month, firms.margin
+    aware = firms.aware
     n_par = len(parents)
     for e in range(len(slots)):
         s = slots[e]
