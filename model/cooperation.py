@@ -56,8 +56,20 @@ def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> n
     c_lo, c_n = start_c[own_cluster], size_c[own_cluster]
     u = rng.random((p.search_rounds, 3, n))
     accept = model.accept_by_distance
-    return kernels.propose_partners(seekers, u, p.own_town_preference, ct_lo, ct_n, c_lo, c_n, pool_ct, pool_c,
-                                    f.x, f.y, accept)
+    return kernels.propose_partners(seekers, u, p.own_town_preference, kernels.Pool(pool_ct, ct_lo, ct_n),
+                                    kernels.Pool(pool_c, c_lo, c_n), f.arrays(), accept)
+
+
+def acceptance_by_distance(region, interaction_range: float) -> np.ndarray:
+    """The chance of accepting a candidate at each distance on the grid, in cells: exp(-d / interaction_range)."""
+    return np.exp(-np.arange(max(region.width, region.height)) / interaction_range)
+
+
+def action_cdf(mix) -> np.ndarray:
+    """Cumulative shares of the joint-action types, as ``Generator.choice`` makes them of ``p``."""
+    cdf = (np.asarray(mix) / sum(mix)).cumsum()
+    cdf /= cdf[-1]
+    return cdf
 
 
 def acceptance_by_distance(region, interaction_range: float) -> np.ndarray:
@@ -93,9 +105,8 @@ def partnering(model) -> None:
     # an existing tie, drawn uniformly and kept with probability equal to the trust in it
     u_pick, u_keep = rng.random((2, n_s))
     if len(ties) and n_s:
-        offsets, nbr, tie_of = ties.adjacency_of(seekers, f.capacity)
-        partner, tie = kernels.pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie_of, ties.trust_ij,
-                                                   ties.trust_ji)
+        partner, tie = kernels.pick_known_partners(seekers, u_pick, u_keep, ties.adjacency_of(seekers, f.capacity),
+                                                   ties.arrays())
     # otherwise a new candidate by distance decay (which may be a partner already: looked up in play_game)
     need = partner < 0
     partner[need] = draw_new_partners(model, seekers[need], rng)
@@ -157,21 +168,23 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     # pair also met in another game this month and someone contributed there: tie the others
     # (held back: the month's decay merges them in its pass; until then new tie k is tie n_old + k, and
     # every game of a pair that got one, the others included, is played on it)
-    tie_arrays = ties.i, ties.trust_ij, ties.trust_ji, ties.last  # (the reads applied any held-back change)
-    n_old = len(tie_arrays[0])
+    tie_arrays = ties.arrays()  # (any held-back change applied)
+    n_old = len(tie_arrays.key)
     fresh = ~existed & (coop_a | coop_b)
     new = ties.stage(a[fresh], b[fresh], f.prior_trust[a[fresh]], f.prior_trust[b[fresh]], t)
-    if len(new[0]):
+    if len(new.key):
         unknown = np.flatnonzero(~existed)
         q = ties.keys(a[unknown], b[unknown])
-        at = np.minimum(np.searchsorted(new[0], q), len(new[0]) - 1)
-        hit = new[0][at] == q
+        at = np.minimum(np.searchsorted(new.key, q), len(new.key) - 1)
+        hit = new.key[at] == q
         idx[unknown[hit]] = n_old + at[hit]
     # payoffs, trust (a learns from b's choice and b from a's), effects of joint actions, tallies
-    kernels.settle_games(a, b, kind, idx, coop_a, coop_b, s_a, s_b, trust_a, trust_b, ben, cost, tau,
-                         p.learning_rate, p.subsidy_attribution, 1.0 - min(1.0, p.learning_rate * p.betrayal_weight),
-                         t, t + p.effect_months, payoff, *tie_arrays, new[1], new[3], new[4], new[5], f.discount_until,
-                         f.export_until, f.subcontract_until, f.cluster, f.member, tally, member_tally)
+    games = kernels.Games(a=a, b=b, kind=kind, tie=idx, coop_a=coop_a, coop_b=coop_b, s_a=s_a, s_b=s_b,
+                          trust_a=trust_a, trust_b=trust_b, benefit=ben, cost=cost, temptation=tau)
+    rules = kernels.GameRules(learning_rate=p.learning_rate, attribution=p.subsidy_attribution,
+                              betrayal_factor=1.0 - min(1.0, p.learning_rate * p.betrayal_weight), month=t,
+                              until=t + p.effect_months)
+    kernels.settle_games(games, rules, f.arrays(), tie_arrays, new, payoff, tally, member_tally)
     sel = coop_a & coop_b & (kind == KNOWLEDGE)
     old = log.get("knowledge_pairs", (np.zeros(0, np.int64), np.zeros(0, np.int64)))
     log["knowledge_pairs"] = (np.concatenate([old[0], a[sel]]), np.concatenate([old[1], b[sel]]))
@@ -200,5 +213,6 @@ def decay_ties(model) -> None:
     ties = model.ties
     if len(ties) == 0:
         return
-    ties.rewrite(kernels.decay_ties, gossip_rate(model), p.gossip_weight, f.member, f.cluster, model.month,
-                 p.tie_memory, p.tie_decay, p.tie_min, f.prior_trust)
+    rules = kernels.DecayRules(gossip_rate=gossip_rate(model), gossip_weight=p.gossip_weight, month=model.month,
+                               tie_memory=p.tie_memory, tie_decay=p.tie_decay, tie_min=p.tie_min)
+    ties.rewrite(kernels.decay_ties, f.arrays(), rules)

@@ -71,13 +71,15 @@ def enter_firms(model) -> np.ndarray:
     slots = model.firms.allocate(n_new)  # the caller fills their state, then makes their agents
     f = model.firms  # arrays may have grown
     r = model.region
-    kernels.place_entrants(
-        slots, parents, cl, model.cluster_town_xy, np.array([s.spread_cells for s in specs]), noise, offsets,
-        r.width, r.height, r.nearest, model.entrant_productivity[cl], np.exp(p.entrant_noise * noise[2, :n_par]),
-        np.exp(p.entrant_noise * noise[2, n_par:]), prior_exo, prop_exo, p.capital_per_worker,
-        p.initial_cash_months * p.wage, model.month, f.alive, f.cluster, f.x, f.y, f.town, f.employees,
-        f.capital, f.productivity, f.prior_trust, f.propensity, f.trust_cda, f.cash, f.age, f.birth_month,
-        f.margin, f.aware)
+    entrants = kernels.Entrants(
+        slots=slots, parents=parents, cluster=cl, noise=noise, offsets=offsets, base=model.entrant_productivity[cl],
+        growth_par=np.exp(p.entrant_noise * noise[2, :n_par]), growth_exo=np.exp(p.entrant_noise * noise[2, n_par:]),
+        prior_exo=prior_exo, propensity_exo=prop_exo)
+    terms = kernels.EntryTerms(
+        town_xy=model.cluster_town_xy, spread=np.array([s.spread_cells for s in specs]), width=r.width,
+        height=r.height, nearest=r.nearest, capital_per_worker=p.capital_per_worker,
+        initial_cash=p.initial_cash_months * p.wage, month=model.month)
+    kernels.place_entrants(entrants, f.arrays(), terms)
     settle_entrants(model, slots, parents, cl)
     return slots
 

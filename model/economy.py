@@ -137,8 +137,8 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
     if len(raw) == 0 or len(live) == 0:
         return factor
     # the cheapest raw-material supplier of its cluster that the firm knows of, else -1
-    _markup, chosen = kernels.cheapest_known(live, f.aware, model.cluster_institutions.shape[1], raw,
-                                             model.cluster_suppliers, f.cluster, model.sup_markup, np.inf)
+    _markup, chosen = kernels.cheapest_known(live, f.arrays(), model.cluster_institutions.shape[1], raw,
+                                             model.cluster_suppliers, model.sup_markup, np.inf)
     has = chosen >= 0
     rng = model.streams["services"]
     priority = rng.random(len(live))
@@ -171,23 +171,23 @@ def produce(model, initial: bool = False) -> None:
     p = model.params
     f = model.firms
     live = f.live()
-    k = model.cluster_consts
+    clusters = kernels.ClusterArrays(**model.cluster_consts, price=model.price, export_price=model.export_price)
     l_pow = f.employees[live].astype(float) ** p.alpha
     k_pow = f.capital[live] ** p.beta
     supplier_factor = np.ones(len(live)) if initial else choose_suppliers(model, live)
-    q, q_exp, q_dom, unit_input, fixed = kernels.production(
-        live, f.cluster, f.productivity, l_pow, k_pow, k["scale"], model.month, f.subcontract_until,
-        1.0 + p.subcontract_bonus, f.export_until, k["export_threshold"], k["export_share"], model.export_open,
-        f.exporter, f.x, f.y, model.region.infrastructure, model.region.industrial_park, f.discount_until,
-        p.purchase_discount, f.purchasing_group, f.supplier, model.sup_discount, _default_group_discount(model),
-        model.input_price, k["input_share"], k["p0"], p.transport_cost, supplier_factor, p.fixed_cost,
-        p.park_fixed_cost_cut)
+    terms = kernels.ProductionTerms(
+        month=model.month, subcontract_factor=1.0 + p.subcontract_bonus, export_open=model.export_open,
+        purchase_discount=p.purchase_discount, default_group_discount=_default_group_discount(model),
+        input_price=model.input_price, transport_cost=p.transport_cost, fixed_cost=p.fixed_cost,
+        park_cut=p.park_fixed_cost_cut, infrastructure=model.region.infrastructure,
+        industrial_park=model.region.industrial_park, sup_discount=model.sup_discount)
+    out = kernels.production(live, f.arrays(), clusters, terms, l_pow, k_pow, supplier_factor)
     rho = 1.0 - 1.0 / p.variety_elasticity
     payoff = model.month_log.get("payoff")
+    sales_terms = kernels.SalesTerms(wage=p.wage, alpha=p.alpha, rho=rho, initial=initial)
     mrpl, model.domestic_supply, model.export_supply = kernels.sales(
-        live, f.cluster, model.n_clusters, f.employees, q, q_exp, q_dom, _weight(q_exp, rho), _weight(q_dom, rho),
-        unit_input, fixed, model.price, model.export_price, p.wage, np.zeros(0) if payoff is None else payoff,
-        initial, p.alpha, rho, f.output, f.exports, f.revenue, f.profit, f.margin, f.cash)
+        live, f.arrays(), clusters, out, _weight(out.q_exp, rho), _weight(out.q_dom, rho),
+        np.zeros(0) if payoff is None else payoff, sales_terms)
     # value added net of inputs, for the hiring rule (marginal revenue product of labour)
     model.month_log["mrpl"] = (live, mrpl)
 
@@ -215,10 +215,10 @@ def learn(model) -> None:
     rng = model.streams["learning"]
     shocks = rng.laplace(0.0, p.productivity_noise, f.capacity)
     live = f.live()
-    model.month_log["investment"] = kernels.learning(
-        live, model.town_group(live), model.n_town_groups, f.productivity, np.exp(shocks[live]), f.profit,
-        f.capital, p.invest_share, p.invest_learning, p.local_spillover, f.facility_user,
-        1.0 + p.policy.facility_gain)
+    terms = kernels.LearningTerms(invest_share=p.invest_share, invest_learning=p.invest_learning,
+                                  local_spillover=p.local_spillover, facility_factor=1.0 + p.policy.facility_gain)
+    model.month_log["investment"] = kernels.learning(live, f.arrays(), model.town_group(live), model.n_town_groups,
+                                                     np.exp(shocks[live]), terms)
     share_knowledge(model)
 
 
@@ -250,18 +250,19 @@ def grow(model) -> None:
     rng = model.streams["growth"]
     live, mrpl = model.month_log["mrpl"]
     # exits do not happen between produce and grow, so ``live`` is still current
-    hire_rate, shed, gap = kernels.growth_plans(
-        live, model.month_log["investment"], _machinery_factor(model, live), mrpl, p.depreciation, p.wage,
-        p.cash_buffer_months * p.wage, p.hire_sensitivity, p.max_hire_rate, f.employees, f.margin, f.cash,
-        f.capital)
+    terms = kernels.GrowthTerms(
+        depreciation=p.depreciation, wage=p.wage, buffer_per_worker=p.cash_buffer_months * p.wage,
+        hire_sensitivity=p.hire_sensitivity, max_hire_rate=p.max_hire_rate, max_fire_rate=p.max_fire_rate,
+        fire_sensitivity=p.fire_sensitivity, cap_per_worker=p.cash_cap_months * p.wage)
+    firms = f.arrays()
+    plans = kernels.growth_plans(live, firms, model.month_log["investment"], _machinery_factor(model, live), mrpl,
+                                 terms)
     shock = np.maximum(0.0, 1.0 + rng.laplace(0.0, p.growth_noise, len(live)))
-    lam, trials, prob = kernels.growth_draws(live, f.employees, f.margin, hire_rate, shed, gap, shock,
-                                             p.max_fire_rate, p.fire_sensitivity)
+    lam, trials, prob = kernels.growth_draws(live, firms, plans, shock, terms)
     hires = rng.poisson(lam)
     fires = rng.binomial(trials, prob)
     # loans are repaid monthly from cash; owners take out cash above the cap
-    kernels.growth_settle(live, hires, fires, p.cash_cap_months * p.wage, f.employees, f.loan_left,
-                          f.loan_payment, f.cash)
+    kernels.growth_settle(live, firms, hires, fires, terms)
 
 
 def _machinery_factor(model, live) -> np.ndarray:
@@ -270,6 +271,6 @@ def _machinery_factor(model, live) -> np.ndarray:
     if len(mach) == 0:
         return np.ones(len(live))
     f = model.firms
-    markup, _who = kernels.cheapest_known(live, f.aware, model.cluster_institutions.shape[1], mach,
-                                          model.cluster_suppliers, f.cluster, model.sup_markup, 1.0)
+    markup, _who = kernels.cheapest_known(live, f.arrays(), model.cluster_institutions.shape[1], mach,
+                                          model.cluster_suppliers, model.sup_markup, 1.0)
     return markup

@@ -1,267 +1,1249 @@
-"""The compiled kernels the model calls; their source is :mod:`model.kernel_code`.
+"""The model's compiled kernels (numba): whole submodels (services, production and sales, learning,
+growth, entry) and the loops that NumPy cannot express in a few passes.
 
-They are compiled ahead of time, once per machine and version of the source,
-into an extension module (``numba.pycc``, in a subprocess, about 30 s; see
-:mod:`model.aot`), kept in ``model/__pycache__`` (or, when the checkout is
-read-only, ``$XDG_CACHE_HOME/khusheh``; ``KHUSHEH_KERNEL_CACHE`` names another
-folder). Loading it takes about 0.01 s and does not import numba, whose JIT
-cache costs 0.5-0.8 s more a process: numba's import, its set-up on the first
-compiled call and the loading of each kernel.
+Each kernel computes exactly what the NumPy code it replaced computed (the same
+integers; the same floating-point operations in the same order; the same order
+of writes), so the model's results are unchanged (the regression baseline
+holds). Random numbers are drawn with NumPy, outside the kernels, and so are
+powers and exponentials (numba's can differ from NumPy's in the last bit).
 
-The compiled module holds each kernel for the argument types that
-:mod:`model.kernel_signatures` lists (those of the model's runs). A call here
-checks its arguments against them (dtype, dimensions, a C-contiguous, aligned,
-writable ndarray; exactly int, float or bool scalars, or NumPy's 64-bit and
-bool ones) and passes them on. Any other call goes to numba's JIT functions of
-:mod:`model.kernel_code` (imported at the first such call), as do all calls
-when no compiled module can be had (no C/C++ compiler, or the build failed:
-the report is in the cache folder's ``kernels_aot_*.failed``, and the failure
-is not retried until the source changes or the file is deleted) or when the
-environment sets ``KHUSHEH_KERNELS=jit``. Both are compiled from the same
-source by the same compiler for this CPU, without fast-math: the results are
-the same (tests/test_aot.py checks a whole run). Unlike the JIT functions, the
-compiled ones hold the GIL while they run.
+They are numba's JIT functions, compiled at their first call and cached on
+disk in a folder keyed on this file's source and on the constants it imports
+(:mod:`model.kernel_cache`): the first run after an install or a change of
+them compiles them (about 15 s), later runs load them (about 0.3 s).
+
+The kernels take the model's state grouped and named: the firm table's
+arrays as one structure (``firms``, a :class:`FirmArrays`: ``firms.cash``,
+``firms.employees``, ...), the ties' arrays as a :class:`TieArrays`, and each
+kernel's other inputs in the named tuples defined beside it. Each kernel
+opens by naming the fields it reads and writes (``cash = firms.cash``):
+numba counts a reference at every read of an array from a structure or a
+named tuple, which inside a loop cost up to a quarter of a kernel's time
+(``sales``); read once, they cost what separate arguments cost.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.machinery
-import importlib.util
-import os
-import platform
-import signal
-import socket
-import subprocess
-import sys
-from collections import Counter
-from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+from numba.core import types
+from numba.experimental import structref
 
-from .kernel_signatures import SIGNATURES
-from .tiekey import KEY_BASE  # noqa: F401 (here for callers that read it from the kernels)
+from . import kernel_cache
+from .schema import FIRM_FIELDS
+from .tiekey import KEY_BASE
 
-_HERE = Path(__file__).resolve().parent
-_SOURCES = ("kernel_code.py", "kernel_signatures.py", "aot.py", "tiekey.py")
-_BUILD_TIMEOUT_S = 1800
-# numba's settings that change the code it generates (not, e.g., NUMBA_NUM_THREADS, which joblib sets in its workers)
-_CODEGEN_SETTINGS = ("NUMBA_OPT", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "NUMBA_BOUNDSCHECK", "NUMBA_LOOP_VECTORIZE",
-                     "NUMBA_SLP_VECTORIZE", "NUMBA_ENABLE_AVX", "NUMBA_DISABLE_INTEL_SVML", "NUMBA_DEBUGINFO",
-                     "NUMBA_DISABLE_JIT")
-_STOPPED = {int(getattr(signal, name)) for name in ("SIGKILL", "SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)}
-
-fallbacks: Counter = Counter()  # kernels reached through the JIT while compiled ones are loaded (for tests)
-mode = "jit"  # "aot" once the compiled module is loaded
+_jit = kernel_cache.jit(__file__, __package__)
 
 
-def _say(text: str) -> None:
-    print(f"[khusheh] {text}", file=sys.stderr, flush=True)
+@structref.register
+class FirmArraysType(types.StructRef):
+    """numba's type of :class:`FirmArrays`."""
 
 
-def _cache_dir() -> Path:
-    if os.environ.get("KHUSHEH_KERNEL_CACHE"):
-        return Path(os.environ["KHUSHEH_KERNEL_CACHE"])
-    local = _HERE / "__pycache__"
-    if os.access(local if local.exists() else _HERE, os.W_OK):
-        return local
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "khusheh"
+class FirmArrays(structref.StructRefProxy):
+    """The firm table's arrays (model.state.FirmTable) for the kernels, one field per name of
+    ``FIRM_FIELDS`` and ``aware``: ``firms.cash``, ``firms.employees``, ... Made by :func:`firm_arrays`.
+
+    A numba structure (``numba.experimental.structref``) that refers to the table's arrays (not
+    copies), made once per table and again when its arrays grow: a kernel takes it as one pointer.
+    (As a named tuple, the 32 arrays cost 4-10 us a call to type and unpack: over the dozen calls
+    a month that take the firms, about 6% of a 500-firm month.) Its fields are read in the kernels
+    only; in Python, read the table.
+    """
 
 
-def _cpu() -> str:
-    """This CPU's model and instruction sets, as /proc/cpuinfo gives them (x86, ARM, POWER, RISC-V)."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            first = cpuinfo.read().split("\n\n")[0].splitlines()
-    except OSError:
-        first = []
-    fields = ("model name", "flags", "Features", "CPU implementer", "CPU architecture", "CPU variant",
-              "CPU part", "cpu", "isa", "uarch")
-    lines = [line for line in first if line.split(":")[0].strip() in fields]
-    # elsewhere (macOS, Windows) the processor's name is all there is: key on the host as well
-    return "\n".join(lines) if lines else f"{platform.processor()}\n{socket.gethostname()}"
+structref.define_proxy(FirmArrays, FirmArraysType, [*FIRM_FIELDS, "aware"])
 
 
-def _machine() -> bytes:
-    """What the compiled module depends on besides its source: this CPU (the code is built for it),
-    Python, NumPy (its headers), numba and llvmlite, and numba's code-generation settings."""
-    parts = [_cpu(), sys.version, platform.machine(), np.__version__]
-    for package in ("numba", "llvmlite"):
-        spec = importlib.util.find_spec(package)
-        version = Path(spec.origin).with_name("_version.py") if spec and spec.origin else None
-        parts.append(version.read_text() if version and version.exists() else package)
-    parts += [f"{k}={os.environ[k]}" for k in _CODEGEN_SETTINGS if k in os.environ]
-    return "\n".join(parts).encode()
+@_jit
+def _new_firm_arrays(*arrays):
+    return FirmArrays(*arrays)  # (compiled here, and so cached, not at FirmArrays' first call)
 
 
-def build_name() -> str:
-    """The compiled module's name: ``kernels_aot_<machine>_<source>`` (two hashes)."""
-    source = hashlib.sha256()
-    for name in _SOURCES:
-        source.update((_HERE / name).read_bytes())
-    return f"kernels_aot_{hashlib.sha256(_machine()).hexdigest()[:12]}_{source.hexdigest()[:12]}"
+def firm_arrays(table) -> FirmArrays:
+    """The :class:`FirmArrays` of a firm table's current arrays (model.state.FirmTable.arrays keeps it)."""
+    return _new_firm_arrays(*[getattr(table, name) for name in FIRM_FIELDS], table.aware)
 
 
-def _lock(path: Path):
-    """A descriptor of ``path`` that holds an exclusive lock while it is open, where the system has
-    one (not on Windows nor on some network file systems: there two processes may both build, and each
-    one's rename keeps the module whole)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
-    try:
-        import fcntl
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            _say("waiting for another process that is compiling the model's kernels")
-            fcntl.flock(fd, fcntl.LOCK_EX)
-    except (ImportError, OSError):
-        pass
-    return fd
+class TieArrays(NamedTuple):
+    """The tie table's arrays (model.state.TieTable), one entry per tie, in ascending key order."""
+    key: np.ndarray       # i * KEY_BASE + j
+    i: np.ndarray         # the lower slot
+    j: np.ndarray         # the higher slot
+    trust_ij: np.ndarray  # i's trust in j
+    trust_ji: np.ndarray  # j's trust in i
+    last: np.ndarray      # month of the last interaction
 
 
-def _clean(cache: Path, name: str) -> None:
-    """Remove this machine's modules for earlier sources and leftovers of interrupted builds (other
-    machines' modules in a shared folder stay)."""
-    machine = name.rsplit("_", 1)[0]
-    for old in cache.glob(f"{machine}_*"):
-        if not old.name.startswith(name + ".") or old.name.endswith(".tmp"):
-            try:
-                old.unlink()
-            except OSError:  # (a module another process has loaded, on Windows)
-                pass
+class Adjacency(NamedTuple):
+    """CSR adjacency over firm slots: slot s's neighbours are ``nbr[offsets[s]:offsets[s + 1]]``, along
+    the ties ``tie[offsets[s]:offsets[s + 1]]``."""
+    offsets: np.ndarray
+    nbr: np.ndarray
+    tie: np.ndarray
 
 
-def _build(cache: Path, name: str, path: Path) -> None:
-    """Compile the module into ``path`` in a subprocess, one process at a time (the others wait for it);
-    on failure, leave the report in ``<name>.failed`` so that later imports go straight to the JIT."""
-    cache.mkdir(parents=True, exist_ok=True)
-    failed = cache / f"{name}.failed"
-    fd = _lock(cache / "kernels_aot.lock")
-    try:
-        if path.exists() or failed.exists():  # (built, or failed, while this process waited)
-            return
-        _say("compiling the model's kernels for this machine (once; about 30 s)")
-        env = {**os.environ, "KHUSHEH_KERNELS": "jit", "PYTHONPATH": os.pathsep.join(
-            p for p in (str(_HERE.parent), os.environ.get("PYTHONPATH")) if p)}
-        try:
-            proc = subprocess.run([sys.executable, "-m", "model.aot", name, str(path)], cwd=_HERE.parent,
-                                  env=env, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S)
-            report, code = proc.stdout + proc.stderr, proc.returncode
-        except subprocess.TimeoutExpired as timeout:
-            report, code = f"{timeout}\n{timeout.stderr or ''}", 1
-        if code == 0 and path.exists():
-            _clean(cache, name)
-            return
-        reason = (report.strip().splitlines() or ["no output"])[-1]
-        if -code in _STOPPED:  # killed (out of memory, interrupted): worth another try next time
-            _say(f"compiling the kernels was stopped (signal {-code}); numba's JIT runs them instead")
-            return
-        if code < 0:  # e.g. an illegal instruction when the new module was tried (model.aot._try)
-            reason = f"the build died of signal {-code}"
-        failed.write_text(report)
-        _say(f"could not compile the kernels ahead of time ({reason}); numba's JIT runs them instead"
-             f" (the whole report: {failed}; delete it to try again)")
-    finally:
-        os.close(fd)
+@_jit
+def _position(sorted_keys, q):
+    """Where ``q`` goes in the ascending array ``sorted_keys`` (``np.searchsorted``, side left)."""
+    lo, hi = 0, len(sorted_keys)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sorted_keys[mid] < q:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
-def _load():
-    """The compiled module for the current source, built first if need be; None if it cannot be had."""
-    choice = os.environ.get("KHUSHEH_KERNELS", "aot").strip().lower()
-    if choice == "jit":
-        return None
-    if choice != "aot":
-        _say(f"KHUSHEH_KERNELS={os.environ['KHUSHEH_KERNELS']!r} is neither 'aot' nor 'jit'; using 'aot'")
-    cache = _cache_dir()
-    try:
-        name = build_name()
-        path = cache / (name + importlib.machinery.EXTENSION_SUFFIXES[0])
-        if not path.exists() and not (cache / f"{name}.failed").exists():
-            _build(cache, name, path)
-    except OSError as error:  # e.g. a cache folder that cannot be written
-        _say(f"cannot compile the kernels ahead of time ({error}); numba's JIT runs them instead")
-        return None
-    if not path.exists():
-        return None
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    except (OSError, ImportError) as error:
-        _say(f"the kernels compiled ahead of time cannot be used ({error}); numba's JIT runs them instead"
-             f" (delete {path} to build it again)")
-        return None
+@_jit
+def _contains(sorted_keys, q):
+    """Is ``q`` in the ascending array ``sorted_keys``? (binary search)"""
+    at = _position(sorted_keys, q)
+    return at < len(sorted_keys) and sorted_keys[at] == q
 
 
-def _jit():
-    """The JIT functions' module (imported, with numba, at the first call)."""
-    from . import kernel_code
-    return kernel_code
+@_jit
+def csr_adjacency(i, j, capacity):
+    """The :class:`Adjacency` over slots of the undirected ties (i[k], j[k]), both directions.
+
+    Within a row, neighbours come in the order of a stable sort of the sources
+    ``concatenate([i, j])``: first the ties where the slot is ``i`` (in tie
+    order), then those where it is ``j``.
+    """
+    return adjacency_rows(np.ones(capacity, dtype=np.bool_), i, j)
 
 
-def _fallback(name: str, args: tuple):
-    fallbacks[name] += 1
-    return getattr(_jit(), name)(*args)
+@_jit
+def adjacency_rows(selected, i, j):
+    """The rows of ``csr_adjacency`` for the slots flagged in ``selected`` (the others' rows are empty):
+    three passes over the ties, writing only the selected slots' neighbours."""
+    capacity = len(selected)
+    n = len(i)
+    counts = np.zeros(capacity + 1, dtype=np.int64)
+    for k in range(n):
+        if selected[i[k]]:
+            counts[i[k] + 1] += 1
+        if selected[j[k]]:
+            counts[j[k] + 1] += 1
+    offsets = np.cumsum(counts)
+    fill = offsets[:-1].copy()
+    nbr = np.empty(offsets[-1], dtype=np.int64)
+    tie = np.empty(offsets[-1], dtype=np.int64)
+    for k in range(n):
+        if selected[i[k]]:
+            at = fill[i[k]]
+            nbr[at], tie[at] = j[k], k
+            fill[i[k]] = at + 1
+    for k in range(n):
+        if selected[j[k]]:
+            at = fill[j[k]]
+            nbr[at], tie[at] = i[k], k
+            fill[j[k]] = at + 1
+    return Adjacency(offsets, nbr, tie)
 
 
-_DTYPES = {"i8": np.dtype(np.int64), "f8": np.dtype(np.float64), "b1": np.dtype(np.bool_)}
-_SCALARS = {"i8": "(int, np.int64)", "f8": "(float, np.float64)", "b1": "(bool, np.bool_)"}
+@_jit
+def triangles_touching(changed, key, offsets, nbr, capacity):
+    """Per slot, the triangles of a graph that contain at least one tie of ``changed``.
+
+    ``key`` holds the graph's sorted tie keys and ``offsets``/``nbr`` its CSR
+    adjacency; ``changed`` is a sorted subset of ``key``. Each triangle is
+    found from each of its changed ties (walking the neighbours of the tie's
+    end with fewer of them) and counted once, from the changed tie with the
+    smallest key.
+    """
+    out = np.zeros(capacity, dtype=np.int64)
+    # stamp[w] == e + 1: w is a neighbour of changed tie e's end y (marking y's neighbours is
+    # cheaper than a binary search per neighbour of x, unless y has many more neighbours)
+    stamp = np.zeros(capacity, dtype=np.int64)
+    for e in range(len(changed)):
+        own = changed[e]
+        lo = own // KEY_BASE
+        hi = own - lo * KEY_BASE
+        if offsets[lo + 1] - offsets[lo] <= offsets[hi + 1] - offsets[hi]:
+            x, y = lo, hi
+        else:
+            x, y = hi, lo
+        deg_x = offsets[x + 1] - offsets[x]
+        mark = offsets[y + 1] - offsets[y] <= 16 * deg_x
+        if mark:
+            for k in range(offsets[y], offsets[y + 1]):
+                stamp[nbr[k]] = e + 1
+        for k in range(offsets[x], offsets[x + 1]):
+            w = nbr[k]
+            if w == y:
+                continue
+            yw = min(y, w) * KEY_BASE + max(y, w)
+            if mark:
+                if stamp[w] != e + 1:
+                    continue
+            elif not _contains(key, yw):
+                continue
+            xw = min(x, w) * KEY_BASE + max(x, w)
+            if (xw < own and _contains(changed, xw)) or (yw < own and _contains(changed, yw)):
+                continue
+            out[lo] += 1
+            out[hi] += 1
+            out[w] += 1
+    return out
 
 
-def _accepts(k: int, code: str) -> str:
-    """A Python test that argument ``k`` has numba type ``code`` ("i8", "f8[::1]", "b1[:, ::1]", ...);
-    "False" for a type it does not know (the call then goes to the JIT)."""
-    x = f"args[{k}]"
-    if code in _SCALARS:
-        return f"type({x}) in {_SCALARS[code]}"
-    dtype, ndim = code[:2], code.count(":") - 1
-    if dtype not in _DTYPES or code[2:] != "[" + ":, " * (ndim - 1) + "::1]":
-        return "False"
-    return (f"(type({x}) is np.ndarray and {x}.ndim == {ndim} and ({x}.dtype is _{dtype} or {x}.dtype == _{dtype})"
-            f" and {x}.flags.carray)")
+@_jit
+def empty_ties(size):
+    """:class:`TieArrays` for ``size`` ties, not filled in."""
+    return TieArrays(np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64),
+                     np.empty(size, dtype=np.float64), np.empty(size, dtype=np.float64), np.empty(size, dtype=np.int64))
 
 
-def _dispatcher(name: str, module, signatures):
-    """``name``(*args): the compiled variant whose argument types match, else the JIT function."""
-    lines = [f"def {name}(*args):"]
-    scope = {"__name__": __name__, "np": np, "_fallback": _fallback,
-             **{f"_{code}": dtype for code, dtype in _DTYPES.items()}}
-    for k, (_ret, argtypes) in enumerate(signatures):
-        scope[f"_v{k}"] = getattr(module, f"{name}__{k}")
-        tests = " and ".join(_accepts(a, code) for a, code in enumerate(argtypes)) or "True"
-        lines += [f"    if len(args) == {len(argtypes)} and {tests}:", f"        return _v{k}(*args)"]
-    lines.append(f"    return _fallback({name!r}, args)")
-    exec("\n".join(lines), scope)
-    function = scope[name]
-    function.__doc__ = f"``model.kernel_code.{name}``, compiled ahead of time (see model.kernels)."
-    return function
+@_jit
+def merge_ties(keep, ties, new):
+    """Merge the ``new`` ties (sorted keys, none among ``ties``) into the sorted ``ties``, in one pass;
+    returns the new :class:`TieArrays`, the keys of the ties not kept and the new ties' indices.
+
+    ``keep``: which old ties stay (an empty array: all). The same arrays as
+    ``keep_ties`` and then inserting each new tie before the first old key
+    above it (``np.insert`` at ``np.searchsorted(ties.key, new.key)``).
+    """
+    key, i, j, trust_ij, trust_ji, last = ties
+    n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last = new
+    n, m = len(key), len(n_key)
+    n_keep = n
+    if len(keep):
+        n_keep = 0
+        for k in range(n):
+            n_keep += keep[k]
+    size = n_keep + m
+    out_key, out_i, out_j, out_tij, out_tji, out_last = empty_ties(size)
+    removed = np.empty(n - n_keep, dtype=np.int64)
+    new_at = np.empty(m, dtype=np.int64)
+    a = b = r = 0
+    for k in range(size):
+        while a < n and len(keep) and not keep[a]:
+            removed[r] = key[a]
+            r += 1
+            a += 1
+        if b < m and (a == n or n_key[b] < key[a]):
+            out_key[k], out_i[k], out_j[k] = n_key[b], n_i[b], n_j[b]
+            out_tij[k], out_tji[k], out_last[k] = n_trust_ij[b], n_trust_ji[b], n_last[b]
+            new_at[b] = k
+            b += 1
+        else:
+            out_key[k], out_i[k], out_j[k] = key[a], i[a], j[a]
+            out_tij[k], out_tji[k], out_last[k] = trust_ij[a], trust_ji[a], last[a]
+            a += 1
+    while a < n:  # old ties after the last one kept
+        removed[r] = key[a]
+        r += 1
+        a += 1
+    return TieArrays(out_key, out_i, out_j, out_tij, out_tji, out_last), removed, new_at
 
 
-def _bind() -> None:
-    global mode
-    module = _load()
-    if module is None:
-        code = _jit()
-        for name in SIGNATURES:
-            globals()[name] = getattr(code, name)
-        return
-    for name, signatures in SIGNATURES.items():
-        globals()[name] = _dispatcher(name, module, signatures)
-    mode = "aot"
+@_jit
+def union_sorted(a, b):
+    """The ascending union of two ascending arrays of distinct values (``np.union1d``), by a merge."""
+    out = np.empty(len(a) + len(b), dtype=a.dtype)
+    x = y = n = 0
+    while x < len(a) or y < len(b):
+        if y == len(b) or (x < len(a) and a[x] < b[y]):
+            out[n] = a[x]
+            x += 1
+        elif x == len(a) or b[y] < a[x]:
+            out[n] = b[y]
+            y += 1
+        else:
+            out[n] = a[x]
+            x += 1
+            y += 1
+        n += 1
+    return out[:n]
 
 
-def __getattr__(name: str):
-    """Kernels and helpers without compiled signatures (e.g. ``_clip``): numba's JIT functions."""
-    if name.startswith("__"):
-        raise AttributeError(name)
-    try:
-        function = getattr(_jit(), name)
-    except AttributeError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    if mode == "aot":
-        fallbacks[name] += 1
-    return function
+@_jit
+def keep_ties(mask, ties):
+    """The :class:`TieArrays` with only the ties where ``mask`` holds (order kept), and the removed keys."""
+    key, i, j, trust_ij, trust_ji, last = ties
+    n_keep = 0
+    for k in range(len(mask)):
+        n_keep += mask[k]
+    n_drop = len(mask) - n_keep
+    out_key, out_i, out_j, out_tij, out_tji, out_last = empty_ties(n_keep)
+    removed = np.empty(n_drop, dtype=np.int64)
+    a = r = 0
+    for k in range(len(mask)):
+        if mask[k]:
+            out_key[a], out_i[a], out_j[a] = key[k], i[k], j[k]
+            out_tij[a], out_tji[a], out_last[a] = trust_ij[k], trust_ji[k], last[k]
+            a += 1
+        else:
+            removed[r] = key[k]
+            r += 1
+    return TieArrays(out_key, out_i, out_j, out_tij, out_tji, out_last), removed
 
 
-_bind()
+class DecayRules(NamedTuple):
+    """The inputs of :func:`decay_ties` besides the firms and the ties."""
+    gossip_rate: np.ndarray  # per cluster, the members' cooperation rate (NaN: unknown); empty: no gossip
+    gossip_weight: float
+    month: int
+    tie_memory: int          # months a tie may stay idle before it decays
+    tie_decay: float
+    tie_min: float
+
+
+@_jit
+def decay_ties(firms, rules, ties, new):
+    """Gossip, then idle ties' decay toward the priors, in one pass over the ties and the ``new`` ties
+    (sorted keys, none among the ties; see TieTable.stage), merged in as they go (as ``merge_ties``).
+    Returns the :class:`TieArrays` of the ties that stay, with their trust updated (the inputs are left
+    as they were), and the keys of the ties that went.
+
+    Gossip (skipped when ``rules.gossip_rate`` is empty): on a tie between two
+    members, trust moves by ``gossip_weight`` toward their cluster's members'
+    cooperation rate (where it is known). A tie idle for more than
+    ``tie_memory`` months decays toward its ends' ``prior_trust``, and goes
+    when its mean trust (both ends) is below ``tie_min``; one idle for more
+    than twice that goes.
+    """
+    member, cluster, prior = firms.member, firms.cluster, firms.prior_trust
+    gossip_rate, gossip_weight, month = rules.gossip_rate, rules.gossip_weight, rules.month
+    tie_memory, tie_decay, tie_min = rules.tie_memory, rules.tie_decay, rules.tie_min
+    key, i, j, trust_ij, trust_ji, last = ties
+    n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last = new
+    n, m = len(key), len(n_key)
+    out_key, out_i, out_j, out_tij, out_tji, out_last = empty_ties(n + m)
+    removed = np.empty(n + m, dtype=np.int64)
+    gossip = len(gossip_rate) > 0
+    a = b = w = r = 0
+    while a < n or b < m:
+        if b < m and (a == n or n_key[b] < key[a]):
+            k_key, k_i, k_j, tij, tji, k_last = n_key[b], n_i[b], n_j[b], n_trust_ij[b], n_trust_ji[b], n_last[b]
+            b += 1
+        else:
+            k_key, k_i, k_j, tij, tji, k_last = key[a], i[a], j[a], trust_ij[a], trust_ji[a], last[a]
+            a += 1
+        if gossip and member[k_i] and member[k_j]:
+            rate = gossip_rate[cluster[k_i]]
+            if not np.isnan(rate):
+                tij += gossip_weight * (rate - tij)
+                tji += gossip_weight * (rate - tji)
+        idle = month - k_last
+        old = idle > tie_memory
+        if old:
+            tij += tie_decay * (prior[k_i] - tij)
+            tji += tie_decay * (prior[k_j] - tji)
+        if (old and 0.5 * (tij + tji) < tie_min) or idle > 2 * tie_memory:
+            removed[r] = k_key
+            r += 1
+        else:
+            out_key[w], out_i[w], out_j[w] = k_key, k_i, k_j
+            out_tij[w], out_tji[w], out_last[w] = tij, tji, k_last
+            w += 1
+    return TieArrays(out_key[:w], out_i[:w], out_j[:w], out_tij[:w], out_tji[:w], out_last[:w]), removed[:r]
+
+
+@_jit
+def mean_trust_within(label, n_labels, sel, i, j, trust_ij, trust_ji):
+    """Mean trust (both directions) over the ties ``sel`` whose two ends carry the same label >= 0."""
+    total = np.zeros(n_labels)
+    count = np.zeros(n_labels, dtype=np.int64)
+    for s in sel:
+        li = label[i[s]]
+        if li >= 0 and li == label[j[s]]:
+            total[li] += 0.5 * (trust_ij[s] + trust_ji[s])
+            count[li] += 1
+    out = np.zeros(n_labels)
+    for k in range(n_labels):
+        if count[k] > 0:
+            out[k] = total[k] / count[k]
+    return out
+
+
+@_jit
+def boost_trust_within(inside, boost, month, i, j, trust_ij, trust_ji, last):
+    """On every tie between two firms flagged ``inside``: trust closes a share ``boost`` of its gap to 1."""
+    for k in range(len(i)):
+        if inside[i[k]] and inside[j[k]]:
+            trust_ij[k] += boost * (1.0 - trust_ij[k])
+            trust_ji[k] += boost * (1.0 - trust_ji[k])
+            last[k] = month
+
+
+@_jit
+def served_first(group, capacity, key1, key2):
+    """Which requests are served: in each group g, the ``capacity[g]`` that come first by (key1, key2).
+
+    The same set as ranking the requests by ``(group, key1, key2)`` (a lexsort)
+    and serving those ranked below their group's capacity, for distinct
+    ``key2`` (random tie-breaks), without sorting: a group within its capacity
+    is served whole; an oversubscribed one by selection (``np.partition``) of
+    the capacity-th smallest key1, with key2 deciding among equal key1.
+    """
+    n = len(group)
+    count = np.zeros(len(capacity), dtype=np.int64)
+    for k in range(n):
+        count[group[k]] += 1
+    served = np.ones(n, dtype=np.bool_)
+    # the requests of each oversubscribed group, by a counting sort
+    start = np.zeros(len(capacity) + 1, dtype=np.int64)
+    for g in range(len(capacity)):
+        start[g + 1] = start[g] + (count[g] if count[g] > capacity[g] else 0)
+    if start[-1] == 0:
+        return served
+    members = np.empty(start[-1], dtype=np.int64)
+    fill = start[:-1].copy()
+    for k in range(n):
+        g = group[k]
+        if count[g] > capacity[g]:
+            members[fill[g]] = k
+            fill[g] += 1
+    for g in range(len(capacity)):
+        idx = members[start[g]:start[g + 1]]
+        cap = capacity[g]
+        if len(idx) == 0:
+            continue
+        if cap <= 0:
+            served[idx] = False
+            continue
+        k1 = key1[idx]
+        thr = np.partition(k1, cap - 1)[cap - 1]
+        room = cap
+        n_eq = 0
+        for v in k1:
+            if v < thr:
+                room -= 1
+            elif v == thr:
+                n_eq += 1
+        thr2 = np.inf
+        if n_eq > room:  # more requests at the threshold than places left: the smallest key2 among them
+            k2 = np.empty(n_eq)
+            e = 0
+            for m in range(len(idx)):
+                if k1[m] == thr:
+                    k2[e] = key2[idx[m]]
+                    e += 1
+            thr2 = np.partition(k2, room - 1)[room - 1]
+        for m in range(len(idx)):
+            v = k1[m]
+            served[idx[m]] = v < thr or (v == thr and key2[idx[m]] <= thr2)
+    return served
+
+
+@_jit
+def bisection_round(c1, mid_pow, s_k, rhs, lo, hi, mid):
+    """One round of the initial-productivity bisection, in place: with g = c1 * mid**c1 - s_k * mid
+    (``mid_pow`` = mid**c1, from NumPy), the side of ``mid`` where g < rhs moves to it; then mid is
+    the new midpoint. The same operations, in the same order, as the NumPy code it replaced."""
+    for k in range(len(mid)):
+        g = c1 * mid_pow[k] - s_k[k] * mid[k]
+        if g < rhs[k]:
+            lo[k] = mid[k]
+        else:
+            hi[k] = mid[k]
+        mid[k] = 0.5 * (lo[k] + hi[k])
+
+
+@_jit
+def group_order(group, n_groups):
+    """The stable ascending order of ``group`` (values 0..n_groups-1), by a counting sort: equal to
+    ``np.argsort(group, kind="stable")``, in O(len + n_groups)."""
+    start = np.zeros(n_groups + 1, dtype=np.int64)
+    for k in range(len(group)):
+        if group[k] < 0 or group[k] >= n_groups:
+            raise ValueError("group_order: a group outside 0..n_groups-1")
+        start[group[k] + 1] += 1
+    for g in range(n_groups):
+        start[g + 1] += start[g]
+    order = np.empty(len(group), dtype=np.int64)
+    for k in range(len(group)):
+        g = group[k]
+        order[start[g]] = k
+        start[g] += 1
+    return order
+
+
+@_jit
+def cheapest_known(live, firms, col0, cols, cluster_suppliers, markup, unaware):
+    """For each firm of ``live``: the lowest markup among its cluster's suppliers ``cols``, counting
+    ``unaware`` for one it does not know (its awareness column ``col0 + cols[r]``); and that
+    supplier's id (the first such, as ``np.argmin``), or -1 when the lowest is a supplier it does not know.
+    """
+    aware, cluster = firms.aware, firms.cluster
+    n = len(live)
+    best = np.full(n, unaware)
+    who = np.full(n, -1, dtype=np.int64)
+    for k in range(n):
+        s = live[k]
+        lowest = np.inf
+        for r in range(len(cols)):
+            sup = cluster_suppliers[cluster[s], cols[r]]
+            v = markup[sup] if aware[s, col0 + cols[r]] else unaware
+            if v < lowest or r == 0:
+                lowest = v
+                who[k] = sup if aware[s, col0 + cols[r]] else -1
+        best[k] = lowest
+    return best, who
+
+
+@_jit
+def first_known(slots, aware, cols):
+    """For each firm slot: the first of the awareness columns ``cols`` it knows, or -1."""
+    out = np.full(len(slots), -1, dtype=np.int64)
+    for k in range(len(slots)):
+        for c in cols:
+            if aware[slots[k], c]:
+                out[k] = c
+                break
+    return out
+
+
+@_jit
+def pick_known_partners(seekers, u_pick, u_keep, adjacency, ties):
+    """For each seeker, a tie drawn uniformly from its ``adjacency``, kept with probability equal to its
+    trust in it: (partner, tie index), -1 for none."""
+    offsets, nbr, tie = adjacency
+    trust_ij, trust_ji = ties.trust_ij, ties.trust_ji
+    partner = np.full(len(seekers), -1, dtype=np.int64)
+    chosen = np.full(len(seekers), -1, dtype=np.int64)
+    for k in range(len(seekers)):
+        s = seekers[k]
+        deg = offsets[s + 1] - offsets[s]
+        if deg == 0:
+            continue
+        at = offsets[s] + min(np.int64(u_pick[k] * deg), deg - 1)
+        other, t = nbr[at], tie[at]
+        trust = trust_ij[t] if s < other else trust_ji[t]
+        if u_keep[k] < trust:
+            partner[k], chosen[k] = other, t
+    return partner, chosen
+
+
+class Pool(NamedTuple):
+    """Candidate partners for each seeker k: ``members[lo[k]:lo[k] + n[k]]``."""
+    members: np.ndarray
+    lo: np.ndarray
+    n: np.ndarray
+
+
+@_jit
+def propose_partners(seekers, u, own_town_preference, town_pool, cluster_pool, firms, accept):
+    """Rejection sampling of a new partner for each seeker (see cooperation.draw_new_partners).
+
+    Round r for seeker k uses ``u[r, :, k]``: its own town's :class:`Pool` or
+    its whole cluster's, which firm, and acceptance with probability
+    ``accept[distance]``. -1 when no round accepts.
+    """
+    pool_ct, ct_lo, ct_n = town_pool
+    pool_c, c_lo, c_n = cluster_pool
+    x, y = firms.x, firms.y
+    n = len(seekers)
+    partner = np.full(n, -1, dtype=np.int64)
+    for k in range(n):
+        s = seekers[k]
+        for r in range(u.shape[0]):
+            use_town = u[r, 0, k] < own_town_preference and ct_n[k] > 0
+            if use_town:
+                pick = ct_lo[k] + min(np.int64(u[r, 1, k] * ct_n[k]), ct_n[k] - 1)
+                cand = pool_ct[min(pick, len(pool_ct) - 1)]
+            else:
+                pick = c_lo[k] + min(np.int64(u[r, 1, k] * c_n[k]), c_n[k] - 1)
+                cand = pool_c[min(pick, len(pool_c) - 1)]
+            d = max(abs(x[s] - x[cand]), abs(y[s] - y[cand]))
+            if cand != s and u[r, 2, k] < accept[d]:
+                partner[k] = cand
+                break
+    return partner
+
+
+class Games(NamedTuple):
+    """The month's games, one entry per game: pair (a, b) plays a joint action of ``kind``."""
+    a: np.ndarray
+    b: np.ndarray
+    kind: np.ndarray        # 0 purchasing, 1 marketing, 2 subcontracting, 3 knowledge
+    tie: np.ndarray         # the pair's tie (see settle_games), -1 for none
+    coop_a: np.ndarray      # a contributed
+    coop_b: np.ndarray
+    s_a: np.ndarray         # the subsidised share of a's cost
+    s_b: np.ndarray
+    trust_a: np.ndarray     # a's trust in b before the game
+    trust_b: np.ndarray
+    benefit: np.ndarray
+    cost: np.ndarray
+    temptation: np.ndarray  # a withholder's share of the benefit when the other contributes
+
+
+class GameRules(NamedTuple):
+    """How the games' outcomes are settled (see cooperation.play_game)."""
+    learning_rate: float
+    attribution: float      # how much a subsidy discounts the partner's cooperation as a signal
+    betrayal_factor: float  # trust is multiplied by it after a betrayal
+    month: int
+    until: int              # a joint action's effects last through this month
+
+
+@_jit
+def settle_games(games, rules, firms, ties, new, payoff, tally, member_tally):
+    """The outcomes of the ``games``, in place (see cooperation.play_game).
+
+    The ties are ``ties`` followed by the ``new`` ties (not merged in yet, see
+    TieTable.stage): ``games.tie[k] >= len(ties.i)`` is new tie
+    ``games.tie[k] - len(ties.i)``. ``games.tie[k]`` is -1 for a pair without
+    a tie (a first encounter that left none): its game counts, but no trust
+    or month of contact is written.
+
+    Payoffs add up over a firm's games in ``payoff``; trust along a tie is
+    written by a's side for every game, then by b's side (the last write wins,
+    as NumPy's fancy assignment). When both contribute, purchasing (kind 0),
+    marketing (1) and subcontracting (2) extend the firms' ``discount_until``,
+    ``export_until`` and ``subcontract_until`` to ``rules.until``. Tallies per
+    cluster: choices, cooperative choices, games, joint actions (``tally``);
+    members' choices and cooperative choices (``member_tally``).
+    """
+    a, b, kind, idx = games.a, games.b, games.kind, games.tie
+    coop_a, coop_b, s_a, s_b, trust_a, trust_b = (games.coop_a, games.coop_b, games.s_a, games.s_b, games.trust_a,
+                                                  games.trust_b)
+    ben, cost, tau = games.benefit, games.cost, games.temptation
+    learning_rate, attribution, betrayal_factor = rules.learning_rate, rules.attribution, rules.betrayal_factor
+    month, until = rules.month, rules.until
+    tie_i, trust_ij, trust_ji, last = ties.i, ties.trust_ij, ties.trust_ji, ties.last
+    new_i, new_trust_ij, new_trust_ji, new_last = new.i, new.trust_ij, new.trust_ji, new.last
+    discount_until, export_until, subcontract_until = firms.discount_until, firms.export_until, firms.subcontract_until
+    cluster, member = firms.cluster, firms.member
+    n, n_old = len(a), len(tie_i)
+    for side in range(2):  # every game's a side, then every game's b side
+        for k in range(n):
+            if side == 0:
+                who, t, mine, theirs, s_mine, s_theirs = a[k], trust_a[k], coop_a[k], coop_b[k], s_a[k], s_b[k]
+            else:
+                who, t, mine, theirs, s_mine, s_theirs = b[k], trust_b[k], coop_b[k], coop_a[k], s_b[k], s_a[k]
+            if mine:
+                payoff[who] += (ben[k] if theirs else 0.0) - cost[k] * (1.0 - s_mine)
+            else:
+                payoff[who] += tau[k] * ben[k] if theirs else 0.0
+            # trust moves toward the partner's choice
+            if theirs:
+                v = t + learning_rate * (1.0 - attribution * s_theirs) * (1.0 - t)
+            else:
+                v = t * betrayal_factor
+            v = min(max(v, 0.0), 1.0)
+            e = idx[k]
+            if e < 0:
+                continue
+            if e < n_old:
+                if tie_i[e] == who:
+                    trust_ij[e] = v
+                else:
+                    trust_ji[e] = v
+            elif new_i[e - n_old] == who:
+                new_trust_ij[e - n_old] = v
+            else:
+                new_trust_ji[e - n_old] = v
+    for k in range(n):
+        if idx[k] >= n_old:
+            new_last[idx[k] - n_old] = month
+        elif idx[k] >= 0:
+            last[idx[k]] = month
+        both = coop_a[k] and coop_b[k]
+        if both and kind[k] == 0:
+            discount_until[a[k]] = max(discount_until[a[k]], until)
+            discount_until[b[k]] = max(discount_until[b[k]], until)
+        elif both and kind[k] == 1:
+            export_until[a[k]] = max(export_until[a[k]], until)
+            export_until[b[k]] = max(export_until[b[k]], until)
+        elif both and kind[k] == 2:
+            subcontract_until[a[k]] = max(subcontract_until[a[k]], until)
+            subcontract_until[b[k]] = max(subcontract_until[b[k]], until)
+        c = cluster[a[k]]
+        tally[0, c] += 2.0
+        tally[1, c] += np.float64(coop_a[k]) + np.float64(coop_b[k])
+        tally[2, c] += 1.0
+        tally[3, c] += np.float64(both)
+        if member[a[k]]:
+            member_tally[0, c] += 1.0
+            member_tally[1, c] += np.float64(coop_a[k])
+        if member[b[k]]:
+            member_tally[0, cluster[b[k]]] += 1.0
+            member_tally[1, cluster[b[k]]] += np.float64(coop_b[k])
+
+
+@_jit
+def awareness_differences(aware, i, j):
+    """(tie, column) of every link that exactly one end of a tie knows, in row-major order.
+
+    Each firm's row of at most 64 links is packed into the bits of an integer,
+    so a tie's differences are the set bits of one exclusive or.
+    """
+    n_links = aware.shape[1]
+    packed = np.zeros(aware.shape[0], dtype=np.uint64)
+    for s in range(aware.shape[0]):
+        v = np.uint64(0)
+        for c in range(n_links):
+            if aware[s, c]:
+                v |= np.uint64(1) << np.uint64(c)
+        packed[s] = v
+    n = 0
+    for k in range(len(i)):
+        x = packed[i[k]] ^ packed[j[k]]
+        while x:
+            x &= x - np.uint64(1)
+            n += 1
+    rows = np.empty(n, dtype=np.int64)
+    cols = np.empty(n, dtype=np.int64)
+    n = 0
+    for k in range(len(i)):
+        x = packed[i[k]] ^ packed[j[k]]
+        c = 0
+        while x:
+            if x & np.uint64(1):
+                rows[n], cols[n] = k, c
+                n += 1
+            x >>= np.uint64(1)
+            c += 1
+    return rows, cols
+
+
+@_jit
+def tie_totals(cluster, n_clusters, capacity, i, j, trust_ij, trust_ji):
+    """Per cluster the sum of trust (both directions) and the number of ties; per slot the degree."""
+    trust_sum = np.zeros(n_clusters)
+    count = np.zeros(n_clusters, dtype=np.int64)
+    degree = np.zeros(capacity, dtype=np.int64)
+    for k in range(len(i)):
+        c = cluster[i[k]]
+        trust_sum[c] += trust_ij[k] + trust_ji[k]
+        count[c] += 1
+        degree[i[k]] += 1
+        degree[j[k]] += 1
+    return trust_sum, count, degree
+
+
+@_jit
+def _maximum(x, y):
+    """``np.maximum`` of two floats: NaN if either is; the second when they are equal (-0.0 and 0.0)."""
+    if x != x:
+        return x
+    return x if x > y else y
+
+
+@_jit
+def _minimum(x, y):
+    """``np.minimum`` of two floats: NaN if either is; the second when they are equal."""
+    if x != x:
+        return x
+    return x if x < y else y
+
+
+@_jit
+def _clip(x, lo, hi):
+    """``np.clip`` of a float: NaN stays NaN, and a value equal to a bound (e.g. -0.0 at 0.0) is kept."""
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+
+
+class ClusterArrays(NamedTuple):
+    """Per cluster (indexed by cluster id): its constants and this month's prices."""
+    scale: np.ndarray             # the output scale (economy.initial_productivity)
+    p0: np.ndarray                # the reference domestic price
+    input_share: np.ndarray
+    export_share: np.ndarray      # the share of an exporter's output sold abroad
+    export_threshold: np.ndarray  # the productivity above which a firm exports
+    price: np.ndarray             # this month's domestic price
+    export_price: np.ndarray      # this month's export price
+
+
+class ProductionTerms(NamedTuple):
+    """The inputs of :func:`production` besides the firms and the clusters."""
+    month: int
+    subcontract_factor: float      # output bonus while subcontracting (1 + bonus)
+    export_open: float             # 1, or less during an export restriction
+    purchase_discount: float       # joint purchasing's discount, while it lasts
+    default_group_discount: float  # a purchasing group's discount on the open market
+    input_price: float
+    transport_cost: float
+    fixed_cost: float
+    park_cut: float                # the cut of the fixed cost in an industrial park
+    infrastructure: np.ndarray     # per cell of the grid, 0..1
+    industrial_park: np.ndarray    # per cell of the grid, 0 or 1
+    sup_discount: np.ndarray       # a purchasing group's discount, per supplier
+
+
+class Output(NamedTuple):
+    """Each live firm's output (q), exported and sold at home, unit input cost and fixed cost."""
+    q: np.ndarray
+    q_exp: np.ndarray
+    q_dom: np.ndarray
+    unit_input: np.ndarray
+    fixed: np.ndarray
+
+
+@_jit
+def production(live, firms, clusters, terms, l_pow, k_pow, supplier_factor):
+    """The :class:`Output` of each live firm (see economy.produce); writes ``firms.exporter``.
+    ``l_pow``, ``k_pow``: L**alpha and K**beta (NumPy's power); ``supplier_factor``: the markup of the
+    firm's raw-material supplier (1 on the open market)."""
+    cluster, productivity, exporter, x, y = firms.cluster, firms.productivity, firms.exporter, firms.x, firms.y
+    subcontract_until, export_until, discount_until = firms.subcontract_until, firms.export_until, firms.discount_until
+    purchasing_group, supplier = firms.purchasing_group, firms.supplier
+    scale, p0, input_share = clusters.scale, clusters.p0, clusters.input_share
+    export_share, export_threshold = clusters.export_share, clusters.export_threshold
+    month, subcontract_factor, export_open = terms.month, terms.subcontract_factor, terms.export_open
+    purchase_discount, default_group_discount = terms.purchase_discount, terms.default_group_discount
+    input_price, transport_cost, fixed_cost, park_cut = (terms.input_price, terms.transport_cost, terms.fixed_cost,
+                                                         terms.park_cut)
+    infrastructure, industrial_park, sup_discount = terms.infrastructure, terms.industrial_park, terms.sup_discount
+    n = len(live)
+    q = np.empty(n)
+    q_exp = np.empty(n)
+    q_dom = np.empty(n)
+    unit_input = np.empty(n)
+    fixed = np.empty(n)
+    for k in range(n):
+        s = live[k]
+        c = cluster[s]
+        a = productivity[s]
+        v = scale[c] * a * l_pow[k] * k_pow[k]
+        v = v * (subcontract_factor if subcontract_until[s] >= month else 1.0)
+        exports = a > export_threshold[c] or export_until[s] >= month
+        exporter[s] = exports
+        v_exp = v * export_share[c] * export_open if exports else 0.0
+        q[k], q_exp[k], q_dom[k] = v, v_exp, v - v_exp
+        infra = infrastructure[x[s], y[s]]
+        discount = purchase_discount if discount_until[s] >= month else 0.0
+        if purchasing_group[s] >= 0:
+            group = sup_discount[supplier[s]] if supplier[s] >= 0 else default_group_discount
+        else:
+            group = 0.0
+        discount = discount + group
+        unit_input[k] = (input_price * input_share[c] * p0[c] * (1.0 + transport_cost * (1.0 - infra))
+                         * supplier_factor[k] * (1.0 - _minimum(discount, 0.9)))
+        fixed[k] = fixed_cost * (1.0 - park_cut * industrial_park[x[s], y[s]])
+    return Output(q, q_exp, q_dom, unit_input, fixed)
+
+
+class SalesTerms(NamedTuple):
+    """The inputs of :func:`sales` besides the firms, the clusters and the output."""
+    wage: float
+    alpha: float    # the output elasticity of labour
+    rho: float      # 1 - 1/sigma, sigma the elasticity of substitution between varieties
+    initial: bool   # the initial month: margins set, cash left alone
+
+
+@_jit
+def sales(live, firms, clusters, out, w_exp, w_dom, payoff, terms):
+    """Sales, profit and margin of each live firm, in place in ``firms`` (see economy.produce); returns
+    (the marginal revenue product of labour per live firm, domestic supply and export supply per cluster).
+
+    A firm's sales in a market are ``Q * w / sum(w)`` over its cluster (``w`` = q**rho,
+    from NumPy, for the ``out``put of :func:`production`); sums run in the firms'
+    order, as ``np.bincount``. ``payoff``: this month's payoffs from the games per
+    slot, or an empty array for none.
+    """
+    cluster, employees = firms.cluster, firms.employees
+    output, exports, revenue, profit, margin, cash = (firms.output, firms.exports, firms.revenue, firms.profit,
+                                                      firms.margin, firms.cash)
+    q, q_exp, q_dom, unit_input, fixed = out
+    price, export_price, n_clusters = clusters.price, clusters.export_price, len(clusters.price)
+    wage, alpha, rho, initial = terms.wage, terms.alpha, terms.rho, terms.initial
+    n = len(live)
+    total_w_dom = np.zeros(n_clusters)
+    total_q_dom = np.zeros(n_clusters)
+    total_w_exp = np.zeros(n_clusters)
+    total_q_exp = np.zeros(n_clusters)
+    for k in range(n):
+        c = cluster[live[k]]
+        total_w_dom[c] += w_dom[k]
+        total_q_dom[c] += q_dom[k]
+    for k in range(n):
+        c = cluster[live[k]]
+        total_w_exp[c] += w_exp[k]
+        total_q_exp[c] += q_exp[k]
+    mrpl = np.empty(n)
+    for k in range(n):
+        s = live[k]
+        c = cluster[s]
+        share_dom = total_q_dom[c] * w_dom[k] / total_w_dom[c] if total_w_dom[c] > 0 else 0.0
+        share_exp = total_q_exp[c] * w_exp[k] / total_w_exp[c] if total_w_exp[c] > 0 else 0.0
+        rev_exp = share_exp * export_price[c]
+        rev = share_dom * price[c] + rev_exp
+        labour = np.float64(employees[s])
+        input_cost = unit_input[k] * q[k]
+        gain = rev - wage * labour - input_cost - fixed[k]
+        if len(payoff):
+            gain = gain + payoff[s]
+        output[s], exports[s], revenue[s], profit[s] = q[k], rev_exp, rev, gain
+        ratio = gain / rev if rev > 1e-9 else 0.0
+        ratio = _clip(ratio, -1.0, 1.0)
+        if initial:
+            margin[s] = ratio
+        else:
+            cash[s] += gain
+            margin[s] = 0.5 * margin[s] + 0.5 * ratio
+        mrpl[k] = alpha * (rho * rev - input_cost) / labour
+    domestic = np.zeros(n_clusters)
+    exported = np.zeros(n_clusters)
+    for k in range(n):
+        domestic[cluster[live[k]]] += q_dom[k]
+    for k in range(n):
+        exported[cluster[live[k]]] += q_exp[k]
+    return mrpl, domestic, exported
+
+
+class LearningTerms(NamedTuple):
+    """The inputs of :func:`learning` besides the firms."""
+    invest_share: float     # the share of profit invested
+    invest_learning: float  # productivity gained per unit of investment relative to capital
+    local_spillover: float  # the share of the gap to the group's mean closed
+    facility_factor: float  # a common facility's users' productivity factor
+
+
+@_jit
+def learning(live, firms, group, n_groups, growth, terms):
+    """Productivity after the walk (``growth`` = exp of the shocks, from NumPy), investment and the
+    local spillover toward the mean of the firm's (cluster, town) ``group``, and the facility's
+    gain, in place (see economy.learn); returns each live firm's investment."""
+    productivity, profit, capital, facility_user = firms.productivity, firms.profit, firms.capital, firms.facility_user
+    invest_share, invest_learning = terms.invest_share, terms.invest_learning
+    local_spillover, facility_factor = terms.local_spillover, terms.facility_factor
+    n = len(live)
+    a = np.empty(n)
+    investment = np.empty(n)
+    count = np.zeros(n_groups, dtype=np.int64)
+    total = np.zeros(n_groups)
+    for k in range(n):
+        s = live[k]
+        v = productivity[s] * growth[k]
+        invest = invest_share * _maximum(profit[s], 0.0)
+        v = v * (1.0 + invest_learning * invest / _maximum(capital[s], 1e-9))
+        a[k], investment[k] = v, invest
+        count[group[k]] += 1
+        total[group[k]] += v
+    mean = np.zeros(n_groups)
+    for g in range(n_groups):
+        if count[g] > 0:
+            mean[g] = total[g] / count[g]
+    for k in range(n):
+        s = live[k]
+        v = a[k] + local_spillover * _maximum(mean[group[k]] - a[k], 0.0)
+        productivity[s] = v * (facility_factor if facility_user[s] else 1.0)
+    return investment
+
+
+class GrowthTerms(NamedTuple):
+    """The inputs of :func:`growth_plans`, :func:`growth_draws` and :func:`growth_settle` besides the firms."""
+    depreciation: float
+    wage: float
+    buffer_per_worker: float  # the cash a firm keeps per worker before it hires
+    hire_sensitivity: float
+    max_hire_rate: float
+    max_fire_rate: float
+    fire_sensitivity: float
+    cap_per_worker: float     # the cash per worker above which owners take it out
+
+
+class Plans(NamedTuple):
+    """Each live firm's hiring rate (before the shock), whether it sheds labour, and the gap of its
+    marginal product to the wage."""
+    hire_rate: np.ndarray
+    shed: np.ndarray
+    gap: np.ndarray
+
+
+@_jit
+def growth_plans(live, firms, investment, machinery_factor, mrpl, terms):
+    """Investment into capital and cash, in place; returns the :class:`Plans` (economy.grow)."""
+    employees, margin, cash, capital = firms.employees, firms.margin, firms.cash, firms.capital
+    depreciation, wage, buffer_per_worker = terms.depreciation, terms.wage, terms.buffer_per_worker
+    hire_sensitivity, max_hire_rate = terms.hire_sensitivity, terms.max_hire_rate
+    n = len(live)
+    hire_rate = np.empty(n)
+    shed = np.empty(n, dtype=np.bool_)
+    gap = np.empty(n)
+    for k in range(n):
+        s = live[k]
+        cash[s] -= investment[k]
+        capital[s] = capital[s] * (1.0 - depreciation) + investment[k] / machinery_factor[k]
+        m = margin[s]
+        g = mrpl[k] / wage - 1.0
+        buffer_ok = cash[s] > buffer_per_worker * np.float64(employees[s])
+        if m > 0 and buffer_ok and g > 0:
+            hire_rate[k] = _minimum(_minimum(hire_sensitivity * m, g), max_hire_rate)
+        else:
+            hire_rate[k] = 0.0
+        shed[k] = m < 0 or g < -0.05
+        gap[k] = g
+    return Plans(hire_rate, shed, gap)
+
+
+@_jit
+def growth_draws(live, firms, plans, shock, terms):
+    """The Poisson means of hires and the binomial (trials, probability) of fires (economy.grow);
+    ``shock`` = max(0, 1 + Laplace noise)."""
+    employees, margin = firms.employees, firms.margin
+    hire_rate, shed, gap = plans
+    max_fire_rate, fire_sensitivity = terms.max_fire_rate, terms.fire_sensitivity
+    n = len(live)
+    lam = np.empty(n)
+    trials = np.empty(n, dtype=np.int64)
+    prob = np.empty(n)
+    for k in range(n):
+        s = live[k]
+        labour = employees[s]
+        lam[k] = np.float64(labour) * hire_rate[k] * shock[k]
+        if shed[k]:
+            rate = _minimum(max_fire_rate, fire_sensitivity * _maximum(-margin[s], -gap[k]) * shock[k])
+        else:
+            rate = 0.0
+        prob[k] = _clip(rate, 0.0, 1.0)
+        trials[k] = max(labour - 1, 0)
+    return lam, trials, prob
+
+
+@_jit
+def growth_settle(live, firms, hires, fires, terms):
+    """New head counts, loan repayments and the cash cap, in place (economy.grow)."""
+    employees, loan_left, loan_payment, cash = firms.employees, firms.loan_left, firms.loan_payment, firms.cash
+    cap_per_worker = terms.cap_per_worker
+    for k in range(len(live)):
+        s = live[k]
+        employees[s] = max(1, employees[s] + hires[k] - fires[k])
+        if loan_left[s] > 0:
+            cash[s] -= loan_payment[s]
+            loan_left[s] -= 1
+        cash[s] = _minimum(cash[s], cap_per_worker * np.float64(employees[s]))
+
+
+class Requests(NamedTuple):
+    """The month's requests for support services, per kind r (0 training, 1 credit, 2 technology, 3 parks
+    and business services) and live firm k."""
+    want: np.ndarray       # [r, k]: firm k asks for kind r
+    need: np.ndarray       # [r, k]: how much it needs it (the largest are served first)
+    tie_break: np.ndarray  # [k]: among equal needs, the smallest first
+    promoted: np.ndarray   # [k]: a uniform draw; export promotion works when below the institution's quality
+    wage_bill: np.ndarray  # [k]
+
+
+class Institutions(NamedTuple):
+    """The support institutions (indexed by id) and the awareness columns through which firms know them."""
+    of_cluster: np.ndarray   # [cluster, column]: the institution behind a firm's awareness column
+    kind_cols: np.ndarray    # [r, :kind_n_cols[r]]: the columns of the institutions that serve kind r
+    kind_n_cols: np.ndarray
+    capacity: np.ndarray     # firms served a month
+    fee: np.ndarray
+    quality: np.ndarray
+
+
+class ServiceTerms(NamedTuple):
+    """The inputs of :func:`serve_requests` besides the firms, the requests and the institutions."""
+    month: int
+    training_gain: float
+    technology_gain: float
+    loan_size_months: float       # a loan, in months of the firm's wage bill
+    loan_repay_factor: float      # total repaid per unit lent
+    loan_months: int
+    export_promotion_months: int
+
+
+@_jit
+def serve_requests(live, firms, requests, institutions, terms):
+    """The month's support services, in place (see services.serve); returns the firms served per institution.
+
+    Request kind r is made by the live firms where ``requests.want[r]``, to the
+    first of the institutions of ``institutions.kind_cols[r]`` that the firm
+    knows of; each institution serves up to its capacity, largest
+    ``requests.need[r]`` first (``tie_break`` among equals). The kinds are
+    served in that order, each from the state the month began with.
+    """
+    cluster, aware, cash, productivity = firms.cluster, firms.aware, firms.cash, firms.productivity
+    loan_payment, loan_left, export_until = firms.loan_payment, firms.loan_left, firms.export_until
+    want, need, tie_break, promoted, wage_bill = requests
+    cluster_institutions, kind_cols, kind_n_cols = (institutions.of_cluster, institutions.kind_cols,
+                                                    institutions.kind_n_cols)
+    inst_capacity, inst_fee, inst_quality = institutions.capacity, institutions.fee, institutions.quality
+    month, training_gain, technology_gain = terms.month, terms.training_gain, terms.technology_gain
+    loan_size_months, loan_repay_factor, loan_months = (terms.loan_size_months, terms.loan_repay_factor,
+                                                        terms.loan_months)
+    export_promotion_months = terms.export_promotion_months
+    count = np.zeros(len(inst_capacity), dtype=np.int64)
+    for r in range(4):
+        cols = kind_cols[r, :kind_n_cols[r]]
+        n_req = 0
+        for k in range(len(live)):
+            n_req += want[r, k]
+        if n_req == 0 or len(cols) == 0:
+            continue
+        req = np.empty(n_req, dtype=np.int64)
+        n_req = 0
+        for k in range(len(live)):
+            if want[r, k]:
+                req[n_req] = k
+                n_req += 1
+        first = first_known(live[req], aware, cols)
+        n_has = 0
+        for m in range(len(req)):
+            n_has += first[m] >= 0
+        asked = np.empty(n_has, dtype=np.int64)
+        inst = np.empty(n_has, dtype=np.int64)
+        key1 = np.empty(n_has)
+        key2 = np.empty(n_has)
+        e = 0
+        for m in range(len(req)):
+            if first[m] >= 0:
+                k = req[m]
+                asked[e], inst[e] = k, cluster_institutions[cluster[live[k]], first[m]]
+                key1[e], key2[e] = -need[r, k], tie_break[k]
+                e += 1
+        served = served_first(inst, inst_capacity, key1, key2)
+        for m in range(n_has):
+            if not served[m]:
+                continue
+            k, g = asked[m], inst[m]
+            s = live[k]
+            count[g] += 1
+            cash[s] -= inst_fee[g]
+            q = inst_quality[g]
+            if r == 0:
+                productivity[s] *= 1.0 + training_gain * q
+            elif r == 2:
+                productivity[s] *= 1.0 + technology_gain * q
+            elif r == 1:
+                amount = loan_size_months * wage_bill[k]
+                cash[s] += amount
+                loan_payment[s] = amount * loan_repay_factor / loan_months
+                loan_left[s] = loan_months
+            elif promoted[k] < q:
+                export_until[s] = max(export_until[s], month + export_promotion_months)
+    return count
+
+
+@_jit
+def spinoff_groups(key, n_keys, margin, spinoff_rate, profit_sensitivity):
+    """The (cluster, town) groups with live firms (``key`` per live firm, 0..n_keys-1), ascending: their
+    sizes, the Poisson means of their spin-offs, and their members in live order (a counting sort;
+    ``starts`` where each group's begin). Means: ``rate * size * max(0, 1 + sensitivity * mean margin)``,
+    the margins summed in live order (``margin`` per live firm)."""
+    by_key = np.zeros(n_keys, dtype=np.int64)
+    for k in range(len(key)):
+        by_key[key[k]] += 1
+    rank = np.full(n_keys, -1, dtype=np.int64)
+    n_groups = 0
+    for g in range(n_keys):
+        if by_key[g] > 0:
+            rank[g] = n_groups
+            n_groups += 1
+    counts = np.empty(n_groups, dtype=np.int64)
+    total = np.zeros(n_groups)
+    for g in range(n_keys):
+        if by_key[g] > 0:
+            counts[rank[g]] = by_key[g]
+    for k in range(len(key)):
+        total[rank[key[k]]] += margin[k]
+    lam = np.empty(n_groups)
+    starts = np.zeros(n_groups, dtype=np.int64)
+    for r in range(n_groups):
+        lam[r] = spinoff_rate * counts[r] * _maximum(0.0, 1.0 + profit_sensitivity * (total[r] / max(counts[r], 1)))
+        if r > 0:
+            starts[r] = starts[r - 1] + counts[r - 1]
+    members = np.empty(len(key), dtype=np.int64)
+    fill = starts.copy()
+    for k in range(len(key)):
+        r = rank[key[k]]
+        members[fill[r]] = k
+        fill[r] += 1
+    return counts, lam, members, starts
+
+
+@_jit
+def pick_parents(n_spin, u, counts, starts, members):
+    """Each spin-off's parent, uniform within its group (``u``: one uniform per spin-off, in group order):
+    positions in the live firms."""
+    parents = np.empty(len(u), dtype=np.int64)
+    e = 0
+    for r in range(len(n_spin)):
+        for _ in range(n_spin[r]):
+            parents[e] = members[starts[r] + min(np.int64(u[e] * counts[r]), counts[r] - 1)]
+            e += 1
+    return parents
+
+
+class Entrants(NamedTuple):
+    """The month's entrants, one entry each: the spin-offs (of ``parents``) first, then the outsiders."""
+    slots: np.ndarray           # their firm slots
+    parents: np.ndarray         # the spin-offs' parents' slots
+    cluster: np.ndarray
+    noise: np.ndarray           # [5, entrant]: standard normals (x, y, productivity, prior, propensity)
+    offsets: np.ndarray         # [2, entrant]: a spin-off's cell next to its parent's, -1..1 each way
+    base: np.ndarray            # the entrant productivity of the cluster
+    growth_par: np.ndarray      # the spin-offs' exp of productivity noise (NumPy's)
+    growth_exo: np.ndarray      # the outsiders' exp of productivity noise (NumPy's)
+    prior_exo: np.ndarray       # the outsiders' prior trust (Beta draws)
+    propensity_exo: np.ndarray  # the outsiders' cooperation propensity (Beta draws)
+
+
+class EntryTerms(NamedTuple):
+    """The inputs of :func:`place_entrants` besides the entrants and the firms."""
+    town_xy: np.ndarray      # [cluster, 2]: the cell of the cluster's town
+    spread: np.ndarray       # per cluster: how far around its town an outsider settles, in cells
+    width: int
+    height: int
+    nearest: np.ndarray      # [x, y]: the nearest town of each cell
+    capital_per_worker: float
+    initial_cash: float
+    month: int
+
+
+@_jit
+def place_entrants(entrants, firms, terms):
+    """The state of the month's ``entrants`` in the firm table, in place (see demography.enter_firms)."""
+    slots, parents, cl, noise, offsets = (entrants.slots, entrants.parents, entrants.cluster, entrants.noise,
+                                          entrants.offsets)
+    base, growth_par, growth_exo = entrants.base, entrants.growth_par, entrants.growth_exo
+    prior_exo, propensity_exo = entrants.prior_exo, entrants.propensity_exo
+    town_xy, spread, width, height, nearest = terms.town_xy, terms.spread, terms.width, terms.height, terms.nearest
+    capital_per_worker, initial_cash, month = terms.capital_per_worker, terms.initial_cash, terms.month
+    alive, cluster, x, y, town, employees = firms.alive, firms.cluster, firms.x, firms.y, firms.town, firms.employees
+    capital, productivity = firms.capital, firms.productivity
+    prior_trust, propensity = firms.prior_trust, firms.propensity
+    trust_cda, cash, age, birth_month, margin = firms.trust_cda, firms.cash, firms.age, firms.birth_month, firms.margin
+    aware = firms.aware
+    n_par = len(parents)
+    for e in range(len(slots)):
+        s = slots[e]
+        c = cl[e]
+        if e < n_par:
+            par = parents[e]
+            px = np.float64(x[par] + offsets[0, e])
+            py = np.float64(y[par] + offsets[1, e])
+        else:
+            px = town_xy[c, 0] + np.rint(noise[0, e] * spread[c])
+            py = town_xy[c, 1] + np.rint(noise[1, e] * spread[c])
+        sx = np.int64(_clip(px, 0.0, np.float64(width - 1)))
+        sy = np.int64(_clip(py, 0.0, np.float64(height - 1)))
+        alive[s] = True
+        cluster[s] = c
+        x[s], y[s] = sx, sy
+        town[s] = nearest[sx, sy]
+        employees[s] = 1
+        capital[s] = capital_per_worker
+        if e < n_par:
+            productivity[s] = np.sqrt(productivity[par] * base[e]) * growth_par[e]
+            prior = prior_trust[par] + 0.05 * noise[3, e]
+            prop = propensity[par] + 0.05 * noise[4, e]
+        else:
+            productivity[s] = base[e] * growth_exo[e - n_par]
+            prior = prior_exo[e - n_par]
+            prop = propensity_exo[e - n_par]
+        prior_trust[s] = _clip(prior, 0.0, 1.0)
+        propensity[s] = _clip(prop, 0.0, 1.0)
+        trust_cda[s] = prior_trust[s]
+        cash[s] = initial_cash
+        age[s] = -1
+        birth_month[s] = month
+        margin[s] = 0.0
+        if e < n_par:
+            for col in range(aware.shape[1]):
+                aware[s, col] = aware[par, col]

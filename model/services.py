@@ -64,11 +64,14 @@ def serve(model) -> None:
     ])
     need = np.stack([median - a, -cash / wage_bill, margin, a / thr])
     cols, n_cols = model.request_columns
-    count = kernels.serve_requests(
-        live, f.cluster, model.cluster_institutions, cols, n_cols, want, need, tie_break, promoted, f.aware,
-        model.inst_capacity, model.inst_fee, model.inst_quality, wage_bill, model.month, p.training_gain,
-        p.technology_gain, p.loan_size_months, 1.0 + 0.01 * p.loan_months, p.loan_months,
-        p.export_promotion_months, f.cash, f.productivity, f.loan_payment, f.loan_left, f.export_until)
+    requests = kernels.Requests(want=want, need=need, tie_break=tie_break, promoted=promoted, wage_bill=wage_bill)
+    institutions = kernels.Institutions(of_cluster=model.cluster_institutions, kind_cols=cols, kind_n_cols=n_cols,
+                                        capacity=model.inst_capacity, fee=model.inst_fee, quality=model.inst_quality)
+    terms = kernels.ServiceTerms(
+        month=model.month, training_gain=p.training_gain, technology_gain=p.technology_gain,
+        loan_size_months=p.loan_size_months, loan_repay_factor=1.0 + 0.01 * p.loan_months, loan_months=p.loan_months,
+        export_promotion_months=p.export_promotion_months)
+    count = kernels.serve_requests(live, f.arrays(), requests, institutions, terms)
     for k_inst in np.flatnonzero(count):
         model.institutions[k_inst].served_last_month = int(count[k_inst])
 

@@ -12,42 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
+from .kernels import FirmArrays, TieArrays
+from .schema import FIRM_FIELDS  # field: (dtype, fill value for a free slot)
 from .tiekey import KEY_BASE  # tie key = i * KEY_BASE + j
-
-# field: (dtype, fill value for a free slot)
-FIRM_FIELDS: dict[str, tuple[type, float]] = {
-    "alive": (bool, False),
-    "cluster": (np.int64, -1),
-    "x": (np.int64, 0),
-    "y": (np.int64, 0),
-    "town": (np.int64, -1),
-    "employees": (np.int64, 0),
-    "capital": (np.float64, 0.0),
-    "productivity": (np.float64, 0.0),
-    "cash": (np.float64, 0.0),
-    "age": (np.int64, 0),
-    "birth_month": (np.int64, 0),
-    "propensity": (np.float64, 0.0),   # cooperation propensity, fixed trait 0..1
-    "prior_trust": (np.float64, 0.0),  # trust in a stranger, fixed trait 0..1
-    "trust_cda": (np.float64, 0.0),
-    "exporter": (bool, False),
-    "member": (bool, False),           # association member
-    "revenue": (np.float64, 0.0),
-    "profit": (np.float64, 0.0),
-    "margin": (np.float64, 0.0),       # smoothed profit / revenue
-    "output": (np.float64, 0.0),
-    "exports": (np.float64, 0.0),
-    "loan_payment": (np.float64, 0.0),
-    "loan_left": (np.int64, 0),        # months of repayment left
-    "discount_until": (np.int64, -1),  # joint purchasing discount valid through this month
-    "export_until": (np.int64, -1),    # export access (marketing, promotion) through this month
-    "subcontract_until": (np.int64, -1),
-    "purchasing_group": (np.int64, -1),
-    "marketing_group": (np.int64, -1),
-    "consortium": (np.int64, -1),
-    "facility_user": (bool, False),
-    "supplier": (np.int64, -1),        # raw-material supplier used, -1 = open market
-}
 
 
 class FirmTable:
@@ -60,6 +27,24 @@ class FirmTable:
         # awareness of each support institution and supplier (the "links")
         self.aware = np.zeros((self.capacity, max(n_links, 1)), dtype=bool)
         self._live = None
+        self._arrays = kernels.firm_arrays(self)  # (made again when the arrays are, in _grow)
+
+    def arrays(self) -> FirmArrays:
+        """The table's arrays (the same arrays, not copies) as one :class:`model.kernels.FirmArrays`, for
+        the kernels. Take it again after :meth:`allocate`, which may replace them (only ``_grow``
+        replaces an array, and it makes this view again)."""
+        return self._arrays
+
+    def __getstate__(self) -> dict:
+        """For pickle and copy: the arrays without the kernels' view of them (numba's, which does not
+        pickle; made again on loading)."""
+        state = self.__dict__.copy()
+        del state["_arrays"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._arrays = kernels.firm_arrays(self)
 
     def live(self) -> np.ndarray:
         """Slot indices of live firms, ascending.
@@ -103,6 +88,7 @@ class FirmTable:
         aware[:old] = self.aware
         self.aware = aware
         self.capacity = new_capacity
+        self._arrays = kernels.firm_arrays(self)
 
 
 def sorted_member(sorted_keys: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -164,7 +150,7 @@ class TieTable:
         self._version = 0  # bumped whenever ties are added or removed
         self._pending = None  # mask of the ties to keep, when a removal is held back
         self._n_pending = 0  # how many ties that removal drops
-        self._staged = None  # new ties held back: (key, i, j, trust_ij, trust_ji, last), keys ascending
+        self._staged = None  # new ties held back (TieArrays), keys ascending
         self._added: list[np.ndarray] = []  # keys added and removed since take_changes()
         self._removed: list[np.ndarray] = []
         self._adjacency = None
@@ -172,15 +158,20 @@ class TieTable:
     def __len__(self) -> int:
         """The number of ties, held-back changes counted (read without applying them)."""
         n = len(self._i) - (self._n_pending if self._pending is not None else 0)
-        return n + (len(self._staged[0]) if self._staged is not None else 0)
+        return n + (len(self._staged.key) if self._staged is not None else 0)
 
     @property
     def version(self) -> int:
         self._flush()
         return self._version
 
-    def _arrays(self):
-        return self._key, self._i, self._j, self._trust_ij, self._trust_ji, self._last
+    def _arrays(self) -> TieArrays:
+        return TieArrays(self._key, self._i, self._j, self._trust_ij, self._trust_ji, self._last)
+
+    def arrays(self) -> TieArrays:
+        """The tie arrays (not copies), any held-back change applied, for the kernels."""
+        self._flush()
+        return self._arrays()
 
     def _set_arrays(self, arrays) -> None:
         self._key, self._i, self._j, self._trust_ij, self._trust_ji, self._last = arrays
@@ -189,14 +180,13 @@ class TieTable:
     def _flush(self) -> None:
         """Apply a removal or an addition held back, if any (there is never both)."""
         if self._staged is not None:
-            *arrays, _removed, _at = kernels.merge_ties(np.zeros(0, dtype=np.bool_), *self._arrays(),
-                                                        *self._staged)
+            arrays, _removed, _at = kernels.merge_ties(np.zeros(0, dtype=np.bool_), self._arrays(), self._staged)
             self._staged = None  # (only once merged: a failed merge loses no tie)
             self._set_arrays(arrays)
         if self._pending is None:
             return
         keep, self._pending = self._pending, None
-        *arrays, removed = kernels.keep_ties(keep, *self._arrays())
+        arrays, removed = kernels.keep_ties(keep, self._arrays())
         self._set_arrays(arrays)
         self._removed.append(removed)
 
@@ -238,10 +228,10 @@ class TieTable:
             new = np.flatnonzero((idx < 0) & (a != b))
         if len(new):
             added = self._new_ties(a, b, trust_a, trust_b, month, new)
-            keys = added[0]
+            keys = added.key
             keep = self._pending
-            *arrays, removed, at = kernels.merge_ties(
-                np.zeros(0, dtype=np.bool_) if keep is None else keep, *self._arrays(), *added)
+            arrays, removed, at = kernels.merge_ties(
+                np.zeros(0, dtype=np.bool_) if keep is None else keep, self._arrays(), added)
             self._pending = None  # (only once the merge has taken them: a failed add loses no removal)
             self._set_arrays(arrays)
             if keep is not None:
@@ -252,8 +242,8 @@ class TieTable:
             idx = self.find(a, b)
         return idx
 
-    def _new_ties(self, a, b, trust_a, trust_b, month, new):
-        """The tie arrays (key, i, j, trust_ij, trust_ji, last) of the pairs ``new`` (indices into a and b),
+    def _new_ties(self, a, b, trust_a, trust_b, month, new) -> TieArrays:
+        """The tie arrays of the pairs ``new`` (indices into a and b),
         one per pair (the first), in key order (as np.unique(..., return_index=True), without its
         overhead)."""
         keys = self.keys(a[new], b[new])
@@ -264,26 +254,26 @@ class TieTable:
         keys, new = keys[first], new[order[first]]
         an, bn = a[new], b[new]
         swap = an > bn
-        return (keys, np.where(swap, bn, an), np.where(swap, an, bn),
-                np.where(swap, trust_b[new], trust_a[new]).astype(np.float64),
-                np.where(swap, trust_a[new], trust_b[new]).astype(np.float64),
-                np.full(len(new), month, dtype=np.int64))
+        return TieArrays(keys, np.where(swap, bn, an), np.where(swap, an, bn),
+                         np.where(swap, trust_b[new], trust_a[new]).astype(np.float64),
+                         np.where(swap, trust_a[new], trust_b[new]).astype(np.float64),
+                         np.full(len(new), month, dtype=np.int64))
 
     def stage(self, a: np.ndarray, b: np.ndarray, trust_a: np.ndarray, trust_b: np.ndarray, month: int):
         """Add ties for pairs that have none, as ``add(..., untied=True)``, but hold them back: the next
         :meth:`rewrite` merges them in its own pass (any read before it merges them first).
 
-        Returns the held-back arrays (key, i, j, trust_ij, trust_ji, last), keys ascending: the tie
+        Returns the held-back :class:`TieArrays`, keys ascending: the tie
         arrays' indices of the ties are unchanged until the merge, and new tie ``k`` is written at
         index ``k`` of these (see ``kernels.settle_games``).
         """
         self._flush()
         if len(a) == 0:
-            return kernels._tie_arrays(0)
+            return kernels.empty_ties(0)
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
         self._staged = self._new_ties(a, b, trust_a, trust_b, month, np.arange(len(a)))
-        self._added.append(self._staged[0])
+        self._added.append(self._staged.key)
         return self._staged
 
     def trust_of(self, idx: np.ndarray, who: np.ndarray) -> np.ndarray:
@@ -301,21 +291,21 @@ class TieTable:
         self._flush()
         if mask.all():
             return
-        *arrays, removed = kernels.keep_ties(mask, *self._arrays())
+        arrays, removed = kernels.keep_ties(mask, self._arrays())
         self._set_arrays(arrays)
         self._removed.append(removed)
 
     def rewrite(self, kernel, *args) -> None:
-        """Let ``kernel(*args, key, i, j, trust_ij, trust_ji, last, *new)`` update the ties, merge in the new
-        ties held back (``new``: their six arrays, empty if none; see :meth:`stage`) and drop some (order
-        kept), in one pass: it returns the new arrays of the ties that stay and the keys of those that
-        go (as :meth:`keep` with a mask it computes)."""
+        """Let ``kernel(*args, ties, new)`` update the ties, merge in the new ties held back (``new``, empty
+        if none; see :meth:`stage`) and drop some (order kept), in one pass: it returns the
+        :class:`TieArrays` of the ties that stay and the keys of those that go (as :meth:`keep` with a
+        mask it computes)."""
         if self._pending is not None:
             self._flush()
         staged = self._staged
         if len(self._i) == 0 and staged is None:
             return
-        *arrays, removed = kernel(*args, *self._arrays(), *(staged or kernels._tie_arrays(0)))
+        arrays, removed = kernel(*args, self._arrays(), kernels.empty_ties(0) if staged is None else staged)
         self._staged = None  # (only once merged: a failed kernel loses no tie)
         self._set_arrays(arrays)
         if len(removed):
@@ -349,8 +339,8 @@ class TieTable:
     def degree(self, capacity: int) -> np.ndarray:
         return (np.bincount(self.i, minlength=capacity) + np.bincount(self.j, minlength=capacity))
 
-    def adjacency(self, capacity: int):
-        """CSR adjacency over slots, both directions: (offsets, neighbour, tie index).
+    def adjacency(self, capacity: int) -> kernels.Adjacency:
+        """CSR adjacency over slots, both directions (:class:`model.kernels.Adjacency`).
 
         Built by a counting sort (O(ties + slots)); within a row, neighbours come
         in the order of the tie table (ties where the slot is ``i`` first). Kept

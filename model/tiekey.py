@@ -1,4 +1,4 @@
-"""The key of the tie between firm slots i < j: ``i * KEY_BASE + j`` (model.state, model.kernel_code)."""
+"""The key of the tie between firm slots i < j: ``i * KEY_BASE + j`` (model.state, model.kernels)."""
 
 import numpy as np
 

@@ -18,7 +18,7 @@ import pytest
 
 from model import ClusterModel, ModelParams, ShockParams, cda, cooperation, demography, economy, kernels, market
 from model import presets, services
-from model.state import FIRM_FIELDS
+from model.state import FIRM_FIELDS, FirmTable
 
 
 # ------------------------------------------------------------------ the NumPy reference
@@ -367,33 +367,35 @@ def test_compiled_steps_equal_the_numpy_code(name):
 def test_production_and_sales_by_hand():
     # two firms of one cluster, no exports, no discounts: q = scale * A * L**alpha * K**beta
     live = np.array([0, 1])
-    cluster = np.array([0, 0])
-    employees = np.array([1, 4])
-    l_pow = employees.astype(float) ** 0.5
+    table = FirmTable(2, 1)
+    table.employees[:2] = [1, 4]
+    table.productivity[:2] = 1.0
+    firms = table.arrays()
+    l_pow = table.employees[live].astype(float) ** 0.5
     k_pow = np.array([1.0, 4.0]) ** 0.5
-    grid = np.zeros((1, 1))
-    never = np.full(2, -1)
-    exporter = np.zeros(2, dtype=bool)
-    q, q_exp, q_dom, unit, fixed = kernels.production(
-        live, cluster, np.array([1.0, 1.0]), l_pow, k_pow, np.array([2.0]), 5, never, 1.5, never,
-        np.array([9.0]), np.array([0.5]), 1.0, exporter, np.zeros(2, np.int64), np.zeros(2, np.int64), grid + 1.0,
-        np.zeros((1, 1), np.int64), never, 0.1, never, never, np.zeros(0), 0.0, 1.0, np.array([0.5]),
-        np.array([2.0]), 0.2, np.ones(2), 3.0, 0.5)
-    np.testing.assert_allclose(q, [2.0, 8.0])
-    np.testing.assert_allclose(q_exp, 0.0)
-    np.testing.assert_allclose(q_dom, q)
-    np.testing.assert_allclose(unit, 1.0)  # price 2 x input share 0.5, full infrastructure, no markup
-    np.testing.assert_allclose(fixed, 3.0)
-    assert not exporter.any()
+    one = np.ones(1)
+    clusters = kernels.ClusterArrays(scale=np.array([2.0]), p0=np.array([2.0]), input_share=np.array([0.5]),
+                                     export_share=np.array([0.5]), export_threshold=np.array([9.0]), price=one,
+                                     export_price=one)
+    terms = kernels.ProductionTerms(month=5, subcontract_factor=1.5, export_open=1.0, purchase_discount=0.1,
+                                    default_group_discount=0.0, input_price=1.0, transport_cost=0.2, fixed_cost=3.0,
+                                    park_cut=0.5, infrastructure=np.ones((1, 1)), industrial_park=np.zeros((1, 1)),
+                                    sup_discount=np.zeros(0))
+    out = kernels.production(live, firms, clusters, terms, l_pow, k_pow, np.ones(2))
+    np.testing.assert_allclose(out.q, [2.0, 8.0])
+    np.testing.assert_allclose(out.q_exp, 0.0)
+    np.testing.assert_allclose(out.q_dom, out.q)
+    np.testing.assert_allclose(out.unit_input, 1.0)  # price 2 x input share 0.5, full infrastructure, no markup
+    np.testing.assert_allclose(out.fixed, 3.0)
+    assert not table.exporter.any()
     # rho = 1: sales proportional to output; price 1: revenue = output
-    out = [np.zeros(2) for _ in range(6)]
-    mrpl, dom, exp = kernels.sales(live, cluster, 1, employees, q, q_exp, q_dom, q_exp, q_dom, unit, fixed,
-                                   np.array([1.0]), np.array([1.0]), 0.5, np.zeros(0), False, 0.5, 1.0, *out)
-    output, exports, revenue, profit, margin, cash = out
-    np.testing.assert_allclose(revenue, [2.0, 8.0])
+    mrpl, dom, exp = kernels.sales(live, firms, clusters, out, out.q_exp, out.q_dom, np.zeros(0),
+                                   kernels.SalesTerms(wage=0.5, alpha=0.5, rho=1.0, initial=False))
+    profit = table.profit[live]
+    np.testing.assert_allclose(table.revenue[live], [2.0, 8.0])
     np.testing.assert_allclose(profit, [2.0 - 0.5 - 2.0 - 3.0, 8.0 - 2.0 - 8.0 - 3.0])
-    np.testing.assert_allclose(cash, profit)
-    np.testing.assert_allclose(margin, 0.5 * np.clip(profit / revenue, -1, 1))
+    np.testing.assert_allclose(table.cash[live], profit)
+    np.testing.assert_allclose(table.margin[live], 0.5 * np.clip(profit / table.revenue[live], -1, 1))
     np.testing.assert_allclose(mrpl, [0.5 * (2.0 - 2.0) / 1, 0.5 * (8.0 - 8.0) / 4])
     np.testing.assert_allclose(dom, [10.0])
     np.testing.assert_allclose(exp, [0.0])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
 from model import kernels
-from model.state import KEY_BASE, TieTable
+from model.kernels import TieArrays
+from model.state import KEY_BASE, FirmTable, TieTable
 
 
 def _table(pairs):
@@ -14,6 +18,24 @@ def _table(pairs):
     a, b = np.array(pairs).T
     t.add(a, b, np.full(len(a), 0.5), np.full(len(a), 0.5), month=0)
     return t
+
+
+def _firms(n_links: int = 1, **fields):
+    """A firm table of 16 slots with the fields given set (the first slots)."""
+    table = FirmTable(16, n_links)
+    for name, values in fields.items():
+        values = np.asarray(values)
+        getattr(table, name)[:len(values)] = values
+    return table
+
+
+def _ties(key, i, j, trust_ij, trust_ji, last):
+    return TieArrays(np.asarray(key, dtype=np.int64), np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64),
+                     np.asarray(trust_ij, dtype=float), np.asarray(trust_ji, dtype=float),
+                     np.asarray(last, dtype=np.int64))
+
+
+NO_TIES = _ties([], [], [], [], [], [])
 
 
 def test_adjacency_of_a_small_graph():
@@ -42,18 +64,18 @@ def test_merge_and_keep_ties_equal_insert_and_mask():
     vals = [rng.random(len(old)), rng.random(len(old))]
     nvals = [rng.random(len(new)), rng.random(len(new))]
     everything = np.zeros(0, dtype=bool)
-    out = kernels.merge_ties(everything, old, old + 1, old + 2, *vals, old + 3, new, new + 1, new + 2, *nvals,
-                             new + 3)
+    out, removed, _at = kernels.merge_ties(everything, _ties(old, old + 1, old + 2, *vals, old + 3),
+                                           _ties(new, new + 1, new + 2, *nvals, new + 3))
     at = np.searchsorted(old, new)
-    assert np.array_equal(out[0], np.insert(old, at, new))
-    assert np.array_equal(out[3], np.insert(vals[0], at, nvals[0]))
-    assert np.array_equal(out[5], np.insert(old + 3, at, new + 3))
-    assert len(out[6]) == 0
-    mask = rng.random(len(out[0])) < 0.7
-    kept = kernels.keep_ties(mask, *out[:6])
-    for got, full in zip(kept[:6], out):
+    assert np.array_equal(out.key, np.insert(old, at, new))
+    assert np.array_equal(out.trust_ij, np.insert(vals[0], at, nvals[0]))
+    assert np.array_equal(out.last, np.insert(old + 3, at, new + 3))
+    assert len(removed) == 0
+    mask = rng.random(len(out.key)) < 0.7
+    kept, removed = kernels.keep_ties(mask, out)
+    for got, full in zip(kept, out):
         assert np.array_equal(got, full[mask])
-    assert np.array_equal(kept[6], out[0][~mask])
+    assert np.array_equal(removed, out.key[~mask])
 
 
 def test_merge_ties_with_a_mask_equals_keep_then_insert():
@@ -63,14 +85,14 @@ def test_merge_ties_with_a_mask_equals_keep_then_insert():
     mask[-3:] = False  # the last old ties go too
     # new keys: some fresh, some equal to old keys that are removed (a slot reused by a new firm)
     new = np.union1d(np.setdiff1d(np.unique(rng.integers(0, 10_000, 80)), old), old[~mask][::2])
-    cols = [old, old + 1, old + 2, rng.random(len(old)), rng.random(len(old)), old + 3]
-    ncols = [new, new + 1, new + 2, rng.random(len(new)), rng.random(len(new)), new + 3]
-    got = kernels.merge_ties(mask, *cols, *ncols)
-    kept = kernels.keep_ties(mask, *cols)
-    want = kernels.merge_ties(np.zeros(0, dtype=bool), *kept[:6], *ncols)
-    for g, w in zip(got[:6], want[:6]):
+    ties = _ties(old, old + 1, old + 2, rng.random(len(old)), rng.random(len(old)), old + 3)
+    new_ties = _ties(new, new + 1, new + 2, rng.random(len(new)), rng.random(len(new)), new + 3)
+    got, removed, _at = kernels.merge_ties(mask, ties, new_ties)
+    kept, _removed = kernels.keep_ties(mask, ties)
+    want, _removed, _at = kernels.merge_ties(np.zeros(0, dtype=bool), kept, new_ties)
+    for g, w in zip(got, want):
         assert np.array_equal(g, w)
-    assert np.array_equal(got[6], old[~mask])
+    assert np.array_equal(removed, old[~mask])
 
 
 def test_union_sorted_equals_union1d():
@@ -132,12 +154,10 @@ def test_pick_known_partners_by_hand():
     t = _table([(0, 1), (0, 2)])
     t.trust_ij[:] = [0.9, 0.1]
     t.trust_ji[:] = [0.5, 0.8]
-    offsets, nbr, tie = kernels.csr_adjacency(t.i, t.j, 4)
     seekers = np.array([0, 0, 2, 3])
     u_pick = np.array([0.2, 0.7, 0.0, 0.5])  # 0 draws its first tie (to 1), then its second (to 2)
     u_keep = np.array([0.5, 0.5, 0.5, 0.0])  # kept when below the trust: 0.9 yes, 0.1 no, 0.8 yes
-    partner, chosen = kernels.pick_known_partners(seekers, u_pick, u_keep, offsets, nbr, tie, t.trust_ij,
-                                                  t.trust_ji)
+    partner, chosen = kernels.pick_known_partners(seekers, u_pick, u_keep, t.adjacency(4), t.arrays())
     assert partner.tolist() == [1, -1, 0, -1] and chosen.tolist() == [0, -1, 1, -1]
 
 
@@ -151,23 +171,26 @@ def test_staged_ties_merge_in_the_decay_pass_as_add_then_decay():
     trust_a, trust_b = rng.random(len(a)), rng.random(len(a))
     prior = rng.random(300)
     # month 30: the old ties (month 0) are idle and decay toward the priors, some below tie_min
-    decay = (kernels.decay_ties, np.zeros(0), 0.5, np.zeros(300, dtype=bool), np.zeros(300, dtype=np.int64), 30,
-             24, 0.5, 0.45, prior)
+    firms = FirmTable(300, 1)
+    firms.prior_trust[:] = prior
+    rules = kernels.DecayRules(gossip_rate=np.zeros(0), gossip_weight=0.5, month=30, tie_memory=24, tie_decay=0.5,
+                               tie_min=0.45)
+    decay = (kernels.decay_ties, firms.arrays(), rules)
     added.add(a, b, trust_a, trust_b, 30, untied=True)
     added.rewrite(*decay)
     n_before = len(staged)
     new = staged.stage(a, b, trust_a, trust_b, 30)
-    assert len(staged) == n_before + len(new[0]) and len(new[0]) == len(np.unique(staged.keys(a, b)))
+    assert len(staged) == n_before + len(new.key) and len(new.key) == len(np.unique(staged.keys(a, b)))
     assert staged._staged is not None  # held back (len read nothing)
     staged.rewrite(*decay)
     assert all(np.array_equal(x, y) for x, y in zip(added._arrays(), staged._arrays()))
     assert all(np.array_equal(x, y) for x, y in zip(added.take_changes(), staged.take_changes()))
-    assert 0 < len(added) < n_before + len(new[0])
+    assert 0 < len(added) < n_before + len(new.key)
     # a read before the decay merges the held-back ties as add does
     read = _table(pairs)
     read.stage(a, b, trust_a, trust_b, 30)
-    assert np.array_equal(read.key, np.union1d(_table(pairs).key, new[0]))
-    assert np.array_equal(read.trust_ij[np.searchsorted(read.key, new[0])], new[3])
+    assert np.array_equal(read.key, np.union1d(_table(pairs).key, new.key))
+    assert np.array_equal(read.trust_ij[np.searchsorted(read.key, new.key)], new.trust_ij)
 
 
 def test_a_failed_add_keeps_the_removals_held_back():
@@ -196,33 +219,29 @@ def test_float_helpers_follow_numpy_for_nan_and_signed_zeros():
 def test_decay_ties_by_hand():
     # tie 0 fresh; tie 1 idle 30 > 24 months: trust 0.5 -> 0.5 + 0.1 (0.2 - 0.5) = 0.47 each way, kept;
     # tie 2 idle 30 with trust 0.3 -> 0.29 < 0.3: broken; tie 3 idle 50 > 48: forgotten
-    prior = np.full(8, 0.2)
+    firms = _firms(prior_trust=np.full(8, 0.2), cluster=np.zeros(8))
     i, j = np.array([0, 1, 2, 3]), np.array([4, 5, 6, 7])
     tij = np.array([0.9, 0.5, 0.3, 0.9])
     tji = tij.copy()
-    no_gossip = np.zeros(0)
-    member, cluster = np.zeros(8, dtype=bool), np.zeros(8, dtype=np.int64)
     key = i * kernels.KEY_BASE + j
-    last = np.array([59, 30, 30, 10])
     # and a new tie (1, 6) held back, merged in between (1, 5) and (2, 6): fresh, kept as it is
-    new = (np.array([1 * kernels.KEY_BASE + 6]), np.array([1]), np.array([6]), np.array([0.4]), np.array([0.6]),
-           np.array([60]))
-    *kept, removed = kernels.decay_ties(no_gossip, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, key, i, j, tij,
-                                        tji, last, *new)
+    new = _ties([1 * kernels.KEY_BASE + 6], [1], [6], [0.4], [0.6], [60])
+    rules = kernels.DecayRules(gossip_rate=np.zeros(0), gossip_weight=0.5, month=60, tie_memory=24, tie_decay=0.1,
+                               tie_min=0.3)
+    kept, removed = kernels.decay_ties(firms.arrays(), rules, _ties(key, i, j, tij, tji, [59, 30, 30, 10]), new)
     # the ties that stay, in key order, with their updated trust; the keys of those that went
-    assert kept[0].tolist() == [key[0], key[1], new[0][0]] and kept[1].tolist() == [0, 1, 1]
-    assert kept[2].tolist() == [4, 5, 6] and kept[5].tolist() == [59, 30, 60]
-    assert kept[3] == pytest.approx([0.9, 0.47, 0.4]) and kept[4] == pytest.approx([0.9, 0.47, 0.6])
+    assert kept.key.tolist() == [key[0], key[1], new.key[0]] and kept.i.tolist() == [0, 1, 1]
+    assert kept.j.tolist() == [4, 5, 6] and kept.last.tolist() == [59, 30, 60]
+    assert kept.trust_ij == pytest.approx([0.9, 0.47, 0.4]) and kept.trust_ji == pytest.approx([0.9, 0.47, 0.6])
     assert removed.tolist() == key[2:].tolist()
     assert tij.tolist() == [0.9, 0.5, 0.3, 0.9] and tji.tolist() == tij.tolist()  # the inputs as they were
 
 
 def test_gossip_then_decay_by_hand():
     # slots 0-3 members of cluster 0 (members' cooperation rate 0.8), 4-5 not members; cluster 1's rate unknown
-    member = np.array([True, True, True, True, False, False, True, True])
-    cluster = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    firms = _firms(member=[True, True, True, True, False, False, True, True], cluster=[0, 0, 0, 0, 0, 0, 1, 1],
+                   prior_trust=np.full(8, 0.2))
     rate = np.array([0.8, np.nan])
-    prior = np.full(8, 0.2)
     i, j = np.array([0, 2, 0, 6]), np.array([1, 3, 4, 7])
     tij = np.array([0.4, 0.4, 0.4, 0.4])
     tji = np.array([0.6, 0.6, 0.6, 0.6])
@@ -230,11 +249,12 @@ def test_gossip_then_decay_by_hand():
     # tie 1 members, idle 30 > 24: gossip to 0.6 / 0.7, then decay 0.6 + 0.1 (0.2 - 0.6) = 0.56, 0.65
     # tie 2 a non-member: no gossip; tie 3 cluster 1, no known rate: no gossip
     key = i * kernels.KEY_BASE + j
-    none = (np.zeros(0, dtype=np.int64),) * 3 + (np.zeros(0),) * 2 + (np.zeros(0, dtype=np.int64),)
-    *kept, removed = kernels.decay_ties(rate, 0.5, member, cluster, 60, 24, 0.1, 0.3, prior, key, i, j, tij, tji,
-                                        np.array([60, 30, 60, 60]), *none)
-    assert len(removed) == 0 and np.array_equal(kept[0], key)
-    assert kept[3] == pytest.approx([0.6, 0.56, 0.4, 0.4]) and kept[4] == pytest.approx([0.7, 0.65, 0.6, 0.6])
+    rules = kernels.DecayRules(gossip_rate=rate, gossip_weight=0.5, month=60, tie_memory=24, tie_decay=0.1,
+                               tie_min=0.3)
+    kept, removed = kernels.decay_ties(firms.arrays(), rules, _ties(key, i, j, tij, tji, [60, 30, 60, 60]), NO_TIES)
+    assert len(removed) == 0 and np.array_equal(kept.key, key)
+    assert kept.trust_ij == pytest.approx([0.6, 0.56, 0.4, 0.4])
+    assert kept.trust_ji == pytest.approx([0.7, 0.65, 0.6, 0.6])
 
 
 def test_mean_trust_within_groups():
@@ -274,63 +294,60 @@ def test_propose_partners_by_hand():
     accept = np.exp(-np.arange(10) / 2.0)  # d = 1: 0.61 > 0.5 accepts; d = 9: 0.01 refuses
     n = np.array([3, 3])
     lo = np.array([0, 0])
-    got = kernels.propose_partners(np.array([0, 1]), u, 0.6, lo, n, lo, n, pool, pool, x, y, accept)
+    town = cluster = kernels.Pool(members=pool, lo=lo, n=n)
+    got = kernels.propose_partners(np.array([0, 1]), u, 0.6, town, cluster, _firms(x=x, y=y).arrays(), accept)
     assert got.tolist() == [2, -1]
+
+
+def _games(a, b, kind, tie, coop_a, coop_b, s=0.0, trust=0.5, benefit=4.0, cost=1.0, temptation=0.5):
+    n = len(a)
+    return kernels.Games(a=np.array(a), b=np.array(b), kind=np.array(kind), tie=np.array(tie),
+                         coop_a=np.array(coop_a), coop_b=np.array(coop_b), s_a=np.full(n, s), s_b=np.full(n, s),
+                         trust_a=np.full(n, trust), trust_b=np.full(n, trust), benefit=np.full(n, benefit),
+                         cost=np.full(n, cost), temptation=np.full(n, temptation))
+
+
+RULES = kernels.GameRules(learning_rate=0.2, attribution=1.0, betrayal_factor=0.8, month=7, until=13)
 
 
 def test_settle_games_by_hand():
     # one purchasing game on tie 0 between firms 0 and 1: 0 contributes, 1 withholds
     # payoffs: 0 pays c (1 - s) = 1 x 0.5; 1 captures tau b = 0.5 x 4; trust: 0 was betrayed
     # (0.5 x 0.8 = 0.4), 1 saw cooperation, discounted by the subsidy: 0.5 + 0.2 (1 - 1 x 0.5) 0.5 = 0.55
-    a, b, kind, idx = np.array([0]), np.array([1]), np.array([0]), np.array([0])
-    yes, no = np.array([True]), np.array([False])
-    s, half = np.array([0.5]), np.array([0.5])
+    games = _games([0], [1], [0], [0], [True], [False], s=0.5)
+    firms = _firms(member=[True, False])
     payoff = np.zeros(2)
-    tij, tji, last = np.array([0.5]), np.array([0.5]), np.array([0])
-    until = [np.full(2, -1) for _ in range(3)]
+    ties = _ties([1], [0], [1], [0.5], [0.5], [0])
     tally, member_tally = np.zeros((4, 1)), np.zeros((2, 1))
-    none = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))  # no new tie
-    kernels.settle_games(a, b, kind, idx, yes, no, s, s, half, half, np.array([4.0]), np.array([1.0]),
-                         np.array([0.5]), 0.2, 1.0, 0.8, 7, 13, payoff, np.array([0]), tij, tji, last, *none, *until,
-                         np.zeros(2, dtype=np.int64), np.array([True, False]), tally, member_tally)
+    kernels.settle_games(games, RULES, firms.arrays(), ties, NO_TIES, payoff, tally, member_tally)
     assert payoff.tolist() == [-0.5, 2.0]
-    assert tij[0] == pytest.approx(0.4) and tji[0] == pytest.approx(0.55) and last[0] == 7
-    assert until[0].tolist() == [-1, -1]  # no joint action: one side withheld
+    assert ties.trust_ij[0] == pytest.approx(0.4) and ties.trust_ji[0] == pytest.approx(0.55) and ties.last[0] == 7
+    assert firms.discount_until[:2].tolist() == [-1, -1]  # no joint action: one side withheld
     assert tally[:, 0].tolist() == [2.0, 1.0, 1.0, 0.0] and member_tally[:, 0].tolist() == [1.0, 1.0]
 
 
 def test_settle_games_without_a_tie_counts_the_game_but_writes_no_trust():
-    # a first encounter in which neither contributed (idx -1): no tie to write to
-    a, b, kind, idx = np.array([0]), np.array([1]), np.array([3]), np.array([-1])
-    no, zero, half = np.array([False]), np.zeros(1), np.array([0.5])
+    # a first encounter in which neither contributed (tie -1): no tie to write to
+    games = _games([0], [1], [3], [-1], [False], [False])
     payoff = np.zeros(2)
-    tij, tji, last = np.array([0.9]), np.array([0.9]), np.array([2])  # another tie, untouched
-    until = [np.full(2, -1) for _ in range(3)]
+    ties = _ties([5], [5], [6], [0.9], [0.9], [2])  # another tie, untouched
     tally, member_tally = np.zeros((4, 1)), np.zeros((2, 1))
-    none = (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))  # no new tie
-    kernels.settle_games(a, b, kind, idx, no, no, zero, zero, half, half, np.array([4.0]), np.array([1.0]),
-                         np.array([0.5]), 0.2, 1.0, 0.8, 7, 13, payoff, np.array([5]), tij, tji, last, *none, *until,
-                         np.zeros(2, dtype=np.int64), np.array([False, False]), tally, member_tally)
+    kernels.settle_games(games, RULES, _firms().arrays(), ties, NO_TIES, payoff, tally, member_tally)
     assert payoff.tolist() == [0.0, 0.0]
-    assert tij.tolist() == [0.9] and tji.tolist() == [0.9] and last.tolist() == [2]
+    assert ties.trust_ij.tolist() == [0.9] and ties.trust_ji.tolist() == [0.9] and ties.last.tolist() == [2]
     assert tally[:, 0].tolist() == [2.0, 0.0, 1.0, 0.0]
 
 
 def test_settle_games_writes_a_new_tie_in_the_held_back_arrays():
     # two ties; a game on tie 0 and one on new tie 0 (index 2 = 2 old ties + 0), between 3 (its i) and 1
-    a, b, kind, idx = np.array([0, 3]), np.array([2, 1]), np.array([3, 3]), np.array([0, 2])
-    yes = np.array([True, True])
-    zero, half = np.zeros(2), np.array([0.5, 0.5])
-    tij, tji, last = np.array([0.5, 0.9]), np.array([0.5, 0.9]), np.array([1, 1])
-    new_i, new_tij, new_tji, new_last = np.array([1]), np.array([0.5]), np.array([0.5]), np.array([7])
-    until = [np.full(4, -1) for _ in range(3)]
-    kernels.settle_games(a, b, kind, idx, yes, yes, zero, zero, half, half, np.full(2, 4.0), np.ones(2),
-                         np.full(2, 0.5), 0.2, 1.0, 0.8, 7, 13, np.zeros(4), np.array([0, 1]), tij, tji, last,
-                         new_i, new_tij, new_tji, new_last, *until, np.zeros(4, dtype=np.int64),
-                         np.zeros(4, dtype=bool), np.zeros((4, 1)), np.zeros((2, 1)))
+    games = _games([0, 3], [2, 1], [3, 3], [0, 2], [True, True], [True, True])
+    ties = _ties([2, KEY_BASE + 3], [0, 1], [2, 3], [0.5, 0.9], [0.5, 0.9], [1, 1])
+    new = _ties([KEY_BASE + 3], [1], [3], [0.5], [0.5], [7])
+    kernels.settle_games(games, RULES, _firms().arrays(), ties, new, np.zeros(4), np.zeros((4, 1)), np.zeros((2, 1)))
     # both cooperated: trust 0.5 -> 0.5 + 0.2 x 0.5 = 0.6 both ways, on tie 0 and on the new tie
-    assert tij.tolist() == [0.6, 0.9] and tji.tolist() == [0.6, 0.9] and last.tolist() == [7, 1]
-    assert new_tij.tolist() == [0.6] and new_tji.tolist() == [0.6] and new_last.tolist() == [7]
+    assert ties.trust_ij.tolist() == [0.6, 0.9] and ties.trust_ji.tolist() == [0.6, 0.9]
+    assert ties.last.tolist() == [7, 1]
+    assert new.trust_ij.tolist() == [0.6] and new.trust_ji.tolist() == [0.6] and new.last.tolist() == [7]
 
 
 def test_boost_trust_within_touches_only_ties_between_insiders():
@@ -375,11 +392,12 @@ def test_cheapest_known_by_hand():
     aware = np.array([[0, 0, 1, 1, 1],    # knows all: the first of the two cheapest, supplier 1
                       [0, 0, 1, 0, 0],    # knows supplier 0 only
                       [1, 1, 0, 0, 0]], dtype=bool)  # knows none
-    live, cluster, cols = np.array([0, 1, 2]), np.zeros(3, dtype=np.int64), np.array([0, 1, 2])
-    best, who = kernels.cheapest_known(live, aware, 2, cols, cluster_suppliers, cluster, markup, np.inf)
+    live, cols = np.array([0, 1, 2]), np.array([0, 1, 2])
+    firms = _firms(5, aware=aware, cluster=np.zeros(3))
+    best, who = kernels.cheapest_known(live, firms.arrays(), 2, cols, cluster_suppliers, markup, np.inf)
     assert best.tolist() == [0.9, 1.1, np.inf] and who.tolist() == [1, 0, -1]
     # with unaware counted as 1.0 (no markup): firm 1 pays min(1.1, 1.0, 1.0) = 1.0
-    best, _ = kernels.cheapest_known(live, aware, 2, cols, cluster_suppliers, cluster, markup, 1.0)
+    best, _ = kernels.cheapest_known(live, firms.arrays(), 2, cols, cluster_suppliers, markup, 1.0)
     assert best.tolist() == [0.9, 1.0, 1.0]
 
 
@@ -441,3 +459,14 @@ def test_a_failed_rewrite_keeps_the_ties_held_back():
     with pytest.raises(RuntimeError):
         t.rewrite(broken)
     assert len(t) == 3 and t.key.tolist() == [1, 3, kernels.KEY_BASE + 2]  # (0,1), (0,3), (1,2)
+
+
+def test_a_model_pickles_and_copies_with_the_kernels_view_of_its_firms():
+    from model import ClusterModel, ModelParams
+    model = ClusterModel(ModelParams(months=12), rng=3, n_firms=60)
+    model.run(4)
+    copies = [pickle.loads(pickle.dumps(model)), copy.deepcopy(model)]
+    for m in (model, *copies):
+        m.run(4)
+    assert all(m.series().equals(model.series()) for m in copies)
+    assert copies[0].firms.arrays() is not model.firms.arrays()

@@ -21,7 +21,7 @@ def test_lockstep_against_head_runs_a_separate_copy_and_gives_the_same_series(ca
 
     def compare(*args):
         old = sys.modules[lockstep.OLD]
-        seen.update(file=old.__file__, kernels=old.kernels, mode=old.kernels.mode)
+        seen.update(file=old.__file__, kernels=old.kernels)
         return real(*args)
 
     monkeypatch.setattr(lockstep, "_compare", compare)
@@ -31,7 +31,7 @@ def test_lockstep_against_head_runs_a_separate_copy_and_gives_the_same_series(ca
     assert "monthly series the same" in out
     # HEAD's model came from git, not from this checkout, and was forgotten afterwards
     assert not seen["file"].startswith(str(lockstep.ROOT))
-    assert seen["kernels"] is not model.kernels and seen["mode"] == model.kernels.mode
+    assert seen["kernels"] is not model.kernels
     assert lockstep.OLD not in sys.modules
 
 

@@ -9,11 +9,12 @@ month of the other (in alternating order), so that the drift hits both alike.
 Prints the new code's stepping time as a share of the old code's, and whether
 the two gave the same monthly series.
 
-``REV``'s ``model/`` is taken with ``git archive`` into a temporary folder and
-imported as the package ``model_old``; its kernels are built there (about
-30 s) unless their source is this checkout's. Before timing, each version runs
-one untimed 500-firm run, so that no kernel is compiled while timed (an old
-commit may compile its kernels with numba's JIT on first use). ``--firms 500``
+``REV``'s ``model/`` is taken with ``git archive`` into a folder of the
+system's temporary folder named after the commit (kept: later comparisons with
+it reuse its compiled kernels) and imported as the package ``model_old``. Its
+kernels are compiled and cached there by its first use (about 20 s). Before
+timing, each version runs one untimed 500-firm run, so that no kernel is
+compiled while timed. ``--firms 500``
 (the default) runs the six main policies in turn with the default cluster for
 120 months; a larger ``--firms`` runs the standard CDA with a budget scaled
 to the cluster's size, as the benchmarks do.
@@ -46,23 +47,37 @@ def forget_old() -> None:
         del sys.modules[name]
 
 
-def load_old(rev: str, folder: Path):
-    """``rev``'s model package, imported as ``model_old`` from ``folder`` (this checkout's ``model``
-    is imported first: the old copy gets a copy of its compiled kernels)."""
-    import model.kernels
+def _git(*args: str, rev: str) -> bytes:
     try:
-        archive = subprocess.run(["git", "archive", rev, "model"], cwd=ROOT, capture_output=True, check=True).stdout
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         detail = e.stderr.decode().strip() if isinstance(e, subprocess.CalledProcessError) else e
         raise SystemExit(f"lockstep: git cannot archive model/ at {rev!r}: {detail}") from None
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    # the old copy keeps its compiled kernels in its own folder (a build there cleans only that folder),
-    # starting from this checkout's, which serve it when their source is the same
+
+
+def old_folder(rev: str) -> Path:
+    """A folder holding ``rev``'s ``model/``, taken with ``git archive`` unless an earlier comparison left
+    it (named after the commit)."""
+    commit = _git("rev-parse", "--verify", f"{rev}^{{commit}}", rev=rev).decode().strip()
+    folder = Path(tempfile.gettempdir()) / f"khusheh-lockstep-{commit[:16]}"
+    if not (folder / "model" / "__init__.py").exists():
+        archive = _git("archive", commit, "model", rev=rev)
+        unpacked = Path(tempfile.mkdtemp(prefix=folder.name + "-", dir=folder.parent))
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(unpacked, filter="data")
+        try:
+            unpacked.rename(folder)
+        except OSError:  # (another comparison unpacked it meanwhile)
+            shutil.rmtree(unpacked, ignore_errors=True)
+    return folder
+
+
+def load_old(rev: str):
+    """``rev``'s model package, imported as ``model_old`` from :func:`old_folder`."""
+    folder = old_folder(rev)
+    # the old copy keeps its compiled kernels in its own folder
     cache = folder / "model" / "__pycache__"
     cache.mkdir(exist_ok=True)
-    for built in model.kernels._cache_dir().glob("kernels_aot_*"):
-        shutil.copy2(built, cache / built.name)
     forget_old()
     spec = importlib.util.spec_from_file_location(OLD, folder / "model" / "__init__.py",
                                                   submodule_search_locations=[str(folder / "model")])
@@ -119,12 +134,11 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     months = args.months if args.months is not None else (120 if args.firms == 500 else 240)
     runs = args.runs if args.runs is not None else (20 if args.firms == 500 else 2)
-    with tempfile.TemporaryDirectory(prefix="khusheh-lockstep-") as tmp:
-        try:
-            load_old(args.rev, Path(tmp))
-            result = _compare(args.firms, months, runs)
-        finally:
-            forget_old()
+    try:
+        load_old(args.rev)
+        result = _compare(args.firms, months, runs)
+    finally:
+        forget_old()
     print(result)
 
 
