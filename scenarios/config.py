@@ -140,11 +140,12 @@ class Run:
     config: dict | None = None
 
 
-def job_runs(cfg: DictConfig, configs: bool = True) -> list[Run]:
+def job_runs(cfg: DictConfig, configs: bool = True, in_place: bool = False) -> list[Run]:
     """Every run of a job, its parameters range-checked by the model: seeds ``seed`` to ``seed + sim.seeds
     - 1`` of each row of ``sim.design`` (or of row ``sim.design_row``; without a design, of the config).
     The first problem raises ParameterError naming it. ``configs=False``: no run's configuration (the
-    checks before a sweep need none). ``cfg`` is left as it was."""
+    checks before a sweep need none). ``cfg`` is left as it was, unless ``in_place``: then a design's rows
+    set their values in it in turn (the checks of a sweep of design rows, faster)."""
     first = check_seed(cfg.seed)
     seeds, n_jobs = int(cfg.sim.seeds), int(cfg.sim.n_jobs)
     if seeds < 1:
@@ -155,7 +156,8 @@ def job_runs(cfg: DictConfig, configs: bool = True) -> list[Run]:
     rows: list[int | None] = [None]
     if cfg.sim.design:
         from .sensitivity import apply_design_row, design_rows
-        cfg = copy.deepcopy(cfg)  # (the rows' values are set in it in turn)
+        if not in_place:
+            cfg = copy.deepcopy(cfg)  # (the rows' values are set in it in turn)
         rows = design_rows(cfg.sim.design, cfg.sim.design_row)
     keep = cfg.sim.snapshot_seeds
     runs = []

@@ -131,6 +131,37 @@ def _sweep_frames(sweep):
     return out
 
 
+def test_a_sweep_reads_as_one_tidy_table_per_glob(tmp_path):
+    """The layout of docs/RESULTS.md: a glob per table reads a whole sweep, each row with its run's identity."""
+    import pyarrow.dataset as ds
+    _cli(["-m", "policy=none,standard_cda", "cluster.n_firms=60,80", "sim.seeds=2", "sim.months=14",
+          "sim.snapshot_months=[14]", "hydra.sweep.dir=sweep"], tmp_path)
+    sweep = tmp_path / "sweep"
+    for path in sweep.rglob("*"):
+        # no key=value folder (pandas, pyarrow and DuckDB would read it as a Hive partition, clashing with the
+        # column of the same name); whatever is not a table starts with _ or . (dataset readers skip those)
+        assert "=" not in path.name, path
+        if path.is_file() and path.suffix != ".parquet":
+            assert any(part.startswith(("_", ".")) for part in path.relative_to(sweep).parts), path
+    identity = ["cluster_preset", "policy", "shock", "seed", "cluster.n_firms", "sim.months"]
+    runs = {(p, n, s) for p in ("none", "standard_cda") for n in (60, 80) for s in (0, 1)}
+    for table in ("series", "cluster_series", "demography", "summary", "snapshots/firms_14", "snapshots/ties_14"):
+        files = sorted(sweep.glob(f"**/{table}.parquet"))
+        assert len(files) == 8, table
+        frame = pd.read_parquet(files)
+        assert list(frame.columns[:6]) == identity, table
+        assert set(zip(frame.policy, frame["cluster.n_firms"], frame.seed)) == runs
+        assert (frame.cluster_preset == "generic").all() and (frame.shock == "none").all()
+        assert str(frame.seed.dtype) == "int64" and str(frame["cluster.n_firms"].dtype) == "int64"
+        assert ds.dataset(files).to_table().num_rows == len(frame)  # pyarrow, as DuckDB or polars with the glob
+    series = pd.read_parquet(sorted(sweep.glob("**/series.parquet")))
+    assert len(series) == 8 * 15 and series.groupby(["policy", "cluster.n_firms", "seed"]).month.max().eq(14).all()
+    # a folder of runs reads as a dataset too, Hive partitioning (pandas' default) finding nothing to add
+    job = next(sweep.glob("cluster.n_firms-60,policy-none*"))
+    runs_of_job = pd.read_parquet([f for f in sorted(job.glob("*/series.parquet"))])
+    assert set(runs_of_job.seed) == {0, 1}
+
+
 SWEEP = ["policy=none,standard_cda", "sim.seeds=2", "sim.months=20", "policy.start_month=2"]
 
 

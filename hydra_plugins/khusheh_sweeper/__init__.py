@@ -62,8 +62,13 @@ def wanted_job(job: Sequence[str], only: Optional[List[Dict[str, str]]]) -> bool
     return any(all(have.get(str(k)) == str(v) for k, v in part.items()) for part in only)
 
 
-def _seed_of(job: Sequence[str]) -> Optional[str]:
-    return next((o.split("=", 1)[1] for o in job if o.split("=", 1)[0].lstrip("+") == "seed"), None)
+def _value_of(job: Sequence[str], key: str) -> Optional[str]:
+    """The value a job's overrides give ``key`` (as written), or None."""
+    return next((o.split("=", 1)[1] for o in job if o.split("=", 1)[0].lstrip("+") == key), None)
+
+
+def _without(job: Sequence[str], key: str) -> tuple:
+    return tuple(o for o in job if o.split("=", 1)[0].lstrip("+") != key)
 
 
 class KhushehSweeper(Sweeper):
@@ -108,17 +113,26 @@ class KhushehSweeper(Sweeper):
         from scenarios.config import check_seed, job_runs
         assert self.config is not None and self.hydra_context is not None
         counted: Dict[tuple, int] = {}  # runs of a job, by its overrides but the seed
+        composed: Dict[tuple, DictConfig] = {}  # a job's composition, by its overrides but seed and design row
         total = 0
         for job in jobs:
             try:
-                seed = _seed_of(job)
+                seed = _value_of(job, "seed")
                 if seed is not None:
                     check_seed(int(seed) if seed.lstrip("-").isdigit() else seed)
-                key = tuple(o for o in job if o.split("=", 1)[0].lstrip("+") != "seed")
+                key = _without(job, "seed")
                 if key not in counted:
-                    # (a job of another seed is composed the same way: one composition is enough)
-                    cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(job))
-                    counted[key] = len(job_runs(cfg, configs=False))
+                    # a job of another seed is composed the same way: one composition is enough; a job of
+                    # another design row (sim.design_row=range(0,150)) is the same composition, given its row
+                    row, base = _value_of(job, "sim.design_row"), _without(key, "sim.design_row")
+                    if row is None or not row.isdigit() or base not in composed:
+                        cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(job))
+                        if row is not None and row.isdigit():
+                            composed[base] = cfg
+                    else:
+                        cfg = composed[base]
+                        OmegaConf.update(cfg, "sim.design_row", int(row))
+                    counted[key] = len(job_runs(cfg, configs=False, in_place=True))
             except (ParameterError, TypeError, ValueError) as err:
                 print(f"khusheh-run: {err} (in the job {' '.join(job)}); no job was started", file=sys.stderr)
                 sys.exit(2)
