@@ -187,11 +187,10 @@ def check_seed(seed) -> int:
 
 def _cluster_preset(name: str) -> ClusterSpec:
     """A cluster preset of conf/cluster, checked against the schema."""
-    from importlib.resources import files
-    path = files("conf") / "cluster" / f"{name}.yaml"
-    if not path.is_file():
+    from conf import preset, presets
+    if name not in presets("cluster"):
         raise ParameterError(f"cluster.province.named: no cluster preset {name!r}")
-    node = OmegaConf.merge(OmegaConf.structured(ClusterConf), OmegaConf.load(str(path)))
+    node = OmegaConf.merge(OmegaConf.structured(ClusterConf), preset("cluster", name))
     data = OmegaConf.to_container(node, resolve=True)
     if data.pop("province", None):
         raise ParameterError(f"cluster.province.named: {name!r} is a province, not a cluster")

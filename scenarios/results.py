@@ -258,7 +258,7 @@ def parquet_problem(path: Path) -> str | None:
 
 # ---------------------------------------------------------------------------------------------- reading
 @dataclass
-class Run:
+class RunFolder:
     """A run's folder found by :func:`find_runs`: its status and, when not complete, why."""
     folder: Path
     status: str  # "complete" (a _DONE marker), "failed" (_FAILED) or "incomplete"
@@ -269,7 +269,7 @@ def _is_run(folder: Path) -> bool:
     return is_run_name(folder.name) or (folder / DONE).is_file() or (folder / FAILED).is_file()
 
 
-def find_runs(root: Path) -> list[Run]:
+def find_runs(root: Path) -> list[RunFolder]:
     """The runs in ``root`` (itself, or any folder below it, in name order), each with its status.
 
     A run's folder is named ``seed_N`` or ``row_R_seed_N`` (or holds a marker); a job's folder (one
@@ -287,16 +287,16 @@ def find_runs(root: Path) -> list[Run]:
         elif not sub.is_symlink():
             found.extend(find_runs(sub))
     if not found and (root / ".hydra").is_dir():
-        found.append(Run(root, "incomplete", "the job started but no run of it did"))
+        found.append(RunFolder(root, "incomplete", "the job started but no run of it did"))
     return found
 
 
-def _status(folder: Path) -> Run:
+def _status(folder: Path) -> RunFolder:
     if (folder / FAILED).is_file():
-        return Run(folder, "failed", read_failure(folder))
+        return RunFolder(folder, "failed", read_failure(folder))
     if not (folder / DONE).is_file():
-        return Run(folder, "incomplete", f"no {DONE} marker: the run did not finish")
-    return Run(folder, "complete")
+        return RunFolder(folder, "incomplete", f"no {DONE} marker: the run did not finish")
+    return RunFolder(folder, "complete")
 
 
 def read_failure(folder: Path) -> str:
