@@ -509,6 +509,19 @@ def test_a_negative_seed_is_refused_naming_the_seed(tmp_path, args, seed):
 
 
 @pytest.mark.parametrize("args, message", [
+    (["sim.seeds=0"], "khusheh-run: sim.seeds = 0 is out of range; allowed: a whole number from 1"),
+    (["-m", "policy=none,standard_cda", "sim.n_jobs=0"], "khusheh-run: sim.n_jobs = 0 is out of range; allowed: 1, 2, "
+     "... processes, or -1 for every core (-2 every core but one, ...) (in the job policy=none sim.n_jobs=0); no job "
+     "was started"),
+])
+def test_a_job_without_seeds_or_processes_is_refused_in_one_line(tmp_path, args, message):
+    proc = _cli([*args, "sim.months=6", "hydra.run.dir=run", "hydra.sweep.dir=sweep"], tmp_path, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == message.replace(" sim.n_jobs=0)", " sim.n_jobs=0 sim.months=6)")
+    assert not list(tmp_path.glob("*/**/_DONE"))
+
+
+@pytest.mark.parametrize("args, message", [
     (["cluster=nope"], "unknown cluster preset 'nope' (available: " + ", ".join(CLUSTERS) + ")"),
     (["policy=nope"], "unknown policy preset 'nope'; did you mean policy=none? (available: "
      + ", ".join(POLICY_PRESETS) + ")"),
