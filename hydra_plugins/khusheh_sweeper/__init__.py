@@ -8,9 +8,11 @@ configured launcher, in one batch. Besides:
   value); a job that has every override of one of them runs. ``experiment=validation`` runs
   every policy without a shock and the baseline under each shock this way.
 - Before any job starts, every job is checked as its run would check it: composed (once for each
-  combination of swept values but the seed) and its runs' parameters range-checked by the model
-  (every seed, every row of a sensitivity design); the first problem ends the sweep with one line,
-  exit status 2. The sweep's number of jobs and runs is written for the progress and for an
+  combination of swept values but the seed; jobs of a sweep of ``sim.design_row`` values share
+  one composition, given each its row) and its runs' parameters range-checked by the model (every
+  seed, every row of a sensitivity design); the first problem ends the sweep with one line, exit
+  status 2. (Hydra's basic sweeper composes every job, about 0.1 s each; its class is in
+  ``hydra._internal``, so this one is written on the public interface instead of extending it.) The sweep's number of jobs and runs is written for the progress and for an
   interrupt's report.
 
 Selected in ``conf/config.yaml`` (``override hydra/sweeper: khusheh``); ``hydra/sweeper=basic`` is
