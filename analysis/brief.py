@@ -18,13 +18,15 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment
 
+from scenarios.results import atomic_write, is_run_name, read_snapshot, snapshot_path
+
 from . import figures as fig
-from .collect import BASELINE, Collection, ResultsError, atomic_write, collect
+from .collect import BASELINE, Collection, ResultsError, collect
 from .pdf import write_pdf
 from .sensitivity import build as build_sensitivity
 from .sensitivity import caveats
-from .validation_report import build as build_validation
 from .stats import bands, effects
+from .validation_report import build as build_validation
 
 COOPERATION = ["mean_trust", "joint_actions", "network_density"]
 GROWTH = ["employment", "output", "exports", "firms"]
@@ -108,16 +110,21 @@ def _snapshot_panels(col: Collection, runs: pd.DataFrame, policies, month):
     panels = []
     for policy in policies:
         for _, r in runs[runs.policy == policy].sort_values("seed").iterrows():
-            snap = col.folders[r.run] / "snapshots"
-            files = [snap / f"{k}_{month}.parquet" for k in ("firms", "ties", "places")]
-            if all(f.is_file() for f in files):
+            kinds = ("firms", "ties", "places")
+            if all(snapshot_path(col.folders[r.run], k, month).is_file() for k in kinds):
                 try:
-                    frames = [pd.read_parquet(f) for f in files]
+                    frames = [read_snapshot(col.folders[r.run], k, month) for k in kinds]
                 except Exception:
                     continue
                 panels.append((f"{fig.plain(policy)}\nmonth {month}, seed {r.seed}", *frames))
                 break
     return panels
+
+
+def _run_label(folder: str) -> str:
+    """A run as the brief names it: its job's folder and its own (seed_0003), or a folder's or a label's name."""
+    path = Path(folder)
+    return "/".join(path.parts[-2:]) if is_run_name(path.name) else (path.name or folder)
 
 
 def _paired(runs: pd.DataFrame, baseline: str) -> list[str]:
@@ -154,7 +161,7 @@ def choose_setting(col: Collection, baseline: str, sweeps, setting: str | None =
     ``ResultsError`` saying what is missing."""
     where = ", ".join(map(str, sweeps))
     if col.summary.empty:
-        raise ResultsError(f"no complete run in {where} (khusheh-run writes a DONE file when a run finishes)")
+        raise ResultsError(f"no complete run in {where} (khusheh-run writes a _DONE file when a run finishes)")
     found = sorted(col.summary.context.unique())
     if setting is not None:
         wanted = set() if setting.strip() == DEFAULT_SETTING else {o.strip() for o in setting.split(",") if o.strip()}
@@ -274,7 +281,7 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> None:
 def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths, out, contexts,
            robustness=(), peak=None) -> str:
     summary = col.summary[col.summary.context == contexts[0]]  # the context this brief shows
-    cluster = ", ".join(sorted(c.replace("_", " ").title() for c in summary.cluster.unique()))
+    cluster = ", ".join(sorted(c.replace("_", " ").title() for c in summary.cluster_preset.unique()))
     paired = eff[(eff.when == "horizon") & eff.policy.isin(policies)].groupby("policy").n_seeds.min()
     callouts = []
     if main:
@@ -307,7 +314,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, paths,
                   "jobs": per_100_text(r.jobs_per_100, r.jobs_low, r.jobs_high, "employment"),
                   "output": per_100_text(r.output_per_100, r.output_low, r.output_high, "output")}
                  for r in cost.itertuples()] if len(cost) else []
-    problems = [{"folder": html.escape(Path(p.folder).name if Path(p.folder).name else p.folder),
+    problems = [{"folder": html.escape(_run_label(p.folder)),
                  "problem": p.problem, "detail": html.escape(str(p.detail))} for p in col.problems.itertuples()]
     conclusion = conclude(eff, main, baseline, peak)
     return Environment(autoescape=False).from_string(TEMPLATE).render(

@@ -1,20 +1,21 @@
 """Collect the runs of one or more sweeps into tidy tables, naming every problem.
 
-Reads only the files that ``khusheh-run`` writes (``series.parquet``,
-``summary.parquet``, ``DONE`` / ``FAILED``, ``snapshots/``). Nothing is dropped
-silently: a run that failed, is incomplete, has a corrupt file, or is missing
-from a sweep's grid of policies and seeds is listed in ``problems``.
+Reads result folders through the result format's reader (:mod:`scenarios.results`, which imports
+nothing of the model). Nothing is dropped silently: a run that failed, is incomplete, has a corrupt
+file, is missing from a sweep's grid of policies and seeds, or repeats another run's setting, policy
+and seed is listed in ``problems``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-DONE, FAILED = "DONE", "FAILED"
+from scenarios import results
+from scenarios.results import atomic_write
+
 BASELINE = "none"
 
 
@@ -24,7 +25,7 @@ class ResultsError(Exception):
 
 @dataclass
 class Collection:
-    series: pd.DataFrame  # one row per run and month: run, context, policy, shock, cluster, seed, month, ...
+    series: pd.DataFrame  # one row per run and month: run, context, the identity columns, month, ...
     summary: pd.DataFrame  # one row per run (summary.parquet plus run, context)
     problems: pd.DataFrame  # folder, problem (failed | incomplete | corrupt | missing | duplicate), detail
     folders: dict = field(default_factory=dict)  # run -> folder
@@ -34,107 +35,40 @@ class Collection:
         atomic_write(path, lambda tmp: self.series.to_parquet(tmp, index=False))
 
 
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``."""
-    tmp = path.with_name(f".tmp-{path.name}")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-RUN_MARKS = (DONE, FAILED, "series.parquet", "summary.parquet", "config.yaml", "khusheh.log", ".hydra")
-
-
-def _is_run(folder: Path) -> bool:
-    """A run's folder (complete or not): khusheh-run or Hydra wrote one of its files there."""
-    return any((folder / name).exists() for name in RUN_MARKS)
-
-
-REPORT_MARKS = ("brief.html", "effects.csv", "sensitivity.html", "validation.html")  # khusheh-report's outputs
-
-
-def _is_report(folder: Path) -> bool:
-    """A folder that khusheh-report wrote (a brief, sensitivity or validation report)."""
-    return any((folder / name).is_file() for name in REPORT_MARKS)
-
-
-def _job_folders(sweep: Path, ignore=frozenset()) -> list[Path]:
-    """The run folders in ``sweep``: itself, or any folder below it (``outputs/`` holds
-    ``DATE/TIME/`` runs; a sweep its jobs). A folder with nothing of a run's and no folders
-    below it (an interrupted job's) is listed too, to be named as incomplete. Folders in
-    ``ignore`` (resolved paths) and the reports khusheh-report wrote (with their ``figures/``)
-    are not runs."""
-    if _is_run(sweep):
-        return [sweep]
-    found = []
-    for sub in sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if _is_run(sub):
-            found.append(sub)
-        elif sub.is_symlink():  # (a link to a folder of runs is not followed: it could loop)
-            continue
-        elif sub.resolve() in ignore or _is_report(sub) or (sub.name == "figures" and _is_report(sweep)):
-            continue
-        elif not any(p.is_dir() and not p.name.startswith(".") for p in sub.iterdir()):
-            found.append(sub)
-        else:
-            found.extend(_job_folders(sub, ignore))
-    return found
-
-
-def _context(overrides: str) -> str:
-    """The run's overrides without seed and policy: runs that differ only by those are compared."""
-    keep = [o for o in overrides.split(",")
-            if o and not o.startswith(("seed=", "policy=", "experiment=", "hydra.", "hydra/"))]
-    return ",".join(sorted(keep))
-
-
-def _identity_from_name(name: str):
-    """(context, policy, seed) from a job folder named by its overrides, e.g. 'policy=x,seed=3'."""
-    parts = dict(p.split("=", 1) for p in name.split(",") if "=" in p)
-    try:
-        seed = int(parts["seed"])
-    except (KeyError, ValueError):
-        seed = None
-    return _context(name), parts.get("policy", ""), seed
+def context(overrides: str) -> str:
+    """A run's setting: its overrides (summary's ``overrides``) but the policy; runs that differ only by
+    policy and seed are compared."""
+    return ",".join(sorted(o for o in overrides.split(",") if o and not o.startswith("policy=")))
 
 
 def collect(sweeps: list[str | Path], ignore=()) -> Collection:
-    """``ignore``: folders below the sweeps that hold no runs (e.g. the report's own output)."""
-    ignore = frozenset(Path(p).resolve() for p in ignore)
+    """Every run in ``sweeps`` (folders holding runs at any depth). ``ignore``: folders below the sweeps that
+    hold no runs (e.g. the report's own output) and are not searched."""
+    ignore = {Path(p).resolve() for p in ignore}
     series, summaries, problems, folders = [], [], [], {}
-    accounted = []  # (context, policy, seed) of runs listed as a problem
     for sweep in map(Path, sweeps):
         if not sweep.is_dir():
             raise ResultsError(f"no such sweep folder: {sweep}")
-        jobs = _job_folders(sweep, ignore)
-        if not jobs:
+        inside = {p for p in ignore if sweep.resolve() in p.parents}
+        runs = [r for r in results.find_runs(sweep) if not inside & {r.folder.resolve(), *r.folder.resolve().parents}]
+        if not runs:
             raise ResultsError(f"{sweep} holds no runs (is it a khusheh-run output or sweep folder?)")
-        for job in jobs:
-            name = str(job)
-            accounted.append(_identity_from_name(job.name))
-            if (job / FAILED).is_file():
-                reason = (job / FAILED).read_text(errors="replace").strip().splitlines()
-                problems.append((name, "failed", reason[-1] if reason else ""))
-                continue
-            if not (job / DONE).is_file():
-                problems.append((name, "incomplete", "no DONE marker: the run did not finish"))
+        for run in runs:
+            if run.status != "complete":
+                problems.append((str(run.folder), run.status, run.detail))
                 continue
             try:
-                summary = pd.read_parquet(job / "summary.parquet")
-                frame = pd.read_parquet(job / "series.parquet")
-                json.loads((job / DONE).read_text())
+                summary = results.read_table(run.folder, "summary")
+                frame = results.read_table(run.folder, "series")
             except Exception as err:  # corrupt or truncated file
-                problems.append((name, "corrupt", f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"))
+                problems.append((str(run.folder), "corrupt", f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"))
                 continue
-            run = len(folders)
-            folders[run] = job
+            key = len(folders)
+            folders[key] = run.folder
             info = summary.iloc[0].to_dict()
-            info["run"], info["context"] = run, _context(str(info.get("overrides", "")))
+            info["run"], info["context"] = key, context(str(info.get("overrides", "")))
             summaries.append(info)
-            ident = {k: info[k] for k in ("run", "context", "cluster", "policy", "shock", "seed")}
-            series.append(frame.assign(**ident))
+            series.append(frame.assign(run=key, context=info["context"]))
     summary = pd.DataFrame(summaries)
     if len(summary):
         # the same setting, policy and seed run twice (e.g. two single runs in outputs/): the later
@@ -150,18 +84,28 @@ def collect(sweeps: list[str | Path], ignore=()) -> Collection:
         summary = summary[~summary.run.isin(repeated.run)].reset_index(drop=True)
         series = [f for f in series if not len(f) or f.run.iloc[0] in folders]
     table = pd.concat(series, ignore_index=True) if series else pd.DataFrame()
-    # the grid: every policy of a context should have every seed that any policy has
     if len(summary):
-        seen = {(c, p, s) for c, p, s in accounted if s is not None}
-        seen |= set(zip(summary["context"], summary["policy"], summary["seed"]))
-        for ctx, group in summary.groupby("context"):
-            seeds = set(group["seed"])
-            for policy, sub in group.groupby("policy"):
-                for seed in sorted(seeds - set(sub["seed"])):
-                    if (ctx, policy, seed) in seen:
-                        continue  # listed already as failed, incomplete or corrupt
-                    label = f"{ctx + ',' if ctx else ''}policy={policy},seed={seed}"
-                    problems.append((label, "missing", "no results for this policy and seed"))
+        problems += _missing(summary, [Path(p[0]) for p in problems], folders)
     probs = pd.DataFrame(problems, columns=["folder", "problem", "detail"])
-    # a run listed as failed/corrupt/incomplete is not also 'missing'
     return Collection(series=table, summary=summary, problems=probs, folders=folders)
+
+
+def _missing(summary: pd.DataFrame, listed: list[Path], folders: dict) -> list[tuple]:
+    """The grid: every policy of a setting should have every seed that any policy of it has. A run listed
+    already (failed, incomplete, corrupt) is not missing too: its job's complete runs tell its setting
+    and policy, its folder's name its seed."""
+    job_of = {folders[r.run].parent: (r.context, r.policy) for r in summary.itertuples()}
+    seen = set(zip(summary["context"], summary["policy"], summary["seed"]))
+    for folder in listed:
+        seed = results.seed_of(folder.name)
+        if folder.parent in job_of and seed is not None:
+            seen.add((*job_of[folder.parent], seed))
+    out = []
+    for ctx, group in summary.groupby("context"):
+        seeds = set(group["seed"])
+        for policy, sub in group.groupby("policy"):
+            for seed in sorted(seeds - set(sub["seed"])):
+                if (ctx, policy, seed) not in seen:
+                    label = f"{ctx + ',' if ctx else ''}policy={policy},seed={seed}"
+                    out.append((label, "missing", "no results for this policy and seed"))
+    return out

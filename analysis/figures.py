@@ -16,8 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from conf import outcomes  # noqa: E402
-
-from .collect import atomic_write  # noqa: E402
+from scenarios.results import atomic_write  # noqa: E402
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies
 PALETTE = ["#000000", "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]

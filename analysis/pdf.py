@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from .collect import atomic_write
+from scenarios.results import atomic_write
 
 
 def write_pdf(html: str, base: Path, path: Path) -> None:

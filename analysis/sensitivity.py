@@ -20,13 +20,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 
+from scenarios.results import atomic_write, read_config  # noqa: E402
+
 from . import figures as fig  # noqa: E402
-from .collect import BASELINE, ResultsError, atomic_write, collect  # noqa: E402
+from .collect import BASELINE, ResultsError, collect  # noqa: E402
 from .pdf import write_pdf  # noqa: E402
 
+ROW = "sim.design_row"  # the identity column of a design's row
 # the outcomes screened, with their labels (conf/outcomes.yaml)
 OUTCOMES = {name: f"{fig.OUTCOMES[name].label.lower()} ({fig.OUTCOMES[name].unit})"
             for name in ("mean_trust", "employment", "joint_actions")}
@@ -35,17 +37,16 @@ OUTCOMES = {name: f"{fig.OUTCOMES[name].label.lower()} ({fig.OUTCOMES[name].unit
 def effects_by_row(summary: pd.DataFrame, policy: str, baseline: str = BASELINE, when: str = "horizon") -> pd.DataFrame:
     """Per design row: the policy's effect on each outcome, the mean over seeds of paired differences."""
     cols = [f"{o}_{when}" for o in OUTCOMES]
-    keyed = summary.set_index(["policy", "design_row", "seed"])[cols]
+    keyed = summary.set_index(["policy", ROW, "seed"])[cols]
     pol, base = keyed.loc[policy], keyed.loc[baseline]
     both = pol.index.intersection(base.index)
-    diff = (pol.loc[both] - base.loc[both]).groupby(level="design_row").mean()
+    diff = (pol.loc[both] - base.loc[both]).groupby(level=ROW).mean()
     diff.columns = list(OUTCOMES)
     return diff
 
 
 def _design_of(col) -> tuple[pd.DataFrame, dict]:
-    folder = next(iter(col.folders.values()))
-    cfg = yaml.safe_load((folder / "config.yaml").read_text())
+    cfg = read_config(next(iter(col.folders.values())))
     path = Path(cfg.get("sim", {}).get("design", ""))
     if not path.is_file() or not (path.parent / "problem.json").is_file():
         raise ResultsError(f"the runs name no readable design (sim.design = {str(path)!r}); run the sweep with "
@@ -57,8 +58,9 @@ def analyse(sweeps, policy: str = "standard_cda", baseline: str = BASELINE) -> t
     """(indices table, design metadata, effects by row)."""
     col = collect(sweeps)
     summary = col.summary
-    if "design_row" not in summary or (summary.design_row < 0).all():
+    if ROW not in summary or summary[ROW].isna().all():
         raise ResultsError("these runs are not a sensitivity sweep (no sim.design_row)")
+    summary = summary.astype({ROW: int})
     design, meta = _design_of(col)
     eff = effects_by_row(summary, policy, baseline)
     missing = sorted(set(design.row) - set(eff.index))
@@ -121,7 +123,7 @@ def build(sweeps, out: Path, policy: str = "standard_cda") -> dict:
     atomic_write(out / "indices.csv", lambda tmp: table.to_csv(tmp, index=False))
     atomic_write(out / "effects_by_row.csv", lambda tmp: eff.to_csv(tmp))
     info = {"policy": policy, "method": meta["method"], "points": len(eff), "parameters": meta["problem"]["names"],
-            "clusters": sorted(map(str, collect(sweeps).summary.cluster.unique()))}
+            "clusters": sorted(map(str, collect(sweeps).summary.cluster_preset.unique()))}
     atomic_write(out / "meta.json", lambda tmp: tmp.write_text(json.dumps(info, indent=1) + "\n"))
     figure = _figure(table, meta["method"], out / "figures" / "indices.png")
     key = "mu_star" if meta["method"] == "morris" else "ST"

@@ -23,8 +23,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from jinja2 import Environment  # noqa: E402
 
+from scenarios.results import atomic_write, read_snapshot, read_table, snapshot_path  # noqa: E402
+
 from . import figures as fig  # noqa: E402
-from .collect import ResultsError, atomic_write, collect  # noqa: E402
+from .collect import ResultsError, collect  # noqa: E402
 from .pdf import write_pdf  # noqa: E402
 from .validation import (  # noqa: E402
     CDA_END,
@@ -73,17 +75,16 @@ def load(sweeps) -> tuple[dict[str, list[dict]], list[int]]:
 def _read(folder: Path) -> dict:
     firms = {}
     for month in YEARS:
-        path = folder / "snapshots" / f"firms_{month}.parquet"
-        if not path.is_file():
+        if not snapshot_path(folder, "firms", month).is_file():
             raise ResultsError(f"{folder}: no snapshot of month {month}; the validation report needs yearly "
                                "snapshots (sim.snapshot_months as in experiment=validation)")
-        firms[month] = pd.read_parquet(path)
-    demo_path = folder / "demography.parquet"
-    if not demo_path.is_file():
-        raise ResultsError(f"{folder}: no demography.parquet (runs written before it existed: rerun them)")
-    demo = pd.read_parquet(demo_path)
+        firms[month] = read_snapshot(folder, "firms", month)
+    try:
+        demo = read_table(folder, "demography")
+    except FileNotFoundError:
+        raise ResultsError(f"{folder}: no demography.parquet (runs written before it existed: rerun them)") from None
     exits = demo[demo.event == "exit"]
-    return {"series": pd.read_parquet(folder / "series.parquet"), "firms": firms,
+    return {"series": read_table(folder, "series"), "firms": firms,
             "entry_birth": demo.loc[demo.event == "entry", "birth_month"].to_numpy(),
             "exit_birth": exits.birth_month.to_numpy(), "exit_age": exits.age.to_numpy()}
 

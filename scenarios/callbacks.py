@@ -3,85 +3,57 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
-import math
 import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from .results import FAILED, is_complete
+from . import results
 
 log = logging.getLogger("khusheh")
-_TOTAL = ".khusheh_jobs"
+# written by the sweeper before it launches (hydra_plugins/khusheh_sweeper): the sweep's jobs and runs
+JOBS, RUNS = ".khusheh_jobs", ".khusheh_runs"
 # one empty file per job this sweep has finished, <digest of its folder>.done or .failed: counting
-# them is one directory listing (checking every job's folder after every job grew as the jobs squared)
+# them is one directory listing, whichever process ran the job
 _PROGRESS = ".khusheh_progress"
 
-
 # the sweep this process runs (set when it starts): what an interrupted sweep reports and cleans
-CURRENT: dict[str, Path | str] = {}
+SWEEP: dict = {}
 
 
-def sweep_state(sweep_dir: Path) -> tuple[int, int | None]:
-    """(runs of the sweep folder whose results are complete, the sweep's number of jobs or None). The
-    complete runs are counted in the job folders (a rerun's progress files count only its own jobs)."""
-    total_file = sweep_dir / _TOTAL
+def _read_int(path: Path) -> int | None:
     try:
-        total = int(total_file.read_text().strip())
+        return int(path.read_text().strip())
     except (OSError, ValueError):
-        total = None
-    done = sum(is_complete(folder) for folder in job_folders(sweep_dir))
+        return None
+
+
+def sweep_state(folder: Path, total: int | None = None) -> tuple[int, int | None]:
+    """(runs in ``folder`` whose results are complete, the number of runs, or None when unknown), after
+    removing what interrupted writes left (``.tmp-*``). ``total``: the number, if not the sweep's."""
+    runs = results.find_runs(folder) if folder.is_dir() else []
+    for run in runs:
+        results.remove_temporary_files(run.folder)
+    done = sum(results.is_complete(run.folder) for run in runs)
+    total = total if total is not None else _read_int(folder / RUNS)
     return (min(done, total) if total is not None else done), total
 
 
-def remove_temporary_files(sweep_dir: Path) -> None:
-    """Remove what the atomic writes of interrupted jobs left (``.tmp-*``) in the sweep's job folders."""
-    for folder in job_folders(sweep_dir):
-        for tmp in [*folder.glob(".tmp-*"), *folder.glob("snapshots/.tmp-*")]:
-            tmp.unlink(missing_ok=True)
-
-
-def count_jobs(config: DictConfig) -> int:
-    """Number of jobs of a sweep: product of the sweep lengths (command line over sweeper.params)."""
-    overrides: dict[str, str] = {}
-    params = config.hydra.sweeper.get("params") or {}
-    for key, value in params.items():
-        overrides[str(key)] = f"{key}={value}"
-    for item in config.hydra.overrides.task:
-        overrides[item.split("=", 1)[0].lstrip("+~")] = item
-    parsed = OverridesParser.create().parse_overrides(list(overrides.values()))
-    only = config.hydra.sweeper.get("only")
-    if not only:
-        return math.prod(len(list(o.sweep_string_iterator())) if o.is_sweep_override() else 1 for o in parsed)
-    from .config import wanted_job
-    values = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
-              else [f"{o.get_key_element()}={o.get_value_element_as_str()}"] for o in parsed]  # (as the sweeper)
-    return sum(wanted_job(job, only) for job in itertools.product(*values))
-
-
-def job_folders(sweep_dir: Path) -> list[Path]:
-    return [p for p in sweep_dir.iterdir() if p.is_dir() and not p.name.startswith(".")] if sweep_dir.is_dir() else []
-
-
 class SweepProgress(Callback):
-    """Logs 'jobs done k/N' after each job of a sweep; fails the sweep if any job failed."""
+    """Logs 'jobs done k/N' after each job of a sweep; fails the sweep if any job or run failed."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        total = count_jobs(config)
-        CURRENT["sweep_dir"] = sweep_dir.absolute()
-        CURRENT["launcher"] = str(config.hydra.launcher.get("_target_", ""))
-        (sweep_dir / _TOTAL).write_text(str(total))
+        SWEEP.update(sweep_dir=sweep_dir.absolute(), launcher=str(config.hydra.runtime.choices.get("hydra/launcher")))
+        for name in (JOBS, RUNS):  # (the sweeper writes this sweep's)
+            (sweep_dir / name).unlink(missing_ok=True)
         shutil.rmtree(sweep_dir / _PROGRESS, ignore_errors=True)  # a rerun counts its own jobs
-        log.info("sweep of %d jobs into %s", total, sweep_dir)
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
         from hydra.core.hydra_config import HydraConfig
@@ -92,29 +64,28 @@ class SweepProgress(Callback):
             return
         # (a relative sweep folder is relative to where the sweep started, which a job may have left)
         sweep_dir = Path(hydra.runtime.cwd) / config.hydra.sweep.dir
-        total_file = sweep_dir / _TOTAL
-        total = total_file.read_text().strip() if total_file.is_file() else "?"
-        folder = Path(hydra.runtime.output_dir)
-        this_failed = job_return.status != JobStatus.COMPLETED or (folder / FAILED).is_file()
+        total = _read_int(sweep_dir / JOBS)
+        failed = job_return.status != JobStatus.COMPLETED or job_return.return_value == "failed"
         progress = sweep_dir / _PROGRESS
         progress.mkdir(exist_ok=True)
         # named by a digest of the job's folder: one name per folder, however deep or long
-        name = hashlib.sha1(str(folder).encode()).hexdigest()
-        (progress / f"{name}.{'failed' if this_failed else 'done'}").touch()
+        name = hashlib.sha1(hydra.runtime.output_dir.encode()).hexdigest()
+        (progress / f"{name}.{'failed' if failed else 'done'}").touch()
         names = os.listdir(progress)
         done, failed = sum(n.endswith(".done") for n in names), sum(n.endswith(".failed") for n in names)
         tail = f", {failed} failed" if failed else ""
-        print(f"[khusheh] jobs done {done}/{total}{tail}", file=sys.stderr, flush=True)
+        print(f"[khusheh] jobs done {done}/{total if total is not None else '?'}{tail}", file=sys.stderr, flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        failed = sorted(p.name for p in job_folders(sweep_dir) if (p / FAILED).is_file())
+        failed = [run.folder for run in results.find_runs(sweep_dir) if run.status == "failed"]
         if failed:
-            first = (sweep_dir / failed[0] / FAILED).read_text().strip().splitlines()[-1]
+            names = [str(folder.relative_to(sweep_dir)) for folder in failed]
+            first = results.read_failure(failed[0])
             # a value the run refused (its message begins with khusheh-run:) fails again unless corrected
             redo = "correct the value, then rerun" if first.startswith("khusheh-run:") else "rerun"
-            print(f"khusheh-run: {len(failed)} job(s) failed: {', '.join(failed[:10])}"
-                  f"{' ...' if len(failed) > 10 else ''}\n  first error: {first}\n"
-                  f"  {redo} the same sweep (same hydra.sweep.dir) to redo them; complete jobs are skipped",
+            print(f"khusheh-run: {len(failed)} failed (job or run folders): {', '.join(names[:10])}"
+                  f"{' ...' if len(names) > 10 else ''}\n  first error: {first}\n"
+                  f"  {redo} the same sweep (same hydra.sweep.dir) to redo them; complete runs are skipped",
                   file=sys.stderr)
             sys.exit(1)

@@ -14,6 +14,8 @@ from importlib.resources import files
 
 from omegaconf import OmegaConf
 
+from conf import preset, presets
+
 
 def _overrides(argv: list[str]) -> list[tuple[str, str, str]]:
     """(prefix, key, value) of each override on the command line (``+``/``++``/``~`` prefixes apart)."""
@@ -40,27 +42,16 @@ def _values(value: str) -> list[str] | None:
 
 
 @cache
-def presets(group: str) -> tuple[str, ...]:
-    """The preset names of a config group (conf/<group>/*.yaml)."""
-    folder = files("conf") / group
-    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")))
-
-
-@cache
-def _preset(group: str, name: str) -> dict:
-    return OmegaConf.to_container(OmegaConf.load(str(files("conf") / group / f"{name}.yaml"))) or {}
+def _defaults(path: str) -> list:
+    """The Hydra defaults list of a YAML file of conf/ (``config.yaml``, ``experiment/NAME.yaml``)."""
+    return OmegaConf.to_container(OmegaConf.load(str(files("conf") / path))).get("defaults") or []
 
 
 def _default_choice(group: str) -> str | None:
-    for item in _preset_root()["defaults"]:
+    for item in _defaults("config.yaml"):
         if isinstance(item, dict) and group in item:
             return item[group]
     return None
-
-
-@cache
-def _preset_root() -> dict:
-    return OmegaConf.to_container(OmegaConf.load(str(files("conf") / "config.yaml")))
 
 
 def group_choices(argv: list[str], group: str) -> list[str] | None:
@@ -76,7 +67,7 @@ def group_choices(argv: list[str], group: str) -> list[str] | None:
             for name in _values(value) or []:
                 if name not in presets("experiment"):
                     return None
-                picks = [item[f"override /{group}"] for item in _preset("experiment", name).get("defaults", [])
+                picks = [item[f"override /{group}"] for item in _defaults(f"experiment/{name}.yaml")
                          if isinstance(item, dict) and f"override /{group}" in item]
                 chosen += picks[-1:] or [_default_choice(group)]
             return chosen
@@ -120,9 +111,9 @@ def check_province_keys(argv: list[str]) -> str | None:
             if not prefix.startswith("~") and (key == "cluster.province" or key.startswith("cluster.province."))]
     if not keys:
         return None
-    provinces = [name for name in presets("cluster") if _preset("cluster", name).get("province")]
+    provinces = [name for name in presets("cluster") if preset("cluster", name).get("province")]
     for name in group_choices(argv, "cluster") or []:
-        if name in presets("cluster") and not _preset("cluster", name).get("province"):
+        if name in presets("cluster") and not preset("cluster", name).get("province"):
             have = " or ".join(f"cluster={p}" for p in provinces)
             return (f"khusheh-run: {keys[0]}: the cluster {name!r} is not a province preset"
                     f" ({have} {'has' if len(provinces) == 1 else 'have'} one)")

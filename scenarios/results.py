@@ -1,20 +1,19 @@
-"""The one writer of result files: atomic writes, a completion marker written last.
+"""The result format, owned here: folder and file names, identity columns, atomic writes, the completion
+marker, the completeness check, and the one reader of result folders.
 
-A run's folder holds:
+``khusheh-run`` writes with it (:mod:`scenarios.app`, :mod:`scenarios.runner`); ``khusheh-report`` reads
+with it (:mod:`analysis.collect` and the reports). It imports nothing of the model or of Hydra. The
+contract is described in docs/RESULTS.md; in short, a run's folder holds
 
-- ``series.parquet``: the region's monthly series (DESIGN.md section 6 columns);
-- ``cluster_series.parquet``: the same per cluster (``cluster`` column);
-- ``summary.parquet``: one row: the run's identity and its outcomes at the end of
-  the CDA and at the horizon;
-- ``snapshots/firms_M.parquet``, ``snapshots/ties_M.parquet`` at chosen months;
-- ``config.yaml``: the resolved configuration;
-- ``provenance.json``: package version, git commit, seed, Python, Mesa, ...;
-- ``DONE``: written last, with the hash of the configuration. A folder without
-  it is incomplete and is redone; with it (and the same hash) it is skipped,
-  unless a result file is missing or a Parquet file's footer is unreadable
-  (truncated, corrupt): then it is redone too.
+- ``series.parquet``, ``cluster_series.parquet``, ``demography.parquet``, ``summary.parquet`` and
+  ``snapshots/{firms,ties,places}_M.parquet``: tables, each row carrying the run's identity columns
+  (``cluster_preset``, ``policy``, ``shock``, ``seed`` and each other overridden key);
+- ``_config.yaml`` (the run's resolved configuration) and ``_provenance.json``;
+- ``_DONE``, written last (the configuration's hash and the files written), or ``_FAILED`` (the error).
 
-A failed run leaves ``FAILED`` (the error) instead of ``DONE``.
+Names that are not tables start with ``_`` or ``.``, which dataset readers (pyarrow, DuckDB, polars)
+skip. A folder whose ``_DONE`` matches its configuration and whose files are all there, each Parquet
+file with a readable footer, is complete: a rerun skips it; anything less is redone.
 """
 
 from __future__ import annotations
@@ -24,127 +23,143 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-DONE = "DONE"
-FAILED = "FAILED"
-RESULT_FILES = ("series.parquet", "cluster_series.parquet", "summary.parquet", "config.yaml",
-                "provenance.json")
-OUTCOMES = ("firms", "employment", "output", "exports", "mean_trust", "cooperation_rate", "joint_actions",
-            "network_density", "members_share", "mean_productivity")
+from conf import outcomes
+
+TABLES = ("series", "cluster_series", "demography", "summary")  # <name>.parquet in a run's folder
+SNAPSHOTS = "snapshots"  # snapshots/<kind>_<month>.parquet
+DONE, FAILED = "_DONE", "_FAILED"
+CONFIG, PROVENANCE = "_config.yaml", "_provenance.json"
+REQUIRED = ("series.parquet", "cluster_series.parquet", "summary.parquet", CONFIG, PROVENANCE)
+IDENTITY = ("cluster_preset", "policy", "shock", "seed")  # first columns of every table; then other overrides
+# the outcomes a summary row carries at the CDA's end and at the horizon (conf/outcomes.yaml's `summary`)
+OUTCOMES = tuple(name for name, about in outcomes().items() if about.summary)
+_RUN_NAME = re.compile(r"(?:row_(\d+)_)?seed_(\d+)")
 
 
-def config_hash(resolved_yaml: str) -> str:
-    return hashlib.sha256(resolved_yaml.encode()).hexdigest()[:16]
+def run_name(seed: int, design_row: int | None = None) -> str:
+    """A run's folder name in its job's folder: ``seed_0007``, or ``row_0012_seed_0007`` for a design's row."""
+    return (f"row_{design_row:04d}_" if design_row is not None else "") + f"seed_{seed:04d}"
 
 
-def is_complete(folder: Path, digest: str | None = None) -> bool:
-    """True when ``folder`` has a DONE marker (for ``digest``, when given) and every result file, readable."""
-    return check_complete(folder, digest) == (True, None)
+def is_run_name(name: str) -> bool:
+    return _RUN_NAME.fullmatch(name) is not None
 
 
-def check_complete(folder: Path, digest: str | None = None) -> tuple[bool, str | None]:
-    """(complete, problem): complete when ``folder`` has a DONE marker (for ``digest``, when given) and every
-    result file, each Parquet file with a readable footer; problem names what is broken when the marker
-    says the results are complete but a file is missing or unreadable (None otherwise)."""
-    marker = folder / DONE
-    if not marker.is_file():
-        return False, None
-    try:
-        info = json.loads(marker.read_text())
-    except (OSError, ValueError):
-        return False, f"{DONE} is unreadable"
-    if digest is not None and info.get("config_hash") != digest:
-        return False, None
-    listed = info.get("files")  # (markers written before it listed the files: the files every run has)
-    for name in listed if isinstance(listed, list) else RESULT_FILES:
-        if not (folder / name).is_file():
-            return False, f"{name} is missing"
-    for path in sorted([*folder.glob("*.parquet"), *folder.glob("snapshots/*.parquet")]):
-        problem = parquet_problem(path)
-        if problem:
-            return False, f"{path.relative_to(folder)} {problem}"
-    return True, None
+def seed_of(name: str) -> int | None:
+    """The seed of a run's folder name (None for another name)."""
+    found = _RUN_NAME.fullmatch(name)
+    return int(found.group(2)) if found else None
 
 
-def parquet_problem(path: Path) -> str | None:
-    """What is wrong with a Parquet file, or None: its magic bytes and footer (its metadata) are checked,
-    not its data (a fraction of a millisecond a file)."""
-    import pyarrow.parquet as pq
-    try:
-        with open(path, "rb") as file:
-            head = file.read(4)
-            file.seek(0, os.SEEK_END)
-            size = file.tell()
-            file.seek(max(size - 4, 0))
-            tail = file.read(4)
-    except OSError as err:
-        return f"is unreadable ({err.strerror or err})"
-    if size < 12 or head != b"PAR1" or tail != b"PAR1":
-        return "is not a complete Parquet file (truncated or corrupt)"
-    try:
-        pq.read_metadata(path)
-    except Exception as err:  # pyarrow's errors for a damaged footer (OSError, ArrowInvalid, ...)
-        reason = str(err).strip().splitlines() or [type(err).__name__]
-        return f"is not a readable Parquet file ({reason[0]})"
-    return None
-
-
-def clear_incomplete(folder: Path) -> None:
-    """Remove what an interrupted or failed run left (never a complete run's files)."""
-    for name in (*RESULT_FILES, "demography.parquet", DONE, FAILED):
-        (folder / name).unlink(missing_ok=True)
-    shutil.rmtree(folder / "snapshots", ignore_errors=True)
-    for tmp in folder.glob(".tmp-*"):
-        tmp.unlink(missing_ok=True)
-
-
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``.
+# ---------------------------------------------------------------------------------------------- writing
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path`` (``.tmp-*``), then rename it over ``path``.
 
     The temporary file is created as ``open`` creates a file (mode 666 less the umask), so that the
     results are as readable as any other file (``tempfile.mkstemp`` makes them 600: unreadable by
     colleagues in a shared folder).
     """
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        tmp = str(path.parent / f".tmp-{uuid.uuid4().hex[:12]}-{path.name}")
+        tmp = path.parent / f".tmp-{uuid.uuid4().hex[:12]}-{path.name}"
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             break
         except FileExistsError:  # (another writer's name: draw another)
             continue
     try:
-        write(Path(tmp))
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
 def write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda tmp: tmp.write_text(text))
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     # no column statistics: the files are small and read whole (a quarter of the time to write them)
-    _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False, write_statistics=False))
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, write_statistics=False))
+
+
+def with_identity(frame: pd.DataFrame, identity: dict) -> pd.DataFrame:
+    """``frame`` with the run's identity columns in front (a table's own column of the same name stays)."""
+    own = {k: v for k, v in identity.items() if k not in frame.columns}
+    return pd.concat([pd.DataFrame(own, index=frame.index), frame], axis=1) if own else frame
+
+
+def write_run(folder: Path, identity: dict, *, series: pd.DataFrame, cluster_series: pd.DataFrame,
+              summary: pd.DataFrame, config_yaml: str, provenance: dict, demography: pd.DataFrame | None = None,
+              snapshots: dict | None = None) -> None:
+    """Write a run's tables (each with ``identity`` in front), its configuration and provenance, each
+    atomically, then ``_DONE``, which lists the files written (so that a rerun notices any of them missing,
+    the optional ones included). ``snapshots``: {month: {kind: frame}}; a frame without a ``month`` column
+    gets one."""
+    written = []
+
+    def table(name: str, frame: pd.DataFrame) -> None:
+        write_parquet(folder / name, with_identity(frame, identity))
+        written.append(name)
+
+    table("series.parquet", series)
+    table("cluster_series.parquet", cluster_series)
+    if demography is not None:
+        table("demography.parquet", demography)
+    table("summary.parquet", summary)
+    for month, frames in (snapshots or {}).items():
+        for kind, frame in frames.items():
+            table(f"{SNAPSHOTS}/{kind}_{month}.parquet", frame if "month" in frame else frame.assign(month=month))
+    write_text(folder / CONFIG, config_yaml)
+    write_text(folder / PROVENANCE, json.dumps(provenance, indent=1) + "\n")
+    written += [CONFIG, PROVENANCE]
+    write_text(folder / DONE, json.dumps({"config_hash": provenance["config_hash"], "finished": provenance["finished"],
+                                          "files": sorted(written)}) + "\n")
+
+
+def write_failure(folder: Path, message: str) -> None:
+    write_text(folder / FAILED, message.rstrip() + "\n")
+
+
+def clear_incomplete(folder: Path) -> None:
+    """Remove what an interrupted or failed run left in its folder (never a complete run's files)."""
+    for name in (*[f"{t}.parquet" for t in TABLES], CONFIG, PROVENANCE, DONE, FAILED):
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / SNAPSHOTS, ignore_errors=True)
+    remove_temporary_files(folder)
+
+
+def remove_temporary_files(folder: Path) -> None:
+    """Remove what interrupted atomic writes left (``.tmp-*``) in a run's folder."""
+    for tmp in [*folder.glob(".tmp-*"), *folder.glob(f"{SNAPSHOTS}/.tmp-*")]:
+        tmp.unlink(missing_ok=True)
+
+
+def config_hash(config: dict) -> str:
+    """A digest of a run's resolved configuration (a plain dict): the same configuration, the same digest."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @functools.cache
 def git_commit() -> str | None:
     """The checkout's commit (with '+dirty' for local changes), or None outside a git checkout.
 
-    Looked up once per process (a sweep's worker runs many jobs): the code a
-    process runs is the code it imported when it started.
+    Looked up once per process: the code a process runs is the code it imported when it started.
     """
     here = Path(__file__).resolve().parent
     try:
@@ -175,9 +190,9 @@ def provenance(seed: int, digest: str, seconds: float) -> dict:
     }
 
 
-def summary_row(identity: dict, series: pd.DataFrame, cda_end: int | None) -> pd.DataFrame:
-    """One row: identity columns, then each outcome at the CDA's end and at the horizon."""
-    row = dict(identity)
+def summary_row(info: dict, series: pd.DataFrame, cda_end: int | None) -> pd.DataFrame:
+    """One row: ``info`` (the run's settings), then each outcome at the CDA's end and at the horizon."""
+    row = dict(info)
     last = series.iloc[-1]
     for col in OUTCOMES:
         row[f"{col}_horizon"] = last[col]
@@ -190,30 +205,125 @@ def summary_row(identity: dict, series: pd.DataFrame, cda_end: int | None) -> pd
     return pd.DataFrame([row])
 
 
-def write_run(folder: Path, *, series: pd.DataFrame, cluster_series: pd.DataFrame, summary: pd.DataFrame,
-              snapshots: dict, resolved_yaml: str, prov: dict, demography: pd.DataFrame | None = None) -> None:
-    """Write every result file atomically, then the DONE marker, which lists the files written (so that a
-    rerun notices any of them missing, the optional ones included)."""
-    written = []
-
-    def parquet(name: str, frame: pd.DataFrame) -> None:
-        write_parquet(folder / name, frame)
-        written.append(name)
-
-    parquet("series.parquet", series)
-    parquet("cluster_series.parquet", cluster_series)
-    if demography is not None:
-        parquet("demography.parquet", demography)
-    parquet("summary.parquet", summary)
-    for month, frames in snapshots.items():
-        for name, frame in frames.items():
-            parquet(f"snapshots/{name}_{month}.parquet", frame)
-    write_text(folder / "config.yaml", resolved_yaml)
-    write_text(folder / "provenance.json", json.dumps(prov, indent=1) + "\n")
-    written += ["config.yaml", "provenance.json"]
-    write_text(folder / DONE, json.dumps({"config_hash": prov["config_hash"], "finished": prov["finished"],
-                                          "files": sorted(written)}) + "\n")
+# ---------------------------------------------------------------------------------------------- checking
+def is_complete(folder: Path, digest: str | None = None) -> bool:
+    """True when ``folder`` has a ``_DONE`` marker (for ``digest``, when given) and every result file, readable."""
+    return check_complete(folder, digest) == (True, None)
 
 
-def write_failure(folder: Path, message: str) -> None:
-    write_text(folder / FAILED, message.rstrip() + "\n")
+def check_complete(folder: Path, digest: str | None = None) -> tuple[bool, str | None]:
+    """(complete, problem): complete when ``folder`` has a ``_DONE`` marker (for ``digest``, when given) and
+    every file it lists, each Parquet file with a readable footer; problem names what is broken when the
+    marker says the results are complete but a file is missing or unreadable (None otherwise)."""
+    marker = folder / DONE
+    if not marker.is_file():
+        return False, None
+    try:
+        info = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False, f"{DONE} is unreadable"
+    if digest is not None and info.get("config_hash") != digest:
+        return False, None
+    listed = info.get("files")
+    for name in listed if isinstance(listed, list) else REQUIRED:
+        if not (folder / name).is_file():
+            return False, f"{name} is missing"
+    for path in sorted([*folder.glob("*.parquet"), *folder.glob(f"{SNAPSHOTS}/*.parquet")]):
+        problem = parquet_problem(path)
+        if problem:
+            return False, f"{path.relative_to(folder)} {problem}"
+    return True, None
+
+
+def parquet_problem(path: Path) -> str | None:
+    """What is wrong with a Parquet file, or None: its magic bytes and footer (its metadata) are checked,
+    not its data (a fraction of a millisecond a file)."""
+    import pyarrow.parquet as pq
+    try:
+        with open(path, "rb") as file:
+            head = file.read(4)
+            file.seek(0, os.SEEK_END)
+            size = file.tell()
+            file.seek(max(size - 4, 0))
+            tail = file.read(4)
+    except OSError as err:
+        return f"is unreadable ({err.strerror or err})"
+    if size < 12 or head != b"PAR1" or tail != b"PAR1":
+        return "is not a complete Parquet file (truncated or corrupt)"
+    try:
+        pq.read_metadata(path)
+    except Exception as err:  # pyarrow's errors for a damaged footer (OSError, ArrowInvalid, ...)
+        reason = str(err).strip().splitlines() or [type(err).__name__]
+        return f"is not a readable Parquet file ({reason[0]})"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- reading
+@dataclass
+class RunFolder:
+    """A run's folder found by :func:`find_runs`: its status and, when not complete, why."""
+    folder: Path
+    status: str  # "complete" (a _DONE marker), "failed" (_FAILED) or "incomplete"
+    detail: str = ""
+
+
+def _is_run(folder: Path) -> bool:
+    return is_run_name(folder.name) or (folder / DONE).is_file() or (folder / FAILED).is_file()
+
+
+def find_runs(root: Path) -> list[RunFolder]:
+    """The runs in ``root`` (itself, or any folder below it, in name order), each with its status.
+
+    A run's folder is named ``seed_N`` or ``row_R_seed_N`` (or holds a marker); a job's folder (one
+    Hydra wrote, with ``.hydra/``) that holds no run is listed as incomplete too. Folders whose names
+    start with ``.`` or ``_``, and links to folders (which could loop), are not searched.
+    """
+    root = Path(root)
+    if _is_run(root):
+        return [_status(root)]
+    found = []
+    subs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    for sub in subs:
+        if _is_run(sub):
+            found.append(_status(sub))
+        elif not sub.is_symlink():
+            found.extend(find_runs(sub))
+    if not found and (root / ".hydra").is_dir():
+        found.append(RunFolder(root, "incomplete", "the job started but no run of it did"))
+    return found
+
+
+def _status(folder: Path) -> RunFolder:
+    if (folder / FAILED).is_file():
+        return RunFolder(folder, "failed", read_failure(folder))
+    if not (folder / DONE).is_file():
+        return RunFolder(folder, "incomplete", f"no {DONE} marker: the run did not finish")
+    return RunFolder(folder, "complete")
+
+
+def read_failure(folder: Path) -> str:
+    """The last line of a failed run's error (the message, or a traceback's last line)."""
+    lines = (folder / FAILED).read_text(errors="replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    """One of a run's tables (``series``, ``cluster_series``, ``demography``, ``summary``)."""
+    if name not in TABLES:
+        raise ValueError(f"no table {name!r}; the tables are {', '.join(TABLES)}")
+    return pd.read_parquet(Path(folder) / f"{name}.parquet")
+
+
+def snapshot_path(folder: Path, kind: str, month: int) -> Path:
+    return Path(folder) / SNAPSHOTS / f"{kind}_{month}.parquet"
+
+
+def read_snapshot(folder: Path, kind: str, month: int) -> pd.DataFrame:
+    """A run's agent-level snapshot (``firms``, ``ties``, ``places``) of ``month``."""
+    return pd.read_parquet(snapshot_path(folder, kind, month))
+
+
+def read_config(folder: Path) -> dict:
+    """A run's resolved configuration."""
+    import yaml
+    return yaml.safe_load((Path(folder) / CONFIG).read_text()) or {}

@@ -4,10 +4,11 @@
     khusheh-sensitivity design --method sobol --n 32 --params learning_rate,policy.effectiveness --out sa/sobol
 
 A design is ``design.csv`` (one row per parameter point, columns = khusheh-run
-keys) and ``problem.json`` (SALib's problem and the method). Its rows run as an
-ordinary sweep (``sim.design=.../design.csv 'sim.design_row=range(0,N)'``), with
-and without the CDA on common seeds, through any launcher; ``khusheh-report
---sensitivity`` then reads the results.
+keys) and ``problem.json`` (SALib's problem and the method). A job given it
+(``sim.design=.../design.csv``) runs every row of it, each on its seeds
+(``sim.design_row=R`` runs one row); ``experiment=sensitivity`` runs the rows
+with and without the CDA on common seeds, through any launcher, and
+``khusheh-report --sensitivity`` then reads the results.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def make_design(method: str, ranges: dict[str, list[float]], *, trajectories: in
 
 
 def write_design(out: Path, design: pd.DataFrame, meta: dict) -> None:
-    from analysis.collect import atomic_write
+    from .results import atomic_write
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "design.csv", lambda tmp: design.to_csv(tmp, index=False))
     atomic_write(out / "problem.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=1) + "\n"))
@@ -61,19 +62,30 @@ def write_design(out: Path, design: pd.DataFrame, meta: dict) -> None:
 
 @functools.lru_cache(maxsize=4)
 def _read_design(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
-    """The design file, read once while it is unchanged (the sweeper checks every row before launching)."""
+    """The design file, read once while it is unchanged."""
     return pd.read_csv(path)
 
 
-def apply_design_row(cfg) -> None:
-    """Set the parameters of row ``sim.design_row`` of ``sim.design`` in the run's config."""
-    path = Path(cfg.sim.design)
+def read_design(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
     if not path.is_file():
         raise ValueError(f"sim.design: no design file {path}")
-    design = _read_design(str(path), path.stat().st_mtime_ns, path.stat().st_size)
-    row = int(cfg.sim.design_row)
-    if not 0 <= row < len(design):
-        raise ValueError(f"sim.design_row = {row} is out of range; the design has rows 0 to {len(design) - 1}")
+    return _read_design(str(path), path.stat().st_mtime_ns, path.stat().st_size)
+
+
+def design_rows(path: str | Path, row: int | None = None) -> list[int]:
+    """The rows of the design at ``path`` that a job runs: every row, or only ``row`` (checked)."""
+    n = len(read_design(path))
+    if row is None:
+        return list(range(n))
+    if not 0 <= row < n:
+        raise ValueError(f"sim.design_row = {row} is out of range; the design has rows 0 to {n - 1}")
+    return [int(row)]
+
+
+def apply_design_row(cfg, row: int) -> None:
+    """Set the parameters of row ``row`` of the design ``sim.design`` in the config ``cfg``."""
+    design = read_design(cfg.sim.design)
     with open_dict(cfg):
         for name in design.columns.drop("row"):
             OmegaConf.update(cfg, _key(name), float(design.loc[row, name]), merge=False)
@@ -105,8 +117,7 @@ def main(argv=None) -> int:
     out = Path(args.out).resolve()
     write_design(out, design, meta)
     print(f"design: {len(design)} rows of {len(ranges)} parameters in {out / 'design.csv'}\n"
-          f"run:    khusheh-run -m experiment=sensitivity sim.design={out / 'design.csv'} "
-          f"'sim.design_row=range(0,{len(design)})'")
+          f"run:    khusheh-run -m experiment=sensitivity sim.design={out / 'design.csv'}")
     return 0
 
 

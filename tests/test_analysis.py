@@ -19,14 +19,19 @@ from model import COLUMNS, ClusterModel, ModelParams, presets
 from scenarios.results import provenance, summary_row, write_run
 
 
+def _run(root: Path, policy: str, seed: int) -> Path:
+    """A run's folder in a sweep's layout: the job's folder (its overrides), the seed's folder."""
+    return root / f"policy-{policy}" / f"seed_{seed:04d}"
+
+
 def _write(folder: Path, series: pd.DataFrame, policy: str, seed: int, snapshots=None, budget=0.0, overrides=None):
     pol = presets.policy(policy)
-    ident = {"cluster": "generic", "policy": policy, "shock": "none", "seed": seed, "budget": budget or pol.budget,
-             "subsidy_rate": pol.subsidy_rate, "start_month": 4, "duration_months": 8,
-             "overrides": f"policy={policy},seed={seed}" if overrides is None else overrides}
-    write_run(folder, series=series, cluster_series=series.assign(cluster="generic"),
-              summary=summary_row(ident, series, 12), snapshots=snapshots or {}, resolved_yaml="x: 1\n",
-              prov=provenance(seed, "abc", 0.0))
+    identity = {"cluster_preset": "generic", "policy": policy, "shock": "none", "seed": seed}
+    info = {"overrides": f"policy={policy}" if overrides is None else overrides, "budget": budget or pol.budget,
+            "subsidy_rate": pol.subsidy_rate, "start_month": 4, "duration_months": 8}
+    write_run(folder, identity, series=series, cluster_series=series.assign(cluster="generic"),
+              summary=summary_row(info, series, 12), snapshots=snapshots or {}, config_yaml="x: 1\n",
+              provenance=provenance(seed, "abc", 0.0))
 
 
 def _synthetic_series(seed: int, offset: float = 0.0) -> pd.DataFrame:
@@ -43,9 +48,9 @@ def _synthetic_series(seed: int, offset: float = 0.0) -> pd.DataFrame:
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic")
     for seed in range(12):
-        _write(root / f"policy=none,seed={seed}", _synthetic_series(seed), "none", seed)
-        _write(root / f"policy=standard_cda,seed={seed}", _synthetic_series(seed, offset=7.5), "standard_cda", seed)
-        _write(root / f"policy=trust_first,seed={seed}", _synthetic_series(seed), "trust_first", seed)
+        _write(_run(root, "none", seed), _synthetic_series(seed), "none", seed)
+        _write(_run(root, "standard_cda", seed), _synthetic_series(seed, offset=7.5), "standard_cda", seed)
+        _write(_run(root, "trust_first", seed), _synthetic_series(seed), "trust_first", seed)
     return root
 
 
@@ -81,13 +86,13 @@ def _small_sweep(root: Path, policies=("none", "standard_cda"), seeds=(0, 1, 2),
                 n_firms=120, policy_start_month=4)
             m = ClusterModel(params, rng=seed).run()
             pol = params.policy
-            ident = {"cluster": "generic", "policy": policy, "shock": "none", "seed": seed, "budget": pol.budget,
-                     "subsidy_rate": pol.subsidy_rate, "start_month": pol.start_month,
-                     "duration_months": pol.duration_months, "overrides": f"policy={policy},seed={seed}"}
+            info = {"overrides": f"policy={policy}", "budget": pol.budget, "subsidy_rate": pol.subsidy_rate,
+                    "start_month": pol.start_month, "duration_months": pol.duration_months}
             s = m.series()
-            write_run(root / f"policy={policy},seed={seed}", series=s, cluster_series=m.cluster_series(),
-                      summary=summary_row(ident, s, min(40, 30)), snapshots=m.snapshots, resolved_yaml="x: 1\n",
-                      prov=provenance(seed, "abc", 0.0))
+            write_run(_run(root, policy, seed), {"cluster_preset": "generic", "policy": policy, "shock": "none",
+                                                 "seed": seed},
+                      series=s, cluster_series=m.cluster_series(), summary=summary_row(info, s, min(40, 30)),
+                      snapshots=m.snapshots, config_yaml="x: 1\n", provenance=provenance(seed, "abc", 0.0))
     return root
 
 
@@ -104,8 +109,8 @@ def test_the_brief_numbers_equal_a_direct_computation_from_the_parquet_files(bri
     for outcome in ("joint_actions", "mean_trust", "employment"):
         d = []
         for seed in range(3):
-            a = pd.read_parquet(sweep / f"policy=standard_cda,seed={seed}" / "series.parquet")
-            b = pd.read_parquet(sweep / f"policy=none,seed={seed}" / "series.parquet")
+            a = pd.read_parquet(_run(sweep, "standard_cda", seed) / "series.parquet")
+            b = pd.read_parquet(_run(sweep, "none", seed) / "series.parquet")
             d.append(a[outcome].iloc[-1] - b[outcome].iloc[-1])
         diffs[outcome] = float(np.mean(d))
     eff = pd.read_csv(paths["effects"])
@@ -135,12 +140,12 @@ def test_every_figure_is_produced_and_the_pdf_pages_render(brief, tmp_path):
 
 def test_a_missing_run_and_a_corrupt_file_are_named_in_the_brief(tmp_path):
     sweep = _small_sweep(tmp_path / "sweep", seeds=(0, 1, 2, 3))
-    shutil.rmtree(sweep / "policy=standard_cda,seed=2")
-    (sweep / "policy=none,seed=3" / "series.parquet").write_bytes(b"PAR1 truncated")
+    shutil.rmtree(_run(sweep, "standard_cda", 2))
+    (_run(sweep, "none", 3) / "series.parquet").write_bytes(b"PAR1 truncated")
     paths = build([sweep], tmp_path / "out")
     html = paths["html"].read_text()
     assert "policy=standard_cda,seed=2" in html and "missing" in html
-    assert "policy=none,seed=3" in html and "corrupt" in html
+    assert "policy-none/seed_0003" in html and "corrupt" in html
     problems = pd.read_csv(tmp_path / "out" / "problems.csv")
     assert sorted(problems.problem) == ["corrupt", "missing"]
     # the corrupt baseline run is not also counted as missing; the pairs use seeds 0 and 1 only
@@ -214,11 +219,11 @@ def test_what_the_money_buys_is_per_100_wage_months_actually_spent_not_per_budge
     """7.5 more workers for a mean of 50 spent (of a budget of 600) is +15.0 per 100 spent, not +1.25."""
     spent = {0: 25.0, 1: 50.0, 2: 75.0, 3: 50.0}
     for seed, total in spent.items():
-        _write(tmp_path / "sweep" / f"policy=none,seed={seed}", _spending(_synthetic_series(seed), 0.0), "none", seed)
-        _write(tmp_path / "sweep" / f"policy=standard_cda,seed={seed}",
-               _spending(_synthetic_series(seed, offset=7.5), total), "standard_cda", seed)
-        _write(tmp_path / "sweep" / f"policy=trust_first,seed={seed}", _spending(_synthetic_series(seed), 0.0),
-               "trust_first", seed)
+        _write(_run(tmp_path / "sweep", "none", seed), _spending(_synthetic_series(seed), 0.0), "none", seed)
+        _write(_run(tmp_path / "sweep", "standard_cda", seed), _spending(_synthetic_series(seed, offset=7.5), total),
+               "standard_cda", seed)
+        _write(_run(tmp_path / "sweep", "trust_first", seed), _spending(_synthetic_series(seed), 0.0), "trust_first",
+               seed)
     paths = build([tmp_path / "sweep"], tmp_path / "out")
     eff = pd.read_csv(paths["effects"]).set_index(["policy", "when", "outcome"])
     jobs = eff.loc[("standard_cda", "horizon", "employment")]
@@ -240,8 +245,9 @@ def two_settings(tmp_path_factory):
     for extra, offset in (("", 7.5), ("cluster.province.scale=0.1", 2.5)):
         for seed in range(2):
             for policy in ("none", "standard_cda"):
-                name = ",".join(filter(None, [extra, f"policy={policy}", f"seed={seed}"]))
-                _write(root / name, _synthetic_series(seed, offset * (policy != "none")), policy, seed, overrides=name)
+                overrides = ",".join(filter(None, [extra, f"policy={policy}"]))
+                _write(root / overrides.replace("=", "-") / f"seed_{seed:04d}",
+                       _synthetic_series(seed, offset * (policy != "none")), policy, seed, overrides=overrides)
     return root
 
 
@@ -313,7 +319,8 @@ def test_a_peak_of_the_effect_while_the_cda_works_is_told_when_the_exit_hides_it
 
 def test_setting_default_means_the_runs_without_overrides_and_links_do_not_loop(tmp_path):
     from analysis.brief import choose_setting
-    from analysis.collect import Collection, ResultsError, _job_folders
+    from analysis.collect import Collection, ResultsError
+    from scenarios.results import find_runs
     summary = pd.DataFrame([{"context": "shock=demand_drop", "policy": p, "seed": s}
                             for p in ("none", "standard_cda") for s in (0, 1)])
     col = Collection(series=pd.DataFrame(), summary=summary, problems=pd.DataFrame(), folders={})
@@ -321,10 +328,10 @@ def test_setting_default_means_the_runs_without_overrides_and_links_do_not_loop(
         choose_setting(col, "none", ["sweep"], "default")  # not the only setting there is
     # a link back to a folder above is not followed; a link to a run is a run
     (tmp_path / "runs" / "a").mkdir(parents=True)
-    (tmp_path / "runs" / "a" / "DONE").write_text("{}")
+    (tmp_path / "runs" / "a" / "_DONE").write_text("{}")
     (tmp_path / "runs" / "loop").symlink_to(tmp_path / "runs")
     (tmp_path / "runs" / "linked_run").symlink_to(tmp_path / "runs" / "a")
-    assert [p.name for p in _job_folders(tmp_path / "runs")] == ["a", "linked_run"]
+    assert [r.folder.name for r in find_runs(tmp_path / "runs")] == ["a", "linked_run"]
 
 
 def test_an_unknown_setting_is_named_with_the_settings_found(two_settings, tmp_path, capsys):
@@ -400,18 +407,18 @@ def test_a_brief_whose_runs_end_at_the_cdas_exit_claims_nothing_after_it(tmp_pat
 
 def _pair_sweep(root: Path, seeds=range(2)) -> Path:
     for seed in seeds:
-        _write(root / f"policy=none,seed={seed}", _synthetic_series(seed), "none", seed)
-        _write(root / f"policy=standard_cda,seed={seed}", _synthetic_series(seed, 7.5), "standard_cda", seed)
+        _write(_run(root, "none", seed), _synthetic_series(seed), "none", seed)
+        _write(_run(root, "standard_cda", seed), _synthetic_series(seed, 7.5), "standard_cda", seed)
     return root
 
 
 def test_a_report_leaves_no_stale_problems_or_figures_of_an_earlier_one(tmp_path):
     sweep = _pair_sweep(tmp_path / "sweep")
-    (sweep / "policy=standard_cda,seed=2").mkdir()  # an interrupted job
+    _run(sweep, "standard_cda", 2).mkdir()  # an interrupted run
     out = tmp_path / "out"
     build([sweep], out)
     assert list(pd.read_csv(out / "problems.csv").problem) == ["incomplete"]
-    (sweep / "policy=standard_cda,seed=2").rmdir()
+    _run(sweep, "standard_cda", 2).rmdir()
     (out / "figures" / "map.png").write_bytes(b"an earlier report's map")
     paths = build([sweep], out)
     assert not (out / "problems.csv").exists() and "Runs not used" not in paths["html"].read_text()

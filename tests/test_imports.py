@@ -14,7 +14,8 @@ ALLOWED = {
     "model": {"conf"},
     "scenarios": {"conf", "model"},
     "analysis": {"conf", "scenarios.results"},  # the result format's reader, never the model
-    "viz": {"conf", "model"},
+    # the dashboard builds a run from the presets as khusheh-run does (scenarios.config), then watches the model
+    "viz": {"conf", "model", "scenarios.config"},
 }
 
 
@@ -23,14 +24,15 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """Our modules that ``path`` imports, at the top or inside functions (what runs when it is called)."""
+def _imports(path: Path) -> list[list[str]]:
+    """Our modules that ``path`` imports, at the top or inside functions (what runs when it is called):
+    for each import, the names it may mean, most specific first (``from a import b``: ``a.b``, then ``a``)."""
     own = _module(path)
     package = own if path.name == "__init__.py" else own.rpartition(".")[0]
-    found = set()
+    found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+            found += [[a.name] for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
@@ -38,11 +40,8 @@ def _imports(path: Path) -> set[str]:
                 stem = ".".join(base + ([node.module] if node.module else []))
             else:
                 stem = node.module or ""
-            names = [stem] + [f"{stem}.{a.name}" for a in node.names]
-        else:
-            continue
-        found |= {n for n in names if n.split(".")[0] in PACKAGES}
-    return found
+            found += [[f"{stem}.{a.name}", stem] for a in node.names]
+    return [names for names in found if names[-1].split(".")[0] in PACKAGES]
 
 
 def graph() -> dict[str, set[str]]:
@@ -50,8 +49,9 @@ def graph() -> dict[str, set[str]]:
     edges = {}
     for name, path in files.items():
         targets = set()
-        for imported in _imports(path):
-            while imported and imported not in files:  # `from .x import f` names f: keep the module
+        for names in _imports(path):
+            imported = next((n for n in names if n in files), names[-1])
+            while imported and imported not in files:  # a name inside a module: keep the module
                 imported = imported.rpartition(".")[0]
             if imported and imported != name:
                 targets.add(imported)

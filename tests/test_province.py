@@ -133,12 +133,12 @@ def test_a_small_province_programme_sweep_from_the_command_line(tmp_path):
             "hydra.sweep.dir=sweep"]
     proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
-    runs = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir() and not p.name.startswith("."))
+    runs = sorted((tmp_path / "sweep").glob("*/seed_0000"))
     assert len(runs) == 2
     by_policy = {}
     for run in runs:
         summary = pd.read_parquet(run / "summary.parquet")
-        assert summary.loc[0, "cluster"] == "isfahan_province"
+        assert summary.loc[0, "cluster_preset"] == "isfahan_province"
         by_policy[summary.loc[0, "policy"]] = run
         per_cluster = pd.read_parquet(run / "cluster_series.parquet")
         assert per_cluster.cluster.nunique() == 70 and per_cluster.month.max() == 14

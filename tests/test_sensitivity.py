@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from analysis.brief import main as report_main
 from analysis.sensitivity import analyse
@@ -33,13 +35,15 @@ def _fake_sweep(root: Path, design_csv: Path, design: pd.DataFrame, effect, seed
                 for col in ("output", "exports", "firms", "network_density", "cooperation_rate", "members_share",
                             "mean_productivity"):
                     series[col] = 1.0
-                ident = {"cluster": "generic", "policy": policy, "shock": "none", "seed": seed, "budget": 600.0,
-                         "subsidy_rate": 0.5, "start_month": 2, "duration_months": 6, "design_row": int(row["row"]),
-                         "overrides": f"policy={policy},seed={seed},sim.design_row={int(row['row'])}"}
-                write_run(root / f"policy={policy},seed={seed},sim.design_row={int(row['row'])}", series=series,
-                          cluster_series=series.assign(cluster="generic"), summary=summary_row(ident, series, 8),
-                          snapshots={}, resolved_yaml=f"sim:\n  design: {design_csv}\n  design_row: {int(row['row'])}\n",
-                          prov=provenance(seed, "abc", 0.0))
+                r = int(row["row"])
+                identity = {"cluster_preset": "generic", "policy": policy, "shock": "none", "seed": seed,
+                            "sim.design_row": r}
+                info = {"overrides": f"policy={policy},sim.design_row={r}", "budget": 600.0, "subsidy_rate": 0.5,
+                        "start_month": 2, "duration_months": 6}
+                write_run(root / f"policy-{policy}" / f"row_{r:04d}_seed_{seed:04d}", identity, series=series,
+                          cluster_series=series.assign(cluster="generic"), summary=summary_row(info, series, 8),
+                          config_yaml=f"sim:\n  design: {design_csv}\n  design_row: {r}\n",
+                          provenance=provenance(seed, "abc", 0.0))
 
 
 def test_morris_ranks_the_parameter_that_drives_the_effect_first(tmp_path):
@@ -90,15 +94,19 @@ def test_a_small_sensitivity_sweep_end_to_end(tmp_path, capsys):
                         "learning_rate,policy.effectiveness", "--out", str(tmp_path / "d")]) == 0
     design = pd.read_csv(tmp_path / "d" / "design.csv")
     assert len(design) == 6
+    # two jobs (with and without the CDA), each running the design's 6 rows x 1 seed
     proc = subprocess.run([str(BIN / "khusheh-run"), "-m", "experiment=sensitivity",
-                           f"sim.design={tmp_path / 'd' / 'design.csv'}", "sim.design_row=range(0,6)", "seed=0",
-                           "sim.months=24", "cluster.n_firms=80", "policy.start_month=2", "hydra.sweep.dir=sweep"],
+                           f"sim.design={tmp_path / 'd' / 'design.csv'}", "sim.seeds=1", "sim.months=24",
+                           "cluster.n_firms=80", "policy.start_month=2", "hydra.sweep.dir=sweep"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    # each run took its row's values
-    run = tmp_path / "sweep" / ("cluster.n_firms=80,policy.start_month=2,policy=standard_cda,seed=0,sim.design_row=4,"
-                                "sim.months=24")
-    assert f"learning_rate: {design.loc[4, 'learning_rate']}" in (run / "config.yaml").read_text()
+    assert re.findall(r"\[khusheh\] jobs done (.*)", proc.stderr) == ["1/2", "2/2"]
+    # each run took its row's values, and says which row it is
+    run = tmp_path / "sweep" / "cluster.n_firms-80,policy.start_month-2,policy-standard_cda,sim.months-24" / \
+        "row_0004_seed_0000"
+    assert yaml.safe_load((run / "_config.yaml").read_text())["model"]["learning_rate"] == design.loc[4, "learning_rate"]
+    summary = pd.read_parquet(run / "summary.parquet")
+    assert summary.loc[0, "sim.design_row"] == 4 and summary.loc[0, "seed"] == 0
     capsys.readouterr()
     assert report_main(["--sensitivity", str(tmp_path / "sweep"), "--out", str(tmp_path / "r")]) == 0
     assert "effect on mean_trust" in capsys.readouterr().out
@@ -140,18 +148,17 @@ def test_the_brief_says_which_conclusions_hold_across_the_sensitivity_ranges(tmp
 
 
 def test_a_design_sweep_checks_every_rows_values_before_any_job(tmp_path):
-    # rows 0, 1 and 3 in range; row 2's p_seek out of range: found before launching, though the jobs are
-    # composed once and given each row's values in turn
+    # rows 0, 1 and 3 in range; row 2's p_seek out of range: found before launching
     write_design(tmp_path / "d", *make_design("morris", {"p_seek": [0.1, 0.2]}, trajectories=2))
     design = pd.read_csv(tmp_path / "d" / "design.csv")
     design.loc[2, "p_seek"] = 1.5
     design.to_csv(tmp_path / "d" / "design.csv", index=False)
     proc = subprocess.run([str(BIN / "khusheh-run"), "-m", "experiment=sensitivity",
-                           f"sim.design={tmp_path / 'd' / 'design.csv'}", "sim.design_row=0,1,2,3", "seed=0",
-                           "sim.months=24", "policy.start_month=2", "hydra.sweep.dir=sweep"],
+                           f"sim.design={tmp_path / 'd' / 'design.csv'}", "sim.months=24", "policy.start_month=2",
+                           "hydra.sweep.dir=sweep"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("khusheh-run: p_seek = 1.5 is out of range") and "sim.design_row=2" in last, last
+    assert last.startswith("khusheh-run: p_seek = 1.5 is out of range") and "(design row 2)" in last, last
     assert last.endswith("no job was started")
     assert not [p for p in (tmp_path / "sweep").glob("*") if p.is_dir() and not p.name.startswith(".")]

@@ -24,7 +24,8 @@ from model import presets as model_presets
 from model.params import ClusterSpec, PolicyParams, ShockParams
 from viz import draw
 from viz.cli import main as cli_main
-from viz.scenario import DashboardModel, lever_values, levers, preset_params, presets
+from conf import presets
+from viz.scenario import DashboardModel, lever_values, levers, preset_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_the_presets_are_the_scenarios_presets():
     for group in ("cluster", "policy", "shock"):
         on_disk = sorted(p.stem for p in (ROOT / "conf" / group).glob("*.yaml"))
-        assert presets(group) == on_disk
+        assert list(presets(group)) == on_disk
     assert "towels_adrian" in presets("cluster") and "trust_first" in presets("policy")
 
 
@@ -202,7 +203,7 @@ def test_the_page_offers_the_presets_and_levers_and_presets_move_the_levers():
 
     from viz import app
     params = app.model_params()
-    assert params["policy"]["values"] == presets("policy")
+    assert params["policy"]["values"] == list(presets("policy"))
     assert (params["budget"]["min"], params["budget"]["max"]) == (0, 5000.0)
     _check_model_params(DashboardModel.__init__, params)  # Mesa's own check of the names
     try:

@@ -11,6 +11,7 @@ import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
+from conf import presets
 from viz import draw
 from viz.scenario import (
     DEFAULT_CLUSTER,
@@ -21,7 +22,6 @@ from viz.scenario import (
     lever_values,
     levers,
     preset_params,
-    presets,
 )
 
 _defaults = lever_values(preset_params(DEFAULT_CLUSTER, DEFAULT_POLICY, DEFAULT_SHOCK))
@@ -36,7 +36,7 @@ def model_params() -> dict:
     """SolaraViz's ``model_params``: the presets, the levers (ranges from model/params.py, widened to
     the chosen presets' values where those are higher) and the seed."""
     out = {group: {"type": "Select", "label": f"{group.capitalize()} preset", "value": choice[group],
-                   "values": presets(group)} for group in ("cluster", "policy", "shock")}
+                   "values": list(presets(group))} for group in ("cluster", "policy", "shock")}
     chosen = preset_params(choice["cluster"].value, choice["policy"].value, choice["shock"].value)
     for name, lv in levers(chosen).items():
         if lv.kind == "Select":

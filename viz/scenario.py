@@ -15,21 +15,15 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from importlib.resources import files
 from typing import Any
 
+from conf import presets
 from model import ClusterModel, ModelParams
 from model.params import ClusterSpec, PolicyParams
 
 DEFAULT_CLUSTER = "generic"
 DEFAULT_POLICY = "standard_cda"  # the dashboard opens on a programme to watch; "none" is the baseline
 DEFAULT_SHOCK = "none"
-
-
-def presets(group: str) -> list[str]:
-    """Names of the presets of a config group (``cluster``, ``policy``, ``shock``), sorted."""
-    folder = files("conf") / group
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
 _HYDRA = threading.Lock()  # Hydra's global state: one composition at a time (several browser sessions)

@@ -1,152 +1,151 @@
-"""Hydra's basic sweeper, checking each swept value once instead of every job.
+"""Khusheh's sweeper, on Hydra's public sweeper interface (``hydra.plugins.sweeper.Sweeper``).
 
-Before launching, Hydra's ``BasicSweeper`` composes the configuration of every
-job in the main process (about 0.1 s each), to stop a sweep with a bad value
-before any job starts; the workers wait meanwhile. A sweep is the product of
-the swept keys' values, so composing a set of jobs in which every value of
-every key appears finds the same mistakes: 9 policies x 30 seeds need 30
-compositions, not 270. They are composed as the ``khusheh_joblib`` launcher
-composes them: in full once per combination of config-group choices (9
-policies), derived from that for the other values (about 10 ms each instead
-of 100 ms; derived values are checked as Hydra checks them). Then the model
-range-checks the parameters of every combination of swept values (the seed
-apart: 9 policies x 30 seeds are 9 checks), so that a value out of range
-(``policy.subsidy_rate=1.5``) stops the sweep before any job starts too.
-Selected in ``conf/config.yaml`` (``hydra/sweeper``).
+As Hydra's basic sweeper, it runs every combination of the swept values (``key=a,b``, ``range()``,
+``choice()``, ``glob()``; ``hydra.sweeper.params`` first, the command line over it) through the
+configured launcher, in one batch. Besides:
 
-(No ``from __future__ import annotations`` here: Hydra's plugin scan runs this
-module outside ``sys.modules``, where dataclasses cannot resolve string
-annotations.)
+- ``hydra.sweeper.only``: the jobs of the product to run, as partial jobs (mappings of key to
+  value); a job that has every override of one of them runs. ``experiment=validation`` runs
+  every policy without a shock and the baseline under each shock this way.
+- Before any job starts, every job is checked as its run would check it: composed (once for each
+  combination of swept values but the seed; jobs of a sweep of ``sim.design_row`` values share
+  one composition, given each its row) and its runs' parameters range-checked by the model (every
+  seed, every row of a sensitivity design); the first problem ends the sweep with one line, exit
+  status 2. (Hydra's basic sweeper composes every job, about 0.1 s each; its class is in
+  ``hydra._internal``, so this one is written on the public interface instead of extending it.) The sweep's number of jobs and runs is written for the progress and for an
+  interrupt's report.
+
+Selected in ``conf/config.yaml`` (``override hydra/sweeper: khusheh``); ``hydra/sweeper=basic`` is
+Hydra's own (no ``only``, no model checks: a job with a bad value fails alone).
+
+(No ``from __future__ import annotations`` here: Hydra's plugin scan runs this module outside
+``sys.modules``, where dataclasses cannot resolve string annotations.)
 """
 
+import itertools
+import logging
 import sys
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
 from hydra.core.config_store import ConfigStore
-from hydra_plugins.khusheh_launcher import JobComposer, _copy_without_hydra
-from omegaconf import DictConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.plugins import Plugins
+from hydra.errors import HydraException
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext, TaskFunction
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
 
 
-def covering_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
-    """Jobs of ``batch`` such that every override any job has is in at least one of them (in order), but for
-    ``sim.design_row`` (see ``value_jobs``)."""
-    seen: set[str] = set()
-    chosen = []
-    for job in batch:
-        # (a design sweep's rows are checked by the value checks, each row given its values: composing a
-        # job for every row, as well, took most of a big design's checks)
-        own = [o for o in job if not o.startswith("sim.design_row=")]
-        if not seen.issuperset(own):
-            chosen.append(job)
-            seen.update(own)
-    return chosen
+def expand(overrides: List[Any]) -> List[List[str]]:
+    """The jobs (lists of ``key=value``) of parsed overrides: the product of the swept values, in order
+    (a key given twice takes its last value, as on Hydra's command line)."""
+    values: Dict[str, List[str]] = {}
+    for o in overrides:
+        key = o.get_key_element()
+        if o.is_sweep_override():
+            if not o.is_discrete_sweep():
+                raise HydraException(f"khusheh-run: a sweep of {key} takes a list of values, not an interval")
+            values[key] = [f"{key}={v}" for v in o.sweep_string_iterator()]
+        else:
+            values[key] = [f"{key}={o.get_value_element_as_str()}"]
+    return [list(job) for job in itertools.product(*values.values())]
 
 
-def value_jobs(batch: Sequence[Sequence[str]]) -> list[Sequence[str]]:
-    """Jobs of ``batch`` whose parameters, checked, check every job's: one per combination of the values
-    of the keys other than ``seed`` (the seed is no model parameter), in order."""
-    seen: set[tuple] = set()
-    chosen = []
-    for job in batch:
-        key = tuple(o for o in job if not o.startswith("seed="))
-        if key not in seen:
-            seen.add(key)
-            chosen.append(job)
-    return chosen
+def wanted_job(job: Sequence[str], only: Optional[List[Dict[str, str]]]) -> bool:
+    """Is the job ``job`` (its overrides) one of those ``only`` asks for: has it every override of at least
+    one of the partial jobs in ``only``? ``None`` (or empty): every job."""
+    if not only:
+        return True
+    have = {o.split("=", 1)[0].lstrip("+~"): o.split("=", 1)[1] for o in job if "=" in o}
+    return any(all(have.get(str(k)) == str(v) for k, v in part.items()) for part in only)
 
 
-def value_problem(cfg: DictConfig, design_row: Optional[str] = None, own_copy: bool = False) -> Optional[str]:
-    """What the model's checks refuse in a job's composed configuration (as the job's run would), else None.
-    ``design_row``: the job's ``sim.design_row``, when ``cfg`` was composed for another row of the design;
-    ``own_copy``: ``cfg`` is a copy without Hydra's node that may be changed (a design row's values are set
-    in it: every row sets the same keys)."""
-    from model import ParameterError
-    from scenarios.config import to_model_params
-    try:
-        if cfg.sim.design:
-            from omegaconf import open_dict
-
-            from scenarios.sensitivity import apply_design_row
-            if not own_copy:
-                cfg = _copy_without_hydra(cfg)  # the job's own config, as the task gets it, given the row's values
-            if design_row is not None:
-                with open_dict(cfg):
-                    cfg.sim.design_row = int(design_row)
-            apply_design_row(cfg)
-        params, _seed = to_model_params(cfg)
-        params.validate()
-    except (ParameterError, TypeError, ValueError) as err:
-        return str(err).replace("clusters[0].", "cluster.")
-    return None
+def _value_of(job: Sequence[str], key: str) -> Optional[str]:
+    """The value a job's overrides give ``key`` (as written), or None."""
+    return next((o.split("=", 1)[1] for o in job if o.split("=", 1)[0].lstrip("+") == key), None)
 
 
-def seed_problem(job: Sequence[str]) -> Optional[str]:
-    """What the model refuses in a job's ``seed=`` override (value_jobs checks one seed of each
-    combination), else None."""
-    from model import ParameterError
-    from scenarios.config import check_seed
-    for override in job:
-        if override.startswith("seed="):
-            try:
-                check_seed(int(override[len("seed="):]))
-            except (ParameterError, ValueError) as err:
-                return str(err)
-    return None
+def _without(job: Sequence[str], key: str) -> tuple:
+    return tuple(o for o in job if o.split("=", 1)[0].lstrip("+") != key)
 
 
-class KhushehSweeper(BasicSweeper):
-    """``only`` (``hydra.sweeper.only``): the jobs of the sweep's product to run, as a list of partial
-    jobs (mappings of key to value; a job that has every override of one of them runs). The validation
-    experiment runs every policy without a shock and the baseline under each shock, not every policy
-    under every shock."""
-
-    def __init__(self, max_batch_size: Optional[int], params: Optional[Dict[str, str]] = None,
-                 only: Optional[List[Dict[str, str]]] = None) -> None:
-        super().__init__(max_batch_size=max_batch_size, params=params)
+class KhushehSweeper(Sweeper):
+    def __init__(self, params: Optional[Dict[str, str]] = None, only: Optional[List[Dict[str, str]]] = None):
+        super().__init__()
+        self.params = params or {}
         self.only = only
+        self.hydra_context: Optional[HydraContext] = None
+        self.config: Optional[DictConfig] = None
 
-    def split_arguments(self, overrides, max_batch_size):  # (a static method of BasicSweeper's)
-        from scenarios.config import wanted_job
-        jobs = [job for batch in BasicSweeper.split_arguments(overrides, None) for job in batch
-                if wanted_job(job, self.only)]
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.hydra_context = hydra_context
+        self.config = config
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config)
+
+    def sweep(self, arguments: List[str]) -> Any:
+        assert self.config is not None and self.hydra_context is not None and self.launcher is not None
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        given = [f"{k}={v}" for k, v in self.params.items()] + list(arguments)
+        jobs = [job for job in expand(parser.parse_overrides(given)) if wanted_job(job, self.only)]
         if not jobs:
             print("khusheh-run: no job of the sweep is one that hydra.sweeper.only asks for", file=sys.stderr)
             sys.exit(2)
-        size = max_batch_size or len(jobs)
-        return [jobs[k:k + size] for k in range(0, len(jobs), size)]
+        runs = self.check(jobs)
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "_multirun.yaml")  # (as Hydra's multirun.yaml; "_": not a table)
+        from scenarios.callbacks import JOBS, RUNS
+        (sweep_dir / JOBS).write_text(f"{len(jobs)}\n")
+        (sweep_dir / RUNS).write_text(f"{runs}\n")
+        log.info("sweep of %d jobs (%d runs) into %s", len(jobs), runs, sweep_dir)
+        returns = self.launcher.launch(jobs, initial_job_idx=0)
+        for r in returns:
+            _ = r.return_value  # a job's exception, raised (as Hydra's basic sweeper does)
+        return [returns]
 
-    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
-        assert self.hydra_context is not None and self.config is not None
-        composer = JobComposer(self.hydra_context.config_loader, self.config)
-        for overrides in covering_jobs(batch):
-            composer.compose(overrides)
-        # the values of every combination, range-checked by the model before any job starts: a value out
-        # of range (policy.subsidy_rate=1.5) composes, but every job with it would fail
-        checks = [(job, lambda job=job: seed_problem(job)) for job in batch]
-        composed = {}  # the jobs of a design sweep differ in their row: composed once, given each row's values
-
-        def value_check(job):
-            row = next((o.split("=", 1)[1] for o in job if o.startswith("sim.design_row=")), None)
-            base = tuple(o for o in job if not o.startswith("sim.design_row="))
-            if base not in composed:
-                cfg = composer.compose(job)
-                composed[base] = _copy_without_hydra(cfg) if cfg.sim.design else cfg
-            return value_problem(composed[base], row, own_copy=True)
-
-        checks += [(job, lambda job=job: value_check(job)) for job in value_jobs(batch)]
-        for overrides, check in checks:
-            problem = check()
-            if problem:
-                print(f"khusheh-run: {problem} (in the job {' '.join(overrides)}); no job was started",
-                      file=sys.stderr)
+    def check(self, jobs: List[List[str]]) -> int:
+        """Every job's composition and runs, checked as the jobs will check them; the number of runs. A
+        problem ends the sweep with one line naming it and the job (exit status 2)."""
+        from model import ParameterError
+        from scenarios.config import check_seed, job_runs
+        assert self.config is not None and self.hydra_context is not None
+        counted: Dict[tuple, int] = {}  # runs of a job, by its overrides but the seed
+        composed: Dict[tuple, DictConfig] = {}  # a job's composition, by its overrides but seed and design row
+        total = 0
+        for job in jobs:
+            try:
+                seed = _value_of(job, "seed")
+                if seed is not None:
+                    check_seed(int(seed) if seed.lstrip("-").isdigit() else seed)
+                key = _without(job, "seed")
+                if key not in counted:
+                    # a job of another seed is composed the same way: one composition is enough; a job of
+                    # another design row (sim.design_row=range(0,150)) is the same composition, given its row
+                    row, base = _value_of(job, "sim.design_row"), _without(key, "sim.design_row")
+                    if row is None or not row.isdigit() or base not in composed:
+                        cfg = self.hydra_context.config_loader.load_sweep_config(self.config, list(job))
+                        if row is not None and row.isdigit():
+                            composed[base] = cfg
+                    else:
+                        cfg = composed[base]
+                        OmegaConf.update(cfg, "sim.design_row", int(row))
+                    counted[key] = len(job_runs(cfg, configs=False, in_place=True))
+            except (ParameterError, TypeError, ValueError) as err:
+                print(f"khusheh-run: {err} (in the job {' '.join(job)}); no job was started", file=sys.stderr)
                 sys.exit(2)
+            total += counted[key]
+        return total
 
 
 @dataclass
-class KhushehSweeperConf(BasicSweeperConf):
+class KhushehSweeperConf:
     _target_: str = "hydra_plugins.khusheh_sweeper.KhushehSweeper"
+    params: Optional[Dict[str, str]] = None
     only: Optional[List[Dict[str, str]]] = None
 
 

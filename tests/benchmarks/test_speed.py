@@ -83,11 +83,12 @@ def test_province_run(benchmark):
 
 
 def test_policy_comparison_sweep(benchmark, tmp_path):
-    """Target: experiment=policy_comparison (9 policies x 30 seeds, 500 firms, 120 months) with joblib, 2 cores."""
+    """Target: experiment=policy_comparison (9 policies x 30 seeds, 500 firms, 120 months): 9 jobs on Hydra's basic
+    launcher, each running its 30 seeds on the 2 cores."""
     cli = os.path.join(os.path.dirname(sys.executable), "khusheh-run")
     args = [cli, "-m", "experiment=policy_comparison"]
     if not FULL:
-        args += ["policy=none,standard_cda", "seed=0,1", "sim.months=24", "sim.snapshot_months=[]"]
+        args += ["policy=none,standard_cda", "sim.seeds=2", "sim.months=24", "sim.snapshot_months=[]"]
 
     def sweep():
         out = tmp_path / f"sweep-{time.perf_counter_ns()}"
