@@ -59,7 +59,7 @@ def save(figure, path: Path) -> Path:
     return Path(path)
 
 
-def style():
+def apply_style():
     plt.rcParams.update({
         "figure.dpi": 100, "savefig.dpi": DPI, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
         "axes.spines.top": False, "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False,
@@ -99,7 +99,7 @@ def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, en
     ``start``, ``end``: the main programme's CDA starts and leaves; ``exits``: {policy: exit month}
     of the programmes drawn, when they leave at other months than ``end``.
     """
-    style()
+    apply_style()
     n = len(outcomes)
     cols = 2 if n >= 3 else n
     rows = int(np.ceil(n / cols))
@@ -148,7 +148,7 @@ def fan_chart(band: pd.DataFrame, outcomes, policies, path: Path, start=None, en
 
 def forest(effects: pd.DataFrame, outcomes, path: Path) -> Path:
     """Effects against the baseline with 95% CIs, at the CDA's end and at the horizon."""
-    style()
+    apply_style()
     policies = ordered(effects.policy)
     fig, axes = plt.subplots(1, len(outcomes), figsize=(2.9 * len(outcomes), 0.42 * len(policies) + 1.4),
                              sharey=True, squeeze=False)
@@ -180,7 +180,7 @@ def forest(effects: pd.DataFrame, outcomes, path: Path) -> Path:
 def cost_effectiveness(table: pd.DataFrame, path: Path) -> Path:
     """Jobs and output gained per 100 wage-months actually spent (by the horizon), with 95% CIs;
     a programme that spent nothing is marked so."""
-    style()
+    apply_style()
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 0.45 * len(table) + 1.5), sharey=True)
     y = np.arange(len(table))[::-1]
     for ax, (col, title, unit) in zip(axes, (("jobs", "Jobs gained", "workers\nper 100 wage-months spent"),
@@ -206,7 +206,7 @@ def cost_effectiveness(table: pd.DataFrame, path: Path) -> Path:
 def cluster_map(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame]], path: Path) -> Path:
     """The cluster on the regional grid: towns, firms sized by employees and coloured by trust, ties,
     institutions and the CDA. ``panels`` = [(title, firms, ties, places), ...]."""
-    style()
+    apply_style()
     fig, axes = plt.subplots(1, len(panels), figsize=(3.9 * len(panels) + 0.8, 4.1), squeeze=False)
     fig.subplots_adjust(left=0.08, right=0.86, wspace=0.28, bottom=0.2)
     cmap = plt.get_cmap("viridis")
@@ -265,7 +265,7 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path) ->
     only; beyond MAX_NETWORK_NODES connected firms, a fixed random sample of them.
     """
     import networkx as nx
-    style()
+    apply_style()
     note = ""
     if panels and panels[0][1].cluster.nunique() > 1:
         largest = panels[0][1].cluster.value_counts().idxmax()

@@ -93,7 +93,7 @@ def analyse(sweeps, policy: str = "standard_cda", baseline: str = BASELINE) -> t
 
 
 def _figure(table: pd.DataFrame, method: str, path: Path) -> Path:
-    fig.style()
+    fig.apply_style()
     f, axes = plt.subplots(1, len(OUTCOMES), figsize=(11, 3.6))
     for ax, outcome in zip(axes, OUTCOMES):
         t = table[table.outcome == outcome]

@@ -255,7 +255,7 @@ def build(sweeps, out: Path) -> dict:
     results = checks(runs)
     figs = Path(out) / "figures"
     figs.mkdir(parents=True, exist_ok=True)
-    fig.style()
+    fig.apply_style()
     paths = {k: FIGURES[k](runs, figs / f"pattern{k}.png") for k in sorted(FIGURES)}
     table = pd.DataFrame([{"pattern": c.pattern, "quantity": c.quantity, "value": c.value, "allowed": c.allowed,
                            "holds": c.holds} for c in results])

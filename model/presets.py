@@ -69,16 +69,26 @@ def cluster(name: str, **changes) -> ClusterSpec:
 
 def clusters(name: str) -> tuple[ClusterSpec, ...]:
     """The clusters of a cluster preset: the one cluster, or every cluster of a province preset (its named
-    clusters, then those drawn from its archetypes; see :func:`model.province.build_province`)."""
+    clusters, then those drawn from its archetypes; see :func:`province`)."""
     values = _values("cluster", name)
-    province = values.get("province")
-    if province is None:
-        return (cluster(name),)
+    return (cluster(name),) if values.get("province") is None else province(values["province"])
+
+
+def province(values: dict) -> tuple[ClusterSpec, ...]:
+    """The clusters of a province described as in ``conf/cluster/isfahan_province.yaml``'s ``province``:
+    the named cluster presets as they are, then the clusters drawn from its archetypes
+    (:func:`model.province.build_province`)."""
+    named = []
+    for name in values["named"]:
+        try:
+            named.append(cluster(name))
+        except ParameterError as err:
+            raise ParameterError(f"cluster.province.named: {err}") from None
     archetypes = tuple(Archetype(name=key, count=a["count"], towns=tuple(a["towns"]), n_firms=tuple(a["n_firms"]),
                                  spec=dict(a.get("spec", {})))
-                       for key, a in province["archetypes"].items())
-    return build_province(tuple(cluster(n) for n in province["named"]), archetypes, province["total_firms"],
-                          province.get("layout_seed", 0), province.get("scale", 1.0))
+                       for key, a in values["archetypes"].items())
+    return build_province(tuple(named), archetypes, values["total_firms"], values.get("layout_seed", 0),
+                          values.get("scale", 1.0))
 
 
-__all__ = ["cluster", "clusters", "names", "policy", "shock"]
+__all__ = ["cluster", "clusters", "names", "policy", "province", "shock"]

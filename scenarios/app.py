@@ -101,8 +101,9 @@ def identity_of(cfg: DictConfig, hc) -> tuple[dict, list[str]]:
     then each other key the command line (or the sweep) sets, by name, with its value as configured."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     choices = hc.runtime.choices
-    identity = {"cluster_preset": str(choices.get("cluster", "")), "policy": str(choices.get("policy", "")),
-                "shock": str(choices.get("shock", ""))}
+    # results.IDENTITY's columns but the seed: the presets chosen for cluster, policy and shock
+    groups = ("cluster", "policy", "shock")
+    identity = {column: str(choices.get(group, "")) for column, group in zip(results.IDENTITY, groups)}
     keyed, overrides = {}, []
     for o in OverridesParser.create().parse_overrides(list(hc.overrides.task)):
         key = o.key_or_group

@@ -21,8 +21,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from model import presets
 from model.params import ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
-from model.province import Archetype, build_province
 
 # ModelParams fields that are not behavioural parameters: they come from other groups
 _NOT_BEHAVIOUR = {"months", "clusters", "policy", "shock", "snapshot_months"}
@@ -117,7 +117,7 @@ def _params(cfg: DictConfig) -> ModelParams:
             for key in ("sim", "cluster", "policy", "shock", "model")}
     cluster = data["cluster"]
     province = cluster.pop("province", None)
-    clusters = _province(province) if province else (ClusterSpec(**cluster),)
+    clusters = presets.province(province) if province else (ClusterSpec(**cluster),)
     behaviour = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data["model"].items()}
     sim = data["sim"]
     return ModelParams(
@@ -185,21 +185,3 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
-def _cluster_preset(name: str) -> ClusterSpec:
-    """A cluster preset of conf/cluster, checked against the schema."""
-    from conf import preset, presets
-    if name not in presets("cluster"):
-        raise ParameterError(f"cluster.province.named: no cluster preset {name!r}")
-    node = OmegaConf.merge(OmegaConf.structured(ClusterConf), preset("cluster", name))
-    data = OmegaConf.to_container(node, resolve=True)
-    if data.pop("province", None):
-        raise ParameterError(f"cluster.province.named: {name!r} is a province, not a cluster")
-    return ClusterSpec(**data)
-
-
-def _province(conf: dict) -> tuple[ClusterSpec, ...]:
-    named = tuple(_cluster_preset(name) for name in conf["named"])
-    archetypes = tuple(Archetype(name=name, count=a["count"], towns=tuple(a["towns"]), n_firms=tuple(a["n_firms"]),
-                                 spec=dict(a["spec"]))
-                       for name, a in conf["archetypes"].items())
-    return build_province(named, archetypes, conf["total_firms"], conf["layout_seed"], conf["scale"])

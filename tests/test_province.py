@@ -70,7 +70,7 @@ def test_a_scaled_province_is_a_small_copy():
 
 
 def test_province_mistakes_get_a_clear_message():
-    with pytest.raises(ParameterError, match="no cluster preset 'atlantis'"):
+    with pytest.raises(ParameterError, match="cluster.province.named: unknown cluster preset 'atlantis'; choose one of"):
         _province("cluster.province.named=[atlantis]")
     with pytest.raises(ParameterError, match="total_firms = 5000 leaves"):
         _province("cluster.province.total_firms=5000")
