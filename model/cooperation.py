@@ -72,18 +72,6 @@ def action_cdf(mix) -> np.ndarray:
     return cdf
 
 
-def acceptance_by_distance(region, interaction_range: float) -> np.ndarray:
-    """The chance of accepting a candidate at each distance on the grid, in cells: exp(-d / interaction_range)."""
-    return np.exp(-np.arange(max(region.width, region.height)) / interaction_range)
-
-
-def action_cdf(mix) -> np.ndarray:
-    """Cumulative shares of the joint-action types, as ``Generator.choice`` makes them of ``p``."""
-    cdf = (np.asarray(mix) / sum(mix)).cumsum()
-    cdf /= cdf[-1]
-    return cdf
-
-
 def choose_kinds(model, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` joint-action types drawn by ``action_mix``: the draws and the result of
     ``rng.choice(4, size=n, p=action_mix / sum(action_mix))``, without its checks of ``p`` on every
