@@ -548,7 +548,7 @@ the CDA leaves? Each programme is compared with the same cluster without a CDA, 
 per programme.</p>
 {% if seeds < few %}<p class="warn"><b>Few seeds.</b> These effects rest on {{ seeds }} paired seed(s) (random
 futures); with fewer than {{ few }}, intervals are rough or missing and can mislead, so no effect is called clear.
-Run more seeds (e.g. khusheh-run -m ... 'seed=range(0,30)') before relying on them.</p>{% endif %}
+Run more seeds (e.g. the same khusheh-run command with sim.seeds=30, into the same folder) before relying on them.</p>{% endif %}
 {% if problems %}<p class="warn"><b>Incomplete results:</b> {{ problems|length }} run(s) could not be used
 (see "Runs not used" at the end); the numbers below use the {{ n_runs }} complete runs.</p>{% endif %}
 {% if callouts %}<h2>{{ main }}: effect at month {{ horizon }}, against no CDA</h2>

@@ -91,7 +91,8 @@ def simulate(cfg: DictConfig, job_dir: Path) -> str:
             failed += 1
             print(f"khusheh-run: the run failed: {message} (details in {task.folder / results.FAILED})",
                   file=sys.stderr)
-    log.info("results in %s (%d runs)", job_dir, len(tasks) - failed)
+    done = len(tasks) - failed
+    log.info("results in %s (%d run%s)", job_dir, done, "" if done == 1 else "s")
     return "failed" if failed else "done"
 
 

@@ -168,7 +168,11 @@ def job_runs(cfg: DictConfig, configs: bool = True, in_place: bool = False) -> l
             params = _params(cfg).validate()
         except (TypeError, ValueError) as err:  # (ParameterError is a ValueError)
             where = f" (design row {row})" if row is not None else ""
-            raise ParameterError(str(err).replace("clusters[0].", "cluster.") + where) from err
+            message = str(err).replace("clusters[0].", "cluster.")
+            if message.startswith("snapshot_months "):  # (the model's name; on the command line it is sim.)
+                message = (f"sim.{message}; an experiment preset may set sim.snapshot_months: set it too, "
+                           "e.g. 'sim.snapshot_months=[12]', or 'sim.snapshot_months=[]' for none")
+            raise ParameterError(message + where) from err
         bare = dataclasses.replace(params, snapshot_months=())
         config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True) if configs else None
         for seed in range(first, first + seeds):
