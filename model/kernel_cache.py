@@ -16,7 +16,9 @@ Of a root's ``kernels-*`` folders the four last used stay, none unused for 30
 days.
 
 numba picks a function's cache folder when the function is decorated, from its
-setting ``NUMBA_CACHE_DIR`` (``numba.config.CACHE_DIR``). :func:`jit` sets it
+setting ``NUMBA_CACHE_DIR`` (``numba.config.CACHE_DIR``): numba documents the
+environment variable; that it is read at decoration is how numba works, not a
+promise, and tests/test_kernel_cache.py would fail if it changed. :func:`jit` sets it
 to the kernels' folder while it decorates a kernel and puts the user's value
 back at once: other packages' numba functions, and child processes, keep the
 user's own setting.
@@ -76,9 +78,20 @@ def source_key(module_file: Path, package: str) -> str:
     source = module_file.read_bytes()
     digest = hashlib.sha256(source)
     for node in ast.walk(ast.parse(source)):
-        if not (isinstance(node, ast.ImportFrom) and node.level == 1):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == package for a in node.names):
+            raise ImportError(f"{module_file.name}: import from {package} as `from .x import y`, so that the"
+                              " kernels' cache key covers it")
+        if not isinstance(node, ast.ImportFrom):
             continue
-        if node.module is None:  # from . import x, y: modules
+        if node.level == 0 and (node.module or "").split(".")[0] == package:  # from model.x import y
+            module = node.module.partition(".")[2]
+            if not module:
+                raise ImportError(f"{module_file.name}: import from {package} as `from .x import y`, so that"
+                                  " the kernels' cache key covers it")
+            imported = [(module, alias.name) for alias in node.names]
+        elif node.level != 1:
+            continue
+        elif node.module is None:  # from . import x, y: modules
             imported = [(alias.name, None) for alias in node.names]
         else:
             imported = [(node.module, alias.name) for alias in node.names]

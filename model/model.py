@@ -300,11 +300,11 @@ class ClusterModel(mesa.Model):
         exits = np.concatenate(self.exit_records, axis=1) if self.exit_records else np.zeros((3, 0), np.int64)
         n_in, n_out = entries.shape[1], exits.shape[1]
         frame = pd.DataFrame({
-            "event": np.array(["entry"] * n_in + ["exit"] * n_out, dtype=object),
+            "event": pd.array(["entry"] * n_in + ["exit"] * n_out, dtype="str"),  # (typed even when empty)
             "month": np.concatenate([entries[0], exits[0] + exits[1] + 1]).astype(np.int64),
             "birth_month": np.concatenate([entries[0], exits[0]]).astype(np.int64),
             "age": np.concatenate([np.zeros(n_in, np.int64), exits[1]]).astype(np.int64),
-            "cluster": names[np.concatenate([entries[1], exits[2]]).astype(np.int64)].astype(object),
+            "cluster": pd.array(names[np.concatenate([entries[1], exits[2]]).astype(np.int64)], dtype="str"),
         })
         return frame.sort_values(["month", "event"], kind="stable", ignore_index=True)[columns]
 

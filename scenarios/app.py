@@ -127,9 +127,10 @@ def run(cfg: DictConfig) -> str:
     try:
         status = simulate(cfg, job_dir)
     except Exception as err:  # an unexpected failure: keep the other jobs going
-        results.write_failure(job_dir, "".join(traceback.format_exception(err)))
-        print(f"khusheh-run: the job failed: {type(err).__name__}: {err} (details in {job_dir / results.FAILED})",
-              file=sys.stderr)
+        # the error's first line first (what read_failure reports), then the whole traceback
+        summary = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
+        results.write_failure(job_dir, f"{summary}\n\n" + "".join(traceback.format_exception(err)))
+        print(f"khusheh-run: the job failed: {summary} (details in {job_dir / results.FAILED})", file=sys.stderr)
         status = "failed"
     if status == "failed" and HydraConfig.get().mode == RunMode.RUN:
         sys.exit(2)

@@ -268,7 +268,15 @@ class RunFolder:
 
 
 def _is_run(folder: Path) -> bool:
-    return is_run_name(folder.name) or (folder / DONE).is_file() or (folder / FAILED).is_file()
+    """A run's folder: named as one, or holding a run's marker (a job's folder may hold a _FAILED of its
+    own, when the job as a whole failed: it is a run's only if it holds no run folder)."""
+    if is_run_name(folder.name) or (folder / DONE).is_file():
+        return True
+    return (folder / FAILED).is_file() and not _holds_runs(folder)
+
+
+def _holds_runs(folder: Path) -> bool:
+    return any(is_run_name(p.name) for p in folder.iterdir() if p.is_dir())
 
 
 def find_runs(root: Path) -> list[RunFolder]:
@@ -288,7 +296,9 @@ def find_runs(root: Path) -> list[RunFolder]:
             found.append(_status(sub))
         elif not sub.is_symlink():
             found.extend(find_runs(sub))
-    if not found and (root / ".hydra").is_dir():
+    if (root / FAILED).is_file():  # a job that failed as a whole, after some of its runs (listed above)
+        found.append(RunFolder(root, "failed", read_failure(root)))
+    elif not found and (root / ".hydra").is_dir():
         found.append(RunFolder(root, "incomplete", "the job started but no run of it did"))
     return found
 
@@ -302,9 +312,12 @@ def _status(folder: Path) -> RunFolder:
 
 
 def read_failure(folder: Path) -> str:
-    """The last line of a failed run's error (the message, or a traceback's last line)."""
+    """A failed run's or job's error in one line: its first line (a message, or the summary line written
+    above a traceback); a bare traceback's last line."""
     lines = (folder / FAILED).read_text(errors="replace").strip().splitlines()
-    return lines[-1] if lines else ""
+    if not lines:
+        return ""
+    return lines[-1] if lines[0].startswith("Traceback") else lines[0]
 
 
 def read_table(folder: Path, name: str) -> pd.DataFrame:

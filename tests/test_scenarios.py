@@ -507,6 +507,17 @@ def test_a_negative_seed_is_refused_naming_the_seed(tmp_path, args, seed):
     assert not list((tmp_path / "sweep").glob("*/")) if args[0] == "-m" else not list((tmp_path / "run").glob("*/_DONE"))
 
 
+@pytest.mark.parametrize("key, values", [("sim.seeds", "1,2"), ("sim.n_jobs", "1,2")])
+def test_a_key_that_names_no_folder_is_not_swept(tmp_path, key, values):
+    # its jobs would share one folder (and a design's runs would delete each other's): refused before any job
+    proc = _cli(["-m", f"{key}={values}", "sim.months=6", "cluster.n_firms=20", "hydra.sweep.dir=sweep"], tmp_path,
+                check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"khusheh-run: {key} cannot be swept: job folders are "
+                                                             "not named by it")
+    assert not list(tmp_path.glob("sweep/*/"))
+
+
 @pytest.mark.parametrize("args, message", [
     (["sim.seeds=0"], "khusheh-run: sim.seeds = 0 is out of range; allowed: a whole number from 1"),
     (["-m", "policy=none,standard_cda", "sim.n_jobs=0"], "khusheh-run: sim.n_jobs = 0 is out of range; allowed: 1, 2, "

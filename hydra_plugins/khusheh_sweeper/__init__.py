@@ -95,6 +95,12 @@ class KhushehSweeper(Sweeper):
         if not jobs:
             print("khusheh-run: no job of the sweep is one that hydra.sweeper.only asks for", file=sys.stderr)
             sys.exit(2)
+        shared = self.shared_folder_key(jobs)
+        if shared:
+            print(f"khusheh-run: {shared} cannot be swept: job folders are not named by it, so its jobs would "
+                  f"write into the same folders; give it one value (to run more seeds: sim.seeds=N once)",
+                  file=sys.stderr)
+            sys.exit(2)
         runs = self.check(jobs)
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +113,18 @@ class KhushehSweeper(Sweeper):
         for r in returns:
             _ = r.return_value  # a job's exception, raised (as Hydra's basic sweeper does)
         return [returns]
+
+    def shared_folder_key(self, jobs: List[List[str]]) -> Optional[str]:
+        """A key that takes several values across the jobs but is left out of the job folders' names
+        (``hydra.job.config.override_dirname.exclude_keys``), or None."""
+        assert self.config is not None
+        excluded = set(self.config.hydra.job.config.override_dirname.exclude_keys)
+        values: Dict[str, set] = {}
+        for job in jobs:
+            for o in job:
+                key, _, value = o.partition("=")
+                values.setdefault(key.lstrip("+~"), set()).add(value)
+        return next((k for k in sorted(values) if k in excluded and len(values[k]) > 1), None)
 
     def check(self, jobs: List[List[str]]) -> int:
         """Every job's composition and runs, checked as the jobs will check them; the number of runs. A
