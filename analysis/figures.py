@@ -15,11 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from conf import outcomes  # noqa: E402
+from conf import outcomes, palette, plot_style  # noqa: E402
 from scenarios.results import atomic_write  # noqa: E402
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies
-PALETTE = ["#000000", "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+PALETTE = palette()  # Okabe-Ito (conf/khusheh.mplstyle)
 DPI = 200
 STRONG_TIE = 0.5  # a tie drawn on the map and the network: mean trust of its two directions at least this
 
@@ -60,11 +59,7 @@ def save(figure, path: Path) -> Path:
 
 
 def apply_style():
-    plt.rcParams.update({
-        "figure.dpi": 100, "savefig.dpi": DPI, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
-        "axes.spines.top": False, "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False,
-        "font.family": "DejaVu Sans",
-    })
+    plt.rcParams.update({**plot_style(), "figure.dpi": 100, "savefig.dpi": DPI})
 
 
 def colours(policies) -> dict:

@@ -73,3 +73,18 @@ def outcomes() -> dict[str, Outcome]:
 
     table = yaml.safe_load((files(__name__) / "outcomes.yaml").read_text(encoding="utf-8"))
     return {name: Outcome(name=name, **fields) for name, fields in table.items()}
+
+
+@cache
+def plot_style() -> dict:
+    """Matplotlib settings of every figure, from ``khusheh.mplstyle`` (fonts, and the palette as the colour
+    cycle: ``plot_style()["axes.prop_cycle"].by_key()["color"]``), for ``matplotlib.rc_context``."""
+    import matplotlib
+
+    path = files(__name__) / "khusheh.mplstyle"
+    return dict(matplotlib.rc_params_from_file(str(path), use_default_template=False))
+
+
+def palette() -> list[str]:
+    """The figures' colours, in order (the colour cycle of :func:`plot_style`)."""
+    return list(plot_style()["axes.prop_cycle"].by_key()["color"])

@@ -41,3 +41,13 @@ def test_outcome_format_follows_its_digits():
     assert table["employment"].format(1234.4) == "1,234"  # no digits given: 0 from 100 up
     assert table["employment"].format(12.34) == "12.3"  # ... and 1 below 100
     assert {o.better for o in table.values()} <= {"higher", "lower", None}
+
+
+def test_one_plot_style_for_the_brief_and_the_dashboard():
+    import analysis.figures
+    import viz.draw
+    from conf import palette, plot_style
+
+    assert palette()[:3] == ["#000000", "#0072B2", "#E69F00"]  # Okabe-Ito
+    assert analysis.figures.PALETTE == viz.draw.PALETTE == palette()
+    assert plot_style()["font.size"] == 9.0 and viz.draw.STYLE == plot_style()

@@ -16,17 +16,15 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from conf import outcomes
+from conf import outcomes, palette, plot_style
 from model.observation import places
 
 OUTCOMES = outcomes()
 
-# Okabe-Ito, as analysis/figures.py (colour-blind safe); copied so the viewer needs no analysis import
-PALETTE = ["#000000", "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+PALETTE = palette()  # Okabe-Ito, as the brief's figures (conf/khusheh.mplstyle)
 CLUSTER_COLOURS = PALETTE[1:]
 TRUST_CMAP = "viridis"
-STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "axes.spines.top": False,
-         "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False, "font.family": "DejaVu Sans"}
+STYLE = plot_style()
 
 PHASES = {  # the CDA's phase in plain words
     "none": "no CDA at work", "diagnostic": "diagnostic", "trust_building": "trust building",
