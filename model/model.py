@@ -102,7 +102,7 @@ class ClusterModel(mesa.Model):
         """Each cluster's support institutions and suppliers, as the layout parameters place them."""
         p = self.params
         r = self.region
-        hub = r.town_xy[r.town_id("Isfahan")] if "Isfahan" in r.town_names else None
+        hub = r.town_xy[r.town_id(p.hub_town)] if p.hub_town in r.town_names else None
         self.institutions: list[SupportInstitution] = []
         self.suppliers: list[Supplier] = []
         for c, spec in enumerate(p.clusters):
@@ -113,13 +113,13 @@ class ClusterModel(mesa.Model):
                                                            p.institution_capacity, p.institution_quality,
                                                            p.institution_fee):
                 inst = SupportInstitution(self, self._cell(*places[place]), c, kind,
-                                          max(2, int(round(n * per_firm))), quality, fee)
+                                          max(p.min_capacity, int(round(n * per_firm))), quality, fee)
                 inst.index = len(self.institutions)
                 self.institutions.append(inst)
             for kind, place, markup, per_firm, rel, disc in zip(
                     p.supplier_kind, p.supplier_place, p.supplier_markup, p.supplier_capacity,
                     p.supplier_reliability, p.supplier_group_discount):
-                sup = Supplier(self, self._cell(*places[place]), c, kind, markup, max(2, int(round(n * per_firm))),
+                sup = Supplier(self, self._cell(*places[place]), c, kind, markup, max(p.min_capacity, int(round(n * per_firm))),
                                rel, disc)
                 sup.index = len(self.suppliers)
                 self.suppliers.append(sup)

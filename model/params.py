@@ -262,11 +262,16 @@ class ModelParams:
     export_promotion_months: int = p(12, 1, 1000, "months of export access after promotion", integer=True)
     # the support institutions of every cluster: one of each kind, in this order: training centre,
     # credit fund, university, industrial parks company, business service provider
+    hub_town: str = p("Isfahan", doc="the town where the institutions and suppliers placed at the hub sit (the "
+                      "province's capital); where the region lacks it, they sit in the cluster's town",
+                      choices=tuple(TOWNS))
+    min_capacity: int = p(2, 1, 10**6, "the fewest firms an institution or a supplier serves a month [1/month]",
+                          integer=True)
     institution_place: tuple = p(("home", "hub", "hub", "hub", "home"), doc="where each institution sits: "
-                                 "home (the cluster's town) or hub (Isfahan)", choices=PLACES,
+                                 "home (the cluster's town) or hub (hub_town)", choices=PLACES,
                                  each=len(INSTITUTION_KINDS))
     institution_capacity: tuple = p((0.025, 0.025, 0.01, 0.01, 0.02), 0, 10, "firms each institution serves a "
-                                    "month, per initial firm of its cluster; at least 2 [1/month]",
+                                    "month, per initial firm of its cluster; at least min_capacity [1/month]",
                                     each=len(INSTITUTION_KINDS))
     institution_quality: tuple = p((0.6, 0.7, 0.7, 0.5, 0.5), 0, 1, "quality of each institution's service, "
                                    "the share of the full gain it gives [-]", each=len(INSTITUTION_KINDS))
@@ -276,11 +281,11 @@ class ModelParams:
     supplier_kind: tuple = p(("raw_material", "raw_material", "machinery"), doc="kind of each supplier",
                              choices=SUPPLIER_KINDS, each="supplier_kind")
     supplier_place: tuple = p(("home", "hub", "hub"), doc="where each supplier sits: home (the cluster's "
-                              "town) or hub (Isfahan)", choices=PLACES, each="supplier_kind")
+                              "town) or hub (hub_town)", choices=PLACES, each="supplier_kind")
     supplier_markup: tuple = p((0.96, 0.94, 0.92), 0, 10, "each supplier's price relative to the open market [-]",
                                lo_open=True, each="supplier_kind")
     supplier_capacity: tuple = p((0.25, 0.25, 0.1), 0, 10, "firms each supplier serves a month, per initial firm "
-                                 "of its cluster; at least 2 [1/month]", each="supplier_kind")
+                                 "of its cluster; at least min_capacity [1/month]", each="supplier_kind")
     supplier_reliability: tuple = p((0.9, 0.8, 0.9), 0, 1, "chance that each supplier delivers an order on "
                                     "terms [-]", each="supplier_kind")
     supplier_group_discount: tuple = p((0.05, 0.06, 0.0), 0, 1, "each supplier's extra price cut for a "
