@@ -92,9 +92,89 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+# Label and unit of every column a run writes that is not one of the model's outcomes (conf/outcomes.yaml
+# has those): the identity columns, the per-cluster and demography tables', the summary's settings, and the
+# snapshots' (by kind: a snapshot's ``cluster`` is the member's index, not its name). A summary's
+# ``X_cda_end`` and ``X_horizon`` take outcome X's unit. Written as each Parquet field's metadata.
+COLUMNS = {
+    "cluster_preset": ("Cluster preset", "name"),
+    "policy": ("Policy preset", "name"),
+    "shock": ("Shock preset", "name"),
+    "seed": ("Seed", "integer"),
+    "sim.design_row": ("Design row", "row of the sensitivity design"),
+    "cluster": ("Member cluster", "name"),
+    "event": ("Event", "entry or exit"),
+    "birth_month": ("Month of entry", "months since the start"),
+    "age": ("Age", "months"),
+    "overrides": ("Overrides", "key=value, comma-separated"),
+    "budget": ("Programme budget", "wage-months"),
+    "subsidy_rate": ("Subsidy rate", "share of contributors' cost"),
+    "start_month": ("CDA start", "months since the start"),
+    "duration_months": ("CDA duration", "months"),
+    "months": ("Horizon", "months"),
+}
+SNAPSHOT_COLUMNS = {
+    "firms": {
+        "unique_id": ("Firm", "Mesa unique_id"), "cluster": ("Member cluster", "index of the member cluster"),
+        "x": ("Cell x", "cells"), "y": ("Cell y", "cells"), "employees": ("Employees", "workers"),
+        "capital": ("Capital", "wage-months"), "revenue": ("Revenue", "wage-months per month"),
+        "productivity": ("Productivity", "index"), "cash": ("Cash", "wage-months"), "exporter": ("Exporter", "bool"),
+        "member": ("Association member", "bool"), "trust_in_cda": ("Trust in the CDA", "0-1"),
+        "degree": ("Degree", "ties"), "mean_tie_trust": ("Mean trust of its ties", "0-1"),
+        "recent_joint_actions": ("In a joint action", "bool"),
+    },
+    "ties": {
+        "firm_a": ("Firm a", "Mesa unique_id"), "firm_b": ("Firm b", "Mesa unique_id"),
+        "trust_ab": ("Trust of a in b", "0-1"), "trust_ba": ("Trust of b in a", "0-1"),
+        "last_interaction": ("Last interaction", "months since the start"),
+    },
+    "places": {
+        "kind": ("Kind", "name"), "name": ("Name", "name"), "x": ("Cell x", "cells"), "y": ("Cell y", "cells"),
+        "cluster": ("Member cluster", "index of the member cluster (-1: none)"),
+    },
+}
+OVERRIDE_UNIT = "the parameter's (docs/ODD.md)"  # an overridden key's column (results.py knows no model)
+
+
+def column_info(name: str, table: str = "series") -> tuple[str, str] | None:
+    """(label, unit) of a column of ``table`` (a table's name, or a snapshot's kind), or None for a column
+    that is not a run's (an overridden key's column: :data:`OVERRIDE_UNIT`)."""
+    own = SNAPSHOT_COLUMNS.get(table, {})
+    if name in own:
+        return own[name]
+    about = outcomes()
+    if name in about:
+        return about[name].label, about[name].unit
+    for suffix, when in (("_cda_end", "at the CDA's end"), ("_horizon", "at the horizon")):
+        base = name.removesuffix(suffix)
+        if base != name and base in about:
+            return f"{about[base].label} {when}", about[base].unit
+    return COLUMNS.get(name)
+
+
+def field_metadata(frame: pd.DataFrame, table: str, identity=()) -> dict[str, dict[str, str]]:
+    """Each column's Parquet field metadata: ``unit`` and ``label``, and ``role`` (``identity`` for the run's
+    identity columns, else ``data``)."""
+    out = {}
+    for name in frame.columns:
+        info = column_info(name, table)
+        label, unit = info if info is not None else (name, OVERRIDE_UNIT)
+        out[name] = {"label": label, "unit": unit, "role": "identity" if name in identity else "data"}
+    return out
+
+
+def write_parquet(path: Path, frame: pd.DataFrame, metadata: dict[str, dict[str, str]] | None = None) -> None:
+    """Write ``frame`` (no index) with pandas' schema metadata, so that pandas reads back its dtypes, and
+    ``metadata`` ({column: {key: text}}) as each field's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata:
+        fields = [f.with_metadata(metadata[f.name]) if f.name in metadata else f for f in table.schema]
+        table = table.cast(pa.schema(fields, metadata=table.schema.metadata))
     # no column statistics: the files are small and read whole (a quarter of the time to write them)
-    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False, write_statistics=False))
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, write_statistics=False))
 
 
 def with_identity(frame: pd.DataFrame, identity: dict) -> pd.DataFrame:
@@ -113,7 +193,9 @@ def write_run(folder: Path, identity: dict, *, series: pd.DataFrame, cluster_ser
     written = []
 
     def table(name: str, frame: pd.DataFrame) -> None:
-        write_parquet(folder / name, with_identity(frame, identity))
+        frame = with_identity(frame, identity)
+        kind = Path(name).stem.split("_")[0] if name.startswith(SNAPSHOTS) else Path(name).stem
+        write_parquet(folder / name, frame, field_metadata(frame, kind, identity))
         written.append(name)
 
     table("series.parquet", series)
