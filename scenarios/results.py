@@ -11,6 +11,9 @@ contract is described in docs/RESULTS.md; in short, a run's folder holds
 - ``_config.yaml`` (the run's resolved configuration) and ``_provenance.json``;
 - ``_DONE``, written last (the configuration's hash and the files written), or ``_FAILED`` (the error).
 
+Each Parquet field carries its ``label``, ``unit`` and ``role`` as field metadata (:func:`field_metadata`:
+the outcomes' from conf/outcomes.yaml, the other columns' from :data:`COLUMNS` and :data:`SNAPSHOT_COLUMNS`).
+
 Names that are not tables start with ``_`` or ``.``, which dataset readers (pyarrow, DuckDB, polars)
 skip. A folder whose ``_DONE`` matches its configuration and whose files are all there, each Parquet
 file with a readable footer, is complete: a rerun skips it; anything less is redone.

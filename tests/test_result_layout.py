@@ -148,14 +148,26 @@ def test_markers_and_leftovers_never_break_reading_a_sweep(sweep, tmp_path):
     assert {Path(f).name for f in dataset.files} == {"series.parquet", "cluster_series.parquet",
                                                      "demography.parquet", "summary.parquet",
                                                      "firms_3.parquet", "ties_3.parquet", "places_3.parquet"}
-    series = ds.dataset([f for f in dataset.files if Path(f).name == "series.parquet"], format="parquet")
+    series = ds.dataset([f for f in dataset.files if f.endswith("/series.parquet")])
     pd.testing.assert_frame_equal(_tidy(series.to_table().to_pandas()), expected)
-    assert len(pd.read_parquet(copy)) > 0  # reads (all tables in one frame: read a table by its glob)
+    table = ds.dataset(sorted(copy.glob("**/series.parquet"))).to_table()  # the docs' pyarrow line
+    pd.testing.assert_frame_equal(_tidy(table.to_pandas()), expected)
+    # the traps the docs name: a whole folder reads, but mixes the tables (the first file's columns) ...
+    mixed = pd.read_parquet(copy)
+    assert len(mixed) > len(expected) and list(mixed.columns) == pq.read_schema(dataset.files[0]).names
+    # ... polars refuses a folder that holds other files ...
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        pl.scan_parquet(copy).collect()
+    # ... and a glob of every Parquet file matches a '.tmp-*' leftover too (DuckDB's glob skips no hidden name)
+    with pytest.raises(duckdb.InvalidInputException, match="tmp-0123456789ab-series.parquet"):
+        duckdb.sql(f"SELECT * FROM read_parquet('{copy}/**/*.parquet', union_by_name=true)").fetchall()
 
 
 def test_a_glob_of_every_parquet_file_needs_a_filter_by_name(sweep):
-    # '**/*.parquet' matches every table (and '.tmp-*' leftovers: DuckDB's and polars' globs, unlike
-    # pyarrow's datasets, do not skip hidden names): keep one table by its file name
+    # '**/*.parquet' matches every table: DuckDB refuses their different columns ...
+    with pytest.raises(duckdb.InvalidInputException, match="schema mismatch"):
+        duckdb.sql(f"SELECT * FROM read_parquet('{sweep}/**/*.parquet')").fetchall()
+    # ... or, told to unite them by name, reads them all: keep one table by its file name (the docs' line)
     frame = duckdb.sql(f"""SELECT * EXCLUDE (filename) FROM read_parquet('{sweep}/**/*.parquet', filename=true,
                            union_by_name=true) WHERE parse_filename(filename) = 'series.parquet'""").df()
     expected = _tidy(pd.read_parquet(_files(sweep, "series")))
