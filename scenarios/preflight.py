@@ -165,12 +165,20 @@ def output_folder(argv: list[str]) -> str | None:
                 names = _values(value) or []
                 if len(names) != 1 or names[0] not in presets("experiment"):
                     return None
-                found = OmegaConf.select(_yaml(f"experiment/{names[0]}.yaml"), f"hydra.{key}.dir")
+                found = _raw(f"experiment/{names[0]}.yaml", "hydra", key, "dir")
                 if found is not None:
                     return str(found)
                 break
-    found = OmegaConf.select(_yaml("config.yaml"), f"hydra.{key}.dir")
+    found = _raw("config.yaml", "hydra", key, "dir")
     return None if found is None else str(found)
+
+
+def _raw(path: str, *keys: str):
+    """A value of a YAML file of conf/ as written (interpolations unresolved), or None."""
+    node = OmegaConf.to_container(_yaml(path), resolve=False)
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def folder_problem(folder: Path) -> str | None:
