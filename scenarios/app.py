@@ -50,7 +50,9 @@ CURRENT: dict = {}
 
 
 def simulate(cfg: DictConfig, job_dir: Path) -> str:
-    """Run one job's runs into ``job_dir``; 'done', 'skipped' (every run complete already) or 'failed'."""
+    """Run one job's runs into ``job_dir``; 'done', 'skipped' (every run complete already), 'failed', or,
+    when results could not be written (disk full, ...), the line that says where and why
+    (``khusheh-run: cannot write results to ...``)."""
     hc = HydraConfig.get()
     (job_dir / results.FAILED).unlink(missing_ok=True)  # (a job that failed as a whole, before)
     try:
@@ -84,16 +86,20 @@ def simulate(cfg: DictConfig, job_dir: Path) -> str:
         log.info("complete results already in %d of the %d runs in %s: skipped", skipped, len(runs), job_dir)
     if not tasks:
         return "skipped"
-    failed = 0
+    failed, unwritable = 0, None
     for task, status, message in run_all(tasks, int(cfg.sim.n_jobs), label, cfg.sim.progress,
                                          cfg.sim.progress_delay):
-        if status == "failed":
+        if status == "unwritable":  # (its message says which folder and why)
+            failed += 1
+            unwritable = unwritable or message
+            print(message, file=sys.stderr)
+        elif status == "failed":
             failed += 1
             print(f"khusheh-run: the run failed: {message} (details in {task.folder / results.FAILED})",
                   file=sys.stderr)
     done = len(tasks) - failed
     log.info("results in %s (%d run%s)", job_dir, done, "" if done == 1 else "s")
-    return "failed" if failed else "done"
+    return unwritable or ("failed" if failed else "done")
 
 
 def identity_of(cfg: DictConfig, hc) -> tuple[dict, list[str]]:
@@ -126,13 +132,20 @@ def run(cfg: DictConfig) -> str:
     job_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         status = simulate(cfg, job_dir)
+    except OSError as err:  # the job's folder cannot be written (disk full, ...): one line, no traceback
+        status = results.write_error(job_dir, err)
+        print(status, file=sys.stderr)
+        try:
+            results.write_failure(job_dir, status)
+        except OSError:
+            pass
     except Exception as err:  # an unexpected failure: keep the other jobs going
         # the error's first line first (what read_failure reports), then the whole traceback
         summary = f"{type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}"
         results.write_failure(job_dir, f"{summary}\n\n" + "".join(traceback.format_exception(err)))
         print(f"khusheh-run: the job failed: {summary} (details in {job_dir / results.FAILED})", file=sys.stderr)
         status = "failed"
-    if status == "failed" and HydraConfig.get().mode == RunMode.RUN:
+    if (status == "failed" or results.is_write_error(status)) and HydraConfig.get().mode == RunMode.RUN:
         sys.exit(2)
     return status
 

@@ -48,11 +48,14 @@ class SweepProgress(Callback):
     """Logs 'jobs done k/N' after each job of a sweep; fails the sweep if any job or run failed."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # (the sweeper creates the folder once every job is checked: a refused sweep leaves none behind)
         sweep_dir = Path(config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
         SWEEP.update(sweep_dir=sweep_dir.absolute(), launcher=str(config.hydra.runtime.choices.get("hydra/launcher")))
         for name in (JOBS, RUNS):  # (the sweeper writes this sweep's)
-            (sweep_dir / name).unlink(missing_ok=True)
+            try:
+                (sweep_dir / name).unlink(missing_ok=True)
+            except OSError:  # (not a folder, or not writable: the sweeper says so)
+                pass
         shutil.rmtree(sweep_dir / _PROGRESS, ignore_errors=True)  # a rerun counts its own jobs
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
@@ -65,7 +68,7 @@ class SweepProgress(Callback):
         # (a relative sweep folder is relative to where the sweep started, which a job may have left)
         sweep_dir = Path(hydra.runtime.cwd) / config.hydra.sweep.dir
         total = _read_int(sweep_dir / JOBS)
-        failed = job_return.status != JobStatus.COMPLETED or job_return.return_value == "failed"
+        failed = job_return.status != JobStatus.COMPLETED or job_return.return_value not in ("done", "skipped")
         progress = sweep_dir / _PROGRESS
         progress.mkdir(exist_ok=True)
         # named by a digest of the job's folder: one name per folder, however deep or long
@@ -78,6 +81,12 @@ class SweepProgress(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
+        unwritable = SWEEP.get("unwritable") or []
+        if unwritable:  # (their runs' _FAILED may be missing: the disk refused it too)
+            more = f" (and {len(unwritable) - 1} more jobs)" if len(unwritable) > 1 else ""
+            print(f"{unwritable[0]}{more}; complete runs are kept; once it can be written, rerun the same sweep",
+                  file=sys.stderr)
+            sys.exit(2)
         failed = [run.folder for run in results.find_runs(sweep_dir) if run.status == "failed"]
         if failed:
             names = [str(folder.relative_to(sweep_dir)) for folder in failed]

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import errno
+import os
+import tempfile
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 
 from omegaconf import OmegaConf
 
@@ -42,9 +46,14 @@ def _values(value: str) -> list[str] | None:
 
 
 @cache
+def _yaml(path: str):
+    """A YAML file of conf/ (``config.yaml``, ``experiment/NAME.yaml``), as written (nothing resolved)."""
+    return OmegaConf.load(str(files("conf") / path))
+
+
 def _defaults(path: str) -> list:
     """The Hydra defaults list of a YAML file of conf/ (``config.yaml``, ``experiment/NAME.yaml``)."""
-    return OmegaConf.to_container(OmegaConf.load(str(files("conf") / path))).get("defaults") or []
+    return OmegaConf.to_container(_yaml(path)).get("defaults") or []
 
 
 def _default_choice(group: str) -> str | None:
@@ -137,7 +146,85 @@ def check_presets(argv: list[str]) -> str | None:
     return None
 
 
-CHECKS = (check_keys, check_presets, check_province_keys)
+def _multirun(argv: list[str]) -> bool:
+    return any(arg in ("-m", "--multirun") for arg in argv)
+
+
+def output_folder(argv: list[str]) -> str | None:
+    """The output folder the command line's run (``hydra.run.dir``) or sweep (``hydra.sweep.dir``) writes to,
+    as configured (interpolations such as ``${now:...}`` unresolved): the command line's, else the chosen
+    experiment's, else conf/config.yaml's; None when it cannot be told without composing."""
+    key = "sweep" if _multirun(argv) else "run"
+    overrides = _overrides(argv)
+    for prefix, name, value in reversed(overrides):
+        if name == f"hydra.{key}.dir" and not prefix.startswith("~"):
+            return value
+    if key == "sweep":
+        for prefix, name, value in reversed(overrides):
+            if name == "experiment" and not prefix.startswith("~"):
+                names = _values(value) or []
+                if len(names) != 1 or names[0] not in presets("experiment"):
+                    return None
+                found = _raw(f"experiment/{names[0]}.yaml", "hydra", key, "dir")
+                if found is not None:
+                    return str(found)
+                break
+    found = _raw("config.yaml", "hydra", key, "dir")
+    return None if found is None else str(found)
+
+
+def _raw(path: str, *keys: str):
+    """A value of a YAML file of conf/ as written (interpolations unresolved), or None."""
+    node = OmegaConf.to_container(_yaml(path), resolve=False)
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why results cannot be written into ``folder`` (the reason, e.g. 'No such file or directory'), or None.
+
+    Tried for real (permissions, a read-only file system, ``/proc``, a file in the way; run as root,
+    permissions alone tell nothing): a file is made and removed in the folder when it exists, else a
+    folder in its deepest existing parent; nothing is left behind.
+    """
+    folder = Path(os.path.abspath(folder))
+    base = folder
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        return os.strerror(errno.ENOTDIR)  # a file in the way
+    try:
+        if base == folder:
+            fd, probe = tempfile.mkstemp(prefix=".khusheh-probe-", dir=base)
+            os.close(fd)
+            os.unlink(probe)
+        else:
+            os.rmdir(tempfile.mkdtemp(prefix=".khusheh-probe-", dir=base))
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
+
+
+def check_output_folder(argv: list[str], given_only: bool = False) -> str | None:
+    """An output folder that cannot be created or written (Hydra: three chained tracebacks), checked before
+    anything starts. A folder named with interpolations (``outputs/${now:...}``) is checked up to its first
+    one. ``given_only``: only a folder the command line names."""
+    key = f"hydra.{'sweep' if _multirun(argv) else 'run'}.dir"
+    if given_only and not any(k == key and not p.startswith("~") for p, k, _ in _overrides(argv)):
+        return None
+    value = output_folder(argv)
+    if not value:
+        return None
+    literal = value.split("${", 1)[0]
+    folder = literal if literal == value or literal.endswith("/") else os.path.dirname(literal)
+    reason = folder_problem(Path(folder or "."))
+    if reason:
+        return f"khusheh-run: cannot write results to {os.path.abspath(folder or '.')}: {reason}"
+    return None
+
+
+CHECKS = (check_keys, check_presets, check_province_keys, check_output_folder)
 
 
 def _other_configs(argv: list[str]) -> bool:
@@ -155,7 +242,8 @@ def _other_configs(argv: list[str]) -> bool:
 def problem(argv: list[str]) -> str | None:
     """The first problem any check finds on the command line, or None. With config folders of the
     user's own, the presets are left to Hydra to check (it knows them; these checks know Khusheh's)."""
-    checks = CHECKS if not _other_configs(argv) else (check_keys,)
+    checks = CHECKS if not _other_configs(argv) else (
+        check_keys, lambda argv: check_output_folder(argv, given_only=True))
     for check in checks:
         message = check(argv)
         if message:

@@ -290,6 +290,21 @@ def summary_row(info: dict, series: pd.DataFrame, cda_end: int | None) -> pd.Dat
     return pd.DataFrame([row])
 
 
+def write_error(folder: Path, err: OSError) -> str:
+    """The one line that says results cannot be written into ``folder`` and why (``err``: the write's
+    error; its system reason, e.g. 'No space left on device', when it has one)."""
+    reason = os.strerror(err.errno) if err.errno else (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return f"{_WRITE_ERROR}{Path(folder).absolute()}: {reason}"
+
+
+_WRITE_ERROR = "khusheh-run: cannot write results to "
+
+
+def is_write_error(line: object) -> bool:
+    """Is ``line`` (a job's return value, say) one of :func:`write_error`'s?"""
+    return isinstance(line, str) and line.startswith(_WRITE_ERROR)
+
+
 # ---------------------------------------------------------------------------------------------- checking
 def is_complete(folder: Path, digest: str | None = None) -> bool:
     """True when ``folder`` has a ``_DONE`` marker (for ``digest``, when given) and every result file, readable."""

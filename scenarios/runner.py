@@ -51,16 +51,34 @@ def bar(total: int, label: str, unit: str, delay: float, show: bool):
     return tqdm(total=total, desc=label, unit=unit, delay=delay, file=sys.stderr, disable=not show, leave=False)
 
 
+class Unwritable(Exception):
+    """A run's results could not be written (disk full, a read-only file system, ...): its one-line message."""
+
+
 def execute(task: Task, month_bar=None) -> tuple[str, str]:
-    """Run ``task`` and write its results; (status, message): ('done', '') or ('failed', the error, also
-    in the run's ``_FAILED``). Never raises but for an interrupt."""
+    """Run ``task`` and write its results; (status, message): ('done', ''), ('failed', the error, also
+    in the run's ``_FAILED``) or ('unwritable', the line saying where and why results could not be written;
+    no ``_DONE``, no partial file under a result's name). Never raises but for an interrupt."""
     try:
         _run(task, month_bar)
         return "done", ""
+    except Unwritable as err:
+        try:  # (the files it could write are no run's results: removed, as a rerun would)
+            results.clear_incomplete(task.folder)
+        except OSError:
+            pass
+        _try_write_failure(task.folder, str(err))
+        return "unwritable", str(err)
     except Exception as err:  # an unexpected failure: the run's folder says what it was, the other runs go on
-        text = "".join(traceback.format_exception(err))
-        results.write_failure(task.folder, text)
+        _try_write_failure(task.folder, "".join(traceback.format_exception(err)))
         return "failed", f"{type(err).__name__}: {err}"
+
+
+def _try_write_failure(folder: Path, text: str) -> None:
+    try:
+        results.write_failure(folder, text)
+    except OSError:  # (the disk that refused the results may refuse this too: the message says it all)
+        pass
 
 
 def _run(task: Task, month_bar) -> None:
@@ -79,10 +97,14 @@ def _run(task: Task, month_bar) -> None:
     cda_end = pol.start_month + pol.duration_months if pol.budget > 0 else None
     info = {**task.info, "budget": pol.budget, "subsidy_rate": pol.subsidy_rate, "start_month": pol.start_month,
             "duration_months": pol.duration_months}
-    results.write_run(task.folder, task.identity, series=series, cluster_series=model.cluster_series(),
-                      demography=model.demography(), summary=results.summary_row(info, series, cda_end),
-                      snapshots=model.snapshots, config_yaml=to_yaml(task.config),
-                      provenance=results.provenance(task.seed, task.digest, time.perf_counter() - start))
+    tables = dict(series=series, cluster_series=model.cluster_series(), demography=model.demography(),
+                  summary=results.summary_row(info, series, cda_end), snapshots=model.snapshots,
+                  config_yaml=to_yaml(task.config))
+    try:
+        results.write_run(task.folder, task.identity, **tables,
+                          provenance=results.provenance(task.seed, task.digest, time.perf_counter() - start))
+    except OSError as err:  # each file is written atomically and _DONE last: nothing half-written is left
+        raise Unwritable(results.write_error(task.folder, err)) from err
 
 
 try:  # libyaml's emitter, when PyYAML was built with it

@@ -103,15 +103,26 @@ class KhushehSweeper(Sweeper):
             sys.exit(2)
         runs = self.check(jobs)
         sweep_dir = Path(self.config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "_multirun.yaml")  # (as Hydra's multirun.yaml; "_": not a table)
         from scenarios.callbacks import JOBS, RUNS
-        (sweep_dir / JOBS).write_text(f"{len(jobs)}\n")
-        (sweep_dir / RUNS).write_text(f"{runs}\n")
+        from scenarios.results import write_error, write_text
+        try:
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            # (as Hydra's multirun.yaml; "_": not a table)
+            write_text(sweep_dir / "_multirun.yaml", OmegaConf.to_yaml(self.config))
+            write_text(sweep_dir / JOBS, f"{len(jobs)}\n")
+            write_text(sweep_dir / RUNS, f"{runs}\n")
+        except OSError as err:  # (a folder the command line's check could not foresee: an interpolated name)
+            print(f"{write_error(sweep_dir, err)}; no job was started", file=sys.stderr)
+            sys.exit(2)
         log.info("sweep of %d jobs (%d runs) into %s", len(jobs), runs, sweep_dir)
         returns = self.launcher.launch(jobs, initial_job_idx=0)
+        from scenarios.callbacks import SWEEP
+        from scenarios.results import is_write_error
         for r in returns:
-            _ = r.return_value  # a job's exception, raised (as Hydra's basic sweeper does)
+            # a job's exception, raised (as Hydra's basic sweeper does); the jobs whose results could not
+            # be written, for the sweep's last line
+            if is_write_error(r.return_value):
+                SWEEP.setdefault("unwritable", []).append(r.return_value)
         return [returns]
 
     def shared_folder_key(self, jobs: List[List[str]]) -> Optional[str]:
