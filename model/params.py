@@ -24,6 +24,8 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+import numpy as np
+
 from .geography import TOWNS
 
 TARGETING_RULES = ("random", "largest", "most_connected", "least_connected", "lagging")
@@ -56,7 +58,22 @@ def p(default: Any, lo: float | None = None, hi: float | None = None, doc: str =
     return field(default=default, metadata=meta)
 
 
-def _check(obj: Any, prefix: str = "") -> None:
+def checked(obj: Any, prefix: str = "") -> Any:
+    """``obj`` (one parameter group) with each value checked and given its field's Python type; raises
+    :class:`ParameterError` naming the field, the value and what is allowed.
+
+    This is the one place where the types users pass are accepted or refused:
+
+    - a number field takes a Python or NumPy number (``np.int64(349)``, ``np.float32(0.5)``) and holds
+      it as ``int`` (``integer`` fields) or ``float``; a float with a whole value is accepted for an
+      ``integer`` field (``300.0`` -> ``300``), any other float is refused; ``bool`` (Python or NumPy)
+      is refused where a number is expected (``True`` is not a count);
+    - a yes/no field (choices ``True``/``False``) takes only ``bool`` or ``numpy.bool_`` (not 0/1);
+    - a text field takes ``str`` (``numpy.str_`` too);
+    - a field of several values takes a tuple or a list (held as a tuple);
+    - anything else (a string for a number, a list for a single value, ``None``, ...) is refused.
+    """
+    changes = {}
     for f in fields(obj):
         value = getattr(obj, f.name)
         meta = f.metadata
@@ -65,32 +82,60 @@ def _check(obj: Any, prefix: str = "") -> None:
             continue
         each = meta.get("each")
         if each is None:
-            _check_value(name, value, meta)
-            continue
-        n = each if isinstance(each, int) else len(getattr(obj, each))
-        if not isinstance(value, tuple) or len(value) != n:
-            like = f"{n} values" if isinstance(each, int) else f"{n} values, one per item of {prefix}{each}"
-            raise ParameterError(f"{name} = {value!r} must be {like}")
-        for k, item in enumerate(value):
-            _check_value(f"{name}[{k}]", item, meta)
+            if f.type == "tuple" or meta.get("choices") is None and meta.get("lo") is None \
+                    and meta.get("hi") is None and f.type != "str":
+                continue  # checked by the group (ModelParams.validate)
+            new = _checked_value(name, value, meta, f.type)
+        else:
+            ref = each if isinstance(each, int) else changes.get(each, getattr(obj, each))
+            n = ref if isinstance(ref, int) else len(ref) if isinstance(ref, (tuple, list)) else None
+            if isinstance(value, list):
+                value = tuple(value)
+            if n is None or not isinstance(value, tuple) or len(value) != n:
+                like = (f"{n} values" if isinstance(each, int) else "a tuple of values" if n is None or each == f.name
+                        else f"{n} values, one per item of {prefix}{each}")
+                raise ParameterError(f"{name} = {value!r} must be {like}")
+            new = tuple(_checked_value(f"{name}[{k}]", item, meta, "float" if meta.get("lo") is not None
+                                       or meta.get("hi") is not None else "str")
+                        for k, item in enumerate(value))
+        if new is not getattr(obj, f.name):
+            changes[f.name] = new
+    return replace(obj, **changes) if changes else obj
 
 
-def _check_value(name: str, value: Any, meta) -> None:
-    if meta.get("choices") is not None:
-        if value not in meta["choices"]:
+def _checked_value(name: str, value: Any, meta, kind: str) -> Any:
+    choices = meta.get("choices")
+    if choices is not None:
+        if set(choices) == {True, False}:
+            if not isinstance(value, (bool, np.bool_)):
+                raise ParameterError(f"{name} = {value!r} must be True or False")
+            return bool(value)
+        if isinstance(value, np.str_):
+            value = str(value)
+        if not isinstance(value, str) or value not in choices:
             raise ParameterError(
-                f"{name} = {value!r} is not allowed; choose one of {', '.join(map(str, meta['choices']))}")
-        return
+                f"{name} = {value!r} is not allowed; choose one of {', '.join(map(str, choices))}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ParameterError(f"{name} = {value!r} must be a text (str)")
+        return str(value)
+    integer = meta.get("integer")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        what = "a whole number" if integer else "a number"
+        raise ParameterError(f"{name} = {value!r} must be {what} in {_range_text(meta)}")
+    if integer:
+        if isinstance(value, (float, np.floating)):
+            if not math.isfinite(value) or value != int(value):
+                raise ParameterError(f"{name} = {value!r} must be a whole number in {_range_text(meta)}")
+        number = value if type(value) is int else int(value)
+    else:
+        number = value if type(value) is float else float(value)
     lo, hi = meta.get("lo"), meta.get("hi")
-    if lo is None and hi is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ParameterError(f"{name} = {value!r} must be a number in {_range_text(meta)}")
-    if meta.get("integer") and int(value) != value:
-        raise ParameterError(f"{name} = {value!r} must be a whole number in {_range_text(meta)}")
-    if math.isnan(value) or (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) \
-            or (hi is not None and value > hi):
+    if math.isnan(number) or (lo is not None and (number < lo or (meta.get("lo_open") and number == lo))) \
+            or (hi is not None and number > hi):
         raise ParameterError(f"{name} = {value!r} is out of range; allowed: {_range_text(meta)}")
+    return number
 
 
 def _range_text(meta: dict) -> str:
@@ -318,61 +363,104 @@ class ModelParams:
 
     # ------------------------------------------------------------------
     def validate(self) -> "ModelParams":
-        """Raise :class:`ParameterError` on the first value out of range; return self."""
-        _check(self)
-        if not isinstance(self.clusters, tuple) or not self.clusters:
-            raise ParameterError("clusters must be a non-empty tuple of ClusterSpec")
-        names = set()
-        for k, c in enumerate(self.clusters):
+        """These parameters checked, with every value in its field's Python type (see :func:`checked`:
+        NumPy numbers become ``int``/``float``, lists become tuples); raise :class:`ParameterError` on the
+        first value of a wrong type or out of range. Use the returned copy (it equals ``self`` when every
+        value was already of its type)."""
+        params = checked(self)
+        clusters = params.clusters
+        if isinstance(clusters, ClusterSpec):
+            clusters = (clusters,)
+        if not isinstance(clusters, (tuple, list)) or not clusters:
+            raise ParameterError(f"clusters = {clusters!r} must be a non-empty tuple of ClusterSpec "
+                                 "(or name a cluster preset with cluster=...)")
+        names, checked_clusters = set(), []
+        for k, c in enumerate(clusters):
             if not isinstance(c, ClusterSpec):
-                raise ParameterError(f"clusters[{k}] must be a ClusterSpec, got {type(c).__name__}")
-            _check(c, f"clusters[{k}].")
+                raise ParameterError(f"clusters[{k}] = {c!r} must be a ClusterSpec, not {type(c).__name__}")
+            c = checked(c, f"clusters[{k}].")
             if c.name in names:
                 raise ParameterError(f"clusters[{k}].name = {c.name!r} is used twice; names must be unique")
             names.add(c.name)
-        _check(self.policy, "policy.")
-        _check(self.shock, "shock.")
-        pol = self.policy
+            checked_clusters.append(c)
+        for group, cls in (("policy", PolicyParams), ("shock", ShockParams)):
+            if not isinstance(getattr(params, group), cls):
+                raise ParameterError(f"{group} = {getattr(params, group)!r} must be a {cls.__name__} "
+                                     f"(or, as a keyword of ClusterModel or with_overrides, a {group} preset name)")
+        params = replace(params, clusters=tuple(checked_clusters), policy=checked(params.policy, "policy."),
+                         shock=checked(params.shock, "shock."))
+        pol = params.policy
         shares = (pol.share_diagnostic + pol.share_trust_building + pol.share_pilot + pol.share_strategic)
         if shares > 1 + 1e-12:
             raise ParameterError(f"policy phase shares sum to {shares:g}; allowed: at most 1 (the rest is exit)")
-        if pol.budget > 0 and pol.start_month >= self.months:
+        if pol.budget > 0 and pol.start_month >= params.months:
             raise ParameterError(
-                f"policy.start_month = {pol.start_month} is past the horizon; allowed: [1, {self.months - 1}]")
-        if self.shock.kind != "none" and self.shock.start_month >= self.months:
-            raise ParameterError(
-                f"shock.start_month = {self.shock.start_month} is past the horizon; allowed: [1, {self.months - 1}]")
+                f"policy.start_month = {pol.start_month} is past the horizon; allowed: [1, {params.months - 1}]")
+        if params.shock.kind != "none" and params.shock.start_month >= params.months:
+            raise ParameterError(f"shock.start_month = {params.shock.start_month} is past the horizon; "
+                                 f"allowed: [1, {params.months - 1}]")
+        numbers = {}
         for name in ("action_mix", "benefit", "cost", "temptation"):
-            vals = getattr(self, name)
-            if len(vals) != len(JOINT_ACTION_TYPES) or any(
-                    isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf for v in vals):
+            vals = getattr(params, name)
+            if not isinstance(vals, (tuple, list)) or len(vals) != len(JOINT_ACTION_TYPES) or any(
+                    isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating))
+                    or not 0 <= v < math.inf for v in vals):
                 raise ParameterError(
                     f"{name} = {vals!r} must be {len(JOINT_ACTION_TYPES)} non-negative finite numbers "
                     f"({', '.join(JOINT_ACTION_TYPES)})")
-        if not 0 < sum(self.action_mix) < math.inf:
-            raise ParameterError(f"action_mix = {self.action_mix!r} must have a positive finite sum")
-        if len(self.supplier_kind) > 64 - len(INSTITUTION_KINDS):  # (awareness is packed into 64-bit words)
-            raise ParameterError(f"supplier_kind lists {len(self.supplier_kind)} suppliers; allowed: at most "
+            numbers[name] = tuple(v if type(v) is float else float(v) for v in vals)
+        params = replace(params, **numbers)
+        if not 0 < sum(params.action_mix) < math.inf:
+            raise ParameterError(f"action_mix = {params.action_mix!r} must have a positive finite sum")
+        if len(params.supplier_kind) > 64 - len(INSTITUTION_KINDS):  # (awareness is packed into 64-bit words)
+            raise ParameterError(f"supplier_kind lists {len(params.supplier_kind)} suppliers; allowed: at most "
                                  f"{64 - len(INSTITUTION_KINDS)}")
-        if any(t >= 1 for t in self.temptation):
-            raise ParameterError(f"temptation = {self.temptation!r}; each tau must be in [0, 1)")
-        for m in self.snapshot_months:
-            if isinstance(m, bool) or not isinstance(m, int) or not 0 <= m <= self.months:
-                raise ParameterError(f"snapshot_months contains {m!r}; allowed: whole months in [0, {self.months}]")
-        return self
+        if any(t >= 1 for t in params.temptation):
+            raise ParameterError(f"temptation = {params.temptation!r}; each tau must be in [0, 1)")
+        snaps = params.snapshot_months
+        if not isinstance(snaps, (tuple, list)):
+            raise ParameterError(f"snapshot_months = {snaps!r} must be a tuple of whole months in "
+                                 f"[0, {params.months}]")
+        months = []
+        for m in snaps:
+            if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(m) or m != int(m) or not 0 <= m <= params.months:
+                raise ParameterError(f"snapshot_months contains {m!r}; allowed: whole months in [0, {params.months}]")
+            months.append(int(m))
+        params = replace(params, snapshot_months=tuple(months))
+        return params
 
     # ------------------------------------------------------------------
     def with_overrides(self, **overrides: Any) -> "ModelParams":
-        """Return a copy with flat keyword overrides applied.
+        """Return a copy with presets chosen by name and flat keyword overrides applied.
 
-        A key is, in this order: a field of ``ModelParams`` (``p_seek=0.2``); a
-        field of :class:`PolicyParams`, plain or prefixed (``subsidy_rate=0.5``,
-        ``policy_budget=900``); a field of :class:`ShockParams` prefixed
-        ``shock_`` (``shock_kind="demand_drop"``); or a field of
-        :class:`ClusterSpec` prefixed ``cluster_`` or plain (``n_firms=2000``),
-        applied to every cluster. An unknown key raises :class:`ParameterError`
-        listing close names.
+        Presets first: ``cluster="carpet_kashan"`` (the preset's clusters: one, or the 70 of a province
+        preset), ``policy="trust_first"``, ``shock="demand_drop"`` (names: :func:`model.presets.names`);
+        ``None`` chooses nothing. A preset fills its part (``clusters``, ``policy``, ``shock``) only
+        where ``self`` leaves it at its default or already holds that same preset; if ``self`` sets the
+        part otherwise, the two disagree and :class:`ParameterError` says so (change single fields with
+        the flat keys below instead, or start from ``ModelParams()``).
+
+        Then the flat keys, on top of the presets whatever their order. A key is, in this order: a field
+        of ``ModelParams`` (``p_seek=0.2``; ``policy``/``shock`` also take a whole
+        :class:`PolicyParams`/:class:`ShockParams`); a field of :class:`PolicyParams`, plain or prefixed
+        (``subsidy_rate=0.5``, ``policy_budget=900``); a field of :class:`ShockParams` prefixed
+        ``shock_`` (``shock_kind="demand_drop"``); or a field of :class:`ClusterSpec` prefixed
+        ``cluster_`` or plain (``n_firms=2000``), applied to every cluster. An unknown key raises
+        :class:`ParameterError` listing close names. Values are checked by :meth:`validate`.
         """
+        overrides = dict(overrides)
+        params = self
+        for group in ("cluster", "policy", "shock"):
+            name = overrides.get(group)
+            if group == "cluster" and name is not None and not isinstance(name, str):
+                raise ParameterError(f"cluster = {name!r} must be a cluster preset name (one of "
+                                     f"{', '.join(_preset_names('cluster'))}); pass ClusterSpec objects as "
+                                     "clusters=(...)")
+            if name is None or isinstance(name, str):  # (a PolicyParams/ShockParams stays a flat override)
+                overrides.pop(group, None)
+                if name is not None:
+                    params = _with_preset(params, group, str(name))
         top, pol, shock, clus = {}, {}, {}, {}
         names_top = {f.name for f in fields(ModelParams)}
         names_pol = {f.name for f in fields(PolicyParams)}
@@ -394,11 +482,13 @@ class ModelParams:
             elif key in names_clus:
                 clus[key] = value
             else:
-                known = sorted(names_top | names_pol | {f"shock_{n}" for n in names_shock} | names_clus)
+                known = sorted(names_top | names_pol | {f"shock_{n}" for n in names_shock} | names_clus
+                               | {"cluster"})
                 close = difflib.get_close_matches(key, known, n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise ParameterError(f"unknown parameter {key!r}{hint}")
-        params = replace(self, **top) if top else self
+        if top:
+            params = replace(params, **top)
         if pol:
             params = replace(params, policy=replace(params.policy, **pol))
         if shock:
@@ -406,6 +496,35 @@ class ModelParams:
         if clus:
             params = replace(params, clusters=tuple(replace(c, **clus) for c in params.clusters))
         return params
+
+
+_PART = {"cluster": "clusters", "policy": "policy", "shock": "shock"}
+
+
+def _preset_names(group: str) -> tuple[str, ...]:
+    from . import presets  # (presets builds on this module)
+
+    return presets.names(group)
+
+
+def _with_preset(params: ModelParams, group: str, name: str) -> ModelParams:
+    """``params`` with its part of ``group`` taken from the preset ``name``; refused when ``params`` sets
+    that part to something else (see :meth:`ModelParams.with_overrides`)."""
+    from . import presets  # (presets builds on this module)
+
+    if name not in presets.names(group):
+        close = difflib.get_close_matches(name, presets.names(group), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ParameterError(f"{group} = {name!r} is not a {group} preset{hint}; choose one of "
+                             f"{', '.join(presets.names(group))}")
+    value = {"cluster": presets.clusters, "policy": presets.policy, "shock": presets.shock}[group](name)
+    part = _PART[group]
+    current = getattr(params, part)
+    if current != getattr(ModelParams, part) and current != value:
+        raise ParameterError(f"{group} = {name!r} names a preset, but the ModelParams given sets {part} "
+                             f"otherwise; pass one of the two (change single fields with keywords such as "
+                             f"{'n_firms' if group == 'cluster' else group + '_start_month'}=...)")
+    return replace(params, **{part: value})
 
 
 def describe(obj: Any = None) -> list[tuple[str, Any, str, str]]:

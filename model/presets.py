@@ -18,7 +18,7 @@ from dataclasses import fields, replace
 
 import conf
 
-from .params import ClusterSpec, ParameterError, PolicyParams, ShockParams, _check
+from .params import ClusterSpec, ParameterError, PolicyParams, ShockParams, checked
 from .province import Archetype, build_province
 
 
@@ -44,9 +44,7 @@ def _build(cls: type, what: str, values: dict, changes: dict):
             raise ParameterError(f"{what}: {key!r} is not a field of {cls.__name__}")
     values = {key: float(v) if isinstance(defaults[key], float) and type(v) is int else v
               for key, v in values.items()}
-    obj = replace(cls(**values), **changes)
-    _check(obj, f"{what}.")
-    return obj
+    return checked(replace(cls(**values), **changes), f"{what}.")
 
 
 def policy(name: str, **changes) -> PolicyParams:
