@@ -70,7 +70,7 @@ def checked(obj: Any, prefix: str = "") -> Any:
       is refused where a number is expected (``True`` is not a count);
     - a yes/no field (choices ``True``/``False``) takes only ``bool`` or ``numpy.bool_`` (not 0/1);
     - a text field takes ``str`` (``numpy.str_`` too);
-    - a field of several values takes a tuple or a list (held as a tuple);
+    - a field of several values takes a tuple, a list or a 1-d NumPy array (held as a tuple);
     - anything else (a string for a number, a list for a single value, ``None``, ...) is refused.
     """
     changes = {}
@@ -89,8 +89,7 @@ def checked(obj: Any, prefix: str = "") -> Any:
         else:
             ref = each if isinstance(each, int) else changes.get(each, getattr(obj, each))
             n = ref if isinstance(ref, int) else len(ref) if isinstance(ref, (tuple, list)) else None
-            if isinstance(value, list):
-                value = tuple(value)
+            value = _as_tuple(value)
             if n is None or not isinstance(value, tuple) or len(value) != n:
                 like = (f"{n} values" if isinstance(each, int) else "a tuple of values" if n is None or each == f.name
                         else f"{n} values, one per item of {prefix}{each}")
@@ -101,6 +100,13 @@ def checked(obj: Any, prefix: str = "") -> Any:
         if new is not getattr(obj, f.name):
             changes[f.name] = new
     return replace(obj, **changes) if changes else obj
+
+
+def _as_tuple(value: Any) -> Any:
+    """A list or a 1-d NumPy array as a tuple; anything else as it is."""
+    if isinstance(value, list) or isinstance(value, np.ndarray) and value.ndim == 1:
+        return tuple(value)
+    return value
 
 
 def _checked_value(name: str, value: Any, meta, kind: str) -> Any:
@@ -401,8 +407,8 @@ class ModelParams:
                                  f"allowed: [1, {params.months - 1}]")
         numbers = {}
         for name in ("action_mix", "benefit", "cost", "temptation"):
-            vals = getattr(params, name)
-            if not isinstance(vals, (tuple, list)) or len(vals) != len(JOINT_ACTION_TYPES) or any(
+            vals = _as_tuple(getattr(params, name))
+            if not isinstance(vals, tuple) or len(vals) != len(JOINT_ACTION_TYPES) or any(
                     isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating))
                     or not 0 <= v < math.inf for v in vals):
                 raise ParameterError(
@@ -417,8 +423,8 @@ class ModelParams:
                                  f"{64 - len(INSTITUTION_KINDS)}")
         if any(t >= 1 for t in params.temptation):
             raise ParameterError(f"temptation = {params.temptation!r}; each tau must be in [0, 1)")
-        snaps = params.snapshot_months
-        if not isinstance(snaps, (tuple, list)):
+        snaps = _as_tuple(params.snapshot_months)
+        if not isinstance(snaps, tuple):
             raise ParameterError(f"snapshot_months = {snaps!r} must be a tuple of whole months in "
                                  f"[0, {params.months}]")
         months = []
