@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
-from . import cda, cooperation, demography, economy, market, observation, services
+from . import cda, cooperation, demography, economy, market, observation, presets, services
 from .agents import ClusterDevelopmentAgent, Firm, Supplier, SupportInstitution
 from .geography import TOWNS, build_region
 from .params import INSTITUTION_KINDS, ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
@@ -38,7 +38,7 @@ class ClusterModel(mesa.Model):
     ``shock_start_month=30``, ``n_firms=300``), so ``mesa.batch_run`` can sweep presets and fields
     alike. ``params`` takes a whole :class:`~model.params.ModelParams`; a preset named together with it
     fills only a part that ``params`` leaves at its default, and is refused (``ParameterError``) where
-    ``params`` sets that part otherwise (see ``ModelParams.with_overrides``). Values may be Python or
+    ``params`` sets that part otherwise (see :func:`model.presets.model_params`). Values may be Python or
     NumPy numbers; a wrong type or value raises ``ParameterError`` naming it (see
     ``model.params.checked``). ``rng`` is the run's seed, as in Mesa.
     """
@@ -46,10 +46,7 @@ class ClusterModel(mesa.Model):
     def __init__(self, params: ModelParams | None = None, *, cluster: str | None = None,
                  policy: str | PolicyParams | None = None, shock: str | ShockParams | None = None, rng=None,
                  **overrides: Any):
-        params = params if params is not None else ModelParams()
-        if not isinstance(params, ModelParams):
-            raise ParameterError(f"params = {params!r} must be a ModelParams")
-        params = params.with_overrides(cluster=cluster, policy=policy, shock=shock, **overrides).validate()
+        params = presets.model_params(params, cluster=cluster, policy=policy, shock=shock, **overrides)
         self.seed = seed_from(rng)
         super().__init__(rng=self.seed)
         self.params = params
@@ -97,8 +94,6 @@ class ClusterModel(mesa.Model):
     def presets(group: str | None = None):
         """The preset names that ``cluster=``, ``policy=`` and ``shock=`` take: a dict of the three
         groups' names, or the sorted names of ``group`` alone (the same as ``model.presets.names``)."""
-        from . import presets
-
         if group is not None:
             return presets.names(group)
         return {g: presets.names(g) for g in ("cluster", "policy", "shock")}

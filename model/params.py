@@ -379,7 +379,7 @@ class ModelParams:
             clusters = (clusters,)
         if not isinstance(clusters, (tuple, list)) or not clusters:
             raise ParameterError(f"clusters = {clusters!r} must be a non-empty tuple of ClusterSpec "
-                                 "(or name a cluster preset with cluster=...)")
+                                 "(or, as ClusterModel(cluster=...), a cluster preset name)")
         names, checked_clusters = set(), []
         for k, c in enumerate(clusters):
             if not isinstance(c, ClusterSpec):
@@ -392,7 +392,7 @@ class ModelParams:
         for group, cls in (("policy", PolicyParams), ("shock", ShockParams)):
             if not isinstance(getattr(params, group), cls):
                 raise ParameterError(f"{group} = {getattr(params, group)!r} must be a {cls.__name__} "
-                                     f"(or, as a keyword of ClusterModel or with_overrides, a {group} preset name)")
+                                     f"(or, as a keyword of ClusterModel, a {group} preset name)")
         params = replace(params, clusters=tuple(checked_clusters), policy=checked(params.policy, "policy."),
                          shock=checked(params.shock, "shock."))
         pol = params.policy
@@ -438,35 +438,16 @@ class ModelParams:
 
     # ------------------------------------------------------------------
     def with_overrides(self, **overrides: Any) -> "ModelParams":
-        """Return a copy with presets chosen by name and flat keyword overrides applied.
+        """Return a copy with flat keyword overrides applied (presets by name: :func:`model.presets.model_params`).
 
-        Presets first: ``cluster="carpet_kashan"`` (the preset's clusters: one, or the 70 of a province
-        preset), ``policy="trust_first"``, ``shock="demand_drop"`` (names: :func:`model.presets.names`);
-        ``None`` chooses nothing. A preset fills its part (``clusters``, ``policy``, ``shock``) only
-        where ``self`` leaves it at its default or already holds that same preset; if ``self`` sets the
-        part otherwise, the two disagree and :class:`ParameterError` says so (change single fields with
-        the flat keys below instead, or start from ``ModelParams()``).
-
-        Then the flat keys, on top of the presets whatever their order. A key is, in this order: a field
-        of ``ModelParams`` (``p_seek=0.2``; ``policy``/``shock`` also take a whole
-        :class:`PolicyParams`/:class:`ShockParams`); a field of :class:`PolicyParams`, plain or prefixed
-        (``subsidy_rate=0.5``, ``policy_budget=900``); a field of :class:`ShockParams` prefixed
+        A key is, in this order: a field of ``ModelParams`` (``p_seek=0.2``; ``policy``/``shock`` take a
+        whole :class:`PolicyParams`/:class:`ShockParams`); a field of :class:`PolicyParams`, plain or
+        prefixed (``subsidy_rate=0.5``, ``policy_budget=900``); a field of :class:`ShockParams` prefixed
         ``shock_`` (``shock_kind="demand_drop"``); or a field of :class:`ClusterSpec` prefixed
         ``cluster_`` or plain (``n_firms=2000``), applied to every cluster. An unknown key raises
         :class:`ParameterError` listing close names. Values are checked by :meth:`validate`.
         """
-        overrides = dict(overrides)
         params = self
-        for group in ("cluster", "policy", "shock"):
-            name = overrides.get(group)
-            if group == "cluster" and name is not None and not isinstance(name, str):
-                raise ParameterError(f"cluster = {name!r} must be a cluster preset name (one of "
-                                     f"{', '.join(_preset_names('cluster'))}); pass ClusterSpec objects as "
-                                     "clusters=(...)")
-            if name is None or isinstance(name, str):  # (a PolicyParams/ShockParams stays a flat override)
-                overrides.pop(group, None)
-                if name is not None:
-                    params = _with_preset(params, group, str(name))
         top, pol, shock, clus = {}, {}, {}, {}
         names_top = {f.name for f in fields(ModelParams)}
         names_pol = {f.name for f in fields(PolicyParams)}
@@ -488,8 +469,7 @@ class ModelParams:
             elif key in names_clus:
                 clus[key] = value
             else:
-                known = sorted(names_top | names_pol | {f"shock_{n}" for n in names_shock} | names_clus
-                               | {"cluster"})
+                known = sorted(names_top | names_pol | {f"shock_{n}" for n in names_shock} | names_clus)
                 close = difflib.get_close_matches(key, known, n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise ParameterError(f"unknown parameter {key!r}{hint}")
@@ -502,35 +482,6 @@ class ModelParams:
         if clus:
             params = replace(params, clusters=tuple(replace(c, **clus) for c in params.clusters))
         return params
-
-
-_PART = {"cluster": "clusters", "policy": "policy", "shock": "shock"}
-
-
-def _preset_names(group: str) -> tuple[str, ...]:
-    from . import presets  # (presets builds on this module)
-
-    return presets.names(group)
-
-
-def _with_preset(params: ModelParams, group: str, name: str) -> ModelParams:
-    """``params`` with its part of ``group`` taken from the preset ``name``; refused when ``params`` sets
-    that part to something else (see :meth:`ModelParams.with_overrides`)."""
-    from . import presets  # (presets builds on this module)
-
-    if name not in presets.names(group):
-        close = difflib.get_close_matches(name, presets.names(group), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ParameterError(f"{group} = {name!r} is not a {group} preset{hint}; choose one of "
-                             f"{', '.join(presets.names(group))}")
-    value = {"cluster": presets.clusters, "policy": presets.policy, "shock": presets.shock}[group](name)
-    part = _PART[group]
-    current = getattr(params, part)
-    if current != getattr(ModelParams, part) and current != value:
-        raise ParameterError(f"{group} = {name!r} names a preset, but the ModelParams given sets {part} "
-                             f"otherwise; pass one of the two (change single fields with keywords such as "
-                             f"{'n_firms' if group == 'cluster' else group + '_start_month'}=...)")
-    return replace(params, **{part: value})
 
 
 def describe(obj: Any = None) -> list[tuple[str, Any, str, str]]:
