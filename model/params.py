@@ -12,8 +12,10 @@ costs in one month. Time is in months.
 
 ``ModelParams.with_overrides`` maps flat keyword names onto the groups so that
 ``ClusterModel(policy_budget=500)`` or ``mesa.batch_run`` over ``subsidy_rate``
-work (see its docstring). :meth:`ModelParams.validate` raises one
-:class:`ParameterError` that names the parameter, its value and the allowed range.
+work (see its docstring). :meth:`ModelParams.validate` returns the parameters with each value in its
+field's Python type or raises one :class:`ParameterError` that names the parameter, its value and what
+is allowed; :func:`checked` is the one place where the types users pass (NumPy numbers, whole floats,
+lists) are accepted or refused.
 """
 
 from __future__ import annotations
