@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
-from . import cda, cooperation, demography, economy, market, observation, services
+from . import cda, cooperation, demography, economy, market, observation, presets, services
 from .agents import ClusterDevelopmentAgent, Firm, Supplier, SupportInstitution
 from .geography import TOWNS, build_region
 from .params import INSTITUTION_KINDS, ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
@@ -31,15 +31,22 @@ def _read_stat(model: "ClusterModel", name: str):
 class ClusterModel(mesa.Model):
     """An industrial cluster (or several) of small firms, with or without a CDA.
 
-    Build with no arguments for the default cluster and baseline policy;
-    ``params`` takes a whole :class:`~model.params.ModelParams`, and keyword
-    overrides change single fields (see ``ModelParams.with_overrides``), so
-    ``mesa.batch_run`` can sweep them. ``rng`` is the run's seed, as in Mesa.
+    Build with no arguments for the default cluster and baseline policy. Presets of ``conf/`` are
+    chosen by name: ``ClusterModel(cluster="carpet_kashan", policy="trust_first", shock="demand_drop",
+    rng=3)`` (the names: :meth:`presets`); keyword overrides with the flat names of
+    :func:`parameter_names` change single fields on top of them (``policy_budget=900``,
+    ``shock_start_month=30``, ``n_firms=300``), so ``mesa.batch_run`` can sweep presets and fields
+    alike. ``params`` takes a whole :class:`~model.params.ModelParams`; a preset named together with it
+    fills only a part that ``params`` leaves at its default, and is refused (``ParameterError``) where
+    ``params`` sets that part otherwise (see :func:`model.presets.model_params`). Values may be Python or
+    NumPy numbers; a wrong type or value raises ``ParameterError`` naming it (see
+    ``model.params.checked``). ``rng`` is the run's seed, as in Mesa.
     """
 
-    def __init__(self, params: ModelParams | None = None, *, rng=None, **overrides: Any):
-        params = (params or ModelParams()).with_overrides(**overrides) if overrides else (params or ModelParams())
-        params.validate()
+    def __init__(self, params: ModelParams | None = None, *, cluster: str | None = None,
+                 policy: str | PolicyParams | None = None, shock: str | ShockParams | None = None, rng=None,
+                 **overrides: Any):
+        params = presets.model_params(params, cluster=cluster, policy=policy, shock=shock, **overrides)
         self.seed = seed_from(rng)
         super().__init__(rng=self.seed)
         self.params = params
@@ -82,6 +89,14 @@ class ClusterModel(mesa.Model):
             model_reporters={name: partial(_read_stat, name=name) for name in observation.COLUMNS})
         self._collect()
         self.running = params.months > 0
+
+    @staticmethod
+    def presets(group: str | None = None):
+        """The preset names that ``cluster=``, ``policy=`` and ``shock=`` take: a dict of the three
+        groups' names, or the sorted names of ``group`` alone (the same as ``model.presets.names``)."""
+        if group is not None:
+            return presets.names(group)
+        return {g: presets.names(g) for g in ("cluster", "policy", "shock")}
 
     # ------------------------------------------------------------------ build
     def _build_space(self) -> None:
@@ -314,8 +329,9 @@ class ClusterModel(mesa.Model):
 
 
 def parameter_names() -> list[str]:
-    """Names accepted as keyword overrides by :class:`ClusterModel`."""
-    names = [f.name for f in fields(ModelParams)]
+    """Names accepted as keyword overrides by :class:`ClusterModel` (``cluster``, ``policy`` and
+    ``shock`` also take a preset's name)."""
+    names = ["cluster"] + [f.name for f in fields(ModelParams)]
     names += [f"policy_{f.name}" for f in fields(PolicyParams)]
     names += [f"shock_{f.name}" for f in fields(ShockParams)]
     names += [f"cluster_{f.name}" for f in fields(ClusterSpec)]

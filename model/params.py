@@ -12,8 +12,10 @@ costs in one month. Time is in months.
 
 ``ModelParams.with_overrides`` maps flat keyword names onto the groups so that
 ``ClusterModel(policy_budget=500)`` or ``mesa.batch_run`` over ``subsidy_rate``
-work (see its docstring). :meth:`ModelParams.validate` raises one
-:class:`ParameterError` that names the parameter, its value and the allowed range.
+work (see its docstring). :meth:`ModelParams.validate` returns the parameters with each value in its
+field's Python type or raises one :class:`ParameterError` that names the parameter, its value and what
+is allowed; :func:`checked` is the one place where the types users pass (NumPy numbers, whole floats,
+lists) are accepted or refused.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import difflib
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+import numpy as np
 
 from .geography import TOWNS
 
@@ -56,7 +60,22 @@ def p(default: Any, lo: float | None = None, hi: float | None = None, doc: str =
     return field(default=default, metadata=meta)
 
 
-def _check(obj: Any, prefix: str = "") -> None:
+def checked(obj: Any, prefix: str = "") -> Any:
+    """``obj`` (one parameter group) with each value checked and given its field's Python type; raises
+    :class:`ParameterError` naming the field, the value and what is allowed.
+
+    This is the one place where the types users pass are accepted or refused:
+
+    - a number field takes a Python or NumPy number (``np.int64(349)``, ``np.float32(0.5)``) and holds
+      it as ``int`` (``integer`` fields) or ``float``; a float with a whole value is accepted for an
+      ``integer`` field (``300.0`` -> ``300``), any other float is refused; ``bool`` (Python or NumPy)
+      is refused where a number is expected (``True`` is not a count);
+    - a yes/no field (choices ``True``/``False``) takes only ``bool`` or ``numpy.bool_`` (not 0/1);
+    - a text field takes ``str`` (``numpy.str_`` too);
+    - a field of several values takes a tuple, a list or a 1-d NumPy array (held as a tuple);
+    - anything else (a string for a number, a list for a single value, ``None``, ...) is refused.
+    """
+    changes = {}
     for f in fields(obj):
         value = getattr(obj, f.name)
         meta = f.metadata
@@ -65,32 +84,66 @@ def _check(obj: Any, prefix: str = "") -> None:
             continue
         each = meta.get("each")
         if each is None:
-            _check_value(name, value, meta)
-            continue
-        n = each if isinstance(each, int) else len(getattr(obj, each))
-        if not isinstance(value, tuple) or len(value) != n:
-            like = f"{n} values" if isinstance(each, int) else f"{n} values, one per item of {prefix}{each}"
-            raise ParameterError(f"{name} = {value!r} must be {like}")
-        for k, item in enumerate(value):
-            _check_value(f"{name}[{k}]", item, meta)
+            if f.type == "tuple" or meta.get("choices") is None and meta.get("lo") is None \
+                    and meta.get("hi") is None and f.type != "str":
+                continue  # checked by the group (ModelParams.validate)
+            new = _checked_value(name, value, meta, f.type)
+        else:
+            ref = each if isinstance(each, int) else changes.get(each, getattr(obj, each))
+            n = ref if isinstance(ref, int) else len(ref) if isinstance(ref, (tuple, list)) else None
+            value = _as_tuple(value)
+            if n is None or not isinstance(value, tuple) or len(value) != n:
+                like = (f"{n} values" if isinstance(each, int) else "a tuple of values" if n is None or each == f.name
+                        else f"{n} values, one per item of {prefix}{each}")
+                raise ParameterError(f"{name} = {value!r} must be {like}")
+            new = tuple(_checked_value(f"{name}[{k}]", item, meta, "float" if meta.get("lo") is not None
+                                       or meta.get("hi") is not None else "str")
+                        for k, item in enumerate(value))
+        if new is not getattr(obj, f.name):
+            changes[f.name] = new
+    return replace(obj, **changes) if changes else obj
 
 
-def _check_value(name: str, value: Any, meta) -> None:
-    if meta.get("choices") is not None:
-        if value not in meta["choices"]:
+def _as_tuple(value: Any) -> Any:
+    """A list or a 1-d NumPy array as a tuple; anything else as it is."""
+    if isinstance(value, list) or isinstance(value, np.ndarray) and value.ndim == 1:
+        return tuple(value)
+    return value
+
+
+def _checked_value(name: str, value: Any, meta, kind: str) -> Any:
+    choices = meta.get("choices")
+    if choices is not None:
+        if set(choices) == {True, False}:
+            if not isinstance(value, (bool, np.bool_)):
+                raise ParameterError(f"{name} = {value!r} must be True or False")
+            return bool(value)
+        if isinstance(value, np.str_):
+            value = str(value)
+        if not isinstance(value, str) or value not in choices:
             raise ParameterError(
-                f"{name} = {value!r} is not allowed; choose one of {', '.join(map(str, meta['choices']))}")
-        return
+                f"{name} = {value!r} is not allowed; choose one of {', '.join(map(str, choices))}")
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ParameterError(f"{name} = {value!r} must be a text (str)")
+        return str(value)
+    integer = meta.get("integer")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        what = "a whole number" if integer else "a number"
+        raise ParameterError(f"{name} = {value!r} must be {what} in {_range_text(meta)}")
+    if integer:
+        if isinstance(value, (float, np.floating)):
+            if not math.isfinite(value) or value != int(value):
+                raise ParameterError(f"{name} = {value!r} must be a whole number in {_range_text(meta)}")
+        number = value if type(value) is int else int(value)
+    else:
+        number = value if type(value) is float else float(value)
     lo, hi = meta.get("lo"), meta.get("hi")
-    if lo is None and hi is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ParameterError(f"{name} = {value!r} must be a number in {_range_text(meta)}")
-    if meta.get("integer") and int(value) != value:
-        raise ParameterError(f"{name} = {value!r} must be a whole number in {_range_text(meta)}")
-    if math.isnan(value) or (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) \
-            or (hi is not None and value > hi):
+    if math.isnan(number) or (lo is not None and (number < lo or (meta.get("lo_open") and number == lo))) \
+            or (hi is not None and number > hi):
         raise ParameterError(f"{name} = {value!r} is out of range; allowed: {_range_text(meta)}")
+    return number
 
 
 def _range_text(meta: dict) -> str:
@@ -318,61 +371,85 @@ class ModelParams:
 
     # ------------------------------------------------------------------
     def validate(self) -> "ModelParams":
-        """Raise :class:`ParameterError` on the first value out of range; return self."""
-        _check(self)
-        if not isinstance(self.clusters, tuple) or not self.clusters:
-            raise ParameterError("clusters must be a non-empty tuple of ClusterSpec")
-        names = set()
-        for k, c in enumerate(self.clusters):
+        """These parameters checked, with every value in its field's Python type (see :func:`checked`:
+        NumPy numbers become ``int``/``float``, lists become tuples); raise :class:`ParameterError` on the
+        first value of a wrong type or out of range. Use the returned copy (it equals ``self`` when every
+        value was already of its type)."""
+        params = checked(self)
+        clusters = params.clusters
+        if isinstance(clusters, ClusterSpec):
+            clusters = (clusters,)
+        if not isinstance(clusters, (tuple, list)) or not clusters:
+            raise ParameterError(f"clusters = {clusters!r} must be a non-empty tuple of ClusterSpec "
+                                 "(or, as ClusterModel(cluster=...), a cluster preset name)")
+        names, checked_clusters = set(), []
+        for k, c in enumerate(clusters):
             if not isinstance(c, ClusterSpec):
-                raise ParameterError(f"clusters[{k}] must be a ClusterSpec, got {type(c).__name__}")
-            _check(c, f"clusters[{k}].")
+                raise ParameterError(f"clusters[{k}] = {c!r} must be a ClusterSpec, not {type(c).__name__}")
+            c = checked(c, f"clusters[{k}].")
             if c.name in names:
                 raise ParameterError(f"clusters[{k}].name = {c.name!r} is used twice; names must be unique")
             names.add(c.name)
-        _check(self.policy, "policy.")
-        _check(self.shock, "shock.")
-        pol = self.policy
+            checked_clusters.append(c)
+        for group, cls in (("policy", PolicyParams), ("shock", ShockParams)):
+            if not isinstance(getattr(params, group), cls):
+                raise ParameterError(f"{group} = {getattr(params, group)!r} must be a {cls.__name__} "
+                                     f"(or, as a keyword of ClusterModel, a {group} preset name)")
+        params = replace(params, clusters=tuple(checked_clusters), policy=checked(params.policy, "policy."),
+                         shock=checked(params.shock, "shock."))
+        pol = params.policy
         shares = (pol.share_diagnostic + pol.share_trust_building + pol.share_pilot + pol.share_strategic)
         if shares > 1 + 1e-12:
             raise ParameterError(f"policy phase shares sum to {shares:g}; allowed: at most 1 (the rest is exit)")
-        if pol.budget > 0 and pol.start_month >= self.months:
+        if pol.budget > 0 and pol.start_month >= params.months:
             raise ParameterError(
-                f"policy.start_month = {pol.start_month} is past the horizon; allowed: [1, {self.months - 1}]")
-        if self.shock.kind != "none" and self.shock.start_month >= self.months:
-            raise ParameterError(
-                f"shock.start_month = {self.shock.start_month} is past the horizon; allowed: [1, {self.months - 1}]")
+                f"policy.start_month = {pol.start_month} is past the horizon; allowed: [1, {params.months - 1}]")
+        if params.shock.kind != "none" and params.shock.start_month >= params.months:
+            raise ParameterError(f"shock.start_month = {params.shock.start_month} is past the horizon; "
+                                 f"allowed: [1, {params.months - 1}]")
+        numbers = {}
         for name in ("action_mix", "benefit", "cost", "temptation"):
-            vals = getattr(self, name)
-            if len(vals) != len(JOINT_ACTION_TYPES) or any(
-                    isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < math.inf for v in vals):
+            vals = _as_tuple(getattr(params, name))
+            if not isinstance(vals, tuple) or len(vals) != len(JOINT_ACTION_TYPES) or any(
+                    isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating))
+                    or not 0 <= v < math.inf for v in vals):
                 raise ParameterError(
                     f"{name} = {vals!r} must be {len(JOINT_ACTION_TYPES)} non-negative finite numbers "
                     f"({', '.join(JOINT_ACTION_TYPES)})")
-        if not 0 < sum(self.action_mix) < math.inf:
-            raise ParameterError(f"action_mix = {self.action_mix!r} must have a positive finite sum")
-        if len(self.supplier_kind) > 64 - len(INSTITUTION_KINDS):  # (awareness is packed into 64-bit words)
-            raise ParameterError(f"supplier_kind lists {len(self.supplier_kind)} suppliers; allowed: at most "
+            numbers[name] = tuple(v if type(v) is float else float(v) for v in vals)
+        params = replace(params, **numbers)
+        if not 0 < sum(params.action_mix) < math.inf:
+            raise ParameterError(f"action_mix = {params.action_mix!r} must have a positive finite sum")
+        if len(params.supplier_kind) > 64 - len(INSTITUTION_KINDS):  # (awareness is packed into 64-bit words)
+            raise ParameterError(f"supplier_kind lists {len(params.supplier_kind)} suppliers; allowed: at most "
                                  f"{64 - len(INSTITUTION_KINDS)}")
-        if any(t >= 1 for t in self.temptation):
-            raise ParameterError(f"temptation = {self.temptation!r}; each tau must be in [0, 1)")
-        for m in self.snapshot_months:
-            if isinstance(m, bool) or not isinstance(m, int) or not 0 <= m <= self.months:
-                raise ParameterError(f"snapshot_months contains {m!r}; allowed: whole months in [0, {self.months}]")
-        return self
+        if any(t >= 1 for t in params.temptation):
+            raise ParameterError(f"temptation = {params.temptation!r}; each tau must be in [0, 1)")
+        snaps = _as_tuple(params.snapshot_months)
+        if not isinstance(snaps, tuple):
+            raise ParameterError(f"snapshot_months = {snaps!r} must be a tuple of whole months in "
+                                 f"[0, {params.months}]")
+        months = []
+        for m in snaps:
+            if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(m) or m != int(m) or not 0 <= m <= params.months:
+                raise ParameterError(f"snapshot_months contains {m!r}; allowed: whole months in [0, {params.months}]")
+            months.append(int(m))
+        params = replace(params, snapshot_months=tuple(months))
+        return params
 
     # ------------------------------------------------------------------
     def with_overrides(self, **overrides: Any) -> "ModelParams":
-        """Return a copy with flat keyword overrides applied.
+        """Return a copy with flat keyword overrides applied (presets by name: :func:`model.presets.model_params`).
 
-        A key is, in this order: a field of ``ModelParams`` (``p_seek=0.2``); a
-        field of :class:`PolicyParams`, plain or prefixed (``subsidy_rate=0.5``,
-        ``policy_budget=900``); a field of :class:`ShockParams` prefixed
-        ``shock_`` (``shock_kind="demand_drop"``); or a field of
-        :class:`ClusterSpec` prefixed ``cluster_`` or plain (``n_firms=2000``),
-        applied to every cluster. An unknown key raises :class:`ParameterError`
-        listing close names.
+        A key is, in this order: a field of ``ModelParams`` (``p_seek=0.2``; ``policy``/``shock`` take a
+        whole :class:`PolicyParams`/:class:`ShockParams`); a field of :class:`PolicyParams`, plain or
+        prefixed (``subsidy_rate=0.5``, ``policy_budget=900``); a field of :class:`ShockParams` prefixed
+        ``shock_`` (``shock_kind="demand_drop"``); or a field of :class:`ClusterSpec` prefixed
+        ``cluster_`` or plain (``n_firms=2000``), applied to every cluster. An unknown key raises
+        :class:`ParameterError` listing close names. Values are checked by :meth:`validate`.
         """
+        params = self
         top, pol, shock, clus = {}, {}, {}, {}
         names_top = {f.name for f in fields(ModelParams)}
         names_pol = {f.name for f in fields(PolicyParams)}
@@ -398,7 +475,8 @@ class ModelParams:
                 close = difflib.get_close_matches(key, known, n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise ParameterError(f"unknown parameter {key!r}{hint}")
-        params = replace(self, **top) if top else self
+        if top:
+            params = replace(params, **top)
         if pol:
             params = replace(params, policy=replace(params.policy, **pol))
         if shock:

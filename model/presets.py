@@ -18,7 +18,9 @@ from dataclasses import fields, replace
 
 import conf
 
-from .params import ClusterSpec, ParameterError, PolicyParams, ShockParams, _check
+import difflib
+
+from .params import ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams, checked
 from .province import Archetype, build_province
 
 
@@ -44,9 +46,7 @@ def _build(cls: type, what: str, values: dict, changes: dict):
             raise ParameterError(f"{what}: {key!r} is not a field of {cls.__name__}")
     values = {key: float(v) if isinstance(defaults[key], float) and type(v) is int else v
               for key, v in values.items()}
-    obj = replace(cls(**values), **changes)
-    _check(obj, f"{what}.")
-    return obj
+    return checked(replace(cls(**values), **changes), f"{what}.")
 
 
 def policy(name: str, **changes) -> PolicyParams:
@@ -91,4 +91,52 @@ def province(values: dict) -> tuple[ClusterSpec, ...]:
                           values.get("scale", 1.0))
 
 
-__all__ = ["cluster", "clusters", "names", "policy", "province", "shock"]
+def model_params(params: ModelParams | None = None, *, cluster: str | None = None,
+                 policy: str | PolicyParams | None = None, shock: str | ShockParams | None = None,
+                 **overrides) -> ModelParams:
+    """Checked :class:`ModelParams`: ``params`` (default ``ModelParams()``) with the presets named, then the
+    flat keyword ``overrides`` on top (``ModelParams.with_overrides``), whatever their order. What
+    ``ClusterModel(params, cluster=..., policy=..., shock=..., **overrides)`` runs.
+
+    ``cluster`` names a cluster preset (its cluster, or the 70 of a province preset); ``policy`` and
+    ``shock`` a preset name or a whole :class:`PolicyParams`/:class:`ShockParams`; ``None`` chooses
+    nothing. A preset fills its part of ``params`` (``clusters``, ``policy``, ``shock``) only where
+    ``params`` leaves it at its default or already holds that same preset; where ``params`` sets it
+    otherwise, the two disagree and :class:`ParameterError` says so: change single fields with flat
+    keywords instead (``policy_budget=900``).
+
+    >>> model_params(cluster="carpet_kashan", policy="trust_first", policy_budget=900).policy.budget
+    900.0
+    """
+    params = params if params is not None else ModelParams()
+    if not isinstance(params, ModelParams):
+        raise ParameterError(f"params = {params!r} must be a ModelParams")
+    if cluster is not None and not isinstance(cluster, str):
+        raise ParameterError(f"cluster = {cluster!r} must be a cluster preset name (one of "
+                             f"{', '.join(names('cluster'))}); pass ClusterSpec objects as clusters=(...)")
+    for group, name in (("cluster", cluster), ("policy", policy), ("shock", shock)):
+        if isinstance(name, str):
+            params = _with_preset(params, group, str(name))
+        elif name is not None:  # a PolicyParams/ShockParams (or a wrong type, refused by validate)
+            overrides[group] = name
+    return params.with_overrides(**overrides).validate()
+
+
+def _with_preset(params: ModelParams, group: str, name: str) -> ModelParams:
+    if name not in names(group):
+        close = difflib.get_close_matches(name, names(group), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ParameterError(f"{group} = {name!r} is not a {group} preset{hint}; choose one of "
+                             f"{', '.join(names(group))}")
+    value = {"cluster": clusters, "policy": policy, "shock": shock}[group](name)
+    part = "clusters" if group == "cluster" else group
+    current = getattr(params, part)
+    if current != getattr(ModelParams, part) and current != value:
+        example = "n_firms" if group == "cluster" else f"{group}_start_month"
+        raise ParameterError(f"{group} = {name!r} names a preset, but the ModelParams given sets {part} "
+                             f"otherwise; pass one of the two (or change single fields with keywords such as "
+                             f"{example}=...)")
+    return replace(params, **{part: value})
+
+
+__all__ = ["cluster", "clusters", "model_params", "names", "policy", "province", "shock"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import fields
 from importlib.resources import files
 
+import pandas as pd
 import pytest
 import yaml
 
-from model import ClusterModel, ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams, presets
+from model import COLUMNS, ClusterModel, ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
+from model import parameter_names, presets
 
 CLASSES = {"policy": PolicyParams, "shock": ShockParams, "cluster": ClusterSpec}
 
@@ -82,3 +84,104 @@ def test_a_province_preset_gives_all_its_clusters():
     named = _yaml("cluster", "isfahan_province")["province"]["named"]
     assert [c.name for c in province[:len(named)]] == named
     assert province[1] == presets.cluster("carpet_kashan")
+
+
+# ---------------------------------------------------------------- presets by name in ClusterModel
+def test_presets_by_name_with_flat_overrides_on_top():
+    m = ClusterModel(cluster="carpet_kashan", policy="trust_first", shock="demand_drop", rng=3, policy_budget=900,
+                     shock_start_month=30, months=40)
+    p = m.params
+    assert p.clusters == (presets.cluster("carpet_kashan"),)
+    assert p.policy == presets.policy("trust_first", budget=900.0)
+    assert p.shock == presets.shock("demand_drop", start_month=30)
+    assert m.stats["firms"] == 900  # the preset's n_firms
+    # overrides apply on top whatever their order; a plain cluster field goes to every cluster
+    q = ClusterModel(n_firms=120, cluster="carpet_kashan", rng=3).params
+    assert q.clusters == (presets.cluster("carpet_kashan", n_firms=120),)
+
+
+def test_a_province_preset_by_name_gives_its_70_clusters():
+    params = presets.model_params(cluster="isfahan_province", policy="programme_largest")
+    assert params.clusters == presets.clusters("isfahan_province") and len(params.clusters) == 70
+    assert params.policy == presets.policy("programme_largest")
+
+
+def test_a_policy_by_name_gives_the_same_run_bit_for_bit():
+    by_name = ClusterModel(policy="standard_cda", rng=1)
+    by_object = ClusterModel(ModelParams(policy=presets.policy("standard_cda")), rng=1)
+    assert by_name.params == by_object.params
+    a, b = by_name.run().series(), by_object.run().series()
+    assert len(a) == 121 and a["cda_spent"].iloc[-1] > 0
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_none_and_the_default_presets_are_the_defaults():
+    assert ClusterModel(cluster=None, policy=None, shock=None, rng=0, n_firms=10).params == \
+        ClusterModel(rng=0, n_firms=10).params
+    assert ClusterModel(policy="none", shock="none", cluster="generic", rng=0).params == ModelParams()
+
+
+def test_a_preset_with_a_model_params_fills_only_a_part_left_at_its_default():
+    own = ModelParams(months=30, clusters=(ClusterSpec(name="mine", n_firms=40),))
+    m = ClusterModel(own, policy="standard_cda", shock="demand_drop", shock_start_month=20, rng=0)
+    assert m.params.clusters == own.clusters and m.params.months == 30
+    assert m.params.policy == presets.policy("standard_cda")
+    # the same preset twice is no conflict
+    same = ModelParams(policy=presets.policy("trust_first"))
+    assert ClusterModel(same, policy="trust_first", rng=0, n_firms=10).params.policy == same.policy
+    # a part that the params set otherwise: refused, naming both
+    for params, kw in ((own, {"cluster": "carpet_kashan"}),
+                       (ModelParams(policy=presets.policy("trust_first")), {"policy": "standard_cda"}),
+                       (ModelParams(shock=presets.shock("input_price_spike")), {"shock": "demand_drop"})):
+        with pytest.raises(ParameterError) as err:
+            ClusterModel(params, rng=0, **kw)
+        (group, name), = kw.items()
+        assert f"{group} = {name!r} names a preset" in str(err.value) and "ModelParams" in str(err.value)
+
+
+@pytest.mark.parametrize("kw, words", [
+    ({"policy": "standard"}, ["policy = 'standard'", "not a policy preset", "did you mean 'standard_cda'",
+                              "trust_first"]),
+    ({"cluster": "carpet"}, ["cluster = 'carpet'", "carpet_kashan"]),
+    ({"shock": "flood"}, ["shock = 'flood'", "demand_drop"]),
+    ({"cluster": ClusterSpec()}, ["cluster = ClusterSpec(", "cluster preset name", "clusters=(...)"]),
+    ({"policy": 5}, ["policy = 5", "PolicyParams", "preset name"]),
+    ({"clustr": "carpet_kashan"}, ["unknown parameter 'clustr'"]),
+])
+def test_an_unknown_preset_or_a_wrong_type_is_a_parameter_error(kw, words):
+    with pytest.raises(ParameterError) as err:
+        ClusterModel(rng=0, **kw)
+    text = str(err.value)
+    for word in words:
+        assert word in text, (word, text)
+    assert "\n" not in text
+
+
+def test_the_preset_names_are_listed():
+    listed = ClusterModel.presets()
+    assert set(listed) == {"cluster", "policy", "shock"}
+    for group, names in listed.items():
+        assert names == presets.names(group) == ClusterModel.presets(group)
+    assert "carpet_kashan" in listed["cluster"] and "standard_cda" in listed["policy"]
+    assert "cluster" in parameter_names() and "policy_budget" in parameter_names()
+
+
+def test_batch_run_sweeps_policies_by_name_with_the_same_series_as_the_model():
+    import warnings
+
+    import mesa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rows = mesa.batch_run(ClusterModel, parameters={"policy": ["none", "standard_cda"], "n_firms": 50,
+                                                        "months": 15}, rng=[1, 2], data_collection_period=1,
+                              display_progress=False)
+    df = pd.DataFrame(rows)
+    assert len(df) == 2 * 2 * 16 and set(df["policy"]) == {"none", "standard_cda"}
+    columns = list(COLUMNS)
+    for (policy, seed), got in df.groupby(["policy", "rng"]):
+        expected = ClusterModel(policy=policy, n_firms=50, months=15, rng=seed).run().series()
+        pd.testing.assert_frame_equal(got[columns].reset_index(drop=True), expected[columns], check_exact=True,
+                                      check_dtype=False)
+    phase = df[df.month == 15].groupby("policy")["cda_phase"].unique()
+    assert list(phase["standard_cda"]) == ["diagnostic"] and list(phase["none"]) != ["diagnostic"]
