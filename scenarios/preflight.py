@@ -365,7 +365,7 @@ def problem(argv: list[str]) -> str | None:
     """The first problem any check finds on the command line, or None. With config folders of the
     user's own, the presets are left to Hydra to check (it knows them; these checks know Khusheh's)."""
     checks = CHECKS if not _other_configs(argv) else (
-        check_keys, check_values, check_design_row, lambda argv: check_output_folder(argv, given_only=True))
+        check_keys, check_values, lambda argv: check_output_folder(argv, given_only=True))
     for check in checks:
         message = check(argv)
         if message:
