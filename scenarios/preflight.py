@@ -7,14 +7,18 @@ traceback, a long message or not at all.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import errno
 import os
 import tempfile
+import types
+import typing
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -129,6 +133,123 @@ def check_province_keys(argv: list[str]) -> str | None:
     return None
 
 
+def _typed_values(value: str) -> list | None:
+    """The values of an override's value as Hydra types them (a sweep's, each), or None when they cannot be
+    told (a malformed value, an interval: Hydra reports or handles these itself)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    try:
+        override = OverridesParser.create().parse_override(f"k={value}")
+        return list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+    except Exception:
+        return None
+
+
+def _expected(kind) -> str:
+    """What a value of a schema field's type is, in words ('an integer', 'a list of numbers')."""
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return " or ".join(_expected(a) for a in args) + " or null"
+    if typing.get_origin(kind) is list:
+        inner = _expected(args[0]) if args and args[0] is not Any else "values"
+        plural = {"an integer": "integers", "a number": "numbers", "a string": "strings", "true or false": "booleans"}
+        return f"a list of {plural.get(inner, inner)}"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        kind, "a mapping" if typing.get_origin(kind) is dict else getattr(kind, "__name__", str(kind)))
+
+
+@cache
+def _schema_config():
+    """The typed schema (scenarios/config.py) as an OmegaConf config, with a province set (its keys checked)."""
+    from .config import Config, ProvinceConf
+    cfg = OmegaConf.structured(Config)
+    cfg.cluster.province = ProvinceConf()
+    return cfg
+
+
+def check_values(argv: list[str]) -> str | None:
+    """A key the schema does not have at any depth (``cluster.province.scael``), or a value of the wrong type
+    (``sim.months=abc``, ``seed=1.5``; every value of a sweep), against the typed schema of
+    scenarios/config.py, set as Hydra sets a command-line value (``OmegaConf.update``). Keys under a mapping
+    of free keys (``cluster.province.archetypes``) are left to Hydra; top-level and group keys are
+    :func:`check_keys`'s."""
+    from omegaconf.errors import OmegaConfBaseException
+    from .config import Config
+    for prefix, key, value in _overrides(argv):
+        if prefix.startswith("~") or "@" in key or "/" in key:
+            continue
+        parts = key.split(".")
+        kind, known = Config, True
+        for depth, part in enumerate(parts):
+            if not dataclasses.is_dataclass(kind):
+                known = False  # a mapping of free keys, or below a value: Hydra's
+                break
+            hints = typing.get_type_hints(kind)
+            if part not in hints:
+                if depth < 2:
+                    known = False  # (check_keys names unknown keys of the top level and of a group)
+                    break
+                where = ".".join(parts[:depth])
+                names = list(hints)
+                close = difflib.get_close_matches(part, names, n=3)
+                hint = f"; did you mean {', '.join(f'{where}.{c}' for c in close)}?" if close else ""
+                return f"khusheh-run: unknown key {key!r}{hint}\n  keys of {where}: {', '.join(names)}"
+            kind = hints[part]
+            inner = [a for a in typing.get_args(kind) if a is not type(None)]
+            if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(inner) == 1 \
+                    and dataclasses.is_dataclass(inner[0]):
+                kind = inner[0]  # (Optional[ProvinceConf])
+        if not known or dataclasses.is_dataclass(kind):  # (a group's preset: check_presets's)
+            continue
+        cfg = copy.deepcopy(_schema_config())
+        items = _typed_values(value) or []
+        for item in items:
+            try:
+                OmegaConf.update(cfg, key, item, merge=True)
+            except OmegaConfBaseException:
+                shown = value if len(items) == 1 else "null" if item is None else item
+                return f"khusheh-run: {key}={shown}: expected {_expected(kind)}"
+    return None
+
+
+def check_design_row(argv: list[str]) -> str | None:
+    """``sim.design_row`` without ``sim.design`` (the row of no design: silently ignored otherwise)."""
+    overrides = [(p, k, v) for p, k, v in _overrides(argv) if not p.startswith("~")]
+    rows = [v for _, k, v in overrides if k == "sim.design_row"]
+    if not rows or all(r in ("null", "None") for r in (_values(rows[-1]) or [])):
+        return None
+    designs = [v for _, k, v in overrides if k == "sim.design"]
+    if designs and all(d not in ("", "''", '""', "null") for d in (_values(designs[-1]) or [""])):
+        return None
+    for _, key, value in overrides:  # an experiment preset may name a design
+        if key == "experiment":
+            for name in _values(value) or []:
+                if name in presets("experiment") and _raw(f"experiment/{name}.yaml", "sim", "design"):
+                    return None
+    return (f"khusheh-run: sim.design_row={rows[-1]} needs a design: set sim.design too "
+            "(a design.csv written by khusheh-sensitivity design)")
+
+
+def check_hydra_groups(argv: list[str]) -> str | None:
+    """An unknown option of one of Hydra's own groups (``hydra/launcher=nope``), with the available ones:
+    Hydra's config loader (public) lists them."""
+    wanted = [(key, value) for prefix, key, value in _overrides(argv)
+              if key.startswith("hydra/") and not prefix.startswith("~")]
+    if not wanted:
+        return None
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    with initialize_config_module("conf", version_base=None):
+        loader = GlobalHydra.instance().config_loader()
+        for key, value in wanted:
+            options = loader.get_group_options(key)
+            for name in _values(value) or []:
+                if options and name not in options and name not in ("null", "None"):
+                    close = difflib.get_close_matches(name, options, n=1)
+                    hint = f"; did you mean {key}={close[0]}?" if close else ""
+                    return f"khusheh-run: unknown {key} option {name!r}{hint} (available: {', '.join(options)})"
+    return None
+
+
 GROUPS = ("cluster", "policy", "shock", "experiment")
 
 
@@ -224,7 +345,8 @@ def check_output_folder(argv: list[str], given_only: bool = False) -> str | None
     return None
 
 
-CHECKS = (check_keys, check_presets, check_province_keys, check_output_folder)
+CHECKS = (check_keys, check_values, check_design_row, check_presets, check_hydra_groups, check_province_keys,
+          check_output_folder)
 
 
 def _other_configs(argv: list[str]) -> bool:
@@ -243,7 +365,7 @@ def problem(argv: list[str]) -> str | None:
     """The first problem any check finds on the command line, or None. With config folders of the
     user's own, the presets are left to Hydra to check (it knows them; these checks know Khusheh's)."""
     checks = CHECKS if not _other_configs(argv) else (
-        check_keys, lambda argv: check_output_folder(argv, given_only=True))
+        check_keys, check_values, lambda argv: check_output_folder(argv, given_only=True))
     for check in checks:
         message = check(argv)
         if message:

@@ -646,3 +646,47 @@ def test_a_preset_of_the_users_own_config_folder_is_left_to_hydra(tmp_path):
     proc = _cli([searchpath, "policy=nobodys", "sim.months=14", "hydra.run.dir=run2"], tmp_path, check=False)
     assert proc.returncode != 0 and "nobodys" in proc.stderr
     assert not list((tmp_path / "run2").glob("*/_DONE"))
+
+
+LAUNCHERS = "basic, joblib, ray, ray_aws, submitit_local, submitit_slurm"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sim.months=abc"], "sim.months=abc: expected an integer"),
+    (["sim.seeds=abc"], "sim.seeds=abc: expected an integer"),
+    (["sim.n_jobs=x"], "sim.n_jobs=x: expected an integer"),
+    (["seed=1.5"], "seed=1.5: expected an integer"),
+    (["policy.budget=abc"], "policy.budget=abc: expected a number"),
+    (["sim.snapshot_months=[12,x]"], "sim.snapshot_months=[12,x]: expected a list of integers"),
+    (["sim.design_row=abc"], "sim.design_row=abc: expected an integer or null"),
+    (["cluster=isfahan_province", "cluster.province.scale=small"], "cluster.province.scale=small: expected a number"),
+    (["-m", "policy.budget=100,abc"], "policy.budget=abc: expected a number"),
+    (["-m", "policy=none,standard_cda", "seed=0,1.5"], "seed=1.5: expected an integer"),
+    (["-m", "sim.months=12,24,x", "seed=0,1"], "sim.months=x: expected an integer"),
+    (["cluster=isfahan_province", "cluster.province.scael=0.1"], "unknown key 'cluster.province.scael'; did you mean "
+     "cluster.province.scale?\n  keys of cluster.province: named, total_firms, layout_seed, scale, archetypes"),
+    (["hydra/launcher=nope"], f"unknown hydra/launcher option 'nope' (available: {LAUNCHERS})"),
+    (["-m", "hydra/launcher=jobilb", "seed=0,1"], "unknown hydra/launcher option 'jobilb'; did you mean "
+     f"hydra/launcher=joblib? (available: {LAUNCHERS})"),
+    (["sim.design_row=5"], "sim.design_row=5 needs a design: set sim.design too (a design.csv written by "
+     "khusheh-sensitivity design)"),
+    (["-m", "experiment=sensitivity", "sim.design_row=0"], "sim.design_row=0 needs a design: set sim.design too "
+     "(a design.csv written by khusheh-sensitivity design)"),
+])
+def test_a_value_of_the_wrong_type_or_a_misplaced_key_is_refused_in_one_line(tmp_path, args, message):
+    proc = _cli([*args, "sim.months=1", "hydra.run.dir=run", "hydra.sweep.dir=sweep"] if "sim.months" not in
+                " ".join(args) else [*args, "hydra.run.dir=run", "hydra.sweep.dir=sweep"], tmp_path, check=False)
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"khusheh-run: {message}"
+    assert not (tmp_path / "run").exists() and not (tmp_path / "sweep").exists()
+    assert not [p for p in tmp_path.iterdir() if p.is_dir()]  # (nor Hydra's outputs/ or multirun/)
+
+
+def test_values_of_the_right_type_pass_the_value_checks():
+    from scenarios.preflight import problem
+    for args in (["seed=3", "sim.months=24", "policy.budget=900", "policy.subsidy_rate=0.5", "sim.n_jobs=-1"],
+                 ["-m", "policy.budget=100,200.5", "seed=range(0,3)", "sim.snapshot_months=[12,24]"],
+                 ["cluster=isfahan_province", "cluster.province.scale=0.1", "cluster.province.layout_seed=2"],
+                 ["sim.design=sa/design.csv", "sim.design_row=3"], ["sim.design_row=null"],
+                 ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "sim.months=${seed}"]):
+        assert problem(args) is None, args
