@@ -26,7 +26,7 @@ from functools import partial
 
 import numpy as np
 
-from . import kernels
+from . import keyed, kernels
 
 # a CDA's phases, in order ("none" before its start or when it cannot act, "ended" after its contract)
 PHASES = ("none", "diagnostic", "trust_building", "pilot", "strategic", "exit", "ended")
@@ -40,7 +40,7 @@ class Instrument:
     phases: tuple[str, ...]  # the phases in which it acts (each month of them)
     switch: str  # the PolicyParams field that switches it on (a number > 0, or True)
     cost: str  # how it is paid, for docs (it charges the budget itself, through cda.charge)
-    act: Callable | None  # act(model, cda, rng) in a month of its phases; None: it acts elsewhere (said in cost)
+    act: Callable | None  # act(model, cda, draws) in a month of its phases; None: it acts elsewhere (said in cost)
 
     def on(self, policy) -> bool:
         """Is it switched on in ``policy``?"""
@@ -55,7 +55,7 @@ def select_clusters(model) -> list[int]:
     ``largest`` (most firms), ``export_potential`` (highest share of firms at
     85% or more of the cluster's export threshold: those that promotion and
     consortia can lift over it), ``trust_gap`` (lowest mean prior trust), or
-    ``random`` (drawn from the programme's own stream). Ties go to the
+    ``random`` (keyed draws of its own, one per cluster: the smallest win). Ties go to the
     cluster listed first.
     """
     specs = model.params.clusters
@@ -69,8 +69,8 @@ def select_clusters(model) -> list[int]:
     by_cluster = f.cluster[live]
     n = np.bincount(by_cluster, minlength=model.n_clusters).astype(float)
     if pol.programme_selection == "random":
-        rng = model.streams["programme"]
-        return sorted(int(c) for c in rng.choice(eligible, size=k, replace=False))
+        picked = keyed.smallest(model.seed, keyed.code("programme"), 0, np.array(eligible, dtype=np.int64), k)
+        return sorted(eligible[i] for i in picked)
     if pol.programme_selection == "largest":
         score = n
     elif pol.programme_selection == "export_potential":
@@ -123,7 +123,7 @@ def act(model) -> None:
         cda.phase, cda.months_in_phase = phase, months_in
         if phase == "none":
             continue
-        rng = model.streams["cda"]
+        rng = Draws(model)
         if phase == "diagnostic":
             diag_len = max(1, int(round(pol.share_diagnostic * pol.duration_months)))
             cda.knowledge = min(1.0, (months_in + 1) / diag_len)
@@ -136,15 +136,30 @@ def act(model) -> None:
         _maintain(model, cda, rng, phase)
 
 
+class Draws:
+    """A CDA's keyed draws in one month: ``firms(purpose, slots)`` gives each firm's next uniform of
+    the purpose (call k of the month takes draw k of each firm's key), so one extra event or group
+    shifts no other firm's draws and none of the baseline's."""
+
+    def __init__(self, model):
+        self.model = model
+        self.calls: dict[str, int] = {}
+
+    def firms(self, purpose: str, slots: np.ndarray) -> np.ndarray:
+        index = self.calls.get(purpose, 0)
+        self.calls[purpose] = index + 1
+        return keyed.firm_uniform(self.model, purpose, slots, index)
+
+
 # ---------------------------------------------------------------- targeting
-def target(model, cda, candidates: np.ndarray, n: int, rng) -> np.ndarray:
+def target(model, cda, candidates: np.ndarray, n: int, rng: "Draws") -> np.ndarray:
     """Pick ``n`` of ``candidates`` by the policy's targeting rule, blurred by the CDA's ignorance.
 
     The score is ``knowledge * rank(rule) + (1 - knowledge) * noise``; before
     the diagnostic is done, the CDA's choice is close to random.
     """
     rule = model.params.policy.targeting
-    noise = rng.random(len(candidates))
+    noise = rng.firms("target", candidates)
     if n >= len(candidates):
         return candidates
     f = model.firms
@@ -177,11 +192,11 @@ def _accrue(cda, name: str, per_year: float) -> int:
 
 
 # ---------------------------------------------------------------- instruments
-def meet(model, members: np.ndarray, boost: float, n_new_ties: int, rng) -> None:
+def meet(model, members: np.ndarray, boost: float, n_new_ties: int, rng: "Draws") -> None:
     """A meeting: members form new ties with each other, and trust among them rises by ``boost``.
 
-    Each member forms ``n_new_ties`` ties to random other members (new ties
-    start at the priors); then trust on every tie among members closes a
+    Each member forms ``n_new_ties`` ties to other members drawn at random (new ties
+    start at the priors; a pair drawn twice is one tie); then trust on every tie among members closes a
     share ``boost`` of its gap to 1, both ways.
     """
     f = model.firms
@@ -191,10 +206,18 @@ def meet(model, members: np.ndarray, boost: float, n_new_ties: int, rng) -> None
     if m < 2:
         return
     if n_new_ties > 0:
-        src = np.repeat(members, n_new_ties)
-        dst = members[rng.integers(0, m, len(src))]
-        ok = src != dst
-        ties.add(src[ok], dst[ok], f.prior_trust[src[ok]], f.prior_trust[dst[ok]], model.month)
+        # each of its ties to one of the other members, by its keyed draw (members ordered by identity)
+        order = np.argsort(model.firms.uid[members], kind="stable")
+        by_uid = members[order]
+        rank = np.empty(m, dtype=np.int64)
+        rank[order] = np.arange(m)
+        src, dst = [], []
+        for _ in range(n_new_ties):
+            pick = np.minimum((rng.firms("meet", members) * (m - 1)).astype(np.int64), m - 2)
+            src.append(members)
+            dst.append(by_uid[pick + (pick >= rank)])
+        src, dst = np.concatenate(src), np.concatenate(dst)
+        ties.add(src, dst, f.prior_trust[src], f.prior_trust[dst], model.month)
     inside = np.zeros(f.capacity, dtype=bool)
     inside[members] = True
     kernels.boost_trust_within(inside, boost, model.month, ties.i, ties.j, ties.trust_ij, ties.trust_ji, ties.last)
@@ -211,7 +234,7 @@ def _events(model, cda, rng) -> None:
             return
         invited = target(model, cda, _cluster_firms(model, cda), pol.event_size, rng)
         attend_p = p.attend_base + (1.0 - p.attend_base) * f.trust_cda[invited]
-        came = invited[rng.random(len(invited)) < attend_p]
+        came = invited[rng.firms("attend", invited) < attend_p]
         meet(model, came, pol.event_trust_boost * pol.effectiveness * cda.credibility, pol.event_ties, rng)
         f.trust_cda[came] += p.cda_trust_gain * (1.0 - f.trust_cda[came])
         cda.events_held += 1
@@ -397,10 +420,10 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
         return
     # members who cannot pay leave; firms that trust the programme join
     members = mine[f.member[mine]]
-    leave = members[(f.cash[members] < 0) & (rng.random(len(members)) < p.association_leave_rate)]
+    leave = members[(f.cash[members] < 0) & (rng.firms("association", members) < p.association_leave_rate)]
     f.member[leave] = False
     others = mine[~f.member[mine]]
-    join = others[(f.trust_cda[others] >= p.join_trust) & (rng.random(len(others)) < p.association_join_rate)]
+    join = others[(f.trust_cda[others] >= p.join_trust) & (rng.firms("association", others) < p.association_join_rate)]
     f.member[join] = True
     members = mine[f.member[mine]]
     f.cash[members] -= p.association_fee
@@ -419,7 +442,7 @@ def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None
     # from the hand-over on, the association hosts events among its members (paid by fees)
     if phase in ("exit", "ended"):
         for _ in range(_accrue(cda, "association_events", p.association_events_per_year)):
-            came = members[rng.random(len(members)) < 0.5]
+            came = members[rng.firms("association", members) < 0.5]
             meet(model, came, 0.5 * p.policy.event_trust_boost, 1, rng)
 
 

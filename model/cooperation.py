@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cda, kernels
+from . import cda, kernels, keyed
 from .params import JOINT_ACTION_TYPES
 
 PURCHASING, MARKETING, SUBCONTRACTING, KNOWLEDGE = range(len(JOINT_ACTION_TYPES))
@@ -23,41 +23,54 @@ def contribution_probability(trust, benefit, cost, tau, subsidy, propensity, sha
     return logistic(sharpness * gain + reciprocity * (propensity - 0.5))
 
 
-def _pools(model):
-    """Live firms grouped by (cluster, town) and by cluster: for each, (members in slot order, start of
-    each group, size of each group)."""
+BUCKETS = 32  # buckets of a cell's firms, by identity, for the partner race (draw_new_partners)
+
+
+def cells(model) -> kernels.Cells:
+    """The live firms grouped by (cluster, town, cell), and within a cell into ``BUCKETS`` buckets by
+    their identities, for the partner search's races."""
     f = model.firms
+    r = model.region
     live = f.live()
-    pools = []
-    for key, n_groups in ((model.town_group(live), model.n_town_groups), (f.cluster[live], model.n_clusters)):
-        order = kernels.group_order(key, n_groups)
-        size = np.bincount(key, minlength=n_groups)
-        pools.append((live[order], np.cumsum(size) - size, size))
-    return pools
+    n_cells = r.width * r.height
+    cell_key = model.town_group(live) * n_cells + f.x[live] * r.height + f.y[live]
+    bucket = f.uid[live] % BUCKETS
+    order = np.lexsort((bucket, cell_key))
+    bucket_key, start, size = np.unique(cell_key[order] * BUCKETS + bucket[order], return_index=True,
+                                        return_counts=True)
+    key, first, buckets = np.unique(bucket_key // BUCKETS, return_index=True, return_counts=True)
+    cell = key % n_cells
+    return kernels.Cells(key=key, group=key // n_cells, x=cell // r.height, y=cell % r.height,
+                         n=np.add.reduceat(size, first), first=first, buckets=buckets, bucket_key=bucket_key,
+                         start=start, size=size, members=live[order])
 
 
-def draw_new_partners(model, seekers: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A new candidate for each seeker by distance decay, preferring its own town.
+def draw_new_partners(model, seekers: np.ndarray, purpose: str = "search") -> np.ndarray:
+    """A new candidate for each seeker by distance decay, preferring its own town: -1 for none.
 
-    Rejection sampling: each round proposes a firm of the seeker's town (with
-    probability ``own_town_preference``) or of its whole cluster, uniformly,
-    and accepts it with probability ``exp(-d / interaction_range)``. Returns
-    the partner slot, or -1 for seekers left without one after ``search_rounds``.
+    As rejection sampling within one pool would: the pool is the seeker's own town with probability
+    ``own_town_preference`` (if it has other firms), else its whole cluster; the candidate is firm j
+    with probability proportional to ``exp(-d_j / interaction_range)``, and the search fails with
+    probability ``(1 - mean acceptance in the pool) ** search_rounds``. Drawn by keyed races (DESIGN.md
+    section 7): first among the pool's cells, each weighted by its firms times their acceptance, then
+    among the winning cell's buckets (by identity, weighted by their firms), then uniformly among the
+    bucket's firms; so a firm that enters or leaves elsewhere changes no seeker's partner unless it
+    tips the race of its cell or bucket.
     """
     p = model.params
     f = model.firms
-    n = len(seekers)
-    partner = np.full(n, -1, dtype=np.int64)
-    if n == 0:
-        return partner
-    (pool_ct, start_ct, size_ct), (pool_c, start_c, size_c) = _pools(model)
-    own_key, own_cluster = model.town_group(seekers), f.cluster[seekers]
-    ct_lo, ct_n = start_ct[own_key], size_ct[own_key]
-    c_lo, c_n = start_c[own_cluster], size_c[own_cluster]
-    u = rng.random((p.search_rounds, 3, n))
-    accept = model.accept_by_distance
-    return kernels.propose_partners(seekers, u, p.own_town_preference, kernels.Pool(pool_ct, ct_lo, ct_n),
-                                    kernels.Pool(pool_c, c_lo, c_n), f.arrays(), accept)
+    if len(seekers) == 0:
+        return np.full(0, -1, dtype=np.int64)
+    grouped = cells(model)
+    n_towns = len(model.region.town_names) + 1
+    own = model.town_group(seekers)
+    cluster = own // n_towns
+    pools = np.stack([np.searchsorted(grouped.group, own), np.searchsorted(grouped.group, own, side="right"),
+                      np.searchsorted(grouped.group, cluster * n_towns),
+                      np.searchsorted(grouped.group, (cluster + 1) * n_towns)], axis=1)
+    search = kernels.Search(seed=model.seed, purpose=keyed.code(purpose), month=model.month,
+                            own_town_preference=p.own_town_preference, rounds=p.search_rounds, buckets=BUCKETS)
+    return kernels.propose_partners(seekers, own, pools, grouped, f.arrays(), model.accept_by_distance, search)
 
 
 def acceptance_by_distance(region, interaction_range: float) -> np.ndarray:
@@ -72,11 +85,10 @@ def action_cdf(mix) -> np.ndarray:
     return cdf
 
 
-def choose_kinds(model, rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` joint-action types drawn by ``action_mix``: the draws and the result of
-    ``rng.choice(4, size=n, p=action_mix / sum(action_mix))``, without its checks of ``p`` on every
-    call (the parameters are checked once; tests/test_submodels.py compares the two)."""
-    return model.action_cdf.searchsorted(rng.random(n), side="right")
+def choose_kinds(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The joint-action type of each pair (a[k], b[k]), drawn by ``action_mix`` (inverting its
+    cumulative shares at the pair's keyed uniform)."""
+    return model.action_cdf.searchsorted(keyed.pair_uniform(model, "kind", a, b), side="right")
 
 
 def partnering(model) -> None:
@@ -84,32 +96,31 @@ def partnering(model) -> None:
     p = model.params
     f = model.firms
     ties = model.ties
-    rng = model.streams["search"]
-    u_seek = rng.random(f.capacity)
-    seekers = np.flatnonzero(f.alive & (u_seek < p.p_seek))
+    live = f.live()
+    seekers = live[keyed.firm_uniform(model, "seek", live) < p.p_seek]
     n_s = len(seekers)
     partner = np.full(n_s, -1, dtype=np.int64)
     tie = np.full(n_s, -1, dtype=np.int64)
-    # an existing tie, drawn uniformly and kept with probability equal to the trust in it
-    u_pick, u_keep = rng.random((2, n_s))
+    # one of its ties, by a keyed race, asked with probability equal to the trust in it
     if len(ties) and n_s:
-        partner, tie = kernels.pick_known_partners(seekers, u_pick, u_keep, ties.adjacency_of(seekers, f.capacity),
-                                                   ties.arrays())
+        partner, tie = kernels.pick_known_partners(seekers, model.seed, keyed.code("pick"), model.month, f.uid,
+                                                   ties.adjacency_of(seekers, f.capacity), ties.arrays())
     # otherwise a new candidate by distance decay (which may be a partner already: looked up in play_game)
     need = partner < 0
-    partner[need] = draw_new_partners(model, seekers[need], rng)
+    partner[need] = draw_new_partners(model, seekers[need])
     ok = partner >= 0
     a, b = seekers[ok], partner[ok]
-    kind = choose_kinds(model, rng, len(a))
-    play_game(model, a, b, kind, tie[ok])
+    play_game(model, a, b, choose_kinds(model, a, b), tie[ok])
     decay_ties(model)
 
 
-def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.ndarray | None = None) -> dict:
+def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.ndarray | None = None,
+              purpose: str = "choice") -> dict:
     """Pairs (a[k], b[k]) play one joint action of type kind[k]; returns the choices.
 
     ``tie``: the pairs' tie indices where the caller knows them, -1 where not
-    (those pairs are looked up).
+    (those pairs are looked up). ``purpose``: the keyed draws of the choices (each caller its own,
+    so that a pair playing in two of them in a month draws anew).
 
     Contributors pay ``c (1 - s)``; both contributing yields ``b`` each; a
     withholder facing a contributor captures ``tau b``. Trust moves toward the
@@ -148,10 +159,13 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
                                       p.reciprocity)
     prob_b = contribution_probability(trust_b, ben, cost, tau, s_b, f.propensity[b], p.choice_sharpness,
                                       p.reciprocity)
-    u = model.streams["choice"].random((2, len(a)))
-    coop_a = u[0] < prob_a
-    coop_b = u[1] < prob_b
+    # each side's draw keys on (itself, its partner) and its role: a pair that meets twice in a month
+    # (each seeking the other) draws anew
+    coop_a = keyed.pair_uniform(model, purpose, a, b, 0) < prob_a
+    coop_b = keyed.pair_uniform(model, purpose, b, a, 1) < prob_b
     cda.charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost)
+    # the month's games by the firms' identities (for observation and tests/test_keyed.py)
+    log.setdefault("played", []).append((f.uid[a], f.uid[b], kind, coop_a, coop_b))
     # a first encounter in which neither contributed leaves no relationship behind, unless the same
     # pair also met in another game this month and someone contributed there: tie the others
     # (held back: the month's decay merges them in its pass; until then new tie k is tie n_old + k, and

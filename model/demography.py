@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from . import keyed, kernels
 
 
 def exit_hazard(p, age):
@@ -21,11 +21,9 @@ def exit_and_entry(model) -> None:
 def exit_firms(model) -> np.ndarray:
     p = model.params
     f = model.firms
-    rng = model.streams["exit"]
-    u = rng.random(f.capacity)
     live = f.live()
     broke = f.cash[live] < -p.debt_limit * f.capital[live]
-    unlucky = u[live] < exit_hazard(p, f.age[live])
+    unlucky = keyed.firm_uniform(model, "exit", live) < exit_hazard(p, f.age[live])
     gone = live[broke | unlucky]
     model.exits_by_cluster = np.bincount(f.cluster[gone], minlength=model.n_clusters)
     if len(gone):
@@ -35,24 +33,27 @@ def exit_firms(model) -> np.ndarray:
 
 
 def enter_firms(model) -> np.ndarray:
-    """Spin-offs per (cluster, town): Poisson with mean rising with firm count and profitability.
+    """Spin-offs, drawn per parent, and outsiders.
 
-    A spin-off is born next to a parent drawn uniformly from the group, with the
-    geometric mean of its parent's and the entrant productivity (times noise),
-    its parent's traits (plus noise) and awareness, and a tie to the parent.
-    Outsiders (Poisson per cluster) enter around the cluster's town, at the
-    entrant productivity, with traits drawn from the cluster's priors.
+    Each firm spawns a spin-off this month with probability ``spinoff_rate * max(0, 1 +
+    entry_profit_sensitivity * margin)`` (its own keyed draw). A spin-off is born next to its parent,
+    with the geometric mean of its parent's and the entrant productivity (times noise), its parent's
+    traits (plus noise) and awareness, and a tie to the parent. Outsiders (Poisson per cluster) enter
+    around the cluster's town, at the entrant productivity, with traits drawn from the cluster's
+    priors. An entrant's identity comes from its parent and birth month (an outsider's from its
+    cluster, month and number), and its attributes are keyed draws of that identity (purpose
+    ``entrant``: normals 0-4, uniforms 20 and 21 for the cell offsets, Betas 1 and 2).
     """
     p = model.params
     f = model.firms
-    rng = model.streams["entry"]
     live = f.live()
-    counts, lam, members, starts = kernels.spinoff_groups(model.town_group(live), model.n_town_groups, f.margin[live],
-                                                          p.spinoff_rate, p.entry_profit_sensitivity)
-    n_spin = rng.poisson(lam)
-    # parents: uniform within the group
-    parents = live[kernels.pick_parents(n_spin, rng.random(int(n_spin.sum())), counts, starts, members)]
-    n_exo = rng.poisson(p.exogenous_entry, model.n_clusters)
+    chance = p.spinoff_rate * np.maximum(0.0, 1.0 + p.entry_profit_sensitivity * f.margin[live])
+    parents = live[keyed.firm_uniform(model, "spinoff", live) < chance]
+    seed, month = model.seed, model.month
+    n_exo = keyed.quantiles(keyed.uniforms(seed, keyed.code("outsiders"), month,
+                                           np.arange(model.n_clusters, dtype=np.int64), 1)[0],
+                            1, np.full(model.n_clusters, p.exogenous_entry), np.zeros(model.n_clusters))
+    n_exo = n_exo.astype(np.int64)
     exo_cluster = np.repeat(np.arange(model.n_clusters), n_exo)
     n_par = len(parents)
     n_new = n_par + len(exo_cluster)
@@ -60,14 +61,16 @@ def enter_firms(model) -> np.ndarray:
     model.entries_by_cluster = np.bincount(cl, minlength=model.n_clusters)
     if n_new == 0:
         return np.zeros(0, dtype=np.int64)
-    # draw every entrant's randomness up front, in a fixed layout
-    noise = rng.normal(0.0, 1.0, (5, n_new))
-    offsets = rng.integers(-1, 2, (2, n_new))
+    uid = np.concatenate([keyed.spinoff_uids(f.uid[parents], month)]
+                         + [keyed.outsider_uids(c, month, int(n_exo[c])) for c in range(model.n_clusters)])
+    code = keyed.code("entrant")
+    noise = np.stack([keyed.normals(seed, code, month, uid, k) for k in range(5)])
+    offsets = np.floor(3.0 * keyed.uniforms(seed, code, month, uid, 22)[20:22]).astype(np.int64) - 1
     specs = model.params.clusters
-    ta, tb, pa, pb = (np.array([getattr(s, name) for s in specs])[exo_cluster]
+    ta, tb, pa, pb = (np.array([getattr(s, name) for s in specs], dtype=float)[exo_cluster]
                       for name in ("trust_alpha", "trust_beta", "propensity_alpha", "propensity_beta"))
-    prior_exo = rng.beta(ta, tb) if len(exo_cluster) else np.zeros(0)
-    prop_exo = rng.beta(pa, pb) if len(exo_cluster) else np.zeros(0)
+    prior_exo = keyed.betas(seed, code, month, uid[n_par:], 2, ta, tb)
+    prop_exo = keyed.betas(seed, code, month, uid[n_par:], 1, pa, pb)
     slots = model.firms.allocate(n_new)  # the caller fills their state, then makes their agents
     f = model.firms  # arrays may have grown
     r = model.region
@@ -80,6 +83,7 @@ def enter_firms(model) -> np.ndarray:
         height=r.height, nearest=r.nearest, capital_per_worker=p.capital_per_worker,
         initial_cash=p.initial_cash_months * p.wage, month=model.month)
     kernels.place_entrants(entrants, f.arrays(), terms)
+    f.uid[slots] = uid
     settle_entrants(model, slots, parents, cl)
     return slots
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from . import keyed, kernels
 
 
 _SOLVED: dict = {}  # recent results of initial_productivity, by their inputs
@@ -140,9 +140,7 @@ def choose_suppliers(model, live: np.ndarray) -> np.ndarray:
     _markup, chosen = kernels.cheapest_known(live, f.arrays(), model.cluster_institutions.shape[1], raw,
                                              model.cluster_suppliers, model.sup_markup, np.inf)
     has = chosen >= 0
-    rng = model.streams["services"]
-    priority = rng.random(len(live))
-    delivered = rng.random(len(live))
+    priority, delivered = keyed.firm_uniforms(model, "supply", live, 2)
     # capacity: each supplier serves its customers by a random priority, up to its capacity
     idx = np.flatnonzero(has)
     if len(idx):
@@ -212,13 +210,12 @@ def learn(model) -> None:
     """
     p = model.params
     f = model.firms
-    rng = model.streams["learning"]
-    shocks = rng.laplace(0.0, p.productivity_noise, f.capacity)
     live = f.live()
+    shocks = keyed.laplaces(keyed.firm_uniform(model, "learning", live), p.productivity_noise)
     terms = kernels.LearningTerms(invest_share=p.invest_share, invest_learning=p.invest_learning,
                                   local_spillover=p.local_spillover, facility_factor=1.0 + p.policy.facility_gain)
     model.month_log["investment"] = kernels.learning(live, f.arrays(), model.town_group(live), model.n_town_groups,
-                                                     np.exp(shocks[live]), terms)
+                                                     np.exp(shocks), terms)
     share_knowledge(model)
 
 
@@ -247,7 +244,6 @@ def grow(model) -> None:
     """
     p = model.params
     f = model.firms
-    rng = model.streams["growth"]
     live, mrpl = model.month_log["mrpl"]
     # exits do not happen between produce and grow, so ``live`` is still current
     terms = kernels.GrowthTerms(
@@ -257,10 +253,13 @@ def grow(model) -> None:
     firms = f.arrays()
     plans = kernels.growth_plans(live, firms, model.month_log["investment"], _machinery_factor(model, live), mrpl,
                                  terms)
-    shock = np.maximum(0.0, 1.0 + rng.laplace(0.0, p.growth_noise, len(live)))
+    # keyed uniforms of each firm: 0 the common shock, 1 hires, 2 fires
+    u = keyed.firm_uniforms(model, "growth", live, 3)
+    n = len(live)
+    shock = np.maximum(0.0, 1.0 + keyed.quantiles(u[0], 0, np.full(n, p.growth_noise), u[0]))
     lam, trials, prob = kernels.growth_draws(live, firms, plans, shock, terms)
-    hires = rng.poisson(lam)
-    fires = rng.binomial(trials, prob)
+    hires = keyed.quantiles(u[1], 1, lam, lam).astype(np.int64)
+    fires = keyed.quantiles(u[2], 2, prob, trials.astype(np.float64)).astype(np.int64)
     # loans are repaid monthly from cash; owners take out cash above the cap
     kernels.growth_settle(live, firms, hires, fires, terms)
 

@@ -1,4 +1,4 @@
-"""Where numba keeps the compiled kernels of :mod:`model.kernels`: a folder keyed on their source.
+"""Where numba keeps the compiled kernels (of :mod:`model.kernels` and :mod:`model.keyed`): a folder keyed on their source.
 
 numba's on-disk cache (``cache=True``) checks a cached function against its own
 source file only: a changed constant or kernel in another module that it reads
@@ -127,9 +127,9 @@ def _clean(root: Path, keep: Path) -> None:
             old.unlink(missing_ok=True)
 
 
-def kernel_folder(module_file: str, package: str) -> Path:
+def kernel_folder(module_file: str, package: str, announce: bool = True) -> Path:
     """The folder for the kernels of ``module_file``, made if need be (and marked as used now); says so
-    on stderr when it holds no compiled kernel yet."""
+    on stderr when it holds no compiled kernel yet (if ``announce``)."""
     key = source_key(Path(module_file).resolve(), package)
     root = cache_root()
     folder = root / f"kernels-{key}"
@@ -144,16 +144,17 @@ def kernel_folder(module_file: str, package: str) -> Path:
         _say(f"cannot keep the compiled kernels in {root} ({error}); set KHUSHEH_KERNEL_CACHE to"
              f" a folder that can be written. Compiling them in this process (about {COMPILE_SECONDS} s)")
         return folder
-    if not any(folder.glob("*/*.nbi")):
+    if announce and not any(folder.glob("*/*.nbi")):
         _say(f"compiling the model's kernels (once per install, about {COMPILE_SECONDS} s)")
     _clean(root, folder)
     return folder
 
 
-def jit(module_file: str, package: str):
+def jit(module_file: str, package: str, announce: bool = True):
     """numba's ``njit(cache=True, nogil=True)`` for the kernels of ``module_file``, cached in
-    :func:`kernel_folder`."""
-    folder = str(kernel_folder(module_file, package))
+    :func:`kernel_folder`. ``announce=False`` for a module whose few functions compile in a moment
+    (:mod:`model.keyed`; :mod:`model.kernels` imports it, so a first run's message covers both)."""
+    folder = str(kernel_folder(module_file, package, announce))
 
     def decorate(function):
         user = numba.config.CACHE_DIR

@@ -3,9 +3,11 @@ growth, entry) and the loops that NumPy cannot express in a few passes.
 
 Each kernel computes exactly what the NumPy code it replaced computed (the same
 integers; the same floating-point operations in the same order; the same order
-of writes), so the model's results are unchanged (the regression baseline
-holds). Random numbers are drawn with NumPy, outside the kernels, and so are
-powers and exponentials (numba's can differ from NumPy's in the last bit).
+of writes; tests/test_compiled_submodels.py). Random numbers are keyed
+(:mod:`model.keyed`): the partner races draw them here, the rest come in as
+arrays from keyed's own compiled functions. Powers and exponentials are taken
+with NumPy, outside the kernels (numba's can differ from NumPy's in the last
+bit).
 
 They are numba's JIT functions, compiled at their first call and cached on
 disk in a folder keyed on this file's source and on the constants it imports
@@ -31,6 +33,7 @@ from numba.core import types
 from numba.experimental import structref
 
 from . import kernel_cache
+from .keyed import absorb, draw, stream
 from .schema import FIRM_FIELDS
 from .tiekey import KEY_BASE
 
@@ -500,60 +503,132 @@ def first_known(slots, aware, cols):
 
 
 @_jit
-def pick_known_partners(seekers, u_pick, u_keep, adjacency, ties):
-    """For each seeker, a tie drawn uniformly from its ``adjacency``, kept with probability equal to its
-    trust in it: (partner, tie index), -1 for none."""
+def pick_known_partners(seekers, seed, purpose, month, uid, adjacency, ties):
+    """For each seeker, one of its ties by a keyed race among them (all alike: the smallest draw of
+    (seeker, partner) wins), asked with probability equal to its trust in it (the seeker's draw 0):
+    (partner, tie index), -1 for none. Adding or removing another tie changes the pick only if that
+    tie wins the race."""
     offsets, nbr, tie = adjacency
     trust_ij, trust_ji = ties.trust_ij, ties.trust_ji
+    base = stream(seed, purpose, month)
     partner = np.full(len(seekers), -1, dtype=np.int64)
     chosen = np.full(len(seekers), -1, dtype=np.int64)
     for k in range(len(seekers)):
         s = seekers[k]
-        deg = offsets[s + 1] - offsets[s]
-        if deg == 0:
+        if offsets[s + 1] == offsets[s]:
             continue
-        at = offsets[s] + min(np.int64(u_pick[k] * deg), deg - 1)
+        h = absorb(base, uid[s])
+        best = 2.0
+        at = -1
+        for e in range(offsets[s], offsets[s + 1]):
+            u = draw(absorb(h, uid[nbr[e]]), 0)
+            if u < best:
+                best, at = u, e
         other, t = nbr[at], tie[at]
         trust = trust_ij[t] if s < other else trust_ji[t]
-        if u_keep[k] < trust:
+        if draw(h, 0) < trust:
             partner[k], chosen[k] = other, t
     return partner, chosen
 
 
-class Pool(NamedTuple):
-    """Candidate partners for each seeker k: ``members[lo[k]:lo[k] + n[k]]``."""
-    members: np.ndarray
-    lo: np.ndarray
+class Cells(NamedTuple):
+    """The live firms grouped by (cluster, town, cell) and, within a cell, into buckets by identity
+    (``cooperation.cells``). Cell g lies at (x[g], y[g]) in town group ``group[g]``, is keyed by
+    ``key[g]``, holds ``n[g]`` firms and its buckets ``first[g]`` to ``first[g] + buckets[g] - 1``;
+    bucket b holds ``members[start[b]:start[b] + size[b]]`` and is keyed by ``bucket_key[b]``. Cells
+    ascend by key, so a town group's and a cluster's cells are contiguous."""
+    key: np.ndarray
+    group: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
     n: np.ndarray
+    first: np.ndarray
+    buckets: np.ndarray
+    bucket_key: np.ndarray
+    start: np.ndarray
+    size: np.ndarray
+    members: np.ndarray
+
+
+class Search(NamedTuple):
+    """How a new partner is searched for (cooperation.draw_new_partners)."""
+    seed: int
+    purpose: int
+    month: int
+    own_town_preference: float
+    rounds: int
+    buckets: int            # a cell's firms are in bucket uid % buckets
 
 
 @_jit
-def propose_partners(seekers, u, own_town_preference, town_pool, cluster_pool, firms, accept):
-    """Rejection sampling of a new partner for each seeker (see cooperation.draw_new_partners).
+def _race(h, keys, weights, first, end):
+    """The winner of an exponential race among ``first..end-1`` (score ``-ln(u) / weight``, ``u`` keyed
+    on ``h`` and ``keys[g]``; weight 0 never wins): its index, -1 if every weight is 0."""
+    best = np.inf
+    won = -1
+    for g in range(first, end):
+        if weights[g - first] > 0.0:
+            score = -np.log(draw(absorb(h, keys[g]), 0)) / weights[g - first]
+            if score < best:
+                best, won = score, g
+    return won
 
-    Round r for seeker k uses ``u[r, :, k]``: its own town's :class:`Pool` or
-    its whole cluster's, which firm, and acceptance with probability
-    ``accept[distance]``. -1 when no round accepts.
-    """
-    pool_ct, ct_lo, ct_n = town_pool
-    pool_c, c_lo, c_n = cluster_pool
-    x, y = firms.x, firms.y
-    n = len(seekers)
-    partner = np.full(n, -1, dtype=np.int64)
-    for k in range(n):
+
+@_jit
+def propose_partners(seekers, seeker_group, pools, cells, firms, accept, search):
+    """A new partner for each seeker by keyed races (see cooperation.draw_new_partners): -1 for none.
+
+    ``pools[k]`` = (first, end) of seeker k's own town's cells and of its cluster's; ``accept[d]`` the
+    chance of accepting a candidate at grid distance d."""
+    uid, x, y = firms.uid, firms.x, firms.y
+    base = stream(search.seed, search.purpose, search.month)
+    partner = np.full(len(seekers), -1, dtype=np.int64)
+    scratch = len(cells.key)
+    for g in range(len(cells.key)):
+        scratch = max(scratch, cells.buckets[g])
+    weight = np.empty(scratch)
+    for k in range(len(seekers)):
         s = seekers[k]
-        for r in range(u.shape[0]):
-            use_town = u[r, 0, k] < own_town_preference and ct_n[k] > 0
-            if use_town:
-                pick = ct_lo[k] + min(np.int64(u[r, 1, k] * ct_n[k]), ct_n[k] - 1)
-                cand = pool_ct[min(pick, len(pool_ct) - 1)]
-            else:
-                pick = c_lo[k] + min(np.int64(u[r, 1, k] * c_n[k]), c_n[k] - 1)
-                cand = pool_c[min(pick, len(pool_c) - 1)]
-            d = max(abs(x[s] - x[cand]), abs(y[s] - y[cand]))
-            if cand != s and u[r, 2, k] < accept[d]:
-                partner[k] = cand
-                break
+        h = absorb(base, uid[s])
+        own_n = 0
+        for g in range(pools[k, 0], pools[k, 1]):
+            own_n += cells.n[g]
+        use_town = draw(h, 0) < search.own_town_preference and own_n > 1
+        first, end = (pools[k, 0], pools[k, 1]) if use_town else (pools[k, 2], pools[k, 3])
+        # the cells, weighted by their firms other than the seeker times the acceptance at their distance
+        total = 0.0
+        n_pool = 0
+        mine = -1
+        for g in range(first, end):
+            n = cells.n[g]
+            if cells.group[g] == seeker_group[k] and cells.x[g] == x[s] and cells.y[g] == y[s]:
+                n -= 1
+                mine = g
+            d = max(abs(x[s] - cells.x[g]), abs(y[s] - cells.y[g]))
+            weight[g - first] = n * accept[d]
+            total += weight[g - first]
+            n_pool += n
+        if n_pool == 0 or total <= 0.0:
+            continue
+        # as rejection sampling in the pool would: no partner with probability (1 - mean acceptance)^rounds
+        if draw(h, 1) < (1.0 - total / n_pool) ** search.rounds:
+            continue
+        cell = _race(absorb(h, -1), cells.key, weight, first, end)
+        # within the cell, all alike: a bucket by its size (less the seeker), then a firm of it
+        b0, b1 = cells.first[cell], cells.first[cell] + cells.buckets[cell]
+        for b in range(b0, b1):
+            weight[b - b0] = np.float64(cells.size[b])
+            if cell == mine and cells.bucket_key[b] % search.buckets == uid[s] % search.buckets:
+                weight[b - b0] -= 1.0
+        bucket = _race(absorb(h, -2), cells.bucket_key, weight, b0, b1)
+        h_firm = absorb(h, -3)
+        best = 2.0
+        for e in range(cells.start[bucket], cells.start[bucket] + cells.size[bucket]):
+            c = cells.members[e]
+            if c != s:
+                u = draw(absorb(h_firm, uid[c]), 0)
+                if u < best:
+                    best, partner[k] = u, c
     return partner
 
 
@@ -1118,56 +1193,6 @@ def serve_requests(live, firms, requests, institutions, terms):
             elif promoted[k] < q:
                 export_until[s] = max(export_until[s], month + export_promotion_months)
     return count
-
-
-@_jit
-def spinoff_groups(key, n_keys, margin, spinoff_rate, profit_sensitivity):
-    """The (cluster, town) groups with live firms (``key`` per live firm, 0..n_keys-1), ascending: their
-    sizes, the Poisson means of their spin-offs, and their members in live order (a counting sort;
-    ``starts`` where each group's begin). Means: ``rate * size * max(0, 1 + sensitivity * mean margin)``,
-    the margins summed in live order (``margin`` per live firm)."""
-    by_key = np.zeros(n_keys, dtype=np.int64)
-    for k in range(len(key)):
-        by_key[key[k]] += 1
-    rank = np.full(n_keys, -1, dtype=np.int64)
-    n_groups = 0
-    for g in range(n_keys):
-        if by_key[g] > 0:
-            rank[g] = n_groups
-            n_groups += 1
-    counts = np.empty(n_groups, dtype=np.int64)
-    total = np.zeros(n_groups)
-    for g in range(n_keys):
-        if by_key[g] > 0:
-            counts[rank[g]] = by_key[g]
-    for k in range(len(key)):
-        total[rank[key[k]]] += margin[k]
-    lam = np.empty(n_groups)
-    starts = np.zeros(n_groups, dtype=np.int64)
-    for r in range(n_groups):
-        lam[r] = spinoff_rate * counts[r] * _maximum(0.0, 1.0 + profit_sensitivity * (total[r] / max(counts[r], 1)))
-        if r > 0:
-            starts[r] = starts[r - 1] + counts[r - 1]
-    members = np.empty(len(key), dtype=np.int64)
-    fill = starts.copy()
-    for k in range(len(key)):
-        r = rank[key[k]]
-        members[fill[r]] = k
-        fill[r] += 1
-    return counts, lam, members, starts
-
-
-@_jit
-def pick_parents(n_spin, u, counts, starts, members):
-    """Each spin-off's parent, uniform within its group (``u``: one uniform per spin-off, in group order):
-    positions in the live firms."""
-    parents = np.empty(len(u), dtype=np.int64)
-    e = 0
-    for r in range(len(n_spin)):
-        for _ in range(n_spin[r]):
-            parents[e] = members[starts[r] + min(np.int64(u[e] * counts[r]), counts[r] - 1)]
-            e += 1
-    return parents
 
 
 class Entrants(NamedTuple):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import keyed
+
 MIN_SUPPLY_SHARE = 0.05  # floor of last month's supply relative to the reference demand
 
 
@@ -47,8 +49,9 @@ def update(model) -> None:
     """Step 1: this month's shocks and prices."""
     p = model.params
     t = model.month
-    rng = model.streams["market"]
-    noise = np.exp(rng.normal(0.0, p.demand_noise, model.n_clusters))
+    # keyed on the cluster (its index) and the month
+    noise = np.exp(p.demand_noise * keyed.normals(model.seed, keyed.code("market"), t,
+                                                  np.arange(model.n_clusters, dtype=np.int64), 0))
     mag = p.shock.magnitude
     drop = (1.0 - mag) if shock_active(model, "demand_drop") else 1.0
     model.demand_shock = noise * drop

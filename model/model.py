@@ -16,11 +16,10 @@ import numpy as np
 import pandas as pd
 from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
-from . import cda, cooperation, demography, economy, market, observation, presets, services
+from . import cda, cooperation, demography, economy, keyed, market, observation, presets, services
 from .agents import ClusterDevelopmentAgent, Firm, Supplier, SupportInstitution
 from .geography import TOWNS, build_region
 from .params import INSTITUTION_KINDS, ClusterSpec, ModelParams, ParameterError, PolicyParams, ShockParams
-from .randomness import seed_from, spawn_streams
 from .state import FirmTable, TieTable
 
 
@@ -47,10 +46,9 @@ class ClusterModel(mesa.Model):
                  policy: str | PolicyParams | None = None, shock: str | ShockParams | None = None, rng=None,
                  **overrides: Any):
         params = presets.model_params(params, cluster=cluster, policy=policy, shock=shock, **overrides)
-        self.seed = seed_from(rng)
+        self.seed = keyed.seed_from(rng)
         super().__init__(rng=self.seed)
         self.params = params
-        self.streams = spawn_streams(self.seed)
         self.month = 0
         self.n_clusters = len(params.clusters)
         self.next_group_id = 0
@@ -160,14 +158,13 @@ class ClusterModel(mesa.Model):
 
     def _build_firms(self) -> None:
         p = self.params
-        rng = self.streams["population"]
         total = sum(c.n_firms for c in p.clusters)
         self.firms = FirmTable(int(total * 1.25) + 16, self.n_links)
         self.ties = TieTable()
         self._firm_agents: list[Firm | None] = [None] * self.firms.capacity
         self.scale = np.ones(self.n_clusters)
         self.entrant_productivity = np.ones(self.n_clusters)
-        drawn = [self._create_initial_firms(c, spec, rng) for c, spec in enumerate(p.clusters)]
+        drawn = [self._create_initial_firms(c, spec) for c, spec in enumerate(p.clusters)]
         # relative productivity near the level at which a firm of its size is at its optimum
         solved = economy.initial_productivity(p, p.clusters, [d[1] for d in drawn], [d[2] for d in drawn])
         f = self.firms
@@ -178,25 +175,34 @@ class ClusterModel(mesa.Model):
             # outsiders enter at the productivity of a typical one-worker firm
             single = employees == 1
             self.entrant_productivity[c] = float(np.median(productivity[single])) if single.any() else 1.0
-        self._initial_ties(rng)
+        self._initial_ties()
 
-    def _create_initial_firms(self, c: int, spec: ClusterSpec, rng: np.random.Generator):
-        """Cluster c's initial firms, but for their productivity; returns (slots, employees, capital, noise)."""
+    def _create_initial_firms(self, c: int, spec: ClusterSpec):
+        """Cluster c's initial firms, but for their productivity; returns (slots, employees, capital, noise).
+
+        Each firm's attributes are keyed draws of its identity (purpose ``population``, month 0): normals
+        0-4 (x, y, -, capital, productivity), uniforms 10 (size) and 11 (age), Betas 1 and 2 (propensity,
+        prior trust), uniforms from 20 on (awareness of each link)."""
         p = self.params
         n = spec.n_firms
+        uid = keyed.initial_uids(c, n)
+        seed, code = self.seed, keyed.code("population")
+        u = keyed.uniforms(seed, code, 0, uid, 20 + self.n_links)
+        normal = [keyed.normals(seed, code, 0, uid, k) for k in range(5)]
         tx, ty = self.cluster_town_xy[c]
-        x = np.clip(np.rint(tx + rng.normal(0, spec.spread_cells, n)), 0, self.region.width - 1)
-        y = np.clip(np.rint(ty + rng.normal(0, spec.spread_cells, n)), 0, self.region.height - 1)
+        x = np.clip(np.rint(tx + spec.spread_cells * normal[0]), 0, self.region.width - 1)
+        y = np.clip(np.rint(ty + spec.spread_cells * normal[1]), 0, self.region.height - 1)
         # Zipf-like sizes: P(L >= l) = l^-a
-        employees = np.minimum(np.floor(rng.random(n) ** (-1.0 / spec.size_exponent)), spec.max_employees)
+        employees = np.minimum(np.floor(u[10] ** (-1.0 / spec.size_exponent)), spec.max_employees)
         employees = employees.astype(np.int64)
-        capital = p.capital_per_worker * employees * rng.lognormal(0.0, p.initial_capital_spread, n)
+        capital = p.capital_per_worker * employees * np.exp(p.initial_capital_spread * normal[3])
         # around the optimum's productivity (set once all are drawn)
-        noise = rng.lognormal(0.0, p.initial_productivity_spread, n)
-        age = rng.exponential(p.initial_mean_age, n).astype(np.int64)
+        noise = np.exp(p.initial_productivity_spread * normal[4])
+        age = (-p.initial_mean_age * np.log(u[11])).astype(np.int64)
         slots = self.firms.allocate(n)
         f = self.firms
         f.alive[slots] = True
+        f.uid[slots] = uid
         f.cluster[slots] = c
         f.x[slots], f.y[slots] = x.astype(np.int64), y.astype(np.int64)
         f.town[slots] = self.region.nearest_town(f.x[slots], f.y[slots])
@@ -205,18 +211,20 @@ class ClusterModel(mesa.Model):
         f.cash[slots] = p.initial_cash_months * p.wage * employees
         f.age[slots] = age
         f.birth_month[slots] = -age
-        f.propensity[slots] = rng.beta(spec.propensity_alpha, spec.propensity_beta, n)
-        f.prior_trust[slots] = rng.beta(spec.trust_alpha, spec.trust_beta, n)
+        f.propensity[slots] = keyed.betas(seed, code, 0, uid, 1, np.full(n, spec.propensity_alpha),
+                                          np.full(n, spec.propensity_beta))
+        f.prior_trust[slots] = keyed.betas(seed, code, 0, uid, 2, np.full(n, spec.trust_alpha),
+                                           np.full(n, spec.trust_beta))
         f.trust_cda[slots] = f.prior_trust[slots]
         # each firm knows a few of its cluster's institutions and suppliers
-        f.aware[slots] = rng.random((n, self.n_links)) < p.initial_awareness
+        f.aware[slots] = u[20:].T < p.initial_awareness
         self._make_agents(slots)
         return slots, employees, capital, noise
 
-    def _initial_ties(self, rng: np.random.Generator) -> None:
+    def _initial_ties(self) -> None:
         """An existing cluster has a sparse network: about one tie per firm to a near colleague."""
         live = self.firms.live()
-        partners = cooperation.draw_new_partners(self, live, rng)
+        partners = cooperation.draw_new_partners(self, live, "initial_ties")
         ok = partners >= 0
         a, b = live[ok], partners[ok]
         f = self.firms

@@ -6,6 +6,7 @@ import numpy as np
 # field: (dtype, fill value for a free slot)
 FIRM_FIELDS: dict[str, tuple[type, float]] = {
     "alive": (bool, False),
+    "uid": (np.int64, -1),             # identity: the same firm has it in every run of a seed (model.keyed)
     "cluster": (np.int64, -1),
     "x": (np.int64, 0),
     "y": (np.int64, 0),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from . import keyed, kernels
 from .params import INSTITUTION_KINDS
 
 TRAINING = INSTITUTION_KINDS.index("training_centre")
@@ -42,7 +42,6 @@ def serve(model) -> None:
     spread_awareness(model)
     p = model.params
     f = model.firms
-    rng = model.streams["services"]
     live = f.live()
     for inst in model.institutions:
         inst.served_last_month = 0
@@ -53,8 +52,7 @@ def serve(model) -> None:
     median = group_median(a, c, model.n_clusters)[c]
     wage_bill = p.wage * f.employees[live]
     thr = np.array([s.export_threshold for s in p.clusters])[c]
-    tie_break = rng.random(len(live))
-    promoted = rng.random(len(live))
+    tie_break, promoted = keyed.firm_uniforms(model, "services", live, 2)
     margin, cash = f.margin[live], f.cash[live]
     want = np.stack([
         a < median,
@@ -93,12 +91,14 @@ def spread_awareness(model) -> None:
     p = model.params
     f = model.firms
     ties = model.ties
-    rng = model.streams["services"]
     if len(ties) == 0 or p.awareness_spread == 0:
         return
     # only pairs where one end knows and the other does not can pass anything on
     rows, cols = kernels.awareness_differences(f.aware, ties.i, ties.j)
-    passed = rng.random(len(rows)) < p.awareness_spread
+    # keyed on the tie's two firms and the link
+    uid = f.uid
+    passed = keyed.pair_uniforms(model.seed, keyed.code("awareness"), model.month, uid[ties.i[rows]] ^ cols,
+                                 uid[ties.j[rows]], 0) < p.awareness_spread
     rows, cols = rows[passed], cols[passed]
     # whichever end did not know learns it
     learner = np.where(f.aware[ties.i[rows], cols], ties.j[rows], ties.i[rows])

@@ -3,7 +3,9 @@
 The reference functions below are the model's NumPy implementation of
 DESIGN.md 5.4-5.7 as it was before the steps were compiled
 (``model.kernels.serve_requests``, ``production``, ``sales``, ``learning``,
-``growth_*``). From the same state and the same random streams, both must
+``growth_*``). From the same state and the same keyed draws (turned into
+Laplace, Poisson and binomial numbers by model.keyed's quantile functions,
+tested against scipy's in tests/test_keyed.py), both must
 leave every firm array, the institutions' counts, the market totals and the
 month's scratch identical to the last bit.
 """
@@ -16,7 +18,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from model import ClusterModel, ModelParams, ShockParams, cda, cooperation, demography, economy, kernels, market
+from model import ClusterModel, ModelParams, ShockParams, cda, cooperation, demography, economy, keyed, kernels
+from model import market
 from model import presets, services
 from model.state import FIRM_FIELDS, FirmTable
 
@@ -27,7 +30,6 @@ def ref_serve(model):
     f = model.firms
     t = model.month
     services.spread_awareness(model)
-    rng = model.streams["services"]
     live = f.live()
     for inst in model.institutions:
         inst.served_last_month = 0
@@ -36,8 +38,7 @@ def ref_serve(model):
     median = services.group_median(a, c, model.n_clusters)
     wage_bill = p.wage * f.employees[live]
     thr = np.array([s.export_threshold for s in p.clusters])[c]
-    tie_break = rng.random(len(live))
-    promoted = rng.random(len(live))
+    tie_break, promoted = keyed.firm_uniforms(model, "services", live, 2)
     requests = {
         (services.TRAINING,): (a < median[c], median[c] - a),
         (services.CREDIT,): ((f.cash[live] < p.cash_buffer_months * wage_bill) & (f.margin[live] > 0)
@@ -139,11 +140,10 @@ def _ref_shares(cluster, q, n_clusters, inv_sigma):
 def ref_learn(model):
     p = model.params
     f = model.firms
-    rng = model.streams["learning"]
-    shocks = rng.laplace(0.0, p.productivity_noise, f.capacity)
     live = f.live()
+    shocks = keyed.laplaces(keyed.firm_uniform(model, "learning", live), p.productivity_noise)
     a = f.productivity[live]
-    a = a * np.exp(shocks[live])
+    a = a * np.exp(shocks)
     investment = p.invest_share * np.maximum(f.profit[live], 0.0)
     a = a * (1.0 + p.invest_learning * investment / np.maximum(f.capital[live], 1e-9))
     model.month_log["investment"] = investment
@@ -161,8 +161,8 @@ def ref_learn(model):
 def ref_grow(model):
     p = model.params
     f = model.firms
-    rng = model.streams["growth"]
     live, mrpl = model.month_log["mrpl"]
+    u = keyed.firm_uniforms(model, "growth", live, 3)
     L = f.employees[live]
     investment = model.month_log["investment"]
     f.cash[live] -= investment
@@ -170,14 +170,14 @@ def ref_grow(model):
     margin = f.margin[live]
     gap = mrpl / p.wage - 1.0
     buffer_ok = f.cash[live] > p.cash_buffer_months * p.wage * L
-    shock = np.maximum(0.0, 1.0 + rng.laplace(0.0, p.growth_noise, len(live)))
+    shock = np.maximum(0.0, 1.0 + keyed.laplaces(u[0], p.growth_noise))
     hire_rate = np.where((margin > 0) & buffer_ok & (gap > 0),
                          np.minimum(np.minimum(p.hire_sensitivity * margin, gap), p.max_hire_rate), 0.0)
-    hires = rng.poisson(L * hire_rate * shock)
+    hires = keyed.quantiles(u[1], 1, L * hire_rate * shock, u[1]).astype(np.int64)
     shed = (margin < 0) | (gap < -0.05)
     fire_rate = np.where(shed, np.minimum(p.max_fire_rate, p.fire_sensitivity * np.maximum(-margin, -gap) * shock),
                          0.0)
-    fires = rng.binomial(np.maximum(L - 1, 0), np.clip(fire_rate, 0.0, 1.0))
+    fires = keyed.quantiles(u[2], 2, np.clip(fire_rate, 0.0, 1.0), np.maximum(L - 1, 0).astype(float)).astype(np.int64)
     f.employees[live] = np.maximum(1, L + hires - fires)
     paying = live[f.loan_left[live] > 0]
     f.cash[paying] -= f.loan_payment[paying]
@@ -187,39 +187,26 @@ def ref_grow(model):
 
 
 def ref_enter_firms(model) -> np.ndarray:
-    """Spin-offs per (cluster, town): Poisson with mean rising with firm count and profitability."""
+    """Spin-offs drawn per parent, outsiders per cluster (as model.demography.enter_firms)."""
     p = model.params
     f = model.firms
-    rng = model.streams["entry"]
     live = f.live()
-    key = model.town_group(live)
-    # the (cluster, town) groups with firms, ascending; each firm's group; group sizes (as np.unique)
-    by_key = np.bincount(key, minlength=model.n_town_groups)
-    groups = np.flatnonzero(by_key)
-    counts = by_key[groups]
-    rank = np.zeros(len(by_key), dtype=np.int64)
-    rank[groups] = np.arange(len(groups))
-    inverse = rank[key]
-    mean_margin = np.bincount(inverse, weights=f.margin[live]) / np.maximum(counts, 1)
-    lam = p.spinoff_rate * counts * np.maximum(0.0, 1.0 + p.entry_profit_sensitivity * mean_margin)
-    n_spin = rng.poisson(lam)
-    # parents: uniform within the group
-    order = kernels.group_order(inverse, len(groups))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    group_of = np.repeat(np.arange(len(groups)), n_spin)
-    pick = starts[group_of] + np.minimum((rng.random(len(group_of)) * counts[group_of]).astype(np.int64),
-                                         counts[group_of] - 1)
-    parents = live[order[pick]]
-    n_exo = rng.poisson(p.exogenous_entry, model.n_clusters)
+    chance = p.spinoff_rate * np.maximum(0.0, 1.0 + p.entry_profit_sensitivity * f.margin[live])
+    parents = live[keyed.firm_uniform(model, "spinoff", live) < chance]
+    clusters = np.arange(model.n_clusters, dtype=np.int64)
+    u_exo = keyed.uniforms(model.seed, keyed.code("outsiders"), model.month, clusters, 1)[0]
+    n_exo = keyed.quantiles(u_exo, 1, np.full(len(u_exo), p.exogenous_entry), u_exo).astype(np.int64)
     exo_cluster = np.repeat(np.arange(model.n_clusters), n_exo)
     n_new = len(parents) + len(exo_cluster)
     model.entries_by_cluster = np.concatenate([f.cluster[parents], exo_cluster]).astype(np.int64)
     model.entries_by_cluster = np.bincount(model.entries_by_cluster, minlength=model.n_clusters)
     if n_new == 0:
         return np.zeros(0, dtype=np.int64)
-    # draw every entrant's randomness up front, in a fixed layout
-    noise = rng.normal(0.0, 1.0, (5, n_new))
-    offsets = rng.integers(-1, 2, (2, n_new))
+    uid = np.concatenate([keyed.spinoff_uids(f.uid[parents], model.month)]
+                         + [keyed.outsider_uids(c, model.month, int(n_exo[c])) for c in range(model.n_clusters)])
+    code = keyed.code("entrant")
+    noise = np.stack([keyed.normals(model.seed, code, model.month, uid, k) for k in range(5)])
+    offsets = np.floor(3.0 * keyed.uniforms(model.seed, code, model.month, uid, 22)[20:22]).astype(np.int64) - 1
     parent_prior = f.prior_trust[parents].copy()
     parent_prop = f.propensity[parents].copy()
     parent_a = f.productivity[parents].copy()
@@ -253,8 +240,10 @@ def ref_enter_firms(model) -> np.ndarray:
     tb = np.array([s.trust_beta for s in specs])[exo_cluster]
     pa = np.array([s.propensity_alpha for s in specs])[exo_cluster]
     pb = np.array([s.propensity_beta for s in specs])[exo_cluster]
-    prior_exo = rng.beta(ta, tb) if len(exo_cluster) else np.zeros(0)
-    prop_exo = rng.beta(pa, pb) if len(exo_cluster) else np.zeros(0)
+    n_par = len(parents)
+    prior_exo = keyed.betas(model.seed, code, model.month, uid[n_par:], 2, ta.astype(float), tb.astype(float))
+    prop_exo = keyed.betas(model.seed, code, model.month, uid[n_par:], 1, pa.astype(float), pb.astype(float))
+    f.uid[slots] = uid
     f.prior_trust[slots] = np.clip(np.concatenate([parent_prior + 0.05 * noise[3, :n_par], prior_exo]), 0, 1)
     f.propensity[slots] = np.clip(np.concatenate([parent_prop + 0.05 * noise[4, :n_par], prop_exo]), 0, 1)
     f.trust_cda[slots] = f.prior_trust[slots]
@@ -275,7 +264,6 @@ def _state(model):
         "firms": {name: getattr(model.firms, name).copy() for name in FIRM_FIELDS},
         "aware": model.firms.aware.copy(),
         "served": [inst.served_last_month for inst in model.institutions],
-        "streams": {name: copy.deepcopy(g.bit_generator.state) for name, g in model.streams.items()},
         "log": copy.deepcopy(model.month_log),
         "market": (model.domestic_supply.copy(), model.export_supply.copy()),
     }
@@ -287,8 +275,6 @@ def _restore(model, state):
     model.firms.aware[...] = state["aware"]
     for inst, n in zip(model.institutions, state["served"]):
         inst.served_last_month = n
-    for name, g in model.streams.items():
-        g.bit_generator.state = copy.deepcopy(state["streams"][name])
     model.month_log = copy.deepcopy(state["log"])
     model.domestic_supply, model.export_supply = (a.copy() for a in state["market"])
 
@@ -300,7 +286,6 @@ def _assert_same(a, b):
     assert a["served"] == b["served"]
     for x, y in zip(a["market"], b["market"]):
         np.testing.assert_array_equal(x, y, strict=True)
-    assert a["streams"] == b["streams"]
     assert a["log"].keys() == b["log"].keys()
     for key in ("mrpl", "investment"):
         if key in a["log"]:

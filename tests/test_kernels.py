@@ -149,16 +149,25 @@ def test_adjacency_rows_equal_the_whole_adjacency_on_the_selected_slots():
             assert offsets[s + 1] == offsets[s]
 
 
-def test_pick_known_partners_by_hand():
-    # ties (0,1) trust 0->1 0.9, (0,2) trust 0->2 0.1 and 2->0 0.8; slot 3 has none
-    t = _table([(0, 1), (0, 2)])
-    t.trust_ij[:] = [0.9, 0.1]
-    t.trust_ji[:] = [0.5, 0.8]
-    seekers = np.array([0, 0, 2, 3])
-    u_pick = np.array([0.2, 0.7, 0.0, 0.5])  # 0 draws its first tie (to 1), then its second (to 2)
-    u_keep = np.array([0.5, 0.5, 0.5, 0.0])  # kept when below the trust: 0.9 yes, 0.1 no, 0.8 yes
-    partner, chosen = kernels.pick_known_partners(seekers, u_pick, u_keep, t.adjacency(4), t.arrays())
-    assert partner.tolist() == [1, -1, 0, -1] and chosen.tolist() == [0, -1, 1, -1]
+def test_pick_known_partners_is_a_keyed_race_asked_by_trust():
+    """Seeker 0 has ties to 1 and 2, trusted fully: over 4,000 months it asks each about half the time
+    (within 4.5 standard errors) and always asks one; seeker 3 trusts its only partner not at all and
+    never asks; seeker 5 has no tie. Adding a tie to firm 6 changes a month's pick only to firm 6."""
+    uid = np.arange(16, dtype=np.int64) * 7919 + 3
+    t = _table([(0, 1), (0, 2), (3, 4)])
+    t.trust_ij[:] = [1.0, 1.0, 0.0]
+    more = _table([(0, 1), (0, 2), (0, 6), (3, 4)])
+    more.trust_ij[:] = [1.0, 1.0, 1.0, 0.0]
+    seekers = np.array([0, 3, 5])
+    picks = []
+    for month in range(4000):
+        partner, chosen = kernels.pick_known_partners(seekers, 11, 6, month, uid, t.adjacency(16), t.arrays())
+        assert partner[1] == partner[2] == -1 and chosen[1] == chosen[2] == -1
+        assert t.i[chosen[0]] == 0 and t.j[chosen[0]] == partner[0]
+        again, _ = kernels.pick_known_partners(seekers, 11, 6, month, uid, more.adjacency(16), more.arrays())
+        assert again[0] in (partner[0], 6)
+        picks.append(partner[0])
+    assert abs(np.mean(np.array(picks) == 1) - 0.5) < 4.5 * np.sqrt(0.25 / 4000)
 
 
 def test_staged_ties_merge_in_the_decay_pass_as_add_then_decay():
@@ -281,22 +290,32 @@ def test_awareness_differences_in_row_major_order():
     assert list(zip(rows.tolist(), cols.tolist())) == [(0, 1), (0, 2), (1, 0), (2, 0), (2, 1), (2, 2)]
 
 
-def test_propose_partners_by_hand():
-    # two seekers in a town of three firms; seeker 0's first round picks itself (refused), the
-    # second picks firm 2 at distance 1 and accepts; seeker 1 is too far from everyone to accept
+def test_propose_partners_by_distance_decay():
+    """Three firms of one town at x = 0, 9 and 1 (seekers 0 and 1), accept = exp(-d / 2), 2 rounds.
+    Seeker 0 finds nobody with probability (1 - (acc(1) + acc(9)) / 2)^2 = 0.478 and, when it finds
+    someone, firm 2 with probability acc(1) / (acc(1) + acc(9)) = 0.982; seeker 1 (d = 8 and 9) finds
+    nobody with probability 0.975. Over 4,000 months each frequency is within 4.5 standard errors."""
     x, y = np.array([0, 9, 1]), np.array([0, 0, 0])
-    pool = np.array([0, 1, 2])
-    u = np.zeros((2, 3, 2))
-    u[:, 0, :] = 0.0              # always the own town
-    u[0, 1, :] = [0.1, 0.1]       # round 0: index 0 (firm 0)
-    u[1, 1, :] = [0.9, 0.1]       # round 1: seeker 0 gets index 2 (firm 2), seeker 1 index 0
-    u[:, 2, :] = 0.5
-    accept = np.exp(-np.arange(10) / 2.0)  # d = 1: 0.61 > 0.5 accepts; d = 9: 0.01 refuses
-    n = np.array([3, 3])
-    lo = np.array([0, 0])
-    town = cluster = kernels.Pool(members=pool, lo=lo, n=n)
-    got = kernels.propose_partners(np.array([0, 1]), u, 0.6, town, cluster, _firms(x=x, y=y).arrays(), accept)
-    assert got.tolist() == [2, -1]
+    firms = _firms(x=x, y=y, uid=np.array([101, 202, 303])).arrays()
+    one = np.ones(3, np.int64)
+    cells = kernels.Cells(key=np.array([0, 10, 90]), group=np.zeros(3, np.int64), x=np.array([0, 1, 9]),
+                          y=np.zeros(3, np.int64), n=one, first=np.arange(3), buckets=one,
+                          bucket_key=np.array([0, 320, 2880]), start=np.arange(3), size=one,
+                          members=np.array([0, 2, 1]))
+    pools = np.array([[0, 3, 0, 3], [0, 3, 0, 3]])
+    accept = np.exp(-np.arange(10) / 2.0)
+    got = np.array([kernels.propose_partners(np.array([0, 1]), np.zeros(2, np.int64), pools, cells, firms, accept,
+                                             kernels.Search(seed=5, purpose=7, month=t, own_town_preference=1.0,
+                                                            rounds=2, buckets=32)) for t in range(4000)])
+    n = len(got)
+    def close(freq, p, n):
+        return abs(freq - p) < 4.5 * np.sqrt(p * (1 - p) / n)
+    fail0 = (1 - (accept[1] + accept[9]) / 2) ** 2
+    assert close(np.mean(got[:, 0] == -1), fail0, n)
+    found = got[got[:, 0] >= 0, 0]
+    assert close(np.mean(found == 2), accept[1] / (accept[1] + accept[9]), len(found))
+    assert close(np.mean(got[:, 1] == -1), (1 - (accept[8] + accept[9]) / 2) ** 2, n)
+    assert not (got[:, 0] == 0).any() and not (got[:, 1] == 1).any()  # never itself
 
 
 def _games(a, b, kind, tie, coop_a, coop_b, s=0.0, trust=0.5, benefit=4.0, cost=1.0, temptation=0.5):
