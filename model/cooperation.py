@@ -23,26 +23,29 @@ def contribution_probability(trust, benefit, cost, tau, subsidy, propensity, sha
     return logistic(sharpness * gain + reciprocity * (propensity - 0.5))
 
 
-BUCKETS = 32  # buckets of a cell's firms, by identity, for the partner race (draw_new_partners)
+BUCKETS = 32  # buckets (and sub-buckets of each) of a cell's firms, by identity, for draw_new_partners
 
 
 def cells(model) -> kernels.Cells:
-    """The live firms grouped by (cluster, town, cell), and within a cell into ``BUCKETS`` buckets by
-    their identities, for the partner search's races."""
+    """The live firms grouped by (cluster, town, cell), within a cell into ``BUCKETS`` buckets by their
+    identities and within a bucket into ``BUCKETS`` sub-buckets, for the partner search's races (a
+    seeker's race then costs about the number of cells plus 64 plus a 1,024th of a cell's firms)."""
     f = model.firms
     r = model.region
     live = f.live()
     n_cells = r.width * r.height
+    uid = f.uid[live]
     cell_key = model.town_group(live) * n_cells + f.x[live] * r.height + f.y[live]
-    bucket = f.uid[live] % BUCKETS
-    order = np.lexsort((bucket, cell_key))
-    bucket_key, start, size = np.unique(cell_key[order] * BUCKETS + bucket[order], return_index=True,
-                                        return_counts=True)
-    key, first, buckets = np.unique(bucket_key // BUCKETS, return_index=True, return_counts=True)
+    key2 = (cell_key * BUCKETS + uid % BUCKETS) * BUCKETS + (uid // BUCKETS) % BUCKETS
+    order = np.argsort(key2, kind="stable")
+    key2, start, size = np.unique(key2[order], return_index=True, return_counts=True)
+    key1, first1, count1 = np.unique(key2 // BUCKETS, return_index=True, return_counts=True)
+    key, first, count = np.unique(key1 // BUCKETS, return_index=True, return_counts=True)
+    n1 = np.add.reduceat(size, first1)
     cell = key % n_cells
     return kernels.Cells(key=key, group=key // n_cells, x=cell // r.height, y=cell % r.height,
-                         n=np.add.reduceat(size, first), first=first, buckets=buckets, bucket_key=bucket_key,
-                         start=start, size=size, members=live[order])
+                         n=np.add.reduceat(n1, first), first=first, count=count, key1=key1, n1=n1, first1=first1,
+                         count1=count1, key2=key2, start=start, size=size, members=live[order])
 
 
 def draw_new_partners(model, seekers: np.ndarray, purpose: str = "search") -> np.ndarray:
@@ -53,8 +56,8 @@ def draw_new_partners(model, seekers: np.ndarray, purpose: str = "search") -> np
     with probability proportional to ``exp(-d_j / interaction_range)``, and the search fails with
     probability ``(1 - mean acceptance in the pool) ** search_rounds``. Drawn by keyed races (DESIGN.md
     section 7): first among the pool's cells, each weighted by its firms times their acceptance, then
-    among the winning cell's buckets (by identity, weighted by their firms), then uniformly among the
-    bucket's firms; so a firm that enters or leaves elsewhere changes no seeker's partner unless it
+    among the winning cell's buckets and sub-buckets (by identity, weighted by their firms), then
+    uniformly among the sub-bucket's firms; so a firm that enters or leaves elsewhere changes no seeker's partner unless it
     tips the race of its cell or bucket.
     """
     p = model.params

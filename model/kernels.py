@@ -532,19 +532,25 @@ def pick_known_partners(seekers, seed, purpose, month, uid, adjacency, ties):
 
 
 class Cells(NamedTuple):
-    """The live firms grouped by (cluster, town, cell) and, within a cell, into buckets by identity
-    (``cooperation.cells``). Cell g lies at (x[g], y[g]) in town group ``group[g]``, is keyed by
-    ``key[g]``, holds ``n[g]`` firms and its buckets ``first[g]`` to ``first[g] + buckets[g] - 1``;
-    bucket b holds ``members[start[b]:start[b] + size[b]]`` and is keyed by ``bucket_key[b]``. Cells
-    ascend by key, so a town group's and a cluster's cells are contiguous."""
+    """The live firms grouped by (cluster, town, cell) and, within a cell, in two levels of buckets by
+    identity (``cooperation.cells``): a tree for the partner race. Cell g lies at (x[g], y[g]) in town
+    group ``group[g]``, is keyed by ``key[g]`` and holds ``n[g]`` firms in its buckets ``first[g]`` to
+    ``first[g] + count[g] - 1``; bucket b (keyed ``key1[b]``) holds ``n1[b]`` firms in its sub-buckets
+    ``first1[b]`` to ``first1[b] + count1[b] - 1``; sub-bucket c (keyed ``key2[c]``) holds
+    ``members[start[c]:start[c] + size[c]]``. Each level ascends by key, so a town group's and a
+    cluster's cells are contiguous."""
     key: np.ndarray
     group: np.ndarray
     x: np.ndarray
     y: np.ndarray
     n: np.ndarray
     first: np.ndarray
-    buckets: np.ndarray
-    bucket_key: np.ndarray
+    count: np.ndarray
+    key1: np.ndarray
+    n1: np.ndarray
+    first1: np.ndarray
+    count1: np.ndarray
+    key2: np.ndarray
     start: np.ndarray
     size: np.ndarray
     members: np.ndarray
@@ -557,7 +563,7 @@ class Search(NamedTuple):
     month: int
     own_town_preference: float
     rounds: int
-    buckets: int            # a cell's firms are in bucket uid % buckets
+    buckets: int            # a firm's bucket in its cell is uid % buckets, its sub-bucket (uid // buckets) % buckets
 
 
 @_jit
@@ -583,10 +589,7 @@ def propose_partners(seekers, seeker_group, pools, cells, firms, accept, search)
     uid, x, y = firms.uid, firms.x, firms.y
     base = stream(search.seed, search.purpose, search.month)
     partner = np.full(len(seekers), -1, dtype=np.int64)
-    scratch = len(cells.key)
-    for g in range(len(cells.key)):
-        scratch = max(scratch, cells.buckets[g])
-    weight = np.empty(scratch)
+    weight = np.empty(max(len(cells.key), search.buckets))
     for k in range(len(seekers)):
         s = seekers[k]
         h = absorb(base, uid[s])
@@ -614,13 +617,20 @@ def propose_partners(seekers, seeker_group, pools, cells, firms, accept, search)
         if draw(h, 1) < (1.0 - total / n_pool) ** search.rounds:
             continue
         cell = _race(absorb(h, -1), cells.key, weight, first, end)
-        # within the cell, all alike: a bucket by its size (less the seeker), then a firm of it
-        b0, b1 = cells.first[cell], cells.first[cell] + cells.buckets[cell]
+        # within the cell, all alike: a bucket by its firms (less the seeker), a sub-bucket so, a firm of it
+        nb = search.buckets
+        b0, b1 = cells.first[cell], cells.first[cell] + cells.count[cell]
         for b in range(b0, b1):
-            weight[b - b0] = np.float64(cells.size[b])
-            if cell == mine and cells.bucket_key[b] % search.buckets == uid[s] % search.buckets:
+            weight[b - b0] = np.float64(cells.n1[b])
+            if cell == mine and cells.key1[b] % nb == uid[s] % nb:
                 weight[b - b0] -= 1.0
-        bucket = _race(absorb(h, -2), cells.bucket_key, weight, b0, b1)
+        bucket = _race(absorb(h, -2), cells.key1, weight, b0, b1)
+        c0, c1 = cells.first1[bucket], cells.first1[bucket] + cells.count1[bucket]
+        for c in range(c0, c1):
+            weight[c - c0] = np.float64(cells.size[c])
+            if cell == mine and cells.key1[bucket] % nb == uid[s] % nb and cells.key2[c] % nb == (uid[s] // nb) % nb:
+                weight[c - c0] -= 1.0
+        bucket = _race(absorb(h, -4), cells.key2, weight, c0, c1)
         h_firm = absorb(h, -3)
         best = 2.0
         for e in range(cells.start[bucket], cells.start[bucket] + cells.size[bucket]):

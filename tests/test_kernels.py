@@ -298,9 +298,12 @@ def test_propose_partners_by_distance_decay():
     x, y = np.array([0, 9, 1]), np.array([0, 0, 0])
     firms = _firms(x=x, y=y, uid=np.array([101, 202, 303])).arrays()
     one = np.ones(3, np.int64)
+    # (one firm a cell; firm 0's bucket and sub-bucket by its identity: 101 % 32 = 5, 101 // 32 % 32 = 3)
+    key1 = np.array([0 * 32 + 101 % 32, 10 * 32 + 303 % 32, 90 * 32 + 202 % 32])
+    key2 = key1 * 32 + np.array([101 // 32 % 32, 303 // 32 % 32, 202 // 32 % 32])
     cells = kernels.Cells(key=np.array([0, 10, 90]), group=np.zeros(3, np.int64), x=np.array([0, 1, 9]),
-                          y=np.zeros(3, np.int64), n=one, first=np.arange(3), buckets=one,
-                          bucket_key=np.array([0, 320, 2880]), start=np.arange(3), size=one,
+                          y=np.zeros(3, np.int64), n=one, first=np.arange(3), count=one, key1=key1, n1=one,
+                          first1=np.arange(3), count1=one, key2=key2, start=np.arange(3), size=one,
                           members=np.array([0, 2, 1]))
     pools = np.array([[0, 3, 0, 3], [0, 3, 0, 3]])
     accept = np.exp(-np.arange(10) / 2.0)
