@@ -244,23 +244,25 @@ def grow(model) -> None:
     rate bounded by the margin and that gap); it sheds workers (binomial) when
     its margin is negative or that product is well below the wage. Both rates
     carry a common Laplace shock. Loans are repaid; cash above a cap is paid out.
+
+    All of the step's randomness is one array of uniforms ``u``, a column per
+    live firm; its rows (``kernels.GROWTH_SHOCK``, ``GROWTH_HIRES``,
+    ``GROWTH_FIRES``) are turned into the Laplace shock, the Poisson hires and
+    the binomial fires by inverse CDF in ``kernels.growth_draws``.
     """
     p = model.params
     f = model.firms
-    rng = model.streams["growth"]
     live, mrpl = model.month_log["mrpl"]
     # exits do not happen between produce and grow, so ``live`` is still current
     terms = kernels.GrowthTerms(
         depreciation=p.depreciation, wage=p.wage, buffer_per_worker=p.cash_buffer_months * p.wage,
         hire_sensitivity=p.hire_sensitivity, max_hire_rate=p.max_hire_rate, max_fire_rate=p.max_fire_rate,
-        fire_sensitivity=p.fire_sensitivity, cap_per_worker=p.cash_cap_months * p.wage)
+        fire_sensitivity=p.fire_sensitivity, cap_per_worker=p.cash_cap_months * p.wage, growth_noise=p.growth_noise)
     firms = f.arrays()
     plans = kernels.growth_plans(live, firms, model.month_log["investment"], _machinery_factor(model, live), mrpl,
                                  terms)
-    shock = np.maximum(0.0, 1.0 + rng.laplace(0.0, p.growth_noise, len(live)))
-    lam, trials, prob = kernels.growth_draws(live, firms, plans, shock, terms)
-    hires = rng.poisson(lam)
-    fires = rng.binomial(trials, prob)
+    u = model.streams["growth"].random((kernels.GROWTH_DRAWS, len(live)))
+    hires, fires = kernels.growth_draws(live, firms, plans, u, terms)
     # loans are repaid monthly from cash; owners take out cash above the cap
     kernels.growth_settle(live, firms, hires, fires, terms)
 

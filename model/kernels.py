@@ -5,7 +5,10 @@ Each kernel computes exactly what the NumPy code it replaced computed (the same
 integers; the same floating-point operations in the same order; the same order
 of writes), so the model's results are unchanged (the regression baseline
 holds). Random numbers are drawn with NumPy, outside the kernels, and so are
-powers and exponentials (numba's can differ from NumPy's in the last bit).
+powers and exponentials (numba's can differ from NumPy's in the last bit);
+the growth step is the exception: it takes uniforms only and makes its
+Laplace, Poisson and binomial draws from them by inverse CDF
+(:func:`growth_draws`).
 
 They are numba's JIT functions, compiled at their first call and cached on
 disk in a folder keyed on this file's source and on the constants it imports
@@ -25,6 +28,8 @@ named tuple, which inside a loop cost up to a quarter of a kernel's time
 from __future__ import annotations
 
 from typing import NamedTuple
+
+import math
 
 import numpy as np
 from numba.core import types
@@ -943,6 +948,7 @@ class GrowthTerms(NamedTuple):
     max_fire_rate: float
     fire_sensitivity: float
     cap_per_worker: float     # the cash per worker above which owners take it out
+    growth_noise: float       # scale of the firm's Laplace shock to its hiring and shedding rates
 
 
 class Plans(NamedTuple):
@@ -979,28 +985,123 @@ def growth_plans(live, firms, investment, machinery_factor, mrpl, terms):
     return Plans(hire_rate, shed, gap)
 
 
+# The growth step's uniforms: one row each, one column per live firm (economy.grow draws them).
+GROWTH_SHOCK, GROWTH_HIRES, GROWTH_FIRES = 0, 1, 2
+GROWTH_DRAWS = 3
+
+
 @_jit
-def growth_draws(live, firms, plans, shock, terms):
-    """The Poisson means of hires and the binomial (trials, probability) of fires (economy.grow);
-    ``shock`` = max(0, 1 + Laplace noise)."""
+def laplace_from_uniform(u, scale):
+    """Laplace(0, scale) by inverse CDF of a uniform ``u`` in [0, 1) (u = 0 gives -inf)."""
+    d = u - 0.5
+    tail = 1.0 - 2.0 * abs(d)
+    if tail <= 0.0:
+        return -math.inf
+    x = -scale * math.log(tail)
+    return x if d > 0 else -x
+
+
+@_jit
+def poisson_from_uniform(u, lam):
+    """Poisson(lam) by inverse CDF: the least k with P(X <= k) >= u (one uniform, any lam >= 0).
+
+    The search starts at the mode, whose probability is computed in logs (no underflow of
+    exp(-lam) for a large mean), and walks down or up from there: O(sqrt(lam)) steps.
+    """
+    if not lam > 0.0 or u <= 0.0:
+        return 0
+    m = int(math.floor(lam))
+    pm = math.exp(-lam + m * math.log(lam) - math.lgamma(m + 1.0)) if m > 0 else math.exp(-lam)
+    below = pm  # P(X <= m), summed down to ``low``, where the terms fall below rounding
+    p, k = pm, m
+    while k > 0:
+        p *= k / lam
+        k -= 1
+        below += p
+        if p < 1e-17 * below:
+            break
+    low = k
+    if u <= below:  # walk down to the least k with P(X <= k) >= u (``low`` for u below rounding)
+        cum, p, k = below, pm, m
+        while k > low and cum - p >= u:
+            cum -= p
+            p *= k / lam
+            k -= 1
+        return k
+    cum, p, k = below, pm, m
+    while cum < u:
+        k += 1
+        p *= lam / k
+        cum += p
+        if p < 1e-17 * cum:  # the tail is exhausted (u within rounding of 1)
+            break
+    return k
+
+
+@_jit
+def binomial_from_uniform(u, n, prob):
+    """Binomial(n, prob) by inverse CDF: the least k with P(X <= k) >= u (one uniform), from the
+    mode as :func:`poisson_from_uniform`."""
+    if n <= 0 or not prob > 0.0 or u <= 0.0:
+        return 0
+    if prob >= 1.0:
+        return n
+    ratio = prob / (1.0 - prob)
+    m = min(int(math.floor((n + 1) * prob)), n)
+    pm = math.exp(math.lgamma(n + 1.0) - math.lgamma(m + 1.0) - math.lgamma(n - m + 1.0)
+                  + m * math.log(prob) + (n - m) * math.log1p(-prob))
+    below = pm
+    p, k = pm, m
+    while k > 0:
+        p *= k / ((n - k + 1) * ratio)
+        k -= 1
+        below += p
+        if p < 1e-17 * below:
+            break
+    low = k
+    if u <= below:
+        cum, p, k = below, pm, m
+        while k > low and cum - p >= u:
+            cum -= p
+            p *= k / ((n - k + 1) * ratio)
+            k -= 1
+        return k
+    cum, p, k = below, pm, m
+    while cum < u and k < n:
+        p *= (n - k) * ratio / (k + 1)
+        k += 1
+        cum += p
+        if p < 1e-17 * cum:
+            break
+    return k
+
+
+@_jit
+def growth_draws(live, firms, plans, u, terms):
+    """Each live firm's hires and fires this month from its own column of the uniforms ``u``
+    (shape ``(GROWTH_DRAWS, len(live))``, drawn in economy.grow), as two int64 arrays.
+
+    Row GROWTH_SHOCK: the firm's shock ``max(0, 1 + Laplace(0, growth_noise))``.
+    Row GROWTH_HIRES: hires ~ Poisson(L x hire_rate x shock).
+    Row GROWTH_FIRES: fires ~ Binomial(L - 1, min(max_fire_rate, fire_sensitivity x
+    max(-margin, -gap) x shock)) for a firm that sheds, else none.
+    Three uniforms per firm, always, each turned into its draw by inverse CDF.
+    """
     employees, margin = firms.employees, firms.margin
     hire_rate, shed, gap = plans
-    max_fire_rate, fire_sensitivity = terms.max_fire_rate, terms.fire_sensitivity
+    max_fire_rate, fire_sensitivity, growth_noise = terms.max_fire_rate, terms.fire_sensitivity, terms.growth_noise
     n = len(live)
-    lam = np.empty(n)
-    trials = np.empty(n, dtype=np.int64)
-    prob = np.empty(n)
+    hires = np.zeros(n, dtype=np.int64)
+    fires = np.zeros(n, dtype=np.int64)
     for k in range(n):
         s = live[k]
         labour = employees[s]
-        lam[k] = np.float64(labour) * hire_rate[k] * shock[k]
+        shock = _maximum(0.0, 1.0 + laplace_from_uniform(u[GROWTH_SHOCK, k], growth_noise))
+        hires[k] = poisson_from_uniform(u[GROWTH_HIRES, k], np.float64(labour) * hire_rate[k] * shock)
         if shed[k]:
-            rate = _minimum(max_fire_rate, fire_sensitivity * _maximum(-margin[s], -gap[k]) * shock[k])
-        else:
-            rate = 0.0
-        prob[k] = _clip(rate, 0.0, 1.0)
-        trials[k] = max(labour - 1, 0)
-    return lam, trials, prob
+            rate = _minimum(max_fire_rate, fire_sensitivity * _maximum(-margin[s], -gap[k]) * shock)
+            fires[k] = binomial_from_uniform(u[GROWTH_FIRES, k], max(labour - 1, 0), _clip(rate, 0.0, 1.0))
+    return hires, fires
 
 
 @_jit
