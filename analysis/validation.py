@@ -78,6 +78,29 @@ def growth_stats(rates: np.ndarray, sizes: np.ndarray) -> dict:
     return out
 
 
+# the size classes over which pattern 3 asks the spread to fall (issue 21): 1, 2-4, 5-9, 10-49, 50+ workers
+SPREAD_CLASSES = ((1, 2), (2, 5), (5, 10), (10, 50), (50, 10 ** 9))
+
+
+def spread_by_size(rates: np.ndarray, sizes: np.ndarray, classes=SPREAD_CLASSES) -> pd.DataFrame:
+    """Per size class (employees at the start of the year): the number of firm-years ``n``, the
+    standard deviation ``sd`` of yearly log growth, and ``size``, the geometric mean of the sizes."""
+    rows = []
+    for lo, hi in classes:
+        sel = (sizes >= lo) & (sizes < hi)
+        name = f"{lo}" if hi == lo + 1 else (f"{lo}-{hi - 1}" if hi < 10 ** 9 else f"{lo}+")
+        rows.append({"class": name, "n": int(sel.sum()),
+                     "sd": float(rates[sel].std()) if sel.sum() > 1 else np.nan,
+                     "size": float(np.exp(np.log(sizes[sel]).mean())) if sel.any() else np.nan})
+    return pd.DataFrame(rows)
+
+
+def spread_exponent(table: pd.DataFrame) -> float:
+    """beta of sd ~ size ** -beta: minus the least-squares slope of log sd on log size over the classes
+    (Stanley et al. 1996: 0.15-0.2)."""
+    return float(-np.polyfit(np.log(table["size"]), np.log(table["sd"]), 1)[0])
+
+
 # ---------------------------------------------------------------- patterns 4-7: effects
 def paired_effect(policy: list[pd.DataFrame], baseline: list[pd.DataFrame], column: str) -> pd.Series:
     """Mean over seeds of policy minus baseline, month by month (runs paired by seed, in order)."""

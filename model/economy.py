@@ -241,6 +241,11 @@ def grow(model) -> None:
     rate bounded by the margin and that gap); it sheds workers (binomial) when
     its margin is negative or that product is well below the wage. Both rates
     carry a common Laplace shock. Loans are repaid; cash above a cap is paid out.
+
+    All of the step's randomness is one array of uniforms ``u``, a column per
+    live firm; its rows (``kernels.GROWTH_SHOCK``, ``GROWTH_HIRES``,
+    ``GROWTH_FIRES``) are turned into the Laplace shock, the Poisson hires and
+    the binomial fires by inverse CDF in ``kernels.growth_draws``.
     """
     p = model.params
     f = model.firms
@@ -249,17 +254,13 @@ def grow(model) -> None:
     terms = kernels.GrowthTerms(
         depreciation=p.depreciation, wage=p.wage, buffer_per_worker=p.cash_buffer_months * p.wage,
         hire_sensitivity=p.hire_sensitivity, max_hire_rate=p.max_hire_rate, max_fire_rate=p.max_fire_rate,
-        fire_sensitivity=p.fire_sensitivity, cap_per_worker=p.cash_cap_months * p.wage)
+        fire_sensitivity=p.fire_sensitivity, cap_per_worker=p.cash_cap_months * p.wage, growth_noise=p.growth_noise)
     firms = f.arrays()
     plans = kernels.growth_plans(live, firms, model.month_log["investment"], _machinery_factor(model, live), mrpl,
                                  terms)
-    # keyed uniforms of each firm: 0 the common shock, 1 hires, 2 fires
-    u = keyed.firm_uniforms(model, "growth", live, 3)
-    n = len(live)
-    shock = np.maximum(0.0, 1.0 + keyed.quantiles(u[0], 0, np.full(n, p.growth_noise), u[0]))
-    lam, trials, prob = kernels.growth_draws(live, firms, plans, shock, terms)
-    hires = keyed.quantiles(u[1], 1, lam, lam).astype(np.int64)
-    fires = keyed.quantiles(u[2], 2, prob, trials.astype(np.float64)).astype(np.int64)
+    # keyed uniforms of each firm (rows: kernels.GROWTH_SHOCK, GROWTH_HIRES, GROWTH_FIRES)
+    u = keyed.firm_uniforms(model, "growth", live, kernels.GROWTH_DRAWS)
+    hires, fires = kernels.growth_draws(live, firms, plans, u, terms)
     # loans are repaid monthly from cash; owners take out cash above the cap
     kernels.growth_settle(live, firms, hires, fires, terms)
 

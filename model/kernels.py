@@ -5,9 +5,11 @@ Each kernel computes exactly what the NumPy code it replaced computed (the same
 integers; the same floating-point operations in the same order; the same order
 of writes; tests/test_compiled_submodels.py). Random numbers are keyed
 (:mod:`model.keyed`): the partner races draw them here, the rest come in as
-arrays from keyed's own compiled functions. Powers and exponentials are taken
-with NumPy, outside the kernels (numba's can differ from NumPy's in the last
-bit).
+arrays of uniforms or draws from keyed's own compiled functions; the growth
+step turns its uniforms into Laplace, Poisson and binomial draws here, by
+keyed's inverse distribution functions (:func:`growth_draws`). Powers and
+exponentials are taken with NumPy, outside the kernels (numba's can differ
+from NumPy's in the last bit).
 
 They are numba's JIT functions, compiled at their first call and cached on
 disk in a folder keyed on this file's source and on the constants it imports
@@ -33,7 +35,7 @@ from numba.core import types
 from numba.experimental import structref
 
 from . import kernel_cache
-from .keyed import absorb, draw, stream
+from .keyed import absorb, binomial_from_uniform, draw, laplace_from_uniform, poisson_from_uniform, stream
 from .schema import FIRM_FIELDS
 from .tiekey import KEY_BASE
 
@@ -1028,6 +1030,7 @@ class GrowthTerms(NamedTuple):
     max_fire_rate: float
     fire_sensitivity: float
     cap_per_worker: float     # the cash per worker above which owners take it out
+    growth_noise: float       # scale of the firm's Laplace shock to its hiring and shedding rates
 
 
 class Plans(NamedTuple):
@@ -1064,28 +1067,37 @@ def growth_plans(live, firms, investment, machinery_factor, mrpl, terms):
     return Plans(hire_rate, shed, gap)
 
 
+# The growth step's uniforms: one row each, one column per live firm (economy.grow draws them).
+GROWTH_SHOCK, GROWTH_HIRES, GROWTH_FIRES = 0, 1, 2
+GROWTH_DRAWS = 3
+
+
 @_jit
-def growth_draws(live, firms, plans, shock, terms):
-    """The Poisson means of hires and the binomial (trials, probability) of fires (economy.grow);
-    ``shock`` = max(0, 1 + Laplace noise)."""
+def growth_draws(live, firms, plans, u, terms):
+    """Each live firm's hires and fires this month from its own column of the uniforms ``u``
+    (shape ``(GROWTH_DRAWS, len(live))``, drawn in economy.grow), as two int64 arrays.
+
+    Row GROWTH_SHOCK: the firm's shock ``max(0, 1 + Laplace(0, growth_noise))``.
+    Row GROWTH_HIRES: hires ~ Poisson(L x hire_rate x shock).
+    Row GROWTH_FIRES: fires ~ Binomial(L - 1, min(max_fire_rate, fire_sensitivity x
+    max(-margin, -gap) x shock)) for a firm that sheds, else none.
+    Three uniforms per firm, always, each turned into its draw by inverse CDF.
+    """
     employees, margin = firms.employees, firms.margin
     hire_rate, shed, gap = plans
-    max_fire_rate, fire_sensitivity = terms.max_fire_rate, terms.fire_sensitivity
+    max_fire_rate, fire_sensitivity, growth_noise = terms.max_fire_rate, terms.fire_sensitivity, terms.growth_noise
     n = len(live)
-    lam = np.empty(n)
-    trials = np.empty(n, dtype=np.int64)
-    prob = np.empty(n)
+    hires = np.zeros(n, dtype=np.int64)
+    fires = np.zeros(n, dtype=np.int64)
     for k in range(n):
         s = live[k]
         labour = employees[s]
-        lam[k] = np.float64(labour) * hire_rate[k] * shock[k]
+        shock = _maximum(0.0, 1.0 + laplace_from_uniform(u[GROWTH_SHOCK, k], growth_noise))
+        hires[k] = poisson_from_uniform(u[GROWTH_HIRES, k], np.float64(labour) * hire_rate[k] * shock)
         if shed[k]:
-            rate = _minimum(max_fire_rate, fire_sensitivity * _maximum(-margin[s], -gap[k]) * shock[k])
-        else:
-            rate = 0.0
-        prob[k] = _clip(rate, 0.0, 1.0)
-        trials[k] = max(labour - 1, 0)
-    return lam, trials, prob
+            rate = _minimum(max_fire_rate, fire_sensitivity * _maximum(-margin[s], -gap[k]) * shock)
+            fires[k] = binomial_from_uniform(u[GROWTH_FIRES, k], max(labour - 1, 0), _clip(rate, 0.0, 1.0))
+    return hires, fires
 
 
 @_jit

@@ -20,9 +20,9 @@ against a pure-Python reference (Python integers, masked to 64 bits), and
 checks uniformity and independence across purposes and identities.
 
 Distributions are made from the uniforms here, inside compiled code: the
-normal by Box-Muller (two uniforms, indices ``2k`` and ``2k + 1``), Laplace
-by inverting its distribution function, Poisson by inversion (sequential
-search; a rounded normal above a mean of 500), Beta as a ratio of Gamma draws
+normal by Box-Muller (two uniforms, indices ``2k`` and ``2k + 1``), Laplace,
+Poisson and binomial by inverting their distribution functions (the discrete
+ones searching from the mode, in logs: any mean), Beta as a ratio of Gamma draws
 (Marsaglia and Tsang 2000, its rejection loop using a block of 1,000 indices
 of its own, so a firm's rejections use its own keys and shift no one's).
 """
@@ -124,66 +124,88 @@ def normal_at(h, index):
 
 
 @_jit
-def laplace_ppf(u, scale):
-    """The Laplace(0, scale) quantile of ``u``."""
-    if u < 0.5:
-        return scale * math.log(2.0 * u)
-    return -scale * math.log(2.0 * (1.0 - u))
+def laplace_from_uniform(u, scale):
+    """Laplace(0, scale) by inverse CDF of a uniform ``u`` in [0, 1) (u = 0 gives -inf)."""
+    d = u - 0.5
+    tail = 1.0 - 2.0 * abs(d)
+    if tail <= 0.0:
+        return -math.inf
+    x = -scale * math.log(tail)
+    return x if d > 0 else -x
 
 
 @_jit
-def _normal_ppf(u):
-    """The standard normal quantile of ``u``, by bisection on ``erfc`` (for the rare large Poisson mean)."""
-    lo, hi = -40.0, 40.0
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        if 0.5 * math.erfc(-mid / math.sqrt(2.0)) < u:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+def poisson_from_uniform(u, lam):
+    """Poisson(lam) by inverse CDF: the least k with P(X <= k) >= u (one uniform, any lam >= 0).
 
-
-@_jit
-def poisson_ppf(u, lam):
-    """The Poisson(lam) quantile of ``u``: sequential search; above a mean of 500 (not reached by the
-    model's defaults), the nearest integer of the normal approximation."""
-    if lam <= 0.0:
+    The search starts at the mode, whose probability is computed in logs (no underflow of
+    exp(-lam) for a large mean), and walks down or up from there: O(sqrt(lam)) steps.
+    """
+    if not lam > 0.0 or u <= 0.0:
         return 0
-    if lam > 500.0:
-        return max(0, np.int64(math.floor(lam + math.sqrt(lam) * _normal_ppf(u) + 0.5)))
-    p = math.exp(-lam)
-    cdf = p
-    k = 0
-    while u > cdf and k < 10000:
+    m = int(math.floor(lam))
+    pm = math.exp(-lam + m * math.log(lam) - math.lgamma(m + 1.0)) if m > 0 else math.exp(-lam)
+    below = pm  # P(X <= m), summed down to ``low``, where the terms fall below rounding
+    p, k = pm, m
+    while k > 0:
+        p *= k / lam
+        k -= 1
+        below += p
+        if p < 1e-17 * below:
+            break
+    low = k
+    if u <= below:  # walk down to the least k with P(X <= k) >= u (``low`` for u below rounding)
+        cum, p, k = below, pm, m
+        while k > low and cum - p >= u:
+            cum -= p
+            p *= k / lam
+            k -= 1
+        return k
+    cum, p, k = below, pm, m
+    while cum < u:
         k += 1
         p *= lam / k
-        cdf += p
-        if p == 0.0:  # (rounding left the cdf short of u: the rest of the tail is negligible)
+        cum += p
+        if p < 1e-17 * cum:  # the tail is exhausted (u within rounding of 1)
             break
     return k
 
 
 @_jit
-def binomial_ppf(u, n, p):
-    """The Binomial(n, p) quantile of ``u``: sequential search; where (1 - p)^n underflows, the nearest
-    integer of the normal approximation, within 0..n."""
-    if n <= 0 or p <= 0.0:
+def binomial_from_uniform(u, n, prob):
+    """Binomial(n, prob) by inverse CDF: the least k with P(X <= k) >= u (one uniform), from the
+    mode as :func:`poisson_from_uniform`."""
+    if n <= 0 or not prob > 0.0 or u <= 0.0:
         return 0
-    if p >= 1.0:
+    if prob >= 1.0:
         return n
-    q = 1.0 - p
-    pmf = q ** n
-    if pmf < 1e-300:
-        sd = math.sqrt(n * p * q)
-        return min(n, max(0, np.int64(math.floor(n * p + sd * _normal_ppf(u) + 0.5))))
-    cdf = pmf
-    k = 0
-    ratio = p / q
-    while u > cdf and k < n:
-        pmf *= (n - k) / (k + 1.0) * ratio
+    ratio = prob / (1.0 - prob)
+    m = min(int(math.floor((n + 1) * prob)), n)
+    pm = math.exp(math.lgamma(n + 1.0) - math.lgamma(m + 1.0) - math.lgamma(n - m + 1.0)
+                  + m * math.log(prob) + (n - m) * math.log1p(-prob))
+    below = pm
+    p, k = pm, m
+    while k > 0:
+        p *= k / ((n - k + 1) * ratio)
+        k -= 1
+        below += p
+        if p < 1e-17 * below:
+            break
+    low = k
+    if u <= below:
+        cum, p, k = below, pm, m
+        while k > low and cum - p >= u:
+            cum -= p
+            p *= k / ((n - k + 1) * ratio)
+            k -= 1
+        return k
+    cum, p, k = below, pm, m
+    while cum < u and k < n:
+        p *= (n - k) * ratio / (k + 1)
         k += 1
-        cdf += pmf
+        cum += p
+        if p < 1e-17 * cum:
+            break
     return k
 
 
@@ -194,11 +216,11 @@ def quantiles(u, kind, a, b):
     out = np.empty(len(u))
     for k in range(len(u)):
         if kind == 0:
-            out[k] = laplace_ppf(u[k], a[k])
+            out[k] = laplace_from_uniform(u[k], a[k])
         elif kind == 1:
-            out[k] = poisson_ppf(u[k], a[k])
+            out[k] = poisson_from_uniform(u[k], a[k])
         else:
-            out[k] = binomial_ppf(u[k], np.int64(b[k]), a[k])
+            out[k] = binomial_from_uniform(u[k], np.int64(b[k]), a[k])
     return out
 
 
@@ -277,7 +299,7 @@ def laplaces(u, scale):
     """The Laplace(0, scale) quantiles of the uniforms ``u``."""
     out = np.empty(len(u))
     for k in range(len(u)):
-        out[k] = laplace_ppf(u[k], scale)
+        out[k] = laplace_from_uniform(u[k], scale)
     return out
 
 
@@ -297,7 +319,7 @@ def poissons(seed, purpose, month, ids, index, lam):
     out = np.empty(len(ids), dtype=np.int64)
     base = stream(seed, purpose, month)
     for k in range(len(ids)):
-        out[k] = poisson_ppf(draw(absorb(base, ids[k]), index), lam[k])
+        out[k] = poisson_from_uniform(draw(absorb(base, ids[k]), index), lam[k])
     return out
 
 

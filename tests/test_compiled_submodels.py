@@ -7,7 +7,10 @@ DESIGN.md 5.4-5.7 as it was before the steps were compiled
 Laplace, Poisson and binomial numbers by model.keyed's quantile functions,
 tested against scipy's in tests/test_keyed.py), both must
 leave every firm array, the institutions' counts, the market totals and the
-month's scratch identical to the last bit.
+month's scratch identical to the last bit. (The growth step's Poisson and
+binomial draws are inverse CDFs of uniforms in the kernel, SciPy's quantile
+functions here: they agree unless a uniform falls within rounding of a CDF
+step, about once in 10^15 draws.)
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from model import ClusterModel, ModelParams, ShockParams, cda, cooperation, demography, economy, keyed, kernels
 from model import market
@@ -162,7 +166,6 @@ def ref_grow(model):
     p = model.params
     f = model.firms
     live, mrpl = model.month_log["mrpl"]
-    u = keyed.firm_uniforms(model, "growth", live, 3)
     L = f.employees[live]
     investment = model.month_log["investment"]
     f.cash[live] -= investment
@@ -170,15 +173,20 @@ def ref_grow(model):
     margin = f.margin[live]
     gap = mrpl / p.wage - 1.0
     buffer_ok = f.cash[live] > p.cash_buffer_months * p.wage * L
-    shock = np.maximum(0.0, 1.0 + keyed.laplaces(u[0], p.growth_noise))
+    # the growth step's uniforms, turned into its draws by inverse CDF (SciPy's quantile functions)
+    u = keyed.firm_uniforms(model, "growth", live, kernels.GROWTH_DRAWS)
+    d = u[kernels.GROWTH_SHOCK] - 0.5
+    shock = np.maximum(0.0, 1.0 - np.sign(d) * p.growth_noise * np.log(1.0 - 2.0 * np.abs(d)))
     hire_rate = np.where((margin > 0) & buffer_ok & (gap > 0),
                          np.minimum(np.minimum(p.hire_sensitivity * margin, gap), p.max_hire_rate), 0.0)
-    hires = keyed.quantiles(u[1], 1, L * hire_rate * shock, u[1]).astype(np.int64)
+    lam = L * hire_rate * shock
+    hires = np.where(lam > 0, stats.poisson.ppf(u[kernels.GROWTH_HIRES], np.where(lam > 0, lam, 1.0)), 0)
     shed = (margin < 0) | (gap < -0.05)
     fire_rate = np.where(shed, np.minimum(p.max_fire_rate, p.fire_sensitivity * np.maximum(-margin, -gap) * shock),
                          0.0)
-    fires = keyed.quantiles(u[2], 2, np.clip(fire_rate, 0.0, 1.0), np.maximum(L - 1, 0).astype(float)).astype(np.int64)
-    f.employees[live] = np.maximum(1, L + hires - fires)
+    trials, prob = np.maximum(L - 1, 0), np.clip(fire_rate, 0.0, 1.0)
+    fires = np.where((trials > 0) & (prob > 0), stats.binom.ppf(u[kernels.GROWTH_FIRES], trials, prob), 0)
+    f.employees[live] = np.maximum(1, L + hires.astype(np.int64) - fires.astype(np.int64))
     paying = live[f.loan_left[live] > 0]
     f.cash[paying] -= f.loan_payment[paying]
     f.loan_left[paying] -= 1

@@ -110,6 +110,50 @@ def test_quantile_functions_equal_scipys():
     np.testing.assert_allclose(got, stats.laplace.ppf(u, scale=0.3), rtol=1e-12, atol=1e-15)
 
 
+# ------------------------------------------------------------------ inverse distribution functions (the growth step's draws)
+@pytest.mark.parametrize("lam", [0.0, 1e-6, 0.03, 0.5, 1.0, 2.7, 9.99, 40.0, 700.0, 5000.0])
+def test_poisson_from_uniform_is_the_poisson_quantile(lam):
+    from scipy import stats
+    u = np.concatenate([np.linspace(0.0, 1.0, 2001, endpoint=False)[1:], np.random.default_rng(1).random(2000)])
+    got = np.array([keyed.poisson_from_uniform(x, lam) for x in u])
+    want = stats.poisson.ppf(u, lam) if lam > 0 else np.zeros_like(u)
+    assert (got == want).mean() > 0.999 and np.abs(got - want).max() <= 1  # equal, but within rounding of a step
+    assert keyed.poisson_from_uniform(0.0, lam) == 0
+    assert keyed.poisson_from_uniform(1e-300, lam) <= (stats.poisson.ppf(1e-15, lam) if lam > 0 else 0)
+    # the largest uniform: a finite count in the far tail (the CDF is 1 within rounding there)
+    top = keyed.poisson_from_uniform(1.0 - 2.0 ** -53, lam)
+    assert (stats.poisson.ppf(1 - 1e-9, lam) if lam > 0 else 0) <= top <= lam + 40 * np.sqrt(lam) + 60
+
+
+@pytest.mark.parametrize("n, prob", [(0, 0.3), (1, 0.1), (1, 0.9), (5, 0.0), (5, 1.0), (7, 0.3), (60, 0.02),
+                                     (400, 0.5), (3000, 0.01), (100_000, 0.3)])
+def test_binomial_from_uniform_is_the_binomial_quantile(n, prob):
+    from scipy import stats
+    u = np.concatenate([np.linspace(0.0, 1.0, 2001, endpoint=False)[1:], np.random.default_rng(2).random(2000)])
+    got = np.array([keyed.binomial_from_uniform(x, n, prob) for x in u])
+    want = stats.binom.ppf(u, n, prob) if n > 0 else np.zeros_like(u)
+    assert (got == want).mean() > 0.999 and np.abs(got - want).max() <= 1
+    top = keyed.binomial_from_uniform(1.0 - 2.0 ** -53, n, prob)
+    assert keyed.binomial_from_uniform(1e-300, n, prob) <= (stats.binom.ppf(1e-15, n, prob) if n > 0 else 0)
+    assert 0 <= got.min() and max(got.max(), top) <= n
+    assert top >= (stats.binom.ppf(1 - 1e-9, n, prob) if n > 0 else 0)
+
+
+def test_laplace_from_uniform_is_the_laplace_quantile_and_the_draws_have_the_right_moments():
+    from scipy import stats
+    u = np.random.default_rng(3).random(200_000)
+    x = np.array([keyed.laplace_from_uniform(v, 0.5) for v in u[:2000]])
+    assert np.allclose(x, stats.laplace.ppf(u[:2000], scale=0.5), rtol=1e-12, atol=1e-15)
+    assert keyed.laplace_from_uniform(0.0, 0.5) == -np.inf
+    # and the draws of the three (200,000 each): mean and variance within 4 standard errors
+    lap = np.array([keyed.laplace_from_uniform(v, 0.5) for v in u])
+    poi = np.array([keyed.poisson_from_uniform(v, 3.3) for v in u])
+    bino = np.array([keyed.binomial_from_uniform(v, 12, 0.2) for v in u])
+    for draws, mean, var in ((lap, 0.0, 0.5), (poi, 3.3, 3.3), (bino, 2.4, 1.92)):
+        assert abs(draws.mean() - mean) < 4 * np.sqrt(var / len(u))
+        assert abs(draws.var() / var - 1) < 0.02
+
+
 def test_distributions_from_keys():
     """Means and variances within 5 standard errors at n = 200,000 (deterministic draws)."""
     ids = np.arange(200_000, dtype=np.int64)
