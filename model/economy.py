@@ -186,21 +186,26 @@ def settle_productivity(model) -> dict[str, int]:
         for _ in range(rounds):
             f.productivity[live] = a
             gap, revenue, inputs = _log_gap(model)
-            # d log MRPL / d log A with the others' output fixed: (rho^2 R - C) / (rho R - C)
+            # the log distance to the peak of MRPL in A, the others' output fixed (where rho^2 R = C)
             with np.errstate(divide="ignore", invalid="ignore"):
-                slope = (rho * rho * revenue - inputs) / (rho * revenue - inputs)
-            slope = np.where(np.isfinite(slope), slope, 1.0)
-            # past the peak of MRPL (it falls with A) and still below the wage: no optimum; hold at the peak
-            top = ~pinned & (gap < 0) & (slope < 0.05)
+                to_peak = np.log(rho * rho * revenue / inputs) / (1.0 - rho)
+            to_peak = np.where(np.isfinite(to_peak), to_peak, np.inf)
+            # held at its peak, but its MRPL there is above the wage: it has an optimum below after all
+            release = at_peak & (gap > 0)
+            pinned[release] = at_peak[release] = False
+            # at (or past) the peak and still below the wage: no optimum; held at the peak
+            top = ~pinned & (gap < 0) & (to_peak < 1e-3)
             if top.any():
-                a[top] *= np.exp(np.log(rho * rho * revenue[top] / inputs[top]) / (1.0 - rho))
+                a[top] *= np.exp(to_peak[top])
                 pinned[top] = at_peak[top] = True
             free = ~pinned & (np.abs(gap) >= SETTLE_TOLERANCE)
-            if not free.any() and not top.any():
+            if not free.any() and not top.any() and not release.any():
                 break
             # a step of -gap: exact for the cluster as a whole (MRPL is proportional to a common factor on
             # every A), an under-relaxed Newton step for a firm alone (its own slope is below 1)
             step = np.clip(-gap, -0.5, 0.5)
+            # upward at most half way to the peak, so that no firm steps past it
+            step = np.where(step > 0, np.minimum(step, 0.5 * np.maximum(to_peak, 0.0)), step)
             new = a.copy()
             new[free] = a[free] * np.exp(step[free])
             exporter = a > threshold
@@ -240,9 +245,11 @@ def settle_productivity(model) -> dict[str, int]:
             pinned[stuck] = at_threshold[stuck] = True
             pin_value[stuck] = a[stuck]
             iterate(a)
-    else:
-        stuck = held
-    return {"at_threshold": int(stuck.sum()), "at_peak": int(at_peak.sum())}
+    # the firms left off their optimum: at the export threshold or at their peak
+    gap, _revenue, _inputs = _log_gap(model)
+    off = np.abs(gap) >= SETTLE_TOLERANCE
+    near = np.abs(f.productivity[live] / threshold - 1.0) <= 2.0 * THRESHOLD_STEP
+    return {"at_threshold": int((off & near).sum()), "at_peak": int((off & at_peak & ~near).sum())}
 
 
 def cluster_constants(model) -> dict[str, np.ndarray]:
