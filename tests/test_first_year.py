@@ -5,13 +5,14 @@ months plus 5%.
 Why it could fail: the initial firms are not at the size the hiring rule keeps them at (on main before
 this test, exports were left out of the productivity solve, exporters started below their optimal size
 and employment rose by about half in a year: generic +47%, carpet_kashan +34%, gold_jewellery +28%,
-shoes_isfahan +33%, the province +19%); entry and exit are off balance at the start; or the dynamics drift
+shoes_isfahan +33%, the province +16%); entry and exit are off balance at the start; or the dynamics drift
 on their own faster than the market (a noise ratchet in the hiring rule, productivity spillovers). The
 three seeds are pooled: in a cluster of 120-400 firms the largest firm holds a fifth to a quarter of
 employment and the exit hazard does not depend on size, so one seed alone can lose a quarter of its
 employment in a year by one exit (towels_adrian seed 2: -35%).
 
-Deterministic: fixed seeds, 12 months, the province as a small copy (``scale`` 0.05, 2,500 firms).
+Deterministic: fixed seeds, 12 months, the province as a small copy (``scale`` 0.1, 5,000 firms; the full
+province, 50,000 firms, moves +6.0% in employment and firms, market growth 2.8%).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from model import ClusterModel, ModelParams, presets
 
 SEEDS = (0, 1, 2)
 TOLERANCE = 0.05  # beyond the market's growth, relative
-PROVINCE_SCALE = 0.05
+PROVINCE_SCALE = 0.1  # 5,000 firms; at 0.05 most clusters have under 40 firms and noise dominates
 # still beyond the bound after the calibration (pooled change of employment / firms, market growth 3%):
 # the growth rule's noise ratchet (hiring when MRPL exceeds the wage, shedding only 5% below it, under a
 # cobweb price with monthly noise) and entry above exit; see docs/ODD.md, "The first year"
@@ -35,7 +36,6 @@ DRIFTING = {
     "shoes_isfahan": "employment +12.2%",
     "textiles_dehaq": "employment +12.0%",
     "towels_adrian": "employment -3.8% (one seed's largest firm exits: -35%)",
-    "isfahan_province": "employment +10.0%, firms +7.8%",
 }
 
 
