@@ -12,6 +12,18 @@ def exit_hazard(p, age):
     return p.hazard_base + p.hazard_young * np.exp(-np.asarray(age, dtype=float) / p.hazard_age_scale)
 
 
+def spinoff_chance(model, live: np.ndarray) -> np.ndarray:
+    """Each live firm's chance of a spin-off this month: ``spinoff_rate * max(0, 1 +
+    entry_profit_sensitivity * m)``, m the mean margin of its (cluster, town): the town's recent
+    profitability, as the spin-offs of a town were drawn before they were drawn per parent."""
+    p = model.params
+    group = model.town_group(live)
+    n = np.bincount(group, minlength=model.n_town_groups)
+    total = np.bincount(group, weights=model.firms.margin[live], minlength=model.n_town_groups)
+    mean = np.divide(total, n, out=np.zeros(len(n)), where=n > 0)
+    return p.spinoff_rate * np.maximum(0.0, 1.0 + p.entry_profit_sensitivity * mean[group])
+
+
 def exit_and_entry(model) -> None:
     """Step 8: firms exit, then entrants are born near their parents."""
     exit_firms(model)
@@ -35,8 +47,8 @@ def exit_firms(model) -> np.ndarray:
 def enter_firms(model) -> np.ndarray:
     """Spin-offs, drawn per parent, and outsiders.
 
-    Each firm spawns a spin-off this month with probability ``spinoff_rate * max(0, 1 +
-    entry_profit_sensitivity * margin)`` (its own keyed draw). A spin-off is born next to its parent,
+    Each firm spawns a spin-off this month with probability :func:`spinoff_chance` (its own keyed
+    draw). A spin-off is born next to its parent,
     with the geometric mean of its parent's and the entrant productivity (times noise), its parent's
     traits (plus noise) and awareness, and a tie to the parent. Outsiders (Poisson per cluster) enter
     around the cluster's town, at the entrant productivity, with traits drawn from the cluster's
@@ -47,8 +59,7 @@ def enter_firms(model) -> np.ndarray:
     p = model.params
     f = model.firms
     live = f.live()
-    chance = p.spinoff_rate * np.maximum(0.0, 1.0 + p.entry_profit_sensitivity * f.margin[live])
-    parents = live[keyed.firm_uniform(model, "spinoff", live) < chance]
+    parents = live[keyed.firm_uniform(model, "spinoff", live) < spinoff_chance(model, live)]
     seed, month = model.seed, model.month
     n_exo = keyed.quantiles(keyed.uniforms(seed, keyed.code("outsiders"), month,
                                            np.arange(model.n_clusters, dtype=np.int64), 1)[0],

@@ -112,6 +112,146 @@ def solve_initial_productivity(p, specs, employees, capital):
     return out
 
 
+SETTLE_TOLERANCE = 1e-9  # |log(MRPL / wage)| at which an initial firm counts as at its optimum
+SETTLE_ROUNDS = 200  # at most this many rounds per stage of settle_productivity
+THRESHOLD_STEP = 1e-9  # how far on its side of the export threshold a firm pinned there sits (relative)
+
+
+def _log_gap(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Month 0's production and sales at the reference prices (the model's own kernels): per live
+    firm, log(MRPL / wage), revenue and input cost."""
+    produce(model, initial=True)
+    live, mrpl = model.month_log["mrpl"]
+    f = model.firms
+    revenue = f.revenue[live]
+    rho = 1.0 - 1.0 / model.params.variety_elasticity
+    inputs = rho * revenue - mrpl * f.employees[live] / model.params.alpha
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.log(np.maximum(mrpl, 1e-300) / model.params.wage)
+    return gap, revenue, inputs
+
+
+def settle_productivity(model) -> dict[str, int]:
+    """Set the initial productivities so that every initial firm is at its optimal size, as the
+    model's own production and sales kernels value it; returns counts for the record.
+
+    :func:`solve_initial_productivity` solves MRPL = wage for a closed domestic
+    market: it leaves out exports (an exporter sells a share abroad, in a market
+    shared among exporters only, at another price) and each firm's own
+    transport cost (its cell's infrastructure). Left there, exporters start
+    well below their optimal size and everyone else above it (generic cluster:
+    MRPL 20-33% above the wage for exporters, 13% below for the others), and the
+    hiring rule takes employment up by about half in the first year. Here that
+    solution is the starting point of a damped Newton iteration on each firm's
+    log productivity, with ``MRPL`` from :func:`produce` itself (month 0, the
+    reference prices, the markets calibrated to this supply), until
+    ``|log(MRPL / wage)| < SETTLE_TOLERANCE`` for every firm; the cluster's
+    scale is renormalised every round so that its median productivity is 1.
+
+    The export threshold (relative productivity) makes MRPL jump: a firm may
+    have no productivity at which it is at its optimum (below the threshold it
+    needs more, above it less). Such a firm is put at the threshold, on the
+    side where its MRPL is nearer the wage (it then hires or sheds toward the
+    size it would choose there). A firm too large to be at its optimum at any
+    productivity (its MRPL peaks below the wage) is put at that peak. The
+    counts of both kinds are returned (``at_threshold``, ``at_peak``).
+    """
+    p = model.params
+    f = model.firms
+    live = f.live()
+    cl = f.cluster[live]
+    n = len(live)
+    threshold = np.array([c.export_threshold for c in p.clusters])[cl]
+    rho = 1.0 - 1.0 / p.variety_elasticity
+    order = np.argsort(cl, kind="stable")
+    bounds = np.searchsorted(cl[order], np.arange(model.n_clusters + 1))
+    pinned = np.zeros(n, dtype=bool)  # held where they are (at the threshold or at the peak)
+    at_peak = np.zeros(n, dtype=bool)
+    at_threshold = np.zeros(n, dtype=bool)
+    pin_value = np.zeros(n)  # the relative productivity of a firm held at the threshold
+
+    def renormalise(a):
+        for c in range(model.n_clusters):
+            members = order[bounds[c]:bounds[c + 1]]
+            if len(members):
+                med = float(np.median(a[members]))
+                model.scale[c] *= med
+                a[members] /= med
+        return a
+
+    def iterate(a, rounds=SETTLE_ROUNDS):
+        """Newton rounds, no firm crossing the threshold; returns the firms held at it and their gap."""
+        held = np.zeros(n, dtype=bool)
+        gap = np.zeros(n)
+        for _ in range(rounds):
+            f.productivity[live] = a
+            gap, revenue, inputs = _log_gap(model)
+            # the log distance to the peak of MRPL in A, the others' output fixed (where rho^2 R = C)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                to_peak = np.log(rho * rho * revenue / inputs) / (1.0 - rho)
+            to_peak = np.where(np.isfinite(to_peak), to_peak, np.inf)
+            # held at its peak, but its MRPL there is above the wage: it has an optimum below after all
+            release = at_peak & (gap > 0)
+            pinned[release] = at_peak[release] = False
+            # at (or past) the peak and still below the wage: no optimum; held at the peak
+            top = ~pinned & (gap < 0) & (to_peak < 1e-3)
+            if top.any():
+                a[top] *= np.exp(to_peak[top])
+                pinned[top] = at_peak[top] = True
+            free = ~pinned & (np.abs(gap) >= SETTLE_TOLERANCE)
+            if not free.any() and not top.any() and not release.any():
+                break
+            # a step of -gap: exact for the cluster as a whole (MRPL is proportional to a common factor on
+            # every A), an under-relaxed Newton step for a firm alone (its own slope is below 1)
+            step = np.clip(-gap, -0.5, 0.5)
+            # upward at most half way to the peak, so that no firm steps past it
+            step = np.where(step > 0, np.minimum(step, 0.5 * np.maximum(to_peak, 0.0)), step)
+            new = a.copy()
+            new[free] = a[free] * np.exp(step[free])
+            exporter = a > threshold
+            new = renormalise(new)
+            new[at_threshold] = pin_value[at_threshold]  # (renormalised with the others: put back)
+            # stay on this side of the export threshold
+            up = free & ~exporter & (new > threshold)
+            down = free & exporter & (new <= threshold)
+            new[up] = threshold[up] * (1.0 - THRESHOLD_STEP)
+            new[down] = threshold[down] * (1.0 + THRESHOLD_STEP)
+            held = (up & (a == new)) | (down & (a == new))
+            if not (free & ~held).any():
+                a = new
+                break
+            a = new
+        f.productivity[live] = a
+        gap, _revenue, _inputs = _log_gap(model)
+        return held & (np.abs(gap) >= SETTLE_TOLERANCE), gap
+
+    a = renormalise(f.productivity[live].copy())
+    held, gap = iterate(a)
+    a = f.productivity[live].copy()
+    # the firms held at the threshold: is their optimum on the other side?
+    if held.any():
+        first_gap = gap[held]
+        a[held] = np.where(a[held] > threshold[held], threshold[held] * (1.0 - THRESHOLD_STEP),
+                           threshold[held] * (1.0 + THRESHOLD_STEP))
+        held_again, gap = iterate(a)
+        a = f.productivity[live].copy()
+        stuck = held & held_again
+        if stuck.any():
+            # no optimum on either side: the side whose MRPL is nearer the wage
+            back = np.abs(first_gap[stuck[held]]) < np.abs(gap[stuck])
+            idx = np.flatnonzero(stuck)[back]
+            a[idx] = np.where(a[idx] > threshold[idx], threshold[idx] * (1.0 - THRESHOLD_STEP),
+                              threshold[idx] * (1.0 + THRESHOLD_STEP))
+            pinned[stuck] = at_threshold[stuck] = True
+            pin_value[stuck] = a[stuck]
+            iterate(a)
+    # the firms left off their optimum: at the export threshold or at their peak
+    gap, _revenue, _inputs = _log_gap(model)
+    off = np.abs(gap) >= SETTLE_TOLERANCE
+    near = np.abs(f.productivity[live] / threshold - 1.0) <= 2.0 * THRESHOLD_STEP
+    return {"at_threshold": int((off & near).sum()), "at_peak": int((off & at_peak & ~near).sum())}
+
+
 def cluster_constants(model) -> dict[str, np.ndarray]:
     """Per-cluster constants of production as arrays indexed by cluster id (once the firms are built)."""
     cs = model.params.clusters

@@ -80,6 +80,7 @@ class ClusterModel(mesa.Model):
         self.triangle_count = observation.TriangleCount()
 
         market.init_market(self)
+        self._settle_firms()
         economy.produce(self, initial=True)
         market.calibrate_demand(self)
 
@@ -168,14 +169,23 @@ class ClusterModel(mesa.Model):
         # relative productivity near the level at which a firm of its size is at its optimum
         solved = economy.initial_productivity(p, p.clusters, [d[1] for d in drawn], [d[2] for d in drawn])
         f = self.firms
-        for c, ((slots, employees, _capital, noise), (productivity, scale)) in enumerate(zip(drawn, solved)):
-            productivity = productivity * noise
+        for c, ((slots, _employees, _capital, _noise), (productivity, scale)) in enumerate(zip(drawn, solved)):
             f.productivity[slots] = productivity
             self.scale[c] = scale
-            # outsiders enter at the productivity of a typical one-worker firm
-            single = employees == 1
-            self.entrant_productivity[c] = float(np.median(productivity[single])) if single.any() else 1.0
+        self._initial_noise = [(d[0], d[3]) for d in drawn]
         self._initial_ties()
+
+    def _settle_firms(self) -> None:
+        """Each initial firm at its optimal size as the model's own kernels value it
+        (economy.settle_productivity), then off it by the drawn noise (``initial_productivity_spread``)."""
+        self.settled = economy.settle_productivity(self)
+        f = self.firms
+        for c, (slots, noise) in enumerate(self._initial_noise):
+            f.productivity[slots] *= noise
+            # outsiders enter at the productivity of a typical one-worker firm
+            single = f.employees[slots] == 1
+            self.entrant_productivity[c] = float(np.median(f.productivity[slots][single])) if single.any() else 1.0
+        del self._initial_noise
 
     def _create_initial_firms(self, c: int, spec: ClusterSpec):
         """Cluster c's initial firms, but for their productivity; returns (slots, employees, capital, noise).

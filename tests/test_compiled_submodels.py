@@ -199,8 +199,7 @@ def ref_enter_firms(model) -> np.ndarray:
     p = model.params
     f = model.firms
     live = f.live()
-    chance = p.spinoff_rate * np.maximum(0.0, 1.0 + p.entry_profit_sensitivity * f.margin[live])
-    parents = live[keyed.firm_uniform(model, "spinoff", live) < chance]
+    parents = live[keyed.firm_uniform(model, "spinoff", live) < demography.spinoff_chance(model, live)]
     clusters = np.arange(model.n_clusters, dtype=np.int64)
     u_exo = keyed.uniforms(model.seed, keyed.code("outsiders"), model.month, clusters, 1)[0]
     n_exo = keyed.quantiles(u_exo, 1, np.full(len(u_exo), p.exogenous_entry), u_exo).astype(np.int64)
