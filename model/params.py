@@ -348,7 +348,7 @@ class ModelParams:
     hazard_base: float = p(0.004, 0, 1, "monthly exit hazard of a mature firm [1/month]")
     hazard_young: float = p(0.012, 0, 1, "extra monthly exit hazard at age 0 [1/month]")
     hazard_age_scale: float = p(24.0, 0, 1e4, "age scale of the young-firm hazard [months]", lo_open=True)
-    spinoff_rate: float = p(0.0075, 0, 1, "monthly spin-offs per firm in a town [1/month]")
+    spinoff_rate: float = p(0.0055, 0, 1, "monthly spin-offs per firm in a town [1/month]")
     entry_profit_sensitivity: float = p(4.0, 0, 100, "change of the spin-off rate per unit of mean margin [-]")
     exogenous_entry: float = p(0.05, 0, 1000, "monthly entrants per cluster from outside [firms/month]")
     entrant_noise: float = p(0.08, 0, 1, "std. dev. of entrants' log productivity around the parent's [-]")

@@ -66,7 +66,14 @@ def results(runs):
     return checks(runs)
 
 
-@pytest.mark.parametrize("pattern", sorted(PATTERNS))
+# patterns that fail after honest work on the mechanisms: the validation says so (DESIGN.md section 9, revised
+# 2026-12-07), and docs/ODD.md gives the figures; strict, so that a pattern that comes back is noticed
+FAILING = {8: "fails since issue 21's settled start: cooperating firms survive a shock no better than others "
+              "(demand drop -0.1 points, input spike -0.1; docs/ODD.md pattern 8); issue 22"}
+
+
+@pytest.mark.parametrize("pattern", [pytest.param(k, marks=pytest.mark.xfail(reason=FAILING[k], strict=True))
+                                     if k in FAILING else k for k in sorted(PATTERNS)])
 def test_pattern_holds_over_20_seeds(results, pattern):
     mine = [c for c in results if c.pattern == pattern]
     assert mine, f"no check of pattern {pattern}"
