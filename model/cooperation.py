@@ -23,13 +23,20 @@ def contribution_probability(trust, benefit, cost, tau, subsidy, propensity, sha
     return logistic(sharpness * gain + reciprocity * (propensity - 0.5))
 
 
-BUCKETS = 32  # buckets (and sub-buckets of each) of a cell's firms, by identity, for draw_new_partners
+BUCKETS = 16  # buckets (and sub-buckets of each) of a cell's firms, by identity, for draw_new_partners
+
+
+def _runs(ascending: np.ndarray):
+    """The distinct values of an ascending array, where each begins and how many there are (as
+    ``np.unique(..., return_index=True, return_counts=True)``, without its sort)."""
+    begin = np.flatnonzero(np.concatenate([[True], ascending[1:] != ascending[:-1]]))
+    return ascending[begin], begin, np.diff(np.append(begin, len(ascending)))
 
 
 def cells(model) -> kernels.Cells:
     """The live firms grouped by (cluster, town, cell), within a cell into ``BUCKETS`` buckets by their
     identities and within a bucket into ``BUCKETS`` sub-buckets, for the partner search's races (a
-    seeker's race then costs about the number of cells plus 64 plus a 1,024th of a cell's firms)."""
+    seeker's race then costs about the number of cells plus 32 plus a 256th of a cell's firms)."""
     f = model.firms
     r = model.region
     live = f.live()
@@ -37,10 +44,10 @@ def cells(model) -> kernels.Cells:
     uid = f.uid[live]
     cell_key = model.town_group(live) * n_cells + f.x[live] * r.height + f.y[live]
     key2 = (cell_key * BUCKETS + uid % BUCKETS) * BUCKETS + (uid // BUCKETS) % BUCKETS
-    order = np.argsort(key2, kind="stable")
-    key2, start, size = np.unique(key2[order], return_index=True, return_counts=True)
-    key1, first1, count1 = np.unique(key2 // BUCKETS, return_index=True, return_counts=True)
-    key, first, count = np.unique(key1 // BUCKETS, return_index=True, return_counts=True)
+    order = np.argsort(key2)  # (the order within a sub-bucket does not matter: its race is by identity)
+    key2, start, size = _runs(key2[order])
+    key1, first1, count1 = _runs(key2 // BUCKETS)
+    key, first, count = _runs(key1 // BUCKETS)
     n1 = np.add.reduceat(size, first1)
     cell = key % n_cells
     return kernels.Cells(key=key, group=key // n_cells, x=cell // r.height, y=cell % r.height,
@@ -57,23 +64,27 @@ def draw_new_partners(model, seekers: np.ndarray, purpose: str = "search") -> np
     probability ``(1 - mean acceptance in the pool) ** search_rounds``. Drawn by keyed races (DESIGN.md
     section 7): first among the pool's cells, each weighted by its firms times their acceptance, then
     among the winning cell's buckets and sub-buckets (by identity, weighted by their firms), then
-    uniformly among the sub-bucket's firms; so a firm that enters or leaves elsewhere changes no seeker's partner unless it
-    tips the race of its cell or bucket.
+    uniformly among the sub-bucket's firms; so a firm that enters or leaves elsewhere changes no
+    seeker's partner unless it tips the race of its cell or bucket.
     """
     p = model.params
     f = model.firms
     if len(seekers) == 0:
         return np.full(0, -1, dtype=np.int64)
     grouped = cells(model)
-    n_towns = len(model.region.town_names) + 1
+    r = model.region
+    n_towns = len(r.town_names) + 1
     own = model.town_group(seekers)
     cluster = own // n_towns
-    pools = np.stack([np.searchsorted(grouped.group, own), np.searchsorted(grouped.group, own, side="right"),
-                      np.searchsorted(grouped.group, cluster * n_towns),
-                      np.searchsorted(grouped.group, (cluster + 1) * n_towns)], axis=1)
+    first_town, end_town = np.searchsorted(grouped.group, own), np.searchsorted(grouped.group, own, side="right")
+    firms_before = np.concatenate([[0], np.cumsum(grouped.n)])
+    pools = np.stack([first_town, end_town, np.searchsorted(grouped.group, cluster * n_towns),
+                      np.searchsorted(grouped.group, (cluster + 1) * n_towns),
+                      firms_before[end_town] - firms_before[first_town]], axis=1)
+    own_cell = np.searchsorted(grouped.key, own * (r.width * r.height) + f.x[seekers] * r.height + f.y[seekers])
     search = kernels.Search(seed=model.seed, purpose=keyed.code(purpose), month=model.month,
                             own_town_preference=p.own_town_preference, rounds=p.search_rounds, buckets=BUCKETS)
-    return kernels.propose_partners(seekers, own, pools, grouped, f.arrays(), model.accept_by_distance, search)
+    return kernels.propose_partners(seekers, own_cell, pools, grouped, f.arrays(), model.accept_by_distance, search)
 
 
 def acceptance_by_distance(region, interaction_range: float) -> np.ndarray:

@@ -35,7 +35,7 @@ from numba.core import types
 from numba.experimental import structref
 
 from . import kernel_cache
-from .keyed import absorb, binomial_from_uniform, draw, laplace_from_uniform, poisson_from_uniform, stream
+from .keyed import absorb, binomial_from_uniform, draw, entry, laplace_from_uniform, poisson_from_uniform, stream
 from .schema import FIRM_FIELDS
 from .tiekey import KEY_BASE
 
@@ -523,7 +523,7 @@ def pick_known_partners(seekers, seed, purpose, month, uid, adjacency, ties):
         best = 2.0
         at = -1
         for e in range(offsets[s], offsets[s + 1]):
-            u = draw(absorb(h, uid[nbr[e]]), 0)
+            u = entry(h, uid[nbr[e]])
             if u < best:
                 best, at = u, e
         other, t = nbr[at], tie[at]
@@ -571,74 +571,89 @@ class Search(NamedTuple):
 @_jit
 def _race(h, keys, weights, first, end):
     """The winner of an exponential race among ``first..end-1`` (score ``-ln(u) / weight``, ``u`` keyed
-    on ``h`` and ``keys[g]``; weight 0 never wins): its index, -1 if every weight is 0."""
+    on ``h`` and ``keys[g]``; weight 0 never wins): its index, -1 if every weight is 0. A candidate
+    whose ``(1 - u) / weight`` (at most its score) is already above the best is passed without the log."""
     best = np.inf
     won = -1
     for g in range(first, end):
-        if weights[g - first] > 0.0:
-            score = -np.log(draw(absorb(h, keys[g]), 0)) / weights[g - first]
+        w = weights[g - first]
+        if w > 0.0:
+            u = entry(h, keys[g])
+            if (1.0 - u) >= best * w:
+                continue
+            score = -np.log(u) / w
             if score < best:
                 best, won = score, g
     return won
 
 
 @_jit
-def propose_partners(seekers, seeker_group, pools, cells, firms, accept, search):
+def propose_partners(seekers, own_cell, pools, cells, firms, accept, search):
     """A new partner for each seeker by keyed races (see cooperation.draw_new_partners): -1 for none.
 
-    ``pools[k]`` = (first, end) of seeker k's own town's cells and of its cluster's; ``accept[d]`` the
-    chance of accepting a candidate at grid distance d."""
+    ``own_cell[k]``: seeker k's cell (an index of ``cells``); ``pools[k]`` = (first, end) of its own
+    town's cells, (first, end) of its cluster's, and the firms of its own town; ``accept[d]`` the chance
+    of accepting a candidate at grid distance d. Seekers of one cell and pool share the cells'
+    weights: they are computed once for them (the seekers are taken in that order; each one's draws
+    are its own)."""
     uid, x, y = firms.uid, firms.x, firms.y
     base = stream(search.seed, search.purpose, search.month)
-    partner = np.full(len(seekers), -1, dtype=np.int64)
-    weight = np.empty(max(len(cells.key), search.buckets))
-    for k in range(len(seekers)):
+    n_seekers = len(seekers)
+    partner = np.full(n_seekers, -1, dtype=np.int64)
+    first_of = np.empty(n_seekers, dtype=np.int64)
+    end_of = np.empty(n_seekers, dtype=np.int64)
+    for k in range(n_seekers):
+        use_town = draw(absorb(base, uid[seekers[k]]), 0) < search.own_town_preference and pools[k, 4] > 1
+        first_of[k], end_of[k] = (pools[k, 0], pools[k, 1]) if use_town else (pools[k, 2], pools[k, 3])
+    span = len(cells.key) + 1
+    order = np.argsort((first_of * span + end_of) * span + own_cell, kind="mergesort")
+    weight = np.empty(len(cells.key))
+    scratch = np.empty(search.buckets)
+    nb = search.buckets
+    last_first, last_end, last_cell = -1, -1, -1
+    total = 0.0
+    n_pool = 0
+    for k in order:
         s = seekers[k]
         h = absorb(base, uid[s])
-        own_n = 0
-        for g in range(pools[k, 0], pools[k, 1]):
-            own_n += cells.n[g]
-        use_town = draw(h, 0) < search.own_town_preference and own_n > 1
-        first, end = (pools[k, 0], pools[k, 1]) if use_town else (pools[k, 2], pools[k, 3])
-        # the cells, weighted by their firms other than the seeker times the acceptance at their distance
-        total = 0.0
-        n_pool = 0
-        mine = -1
-        for g in range(first, end):
-            n = cells.n[g]
-            if cells.group[g] == seeker_group[k] and cells.x[g] == x[s] and cells.y[g] == y[s]:
-                n -= 1
-                mine = g
-            d = max(abs(x[s] - cells.x[g]), abs(y[s] - cells.y[g]))
-            weight[g - first] = n * accept[d]
-            total += weight[g - first]
-            n_pool += n
+        first, end = first_of[k], end_of[k]
+        mine = own_cell[k]
+        if first != last_first or mine != last_cell or end != last_end:
+            # the cells, weighted by their firms other than the seeker times the acceptance at their distance
+            total = 0.0
+            n_pool = 0
+            for g in range(first, end):
+                n = cells.n[g] - (1 if g == mine else 0)
+                d = max(abs(x[s] - cells.x[g]), abs(y[s] - cells.y[g]))
+                weight[g - first] = n * accept[d]
+                total += weight[g - first]
+                n_pool += n
+            last_first, last_cell, last_end = first, mine, end
         if n_pool == 0 or total <= 0.0:
             continue
         # as rejection sampling in the pool would: no partner with probability (1 - mean acceptance)^rounds
         if draw(h, 1) < (1.0 - total / n_pool) ** search.rounds:
             continue
-        cell = _race(absorb(h, -1), cells.key, weight, first, end)
+        cell = _race(absorb(h, -1), cells.key, weight[:end - first], first, end)
         # within the cell, all alike: a bucket by its firms (less the seeker), a sub-bucket so, a firm of it
-        nb = search.buckets
         b0, b1 = cells.first[cell], cells.first[cell] + cells.count[cell]
         for b in range(b0, b1):
-            weight[b - b0] = np.float64(cells.n1[b])
+            scratch[b - b0] = np.float64(cells.n1[b])
             if cell == mine and cells.key1[b] % nb == uid[s] % nb:
-                weight[b - b0] -= 1.0
-        bucket = _race(absorb(h, -2), cells.key1, weight, b0, b1)
+                scratch[b - b0] -= 1.0
+        bucket = _race(absorb(h, -2), cells.key1, scratch, b0, b1)
         c0, c1 = cells.first1[bucket], cells.first1[bucket] + cells.count1[bucket]
         for c in range(c0, c1):
-            weight[c - c0] = np.float64(cells.size[c])
+            scratch[c - c0] = np.float64(cells.size[c])
             if cell == mine and cells.key1[bucket] % nb == uid[s] % nb and cells.key2[c] % nb == (uid[s] // nb) % nb:
-                weight[c - c0] -= 1.0
-        bucket = _race(absorb(h, -4), cells.key2, weight, c0, c1)
+                scratch[c - c0] -= 1.0
+        bucket = _race(absorb(h, -4), cells.key2, scratch, c0, c1)
         h_firm = absorb(h, -3)
         best = 2.0
         for e in range(cells.start[bucket], cells.start[bucket] + cells.size[bucket]):
             c = cells.members[e]
             if c != s:
-                u = draw(absorb(h_firm, uid[c]), 0)
+                u = entry(h_firm, uid[c])
                 if u < best:
                     best, partner[k] = u, c
     return partner

@@ -109,6 +109,14 @@ def draw(h, index):
 
 
 @_jit
+def entry(h, key):
+    """The uniform of candidate ``key`` (an integer of any sign) in a race keyed by ``h``: one mix, for
+    races over many candidates (``mix(h ^ key * GOLDEN)``, strictly inside (0, 1))."""
+    z = mix(h ^ (np.uint64(key) * GOLDEN))
+    return (np.float64(z >> _S11) + 0.5) * _UNIT
+
+
+@_jit
 def identity(h):
     """A key as an identity: its low 63 bits, a non-negative int64."""
     return np.int64(h & _TOP)

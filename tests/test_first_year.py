@@ -30,13 +30,13 @@ PROVINCE_SCALE = 0.1  # 5,000 firms; at 0.05 most clusters have under 40 firms a
 # the growth rule's noise ratchet (hiring when MRPL exceeds the wage, shedding only 5% below it, under a
 # cobweb price with monthly noise) and entry above exit; see docs/ODD.md, "The first year"
 DRIFTING = {  # measured 2026-12-07, keyed draws, spinoff_rate 0.0055 (docs/ODD.md, "The first year")
-    "carpet_kashan": "employment +14.0%",
-    "generic": "employment +11.7%",
-    "isfahan_province": "employment +9.8%",
-    "rosewater_kashan": "employment +8.8%",
-    "shoes_isfahan": "employment +10.6%",
+    "carpet_kashan": "employment +12.7%",
+    "generic": "employment +12.9%",
+    "isfahan_province": "employment +10.0%",
+    "rosewater_kashan": "employment +10.0%",
+    "shoes_isfahan": "employment +12.5%",
     "stone_isfahan": "employment +10.0%",
-    "tarpaulin_gauze_kordabad": "employment -2.5%",
+    "tarpaulin_gauze_kordabad": "employment -2.9%",
 }
 
 

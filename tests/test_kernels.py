@@ -305,9 +305,9 @@ def test_propose_partners_by_distance_decay():
                           y=np.zeros(3, np.int64), n=one, first=np.arange(3), count=one, key1=key1, n1=one,
                           first1=np.arange(3), count1=one, key2=key2, start=np.arange(3), size=one,
                           members=np.array([0, 2, 1]))
-    pools = np.array([[0, 3, 0, 3], [0, 3, 0, 3]])
+    pools = np.array([[0, 3, 0, 3, 3], [0, 3, 0, 3, 3]])  # town cells, cluster cells, the town's firms
     accept = np.exp(-np.arange(10) / 2.0)
-    got = np.array([kernels.propose_partners(np.array([0, 1]), np.zeros(2, np.int64), pools, cells, firms, accept,
+    got = np.array([kernels.propose_partners(np.array([0, 1]), np.array([0, 2]), pools, cells, firms, accept,
                                              kernels.Search(seed=5, purpose=7, month=t, own_town_preference=1.0,
                                                             rounds=2, buckets=32)) for t in range(4000)])
     n = len(got)
