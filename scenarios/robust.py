@@ -1,6 +1,6 @@
 """``khusheh-robust``: which programme is robust? Every programme of a set over sampled uncertain worlds.
 
-    khusheh-robust carpet_kashan --worlds 64 --seeds 4 --out robust/carpet_kashan
+    khusheh-robust carpet_kashan --worlds 64 --seeds 8 --out robust/carpet_kashan
     khusheh-report robust/carpet_kashan --out briefs/robust_carpet_kashan
 
 An EMA workbench experiment (the ``ema`` extra) on :func:`scenarios.ema.ema_model`: ``--worlds`` uncertain
@@ -76,7 +76,7 @@ def _check(cluster, programmes, baseline, worlds, seeds, months, n_firms, n_jobs
         raise ParameterError(f"n_firms = {n_firms!r}: must be a whole number, at least 1")
 
 
-def run(cluster: str, out: str | Path, *, worlds: int = 64, seeds: int = 4, programmes=None, months: int = 120,
+def run(cluster: str, out: str | Path, *, worlds: int = 64, seeds: int = 8, programmes=None, months: int = 120,
         n_firms: int | None = None, baseline: str = "none", rng: int = 0, n_jobs: int = 2,
         overrides: dict | None = None) -> dict:
     """Run the robustness experiment and write it into ``out``; returns its description (``_robustness.json``).
@@ -84,7 +84,9 @@ def run(cluster: str, out: str | Path, *, worlds: int = 64, seeds: int = 4, prog
     Seeds are ``0 .. seeds-1`` in every world (common random numbers across programmes and worlds); ``rng``
     seeds the Latin hypercube.
     """
-    import ema_workbench as ema
+    with warnings.catch_warnings():  # EMA warns at import of an optional package (ipyparallel) it does not need
+        warnings.simplefilter("ignore", UserWarning)
+        import ema_workbench as ema
 
     programmes = tuple(default_programmes(baseline) if programmes is None else programmes)
     _check(cluster, programmes, baseline, worlds, seeds, months, n_firms, n_jobs)
@@ -154,7 +156,7 @@ def main(argv=None) -> int:
     parser.add_argument("cluster", help="a cluster preset (single cluster), e.g. carpet_kashan")
     parser.add_argument("--out", required=True, help="folder for robustness.parquet and _robustness.json")
     parser.add_argument("--worlds", type=int, default=64, help="uncertain worlds, Latin hypercube (default 64)")
-    parser.add_argument("--seeds", type=int, default=4, help="seeds per world, 0..N-1 (default 4; docs/USAGE.md "
+    parser.add_argument("--seeds", type=int, default=8, help="seeds per world, 0..N-1 (default 8; docs/USAGE.md "
                         "says why)")
     parser.add_argument("--programmes", default="", help="comma-separated policy presets (default: every "
                         "single-cluster preset but none and zero_budget)")
@@ -165,7 +167,9 @@ def main(argv=None) -> int:
     parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2; 1: sequential)")
     args = parser.parse_args(argv)
     try:
-        import ema_workbench  # noqa: F401
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            import ema_workbench  # noqa: F401
     except ImportError:
         print("khusheh-robust: needs EMA workbench: uv sync --extra ema", file=sys.stderr)
         return 2
