@@ -123,7 +123,7 @@ def discover(x: pd.DataFrame, fails: np.ndarray) -> dict:
             words = f"{lo:.3g} \u2264 {name} \u2264 {hi:.3g}"
         limits.append({"parameter": name, "low": lo, "high": hi, "words": words})
     coverage, density = float(stats["coverage"]), float(stats["density"])
-    text = (" and ".join(lim["words"] for lim in limits)
+    text = (f"in {n_fail} of {len(fails)} worlds, mostly where " + " and ".join(lim["words"] for lim in limits)
             + f" ({density:.0%} of these worlds fail; they hold {coverage:.0%} of the failures)")
     return {"text": text, "coverage": coverage, "density": density, "limits": limits}
 
