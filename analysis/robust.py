@@ -45,6 +45,7 @@ SETTLED_SE = 2.0  # a world's sign is settled when |mean effect| >= this many st
 DENSITY = 0.8  # a PRIM box is reported if at least this share of its worlds fail (else the densest box)
 MAX_DIMS = 3  # ... restricting at most this many parameters, so that it can be read
 MIN_FAILS = 3  # fewer failing worlds than this: too few to describe where it fails
+QP = 0.05  # a PRIM box's restriction is reported if its quasi-p value (EMA workbench) is at most this
 
 
 def effect(outcome: str) -> str:
@@ -103,17 +104,19 @@ def discover(x: pd.DataFrame, fails: np.ndarray) -> dict:
         warnings.filterwarnings("ignore", message="The inplace keyword")
         box = prim.Prim(x, fails).find_box()
     traj = box.peeling_trajectory
-    small = traj[traj.res_dim.between(1, MAX_DIMS)]
-    if small.empty:
-        return {"text": f"in {n_fail} of {len(fails)} worlds, with no pattern PRIM finds", "coverage": math.nan,
-                "density": math.nan, "limits": []}
-    dense = small[small.density >= DENSITY]
-    i = int(dense.coverage.idxmax() if len(dense) else small.density.idxmax())
+    # the largest box at least DENSITY dense; else, among boxes holding half the failures or more, the densest
+    dense = traj[traj.density >= DENSITY]
+    broad = traj[traj.coverage >= 0.5]
+    i = int(dense.coverage.idxmax() if len(dense) else (broad if len(broad) else traj).density.idxmax())
     stats, lims = box.inspect(i, style="data")[0]
+    coverage, density = float(stats["coverage"]), float(stats["density"])
     start = box.box_lims[0]  # the first box: the sampled worlds' own range of each parameter
     limits = []
     for name in lims.index:
         lo, hi = float(lims.iloc[lims.index.get_loc(name), 0]), float(lims.iloc[lims.index.get_loc(name), 1])
+        qp = np.nanmin(lims.iloc[lims.index.get_loc(name), 2:].to_numpy(dtype=float))
+        if not qp <= QP:  # a restriction that may be chance (EMA's quasi-p value): not reported
+            continue
         r_lo, r_hi = float(start[name].iloc[0]), float(start[name].iloc[1])
         if np.isclose(lo, r_lo):
             words = f"{name} \u2264 {hi:.3g}"
@@ -121,11 +124,27 @@ def discover(x: pd.DataFrame, fails: np.ndarray) -> dict:
             words = f"{name} \u2265 {lo:.3g}"
         else:
             words = f"{lo:.3g} \u2264 {name} \u2264 {hi:.3g}"
-        limits.append({"parameter": name, "low": lo, "high": hi, "words": words})
-    coverage, density = float(stats["coverage"]), float(stats["density"])
+        limits.append({"parameter": name, "low": lo, "high": hi, "words": words, "qp": float(qp)})
+    limits = sorted(limits, key=lambda lim: lim["qp"])[:MAX_DIMS]
+    if not limits:
+        return {"text": f"in {n_fail} of {len(fails)} worlds, in no region PRIM can single out (no restriction "
+                        f"with a quasi-p value \u2264 {QP})", "coverage": math.nan, "density": math.nan, "limits": []}
     text = (f"in {n_fail} of {len(fails)} worlds, mostly where " + " and ".join(lim["words"] for lim in limits)
-            + f" ({density:.0%} of these worlds fail; they hold {coverage:.0%} of the failures)")
+            + f" ({density:.0%} of such worlds fail; they hold {coverage:.0%} of the failures)")
     return {"text": text, "coverage": coverage, "density": density, "limits": limits}
+
+
+def scores(x: pd.DataFrame, fails: np.ndarray, top: int = 3) -> str:
+    """The parameters that best separate failing worlds from the others: EMA workbench's extra-trees
+    feature scores (fixed random state), the ``top`` highest, as text."""
+    fails = np.asarray(fails, dtype=bool)
+    if fails.all() or not fails.any():
+        return ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        from ema_workbench.analysis import feature_scoring
+    table, _ = feature_scoring.get_ex_feature_scores(x, fails.astype(int), random_state=0)
+    return ", ".join(f"{name} ({float(v):.2f})" for name, v in table.iloc[:top, 0].items())
 
 
 def analyse(table: pd.DataFrame, meta: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -151,6 +170,8 @@ def analyse(table: pd.DataFrame, meta: dict) -> tuple[pd.DataFrame, pd.DataFrame
             found = discover(x.loc[w.index], (mean <= 0).to_numpy())
             row[f"{aspect}_fails_when"] = found["text"]
             row[f"{aspect}_fail_parameters"] = ", ".join(lim["parameter"] for lim in found["limits"])
+            row[f"{aspect}_fail_scores"] = (scores(x.loc[w.index], (mean <= 0).to_numpy())
+                                            if (mean <= 0).sum() >= MIN_FAILS else "")
         rows.append(row)
     return pd.DataFrame(rows), worlds
 
@@ -241,6 +262,7 @@ def render(summary: pd.DataFrame, meta: dict, figure: str) -> str:
                 "needed": ("n/a" if not np.isfinite(getattr(r, f"{aspect}_seeds_needed"))
                            else f"{int(getattr(r, f'{aspect}_seeds_needed'))}"),
                 "fails": getattr(r, f"{aspect}_fails_when"),
+                "scores": getattr(r, f"{aspect}_fail_scores") or "",
             }
         rows.append({"name": fig.plain(r.programme), **cells})
     units = {a: fig.OUTCOMES[o].unit for a, o in ASPECTS.items()}
@@ -249,7 +271,7 @@ def render(summary: pd.DataFrame, meta: dict, figure: str) -> str:
         cluster=meta["cluster"].replace("_", " ").title(), worlds=meta["worlds"], seeds=len(meta["seeds"]),
         n_prog=len(summary), months=meta["months"], n_firms=meta.get("n_firms"), baseline=fig.plain(meta["baseline"]),
         rows=rows, units=units, labels=labels, verdicts=verdicts(summary), figure=figure,
-        ranges=meta["uncertainties"], settled_se=SETTLED_SE, density=DENSITY, max_dims=MAX_DIMS,
+        ranges=meta["uncertainties"], settled_se=SETTLED_SE, density=DENSITY, max_dims=MAX_DIMS, qp=QP,
         seconds=meta.get("provenance", {}).get("wall_seconds"), n_jobs=meta.get("n_jobs"),
         runs=meta.get("model_runs"), today=date.today().isoformat())
 
@@ -294,10 +316,15 @@ mixes real effects with noise: run more seeds (khusheh-robust --seeds).</p>
 <h2 class="page">Where each programme fails</h2>
 <p>The worlds where a programme's effect is zero or negative, described by PRIM scenario discovery (EMA
 workbench): the box of uncertain parameter values, restricting at most {{ max_dims }} parameters, in which failures
-concentrate (the largest box where at least {{ "%.0f"|format(density * 100) }}% of worlds fail, else the densest).
-Coverage: the share of all failures inside the box; density: the share of the box's worlds that fail.</p>
+concentrate (the largest box where at least {{ "%.0f"|format(density * 100) }}% of worlds fail, else the densest
+holding half the failures or more).
+Only restrictions that are unlikely to be chance are named (EMA's quasi-p value at most {{ qp }}). Below each, in
+grey, the parameters that best separate failing worlds from the others by EMA workbench's extra-trees feature
+scores (a ranking, whatever the shape of the region; the scores sum to 1 over the {{ ranges|length }} parameters, so
+a parameter that does not matter scores about {{ "%.2f"|format(1 / ranges|length) }}).</p>
 <table><tr><th>Programme</th><th>Cooperation fails ...</th><th>Growth fails ...</th></tr>
-{% for r in rows %}<tr><td>{{ r.name }}</td><td>{{ r.cooperation.fails }}</td><td>{{ r.growth.fails }}</td></tr>{% endfor %}
+{% for r in rows %}<tr><td>{{ r.name }}</td>{% for a in ("cooperation", "growth") %}<td>{{ r[a].fails }}{% if r[a].scores %}<br>
+<span class="small">feature scores: {{ r[a].scores }}</span>{% endif %}</td>{% endfor %}</tr>{% endfor %}
 </table>
 <img src="{{ figure }}" alt="Effects and regret across worlds">
 <p class="small">Top: each programme's effect in each world (dashed: no effect). Bottom: its regret. Boxes: quartiles

@@ -8,7 +8,7 @@ import pytest
 ema = pytest.importorskip("ema_workbench")
 
 from analysis import brief  # noqa: E402
-from analysis.robust import analyse, discover, regret, seeds_needed, settled, world_effects  # noqa: E402
+from analysis.robust import analyse, discover, regret, scores, seeds_needed, settled, world_effects  # noqa: E402
 from model import ClusterModel  # noqa: E402
 from scenarios import robust  # noqa: E402
 from scenarios.ema import uncertain_ranges  # noqa: E402
@@ -105,6 +105,10 @@ def test_prim_finds_the_parameter_that_makes_a_programme_fail():
     assert found["limits"][0]["high"] == pytest.approx(0.17, abs=0.02)
     assert found["density"] >= 0.8 and found["coverage"] >= 0.8
     assert "learning_rate \u2264" in found["text"]
+    assert scores(x, fails).startswith("learning_rate")  # feature scoring ranks it first too
+    # failures drawn at random, independent of x: no region is named
+    noise = np.random.default_rng(4).random(60) < 0.4
+    assert discover(x, noise)["limits"] == [] and "no region" in discover(x, noise)["text"]
     assert discover(x, np.zeros(60, bool))["text"].startswith("never")
     assert discover(x, np.ones(60, bool))["text"] == "in every world"
 
