@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment
 
-from scenarios.results import atomic_write, is_run_name, read_snapshot, snapshot_path
+from scenarios.results import ROBUSTNESS, atomic_write, is_robustness, is_run_name, read_snapshot, snapshot_path
 
 from . import figures as fig
 from .collect import BASELINE, Collection, ResultsError, collect
 from .pdf import write_pdf
+from .robust import build as build_robust
 from .sensitivity import build as build_sensitivity
 from .sensitivity import caveats
 from .stats import bands, effects
@@ -450,7 +451,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="khusheh-report", description="Sweep results -> figures, tables and a "
                                      "policy brief (HTML and PDF).")
     parser.add_argument("sweeps", nargs="+", help="sweep folders written by khusheh-run -m, single-run folders, or "
-                        "folders holding runs at any depth (e.g. outputs/, with its DATE/TIME/ runs)")
+                        "folders holding runs at any depth (e.g. outputs/, with its DATE/TIME/ runs); a folder "
+                        "written by khusheh-robust gives the page 'Which programme is robust?' (robust.html/.pdf)")
     parser.add_argument("--sensitivity", action="store_true",
                         help="write the sensitivity analysis (SALib) of experiment=sensitivity's runs")
     parser.add_argument("--sensitivity-results", metavar="DIR",
@@ -469,6 +471,28 @@ def main(argv=None) -> int:
     parser.add_argument("--target-ci", action="append", default=[], metavar="OUTCOME=HALF_WIDTH",
                         help="report how many seeds a 95%% CI of this half-width needs, e.g. employment=20")
     args = parser.parse_args(argv)
+    robust = [s for s in args.sweeps if is_robustness(s) or (Path(s) / ROBUSTNESS).is_file()]
+    if robust:  # khusheh-robust's results: the page "Which programme is robust?"
+        if len(robust) > 1:
+            print(f"khusheh-report: {len(robust)} robustness runs given ({', '.join(robust)}): give one at a time",
+                  file=sys.stderr)
+            return 2
+        try:
+            paths = build_robust(Path(robust[0]), Path(args.out))
+        except ResultsError as err:
+            print(f"khusheh-report: {err}", file=sys.stderr)
+            return 2
+        except ImportError:
+            print("khusheh-report: the robustness page needs EMA workbench (PRIM): uv sync --extra ema",
+                  file=sys.stderr)
+            return 2
+        except OSError as err:
+            print(f"khusheh-report: cannot write the robustness page: {err}", file=sys.stderr)
+            return 2
+        print(f"which programme is robust: {paths['html']} and {paths['pdf']}")
+        args.sweeps = [s for s in args.sweeps if s not in robust]
+        if not args.sweeps:
+            return 0
     if args.sensitivity or args.validation:
         try:
             paths = (build_sensitivity if args.sensitivity else build_validation)(args.sweeps, Path(args.out))

@@ -115,6 +115,8 @@ COLUMNS = {
     "start_month": ("CDA start", "months since the start"),
     "duration_months": ("CDA duration", "months"),
     "months": ("Horizon", "months"),
+    "world": ("Uncertain world", "row of the Latin hypercube sample over conf/sensitivity.yaml's ranges"),
+    "baseline": ("Baseline policy", "name"),
 }
 SNAPSHOT_COLUMNS = {
     "firms": {
@@ -148,7 +150,8 @@ def column_info(name: str, table: str = "series") -> tuple[str, str] | None:
     about = outcomes()
     if name in about:
         return about[name].label, about[name].unit
-    for suffix, when in (("_cda_end", "at the CDA's end"), ("_horizon", "at the horizon")):
+    for suffix, when in (("_effect_horizon", "effect at the horizon"), ("_effect_cda_end", "effect at the CDA's end"),
+                         ("_cda_end", "at the CDA's end"), ("_horizon", "at the horizon")):
         base = name.removesuffix(suffix)
         if base != name and base in about:
             return f"{about[base].label} {when}", about[base].unit
@@ -303,6 +306,41 @@ _WRITE_ERROR = "khusheh-run: cannot write results to "
 def is_write_error(line: object) -> bool:
     """Is ``line`` (a job's return value, say) one of :func:`write_error`'s?"""
     return isinstance(line, str) and line.startswith(_WRITE_ERROR)
+
+
+# ---------------------------------------------------------------------------------------------- robustness
+# A robustness run (khusheh-robust) is no run folder: it holds one table, ``robustness.parquet`` (a row per
+# uncertain world, programme and seed: the identity columns, ``world``, the world's uncertain values under the
+# model's flat names, and each ``<outcome>_effect_horizon``, programme minus baseline on the same seed and
+# world), and ``_robustness.json`` (what was run, its provenance and wall time), written last: the folder is
+# complete when that file is there and names the table.
+ROBUSTNESS, ROBUSTNESS_META = "robustness.parquet", "_robustness.json"
+ROBUSTNESS_IDENTITY = ("cluster_preset", "policy", "shock", "seed", "world", "baseline", "months")
+
+
+def write_robustness(folder: Path, table: pd.DataFrame, meta: dict) -> None:
+    """Write a robustness run's table and then its description, each atomically."""
+    folder = Path(folder)
+    identity = [c for c in table.columns if c in ROBUSTNESS_IDENTITY or c in meta.get("identity", ())]
+    write_parquet(folder / ROBUSTNESS, table, field_metadata(table, "robustness", identity))
+    write_text(folder / ROBUSTNESS_META, json.dumps({**meta, "files": [ROBUSTNESS]}, indent=1) + "\n")
+
+
+def is_robustness(folder: Path) -> bool:
+    """Does ``folder`` hold a complete robustness run?"""
+    return (Path(folder) / ROBUSTNESS_META).is_file() and (Path(folder) / ROBUSTNESS).is_file()
+
+
+def read_robustness(folder: Path) -> tuple[pd.DataFrame, dict]:
+    """A robustness run's table and description (``ValueError`` naming the problem if unreadable)."""
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / ROBUSTNESS_META).read_text(encoding="utf-8"))
+        table = pd.read_parquet(folder / ROBUSTNESS)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{folder}: not a readable robustness run ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}); write one with khusheh-robust") from None
+    return table, meta
 
 
 # ---------------------------------------------------------------------------------------------- checking
