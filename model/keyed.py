@@ -46,9 +46,9 @@ _TOP = np.uint64(0x7FFFFFFFFFFFFFFF)
 _UNIT = 1.0 / 9007199254740992.0  # 2**-53
 _TWO_PI = 2.0 * math.pi
 
-# purposes: each a fixed code (new purposes take new codes; a code is never reused)
+# purposes: each a fixed code (new purposes take new codes; a code is never reused; 1 was "identity",
+# whose hashes are made apart from the purposes: initial_uids, spinoff_uids, outsider_uids)
 PURPOSES = {
-    "identity": 1,       # identities of initial firms and outsiders
     "population": 2,     # the initial firms' attributes
     "initial_ties": 3,   # the initial network
     "market": 4,         # demand noise, per cluster
@@ -71,7 +71,6 @@ PURPOSES = {
     "attend": 21,        # who attends an event
     "meet": 22,          # whom an attendee meets
     "association": 23,   # joining, leaving, attending the association
-    "cda_choice": 24,    # choices in games the CDA sets up
 }
 
 

@@ -49,6 +49,14 @@ def test_compiled_generator_equals_the_reference(seed, purpose, month, ident, in
     assert 0.0 < got < 1.0
 
 
+def test_race_entries_equal_the_reference():
+    """keyed.entry, the one-mix uniform of a race's candidates (model.kernels' partner races)."""
+    h = _absorb(_absorb(G, 5), 7)
+    for key in (0, 1, -3, 2**62 + 5):
+        z = _mix(h ^ ((key & MASK) * G & MASK))
+        assert keyed.entry(np.uint64(h), np.int64(key)) == ((z >> 11) + 0.5) / 2.0**53
+
+
 def test_pair_draws_equal_the_reference_and_depend_on_the_order():
     a, b = np.array([3, 10**12], dtype=np.int64), np.array([10**12, 3], dtype=np.int64)
     got = keyed.pair_uniforms(42, 9, 17, a, b, 1)
