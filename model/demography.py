@@ -61,10 +61,8 @@ def enter_firms(model) -> np.ndarray:
     live = f.live()
     parents = live[keyed.firm_uniform(model, "spinoff", live) < spinoff_chance(model, live)]
     seed, month = model.seed, model.month
-    n_exo = keyed.quantiles(keyed.uniforms(seed, keyed.code("outsiders"), month,
-                                           np.arange(model.n_clusters, dtype=np.int64), 1)[0],
-                            1, np.full(model.n_clusters, p.exogenous_entry), np.zeros(model.n_clusters))
-    n_exo = n_exo.astype(np.int64)
+    n_exo = keyed.poissons(seed, keyed.code("outsiders"), month, np.arange(model.n_clusters, dtype=np.int64), 0,
+                           np.full(model.n_clusters, p.exogenous_entry))
     exo_cluster = np.repeat(np.arange(model.n_clusters), n_exo)
     n_par = len(parents)
     n_new = n_par + len(exo_cluster)
