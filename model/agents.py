@@ -129,11 +129,17 @@ class ClusterDevelopmentAgent(Agent):
         self.credibility = model.params.cda_credibility  # rises during the diagnostic
         self.knowledge = 0.0  # of the network, 0..1: sharpens targeting
         self.town_xy = town_xy
-        self.association_active = False
+        self.association = None  # the cluster's association (cda.Association) while it exists
         self.facility_active = False
+        self.facility_reserve = 0.0  # the facility's fees not yet spent [wage-months]
         self.consortium_active = False
         self.groups: list[dict] = []  # brokered groups: {"kind", "id"}
         self.accrual: dict[str, float] = {}  # instrument -> fractional actions carried over
+
+    @property
+    def association_active(self) -> bool:
+        """Does the cluster's association exist?"""
+        return self.association is not None
 
     def charge(self, amount: float) -> bool:
         """Pay ``amount`` from the budget if it is there; never lets the budget go below 0."""

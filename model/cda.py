@@ -7,11 +7,14 @@ phases it acts in, the parameter that switches it on, how it is paid and the
 function that acts; docs/ODD.md shows it). Instruments act in their phases, in
 the table's order, and only while the budget pays for them.
 
-After the CDA leaves, brokered groups and the consortium hold while their
-members' mean trust stays above ``group_trust_threshold``; the association
-survives while member fees cover its running cost and members' mean trust
-stays above ``association_trust_threshold``, and it keeps hosting events; the
-facility runs while the association does (:func:`_maintain`). A CDA with zero
+No instrument writes trust (DESIGN.md 5.3, 5.9): meetings make ties, pass on
+reputations and (hosted events) start facilitated first games, and trust moves
+with what happens in games. Every collective lives on its own economics
+(:func:`_maintain`): brokered groups and the consortium hold while their members
+keep contributing in a monthly collective game; the association lives on its
+members' fees (and the CDA's grants while the CDA is there), spends only what it
+has, and dissolves when it cannot pay its running cost or loses its quorum; the
+facility runs while fees and grants pay its running cost. A CDA with zero
 budget, or with no instrument switched on, does nothing at all (and draws no
 random numbers).
 
@@ -192,19 +195,44 @@ def _accrue(cda, name: str, per_year: float) -> int:
 
 
 # ---------------------------------------------------------------- instruments
-def meet(model, members: np.ndarray, boost: float, n_new_ties: int, rng: "Draws") -> None:
-    """A meeting: members form new ties with each other, and trust among them rises by ``boost``.
+class Purse:
+    """What pays for something: ``budget_left`` and ``charge(amount) -> bool`` (a CDA, an association)."""
 
-    Each member forms ``n_new_ties`` ties to other members drawn at random (new ties
-    start at the priors; a pair drawn twice is one tie); then trust on every tie among members closes a
-    share ``boost`` of its gap to 1, both ways.
+    budget_left: float
+
+    def charge(self, amount: float) -> bool:  # pragma: no cover - an interface
+        raise NotImplementedError
+
+
+def hosted_shares(host, share: float, cost: np.ndarray):
+    """The host's share of each side's cost in facilitated games, for the pairs (in order) whose worst case
+    (both sides contribute) its money still covers; 0 for the others."""
+    s = np.zeros(len(cost))
+    if share > 0 and len(cost):
+        worst = np.cumsum(2.0 * share * cost)
+        s[worst <= host.budget_left + 1e-12] = share
+    return s, s.copy()
+
+
+def meet(model, members: np.ndarray, n_new_ties: int, rng: "Draws", host=None) -> None:
+    """A meeting (5.9): members form new ties, hear each other's reputation, and, where a ``host`` pays
+    for it, the pairs who have just met play a facilitated first joint action.
+
+    Each member forms ``n_new_ties`` ties to other members drawn at random (a pair drawn twice is one
+    tie; a new tie starts at its ends' priors). Then on every tie among the members each end's trust
+    moves ``gossip_weight`` toward the other's reputation, where it has one (5.3 ii). No trust is written
+    otherwise: with ``gossip_weight = 0`` and no game, a meeting leaves every trust value as it was. The
+    first joint actions are ordinary games (5.2) whose contributions the host pays a share
+    ``event_game_subsidy`` of, while its money lasts; trust then moves with what happens in them.
     """
+    from . import cooperation
+
     f = model.firms
     ties = model.ties
     m = len(members)
-    boost = min(max(boost, 0.0), 1.0)
     if m < 2:
         return
+    a = b = np.zeros(0, dtype=np.int64)
     if n_new_ties > 0:
         # each of its ties to one of the other members, by its keyed draw (members ordered by identity)
         order = np.argsort(model.firms.uid[members], kind="stable")
@@ -217,12 +245,20 @@ def meet(model, members: np.ndarray, boost: float, n_new_ties: int, rng: "Draws"
             src.append(members)
             dst.append(by_uid[pick + (pick >= rank)])
         src, dst = np.concatenate(src), np.concatenate(dst)
-        ties.add(src, dst, f.prior_trust[src], f.prior_trust[dst], model.month)
+        lo, hi = np.minimum(src, dst), np.maximum(src, dst)
+        _, first = np.unique(ties.keys(lo, hi), return_index=True)
+        lo, hi = lo[np.sort(first)], hi[np.sort(first)]
+        fresh = ties.find(lo, hi) < 0
+        a, b = lo[fresh], hi[fresh]
+        ties.add(a, b, f.prior_trust[a], f.prior_trust[b], model.month)
     inside = np.zeros(f.capacity, dtype=bool)
     inside[members] = True
-    kernels.boost_trust_within(inside, boost, model.month, ties.i, ties.j, ties.trust_ij, ties.trust_ji, ties.last)
-    # meeting the cluster's firms also raises trust in strangers of the cluster (generalised trust)
-    f.prior_trust[members] += model.params.generalised_trust_share * boost * (1.0 - f.prior_trust[members])
+    arrays = ties.arrays()
+    kernels.hear_reputation(inside, f.record, model.params.gossip_weight, model.month, arrays.i, arrays.j,
+                            arrays.trust_ij, arrays.trust_ji, arrays.last)
+    if host is not None and model.params.policy.event_games and len(a):
+        kind = model.action_cdf.searchsorted(keyed.pair_uniform(model, "event_kind", a, b), side="right")
+        cooperation.play_game(model, a, b, kind, purpose="event_game", host=host)
 
 
 def _events(model, cda, rng) -> None:
@@ -235,7 +271,7 @@ def _events(model, cda, rng) -> None:
         invited = target(model, cda, _cluster_firms(model, cda), pol.event_size, rng)
         attend_p = p.attend_base + (1.0 - p.attend_base) * f.trust_cda[invited]
         came = invited[rng.firms("attend", invited) < attend_p]
-        meet(model, came, pol.event_trust_boost * pol.effectiveness * cda.credibility, pol.event_ties, rng)
+        meet(model, came, pol.event_ties, rng, host=cda)
         f.trust_cda[came] += p.cda_trust_gain * (1.0 - f.trust_cda[came])
         cda.events_held += 1
 
@@ -256,6 +292,9 @@ def _linkage(model, cda, rng) -> None:
 
 
 def _broker_groups(model, cda, rng, *, kind: str) -> None:
+    """A brokered group: the CDA brings ``group_size`` targeted firms together (a meeting, no first game:
+    the group's own monthly game is its first); the group then holds only while its members keep
+    contributing (:func:`_hold_groups`)."""
     pol = model.params.policy
     f = model.firms
     field = "purchasing_group" if kind == "purchasing" else "marketing_group"
@@ -268,14 +307,14 @@ def _broker_groups(model, cda, rng, *, kind: str) -> None:
         gid = model.next_group_id
         model.next_group_id += 1
         getattr(f, field)[members] = gid
-        meet(model, members, pol.event_trust_boost * pol.effectiveness * cda.credibility, len(members), rng)
+        meet(model, members, len(members), rng)
         cda.groups.append({"kind": kind, "id": gid})
 
 
 def _consortium(model, cda, rng) -> None:
     """Formed at the start of the strategic phase (its first month paid then) from the most productive firms
-    that do not export on their own; the CDA pays its monthly cost from then on while it is there and can
-    (when the money runs out the consortium holds only by its members' trust)."""
+    that do not export on their own; the CDA pays its monthly running cost from then on while it is there
+    and can; then its members share it, or it ends (:func:`_hold_consortium`)."""
     pol = model.params.policy
     f = model.firms
     if not (cda.phase == "strategic" and cda.months_in_phase == 0):
@@ -290,24 +329,28 @@ def _consortium(model, cda, rng) -> None:
     f.consortium[members] = cda.cluster
     cda.consortium_active = True
     cda.consortium_funded = True
-    meet(model, members, pol.event_trust_boost * pol.effectiveness * cda.credibility, len(members), rng)
+    meet(model, members, len(members), rng)
 
 
 def _set_up_facility(model, cda, rng) -> None:
-    """Set up once, at the start of the strategic phase."""
+    """Set up once, at the start of the strategic phase; it runs while fees and grants pay its running
+    cost (:func:`_run_facility`)."""
     if cda.months_in_phase == 0 and cda.charge(model.params.policy.facility_cost):
         cda.facility_active = True
+        cda.facility_reserve = 0.0
 
 
 def _form_association(model, cda, rng) -> None:
-    """Formed once, at the start of the strategic phase, by the firms that trust the CDA enough."""
+    """Formed once, at the start of the strategic phase, by the firms that trust the CDA enough; it then
+    lives on its members' fees (and the CDA's grants while the CDA is there), :func:`_run_association`."""
     p = model.params
     f = model.firms
     if cda.months_in_phase > 0 or not cda.charge(p.policy.association_cost):
         return
     firms = _cluster_firms(model, cda)
     f.member[firms[f.trust_cda[firms] >= p.join_trust]] = True
-    cda.association_active = True
+    f.member_benefit[firms] = 0.0
+    cda.association = Association(formed=model.month)
 
 
 # ---------------------------------------------------------------- the instruments
@@ -373,77 +416,238 @@ def _labels(f, slots: np.ndarray, values) -> np.ndarray:
     return label
 
 
+@dataclass
+class Association:
+    """The cluster's association (5.9): its budget (members' fees, and the CDA's grants while the CDA is
+    there), the months in a row it could not pay its running cost, and when it was formed (its yearly
+    membership review falls on that month of the year)."""
+
+    formed: int
+    budget_left: float = 0.0
+    unpaid_months: int = 0
+    spent: float = 0.0
+
+    def charge(self, amount: float) -> bool:
+        """Pay ``amount`` from the association's budget if it is there."""
+        if amount <= self.budget_left + 1e-12:
+            self.budget_left = max(0.0, self.budget_left - amount)
+            self.spent += amount
+            return True
+        return False
+
+
 def _maintain(model, cda, rng, phase: str) -> None:
-    """Groups, consortium, facility and association: hold, pay, or dissolve."""
-    p = model.params
+    """Groups, consortium, association and facility, each month: they hold, pay or end on their own
+    economics (5.9). Nothing here writes trust: groups and the consortium play a collective game, whose
+    outcome moves trust as games do; the association's events are meetings."""
     f = model.firms
     mine = _cluster_firms(model, cda)  # slots of the cluster's firms, ascending
-    cda_present = phase not in ("ended",)
-    # brokered groups dissolve when their members' mean trust falls (the CDA keeps them together)
-    if not cda_present and cda.groups:
-        for field in ("purchasing_group", "marketing_group"):
-            group = getattr(f, field)
-            grouped = mine[group[mine] >= 0]
-            if len(grouped):
-                trust = _mean_trust_within(model, _labels(f, grouped, group[grouped]), model.next_group_id,
-                                           cda.cluster)
-                group[grouped[trust[group[grouped]] < p.group_trust_threshold]] = -1
-    # marketing groups and the consortium give export access while they hold
+    cda_present = phase != "ended"
+    for field in ("purchasing_group", "marketing_group"):
+        _hold_groups(model, cda, mine, field)
+    # marketing groups give their members export access while they hold
     marketing = mine[f.marketing_group[mine] >= 0]
     f.export_until[marketing] = np.maximum(f.export_until[marketing], model.month)
     if cda.consortium_active:
-        members = mine[f.consortium[mine] == cda.cluster]
-        if not (cda_present and cda.consortium_funded):
-            trust = _mean_trust_within(model, _labels(f, members, 0), 1, cda.cluster)[0]
-            if trust < p.group_trust_threshold or len(members) < 2:
-                f.consortium[members] = -1
-                cda.consortium_active = False
-                members = members[:0]
-        f.export_until[members] = np.maximum(f.export_until[members], model.month)
-    _maintain_association(model, cda, rng, phase, mine)
-    # the facility runs while the CDA or the association runs it
-    if cda.facility_active and not (cda_present or cda.association_active):
-        cda.facility_active = False
-    if cda.facility_active:
-        tx, ty = cda.town_xy
-        d = np.maximum(np.abs(f.x[mine] - tx), np.abs(f.y[mine] - ty))
-        f.facility_user[mine] = d <= p.policy.facility_range
-    else:
-        f.facility_user[mine] = False
+        _hold_consortium(model, cda, mine, cda_present)
+    if cda.association is not None:
+        _run_association(model, cda, rng, mine, cda_present)
+    _run_facility(model, cda, mine, cda_present)
 
 
-def _maintain_association(model, cda, rng, phase: str, mine: np.ndarray) -> None:
-    """``mine``: slots of the cluster's firms, ascending."""
+def _fellow_trust(model, cluster: int, members: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Each member's mean trust in the other members of its label (its prior where it has no tie)."""
+    f = model.firms
+    ties = model.ties
+    total, count = kernels.trust_in_fellows(label, _cluster_ties(model, cluster), ties.i, ties.j, ties.trust_ij,
+                                            ties.trust_ji, f.capacity)
+    size = np.bincount(label[members], minlength=int(label.max()) + 1)[label[members]]
+    others = np.maximum(size - 1, 1)
+    return (total[members] + f.prior_trust[members] * (others - count[members])) / others
+
+
+def collective_game(model, cluster: int, members: np.ndarray, label: np.ndarray, value: float,
+                    temptation: float, cost: np.ndarray | float) -> np.ndarray:
+    """One month of a collective action (a group's or the consortium's): each member contributes or
+    withholds, as in the pair game (5.2), valuing the action at ``value`` a month with its mean trust in
+    the other members as the chance they contribute, ``temptation`` the share a withholder still gets,
+    and ``cost`` its contribution. Returns the choices; trust on the ties among members moves toward each
+    other's choice (5.3 i), and each member's reputation toward its own.
+    """
     p = model.params
     f = model.firms
-    if not cda.association_active:
+    trust = _fellow_trust(model, cluster, members, label)
+    gain = trust * value * (1.0 - temptation) - np.asarray(cost, dtype=float)
+    from .cooperation import logistic
+
+    prob = logistic(p.choice_sharpness * gain + p.reciprocity * (f.propensity[members] - 0.5))
+    coop = keyed.firm_uniform(model, "collective", members) < prob
+    chose = np.zeros(f.capacity, dtype=bool)
+    chose[members] = coop
+    ties = model.ties
+    from .cooperation import betrayal_factor
+
+    kernels.learn_within(label, chose, p.learning_rate, betrayal_factor(p), model.month,
+                         _cluster_ties(model, cluster), ties.i, ties.j, ties.trust_ij, ties.trust_ji, ties.last)
+    rec = f.record[members]
+    choice = coop.astype(float)
+    f.record[members] = np.where(rec < 0, choice, rec + p.record_weight * (choice - rec))
+    log = model.month_log.setdefault("collective", np.zeros((2, model.n_clusters)))
+    log[0, cluster] += len(members)
+    log[1, cluster] += coop.sum()
+    return coop
+
+
+def _hold_groups(model, cda, mine: np.ndarray, field: str) -> None:
+    """Each brokered group plays its monthly collective game: contributors pay ``group_contribution``;
+    the group's joint action goes on (for all members, free-riders too) while at least two contribute,
+    and it dissolves otherwise."""
+    p = model.params
+    f = model.firms
+    group = getattr(f, field)
+    grouped = mine[group[mine] >= 0]
+    if len(grouped) == 0:
         return
-    # members who cannot pay leave; firms that trust the programme join
+    kind = 0 if field == "purchasing_group" else 1
+    label = _labels(f, grouped, group[grouped])
+    # a group's joint action is worth a month's share of the pair game's b (the same action, held)
+    value = p.benefit[kind] / p.effect_months
+    coop = collective_game(model, cda.cluster, grouped, label, value, p.temptation[kind],
+                           p.policy.group_contribution)
+    f.cash[grouped[coop]] -= p.policy.group_contribution
+    contributors = np.bincount(group[grouped], weights=coop.astype(float), minlength=model.next_group_id)
+    ended = grouped[contributors[group[grouped]] < 2]
+    group[ended] = -1
+    log = model.month_log.setdefault("group_actions", np.zeros(model.n_clusters))
+    log[cda.cluster] += len(np.unique(group[grouped[contributors[group[grouped]] >= 2]]))
+
+
+def _hold_consortium(model, cda, mine: np.ndarray, cda_present: bool) -> None:
+    """Members get export access while the consortium holds. While the CDA pays its running cost, it
+    holds; after, its members play a collective game over their shares of the cost: it holds while at
+    least half of them (and two) contribute, the contributors paying the cost between them."""
+    p = model.params
+    f = model.firms
+    members = mine[f.consortium[mine] == cda.cluster]
+    if not (cda_present and cda.consortium_funded):
+        holds = len(members) >= 2
+        if holds:
+            cost = p.policy.consortium_cost
+            coop = collective_game(model, cda.cluster, members, _labels(f, members, 0), p.benefit[1] / p.effect_months,
+                                   p.temptation[1], cost / len(members))
+            n = int(coop.sum())
+            holds = n >= max(2, (len(members) + 1) // 2)
+            if holds:
+                f.cash[members[coop]] -= cost / n
+        if not holds:
+            f.consortium[members] = -1
+            cda.consortium_active = False
+            return
+    f.export_until[members] = np.maximum(f.export_until[members], model.month)
+
+
+def _run_association(model, cda, rng, mine: np.ndarray, cda_present: bool) -> None:
+    """The association's month (5.9): fees in, the CDA's grant while it is there, its running cost, its
+    events while it can pay them; the yearly membership review; dissolution when it has failed to pay
+    its running cost for ``association_grace_months`` months in a row, or (after the CDA's exit) when
+    it has fewer than ``association_quorum`` members. On dissolving, what is left of its budget goes
+    back to its members in equal shares."""
+    p = model.params
+    f = model.firms
+    assoc = cda.association
+    # a member who cannot pay its fee leaves
     members = mine[f.member[mine]]
-    leave = members[(f.cash[members] < 0) & (rng.firms("association", members) < p.association_leave_rate)]
-    f.member[leave] = False
-    others = mine[~f.member[mine]]
-    join = others[(f.trust_cda[others] >= p.join_trust) & (rng.firms("association", others) < p.association_join_rate)]
-    f.member[join] = True
+    broke = members[f.cash[members] < p.association_fee]
+    f.member[broke] = False
+    if (model.month - assoc.formed) % 12 == 0 and model.month > assoc.formed:
+        _review_membership(model, cda, mine, cda_present)
     members = mine[f.member[mine]]
     f.cash[members] -= p.association_fee
-    income = p.association_fee * len(members)
-    deficit = p.association_running_cost - income
-    # while the CDA is there and can pay, it covers the deficit; otherwise the association
-    # must live on its fees and its members' trust
-    if phase != "ended" and (deficit <= 0 or cda.charge(deficit)):
-        pass
+    assoc.budget_left += p.association_fee * len(members)
+    shortfall = p.association_running_cost - assoc.budget_left
+    if cda_present and shortfall > 0 and cda.charge(shortfall):
+        assoc.budget_left += shortfall
+    if assoc.charge(p.association_running_cost):
+        assoc.unpaid_months = 0
     else:
-        trust = _mean_trust_within(model, _labels(f, members, 0), 1, cda.cluster)[0]
-        if deficit > 0 or trust < p.association_trust_threshold:
-            f.member[mine] = False
-            cda.association_active = False
-            return
-    # from the hand-over on, the association hosts events among its members (paid by fees)
-    if phase in ("exit", "ended"):
+        assoc.unpaid_months += 1
+    if assoc.unpaid_months >= p.association_grace_months or (not cda_present and len(members) < p.association_quorum):
+        if len(members):
+            f.cash[members] += assoc.budget_left / len(members)
+        f.member[mine] = False
+        cda.association = None
+        return
+    # its events, among members, while it can pay for them and its next month's running cost
+    if assoc.unpaid_months == 0:
         for _ in range(_accrue(cda, "association_events", p.association_events_per_year)):
+            if assoc.budget_left < p.association_event_cost + p.association_running_cost:
+                break
+            assoc.charge(p.association_event_cost)
             came = members[rng.firms("association", members) < 0.5]
-            meet(model, came, 0.5 * p.policy.event_trust_boost, 1, rng)
+            meet(model, came, 1, rng)
+            f.member_benefit[came] += p.event_value
+
+
+def _review_membership(model, cda, mine: np.ndarray, cda_present: bool) -> None:
+    """Once a year each member weighs what membership gave it over the year (events attended, the facility
+    at the member's price) against the fees it paid, and each other firm weighs what the members got on
+    average; both choose as in the game (5.2), by a logistic in the difference per month. While the CDA is
+    there, firms that trust it enough join as it recruits."""
+    p = model.params
+    f = model.firms
+    from .cooperation import logistic
+
+    members = mine[f.member[mine]]
+    others = mine[~f.member[mine]]
+    fee = 12.0 * p.association_fee
+    u = keyed.firm_uniform(model, "association", mine, 1)
+    draw = np.empty(f.capacity)
+    draw[mine] = u
+    gain = f.member_benefit[members] - fee
+    stay = draw[members] < logistic(p.choice_sharpness * gain + p.reciprocity * (f.propensity[members] - 0.5))
+    expected = float(f.member_benefit[members].mean()) if len(members) else 0.0
+    gain = np.full(len(others), expected - fee)
+    join = draw[others] < logistic(p.choice_sharpness * gain + p.reciprocity * (f.propensity[others] - 0.5))
+    if cda_present:
+        join |= f.trust_cda[others] >= p.join_trust
+    f.member[members[~stay]] = False
+    f.member[others[join]] = True
+    f.member_benefit[mine] = 0.0
+
+
+def _run_facility(model, cda, mine: np.ndarray, cda_present: bool) -> None:
+    """The common facility's month (5.9): firms within ``facility_range`` of the cluster's town use it
+    where the level effect on their output is worth more than the fee (members pay the member's fee),
+    the most valuable first, up to its capacity; its fees pay its running cost, and any shortfall is
+    met from its reserve, then by the CDA while it is there, then by the association; when none covers
+    it, it closes."""
+    p = model.params
+    pol = p.policy
+    f = model.firms
+    f.facility_user[mine] = False
+    if not cda.facility_active:
+        return
+    tx, ty = cda.town_xy
+    near = mine[np.maximum(np.abs(f.x[mine] - tx), np.abs(f.y[mine] - ty)) <= pol.facility_range]
+    fee = np.where(f.member[near], pol.facility_member_fee, pol.facility_fee)
+    value = pol.facility_level * f.revenue[near]
+    want = value > fee
+    near, fee, value = near[want], fee[want], value[want]
+    order = np.lexsort((f.uid[near], -value))[: pol.facility_capacity]
+    users, fee = near[order], fee[order]
+    balance = cda.facility_reserve + float(fee.sum()) - pol.facility_running_cost
+    if balance < 0 and cda_present and cda.charge(-balance):
+        balance = 0.0
+    if balance < 0 and cda.association is not None and cda.association.charge(-balance):
+        balance = 0.0
+    if balance < 0:  # no one covers its running cost: it closes, serving no one
+        cda.facility_active = False
+        cda.facility_reserve = 0.0
+        return
+    cda.facility_reserve = balance
+    f.cash[users] -= fee
+    f.member_benefit[users[f.member[users]]] += pol.facility_fee - pol.facility_member_fee
+    f.facility_user[users] = True
 
 
 # ---------------------------------------------------------------- subsidy

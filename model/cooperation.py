@@ -129,12 +129,14 @@ def partnering(model) -> None:
 
 
 def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.ndarray | None = None,
-              purpose: str = "choice") -> dict:
+              purpose: str = "choice", host=None) -> dict:
     """Pairs (a[k], b[k]) play one joint action of type kind[k]; returns the choices.
 
     ``tie``: the pairs' tie indices where the caller knows them, -1 where not
     (those pairs are looked up). ``purpose``: the keyed draws of the choices (each caller its own,
-    so that a pair playing in two of them in a month draws anew).
+    so that a pair playing in two of them in a month draws anew). ``host``: the purse (a CDA or an
+    association, see cda.Purse) that pays ``event_game_subsidy`` of the contributions in a facilitated
+    first joint action (5.9), for the pairs its money covers; otherwise the CDA's subsidy applies.
 
     Contributors pay ``c (1 - s)``; both contributing yields ``b`` each; a
     withholder facing a contributor captures ``tau b``. Trust moves toward the
@@ -168,7 +170,10 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     ben = np.asarray(p.benefit)[kind]
     cost = np.asarray(p.cost)[kind]
     tau = np.asarray(p.temptation)[kind]
-    s_a, s_b = cda.subsidy_shares(model, a, b, cost)
+    if host is None:
+        s_a, s_b = cda.subsidy_shares(model, a, b, cost)
+    else:
+        s_a, s_b = cda.hosted_shares(host, p.policy.event_game_subsidy, cost)
     prob_a = contribution_probability(trust_a, ben, cost, tau, s_a, f.propensity[a], p.choice_sharpness,
                                       p.reciprocity)
     prob_b = contribution_probability(trust_b, ben, cost, tau, s_b, f.propensity[b], p.choice_sharpness,
@@ -177,7 +182,10 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     # (each seeking the other) draws anew
     coop_a = keyed.pair_uniform(model, purpose, a, b, 0) < prob_a
     coop_b = keyed.pair_uniform(model, purpose, b, a, 1) < prob_b
-    cda.charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost)
+    if host is None:
+        cda.charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost)
+    else:
+        host.charge(float((np.where(coop_a, s_a, 0.0) + np.where(coop_b, s_b, 0.0)) @ cost))
     # the month's games by the firms' identities (for observation and tests/test_keyed.py)
     log.setdefault("played", []).append((f.uid[a], f.uid[b], kind, coop_a, coop_b))
     # a first encounter in which neither contributed leaves no relationship behind, unless the same
@@ -198,8 +206,8 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     games = kernels.Games(a=a, b=b, kind=kind, tie=idx, coop_a=coop_a, coop_b=coop_b, s_a=s_a, s_b=s_b,
                           trust_a=trust_a, trust_b=trust_b, benefit=ben, cost=cost, temptation=tau)
     rules = kernels.GameRules(learning_rate=p.learning_rate, attribution=p.subsidy_attribution,
-                              betrayal_factor=1.0 - min(1.0, p.learning_rate * p.betrayal_weight), month=t,
-                              until=t + p.effect_months)
+                              betrayal_factor=betrayal_factor(p), month=t, until=t + p.effect_months,
+                              record_weight=p.record_weight, generalised_learning=p.generalised_learning)
     kernels.settle_games(games, rules, f.arrays(), tie_arrays, new, payoff, tally, member_tally)
     sel = coop_a & coop_b & (kind == KNOWLEDGE)
     old = log.get("knowledge_pairs", (np.zeros(0, np.int64), np.zeros(0, np.int64)))
@@ -207,28 +215,20 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     return {"coop_a": coop_a, "coop_b": coop_b}
 
 
-def gossip_rate(model) -> np.ndarray:
-    """Per cluster, the cooperation rate of members' choices this month (NaN: none), or an empty array
-    when there is no gossip this month."""
-    p = model.params
-    f = model.firms
-    if p.gossip_weight == 0 or len(model.ties) == 0 or not f.member.any():
-        return np.zeros(0)
-    choices, coop = model.month_log.get("member_games", np.zeros((2, model.n_clusters)))
-    if choices.sum() == 0:
-        return np.zeros(0)
-    return np.divide(coop, choices, out=np.full(model.n_clusters, np.nan), where=choices > 0)
+def betrayal_factor(p) -> float:
+    """Trust is multiplied by this after a betrayal (5.3 i)."""
+    return 1.0 - min(1.0, p.learning_rate * p.betrayal_weight)
 
 
 def decay_ties(model) -> None:
-    """Association members move trust in fellow members toward the members' reported experience
-    (gossip); then ties idle for more than tie_memory months decay toward the priors and go below
+    """Association members move trust in fellow members toward their reputations (the gossip platform,
+    5.3 ii); then ties idle for more than tie_memory months decay toward the priors and go below
     tie_min."""
     p = model.params
     f = model.firms
     ties = model.ties
     if len(ties) == 0:
         return
-    rules = kernels.DecayRules(gossip_rate=gossip_rate(model), gossip_weight=p.gossip_weight, month=model.month,
+    rules = kernels.DecayRules(gossip=p.gossip_weight > 0 and bool(f.member.any()), gossip_weight=p.gossip_weight, month=model.month,
                                tie_memory=p.tie_memory, tie_decay=p.tie_decay, tie_min=p.tie_min)
     ties.rewrite(kernels.decay_ties, f.arrays(), rules)

@@ -314,7 +314,8 @@ def produce(model, initial: bool = False) -> None:
     k_pow = f.capital[live] ** p.beta
     supplier_factor = np.ones(len(live)) if initial else choose_suppliers(model, live)
     terms = kernels.ProductionTerms(
-        month=model.month, subcontract_factor=1.0 + p.subcontract_bonus, export_open=model.export_open,
+        month=model.month, subcontract_factor=1.0 + p.subcontract_bonus,
+        facility_factor=1.0 + p.policy.facility_level, export_open=model.export_open,
         purchase_discount=p.purchase_discount, default_group_discount=_default_group_discount(model),
         input_price=model.input_price, transport_cost=p.transport_cost, fixed_cost=p.fixed_cost,
         park_cut=p.park_fixed_cost_cut, infrastructure=model.region.infrastructure,
@@ -345,7 +346,8 @@ def learn(model) -> None:
 
     ``A`` takes a Laplace step, then grows with investment (a share of
     profit, relative to capital), then moves toward the mean of its (cluster,
-    town) when below it (Marshallian spillover); common-facility users gain.
+    town) when below it (Marshallian spillover). (The common facility is a level effect on its users'
+    output, in production.)
     Partners who both contributed to a knowledge action close part of their gap.
     """
     p = model.params
@@ -353,7 +355,7 @@ def learn(model) -> None:
     live = f.live()
     shocks = keyed.laplaces(keyed.firm_uniform(model, "learning", live), p.productivity_noise)
     terms = kernels.LearningTerms(invest_share=p.invest_share, invest_learning=p.invest_learning,
-                                  local_spillover=p.local_spillover, facility_factor=1.0 + p.policy.facility_gain)
+                                  local_spillover=p.local_spillover)
     model.month_log["investment"] = kernels.learning(live, f.arrays(), model.town_group(live), model.n_town_groups,
                                                      np.exp(shocks), terms)
     share_knowledge(model)

@@ -290,7 +290,7 @@ def keep_ties(mask, ties):
 
 class DecayRules(NamedTuple):
     """The inputs of :func:`decay_ties` besides the firms and the ties."""
-    gossip_rate: np.ndarray  # per cluster, the members' cooperation rate (NaN: unknown); empty: no gossip
+    gossip: bool             # association members hear each other's reputation (5.3 ii) this month
     gossip_weight: float
     month: int
     tie_memory: int          # months a tie may stay idle before it decays
@@ -305,22 +305,22 @@ def decay_ties(firms, rules, ties, new):
     Returns the :class:`TieArrays` of the ties that stay, with their trust updated (the inputs are left
     as they were), and the keys of the ties that went.
 
-    Gossip (skipped when ``rules.gossip_rate`` is empty): on a tie between two
-    members, trust moves by ``gossip_weight`` toward their cluster's members'
-    cooperation rate (where it is known). A tie idle for more than
+    Gossip (when ``rules.gossip``): on a tie between two association members,
+    each one's trust moves a share ``gossip_weight`` toward the other's
+    reputation (``record``, the smoothed share of its cooperative choices in its
+    games; none where it has played none). A tie idle for more than
     ``tie_memory`` months decays toward its ends' ``prior_trust``, and goes
     when its mean trust (both ends) is below ``tie_min``; one idle for more
     than twice that goes.
     """
-    member, cluster, prior = firms.member, firms.cluster, firms.prior_trust
-    gossip_rate, gossip_weight, month = rules.gossip_rate, rules.gossip_weight, rules.month
+    member, record, prior = firms.member, firms.record, firms.prior_trust
+    gossip, gossip_weight, month = rules.gossip, rules.gossip_weight, rules.month
     tie_memory, tie_decay, tie_min = rules.tie_memory, rules.tie_decay, rules.tie_min
     key, i, j, trust_ij, trust_ji, last = ties
     n_key, n_i, n_j, n_trust_ij, n_trust_ji, n_last = new
     n, m = len(key), len(n_key)
     out_key, out_i, out_j, out_tij, out_tji, out_last = empty_ties(n + m)
     removed = np.empty(n + m, dtype=np.int64)
-    gossip = len(gossip_rate) > 0
     a = b = w = r = 0
     while a < n or b < m:
         if b < m and (a == n or n_key[b] < key[a]):
@@ -330,10 +330,10 @@ def decay_ties(firms, rules, ties, new):
             k_key, k_i, k_j, tij, tji, k_last = key[a], i[a], j[a], trust_ij[a], trust_ji[a], last[a]
             a += 1
         if gossip and member[k_i] and member[k_j]:
-            rate = gossip_rate[cluster[k_i]]
-            if not np.isnan(rate):
-                tij += gossip_weight * (rate - tij)
-                tji += gossip_weight * (rate - tji)
+            if record[k_j] >= 0.0:
+                tij += gossip_weight * (record[k_j] - tij)
+            if record[k_i] >= 0.0:
+                tji += gossip_weight * (record[k_i] - tji)
         idle = month - k_last
         old = idle > tie_memory
         if old:
@@ -367,13 +367,47 @@ def mean_trust_within(label, n_labels, sel, i, j, trust_ij, trust_ji):
 
 
 @_jit
-def boost_trust_within(inside, boost, month, i, j, trust_ij, trust_ji, last):
-    """On every tie between two firms flagged ``inside``: trust closes a share ``boost`` of its gap to 1."""
+def hear_reputation(inside, record, weight, month, i, j, trust_ij, trust_ji, last):
+    """A meeting of the firms flagged ``inside`` (5.3 ii, 5.9): on every tie between two of them, each
+    one's trust moves a share ``weight`` toward the other's reputation (``record``; none where it has
+    played no game: nothing to report), and the tie counts as used this month."""
     for k in range(len(i)):
         if inside[i[k]] and inside[j[k]]:
-            trust_ij[k] += boost * (1.0 - trust_ij[k])
-            trust_ji[k] += boost * (1.0 - trust_ji[k])
+            if record[j[k]] >= 0.0:
+                trust_ij[k] += weight * (record[j[k]] - trust_ij[k])
+            if record[i[k]] >= 0.0:
+                trust_ji[k] += weight * (record[i[k]] - trust_ji[k])
             last[k] = month
+
+
+@_jit
+def trust_in_fellows(label, sel, i, j, trust_ij, trust_ji, capacity):
+    """For each firm slot, the sum of its trust in the other firms of its label (``label`` >= 0) over its
+    ties ``sel``, and how many such ties it has."""
+    total = np.zeros(capacity)
+    count = np.zeros(capacity, dtype=np.int64)
+    for s in sel:
+        li = label[i[s]]
+        if li >= 0 and li == label[j[s]]:
+            total[i[s]] += trust_ij[s]
+            count[i[s]] += 1
+            total[j[s]] += trust_ji[s]
+            count[j[s]] += 1
+    return total, count
+
+
+@_jit
+def learn_within(label, coop, learning_rate, betrayal_factor, month, sel, i, j, trust_ij, trust_ji, last):
+    """A collective game's lesson: on each tie ``sel`` between two firms of one label (>= 0), each one's
+    trust moves toward the other's choice ``coop`` (per slot) as after a pair game (5.3 i)."""
+    for s in sel:
+        li = label[i[s]]
+        if li >= 0 and li == label[j[s]]:
+            t = trust_ij[s]
+            trust_ij[s] = min(t + learning_rate * (1.0 - t), 1.0) if coop[j[s]] else t * betrayal_factor
+            t = trust_ji[s]
+            trust_ji[s] = min(t + learning_rate * (1.0 - t), 1.0) if coop[i[s]] else t * betrayal_factor
+            last[s] = month
 
 
 @_jit
@@ -683,6 +717,8 @@ class GameRules(NamedTuple):
     betrayal_factor: float  # trust is multiplied by it after a betrayal
     month: int
     until: int              # a joint action's effects last through this month
+    record_weight: float    # weight of a firm's latest choice in its reputation
+    generalised_learning: float  # share of the gap its trust in strangers closes toward the partner's choice
 
 
 @_jit
@@ -697,7 +733,9 @@ def settle_games(games, rules, firms, ties, new, payoff, tally, member_tally):
 
     Payoffs add up over a firm's games in ``payoff``; trust along a tie is
     written by a's side for every game, then by b's side (the last write wins,
-    as NumPy's fancy assignment). When both contribute, purchasing (kind 0),
+    as NumPy's fancy assignment); each side's reputation (``record``) moves
+    toward its own choice and its trust in strangers (``prior_trust``) toward
+    its partner's. When both contribute, purchasing (kind 0),
     marketing (1) and subcontracting (2) extend the firms' ``discount_until``,
     ``export_until`` and ``subcontract_until`` to ``rules.until``. Tallies per
     cluster: choices, cooperative choices, games, joint actions (``tally``);
@@ -712,7 +750,8 @@ def settle_games(games, rules, firms, ties, new, payoff, tally, member_tally):
     tie_i, trust_ij, trust_ji, last = ties.i, ties.trust_ij, ties.trust_ji, ties.last
     new_i, new_trust_ij, new_trust_ji, new_last = new.i, new.trust_ij, new.trust_ji, new.last
     discount_until, export_until, subcontract_until = firms.discount_until, firms.export_until, firms.subcontract_until
-    cluster, member = firms.cluster, firms.member
+    cluster, member, record, prior = firms.cluster, firms.member, firms.record, firms.prior_trust
+    record_weight, generalised_learning = rules.record_weight, rules.generalised_learning
     n, n_old = len(a), len(tie_i)
     for side in range(2):  # every game's a side, then every game's b side
         for k in range(n):
@@ -730,6 +769,10 @@ def settle_games(games, rules, firms, ties, new, payoff, tally, member_tally):
             else:
                 v = t * betrayal_factor
             v = min(max(v, 0.0), 1.0)
+            # its reputation (what others will report of it) and its trust in strangers (5.3 ii, iii)
+            choice = 1.0 if mine else 0.0
+            record[who] = choice if record[who] < 0.0 else record[who] + record_weight * (choice - record[who])
+            prior[who] += generalised_learning * ((1.0 if theirs else 0.0) - prior[who])
             e = idx[k]
             if e < 0:
                 continue
@@ -862,6 +905,7 @@ class ProductionTerms(NamedTuple):
     """The inputs of :func:`production` besides the firms and the clusters."""
     month: int
     subcontract_factor: float      # output bonus while subcontracting (1 + bonus)
+    facility_factor: float         # output factor of a firm in a month it uses the common facility (1 + level)
     export_open: float             # 1, or less during an export restriction
     purchase_discount: float       # joint purchasing's discount, while it lasts
     default_group_discount: float  # a purchasing group's discount on the open market
@@ -890,7 +934,8 @@ def production(live, firms, clusters, terms, l_pow, k_pow, supplier_factor):
     firm's raw-material supplier (1 on the open market)."""
     cluster, productivity, exporter, x, y = firms.cluster, firms.productivity, firms.exporter, firms.x, firms.y
     subcontract_until, export_until, discount_until = firms.subcontract_until, firms.export_until, firms.discount_until
-    purchasing_group, supplier = firms.purchasing_group, firms.supplier
+    purchasing_group, supplier, facility_user = firms.purchasing_group, firms.supplier, firms.facility_user
+    facility_factor = terms.facility_factor
     scale, p0, input_share = clusters.scale, clusters.p0, clusters.input_share
     export_share, export_threshold = clusters.export_share, clusters.export_threshold
     month, subcontract_factor, export_open = terms.month, terms.subcontract_factor, terms.export_open
@@ -910,6 +955,7 @@ def production(live, firms, clusters, terms, l_pow, k_pow, supplier_factor):
         a = productivity[s]
         v = scale[c] * a * l_pow[k] * k_pow[k]
         v = v * (subcontract_factor if subcontract_until[s] >= month else 1.0)
+        v = v * (facility_factor if facility_user[s] else 1.0)
         exports = a > export_threshold[c] or export_until[s] >= month
         exporter[s] = exports
         v_exp = v * export_share[c] * export_open if exports else 0.0
@@ -1000,17 +1046,15 @@ class LearningTerms(NamedTuple):
     invest_share: float     # the share of profit invested
     invest_learning: float  # productivity gained per unit of investment relative to capital
     local_spillover: float  # the share of the gap to the group's mean closed
-    facility_factor: float  # a common facility's users' productivity factor
 
 
 @_jit
 def learning(live, firms, group, n_groups, growth, terms):
     """Productivity after the walk (``growth`` = exp of the shocks, from NumPy), investment and the
-    local spillover toward the mean of the firm's (cluster, town) ``group``, and the facility's
-    gain, in place (see economy.learn); returns each live firm's investment."""
-    productivity, profit, capital, facility_user = firms.productivity, firms.profit, firms.capital, firms.facility_user
+    local spillover toward the mean of the firm's (cluster, town) ``group``, in place (see economy.learn); returns each live firm's investment."""
+    productivity, profit, capital = firms.productivity, firms.profit, firms.capital
     invest_share, invest_learning = terms.invest_share, terms.invest_learning
-    local_spillover, facility_factor = terms.local_spillover, terms.facility_factor
+    local_spillover = terms.local_spillover
     n = len(live)
     a = np.empty(n)
     investment = np.empty(n)
@@ -1031,7 +1075,7 @@ def learning(live, firms, group, n_groups, growth, terms):
     for k in range(n):
         s = live[k]
         v = a[k] + local_spillover * _maximum(mean[group[k]] - a[k], 0.0)
-        productivity[s] = v * (facility_factor if facility_user[s] else 1.0)
+        productivity[s] = v
     return investment
 
 

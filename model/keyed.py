@@ -71,6 +71,9 @@ PURPOSES = {
     "attend": 21,        # who attends an event
     "meet": 22,          # whom an attendee meets
     "association": 23,   # joining, leaving, attending the association
+    "event_kind": 24,    # the type of a facilitated first joint action, per pair
+    "event_game": 25,    # contribute or withhold in a facilitated first joint action
+    "collective": 26,    # contribute or withhold in a group's or the consortium's monthly collective game
 }
 
 

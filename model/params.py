@@ -194,7 +194,6 @@ class PolicyParams:
     start_month: int = p(12, 1, 10_000, "month the CDA starts; month 0 is the initial state [month]", integer=True)
     duration_months: int = p(36, 1, 10_000, "CDA contract length [months]", integer=True)
     targeting: str = p("random", doc="which firms instruments reach first", choices=TARGETING_RULES)
-    effectiveness: float = p(1.0, 0, 5, "multiplier on the CDA's trust effects [-]")
     # phase shares of the duration: diagnostic, trust building, pilot, strategic; the rest is exit
     share_diagnostic: float = p(0.15, 0, 1, "diagnostic phase, share of duration [-]")
     share_trust_building: float = p(0.25, 0, 1, "trust-building phase, share of duration [-]")
@@ -204,12 +203,16 @@ class PolicyParams:
     events_per_year: float = p(0.0, 0, 365, "networking events a year [1/year]")
     event_size: int = p(25, 2, 10_000, "firms invited to one event [firms]", integer=True)
     event_cost: float = p(4.0, 0, 1e6, "cost of one event [wage-months]")
-    event_trust_boost: float = p(0.3, 0, 1, "share of the gap to full trust closed by an event [-]")
+    event_games: bool = p(True, doc="attendees who newly meet at an event play a facilitated first joint action",
+                          choices=(True, False))
+    event_game_subsidy: float = p(0.5, 0, 1, "share of a facilitated first joint action's cost paid by the host [-]")
     event_ties: int = p(3, 0, 100, "new ties an attendee forms at one event [ties]", integer=True)
     # joint-action subsidy
     subsidy_rate: float = p(0.0, 0, 1, "share s of contributors' cost paid by the CDA [-]")
     # brokering joint-purchasing and marketing groups
     groups_per_year: float = p(0.0, 0, 365, "joint-action groups brokered a year [1/year]")
+    group_contribution: float = p(0.1, 0, 1e6, "a group member's monthly contribution to keep the group's joint "
+                                  "action going [wage-months]")
     group_size: int = p(6, 2, 1000, "firms in a brokered group [firms]", integer=True)
     group_cost: float = p(3.0, 0, 1e6, "cost of brokering one group [wage-months]")
     # linkage to support institutions and suppliers
@@ -221,7 +224,11 @@ class PolicyParams:
     # common facility
     common_facility: bool = p(False, doc="set up a common service facility", choices=(True, False))
     facility_cost: float = p(60.0, 0, 1e6, "set-up cost of the facility [wage-months]")
-    facility_gain: float = p(0.002, 0, 0.1, "monthly productivity gain of facility users [1/month]")
+    facility_level: float = p(0.04, 0, 1, "output gain of a firm in a month it uses the facility (a level effect) [-]")
+    facility_running_cost: float = p(2.0, 0, 1e6, "monthly cost of running the facility [wage-months]")
+    facility_fee: float = p(0.15, 0, 1e6, "a user's monthly fee [wage-months]")
+    facility_member_fee: float = p(0.08, 0, 1e6, "an association member's monthly fee [wage-months]")
+    facility_capacity: int = p(40, 0, 10**6, "firms the facility serves a month [firms]", integer=True)
     facility_range: float = p(4.0, 0, 1000, "firms within this distance use the facility [cells]")
     # association (governance body)
     association: bool = p(False, doc="form the cluster's association", choices=(True, False))
@@ -302,7 +309,11 @@ class ModelParams:
     # trust (5.3)
     learning_rate: float = p(0.2, 0, 1, "trust learning rate [-]")
     betrayal_weight: float = p(1.5, 0, 5, "weight of a betrayal relative to cooperation [-]")
-    gossip_weight: float = p(0.05, 0, 1, "weight of members' reported experience [-]")
+    gossip_weight: float = p(0.05, 0, 1, "share of the gap to a reported reputation closed by hearing it [-]")
+    record_weight: float = p(0.3, 0, 1, "weight of a firm's latest choice in its reputation (what others report "
+                             "of it) [-]")
+    generalised_learning: float = p(0.01, 0, 1, "share of the gap closed by a firm's trust in strangers toward "
+                                    "each partner's choice it meets [-]")
     tie_memory: int = p(24, 1, 10_000, "months a tie stays without interaction before decaying", integer=True)
     tie_decay: float = p(0.1, 0, 1, "monthly decay of an idle tie's trust toward the prior [1/month]")
     tie_min: float = p(0.3, 0, 1, "ties whose mean trust (of both ends) falls below this are removed [-]")
@@ -356,18 +367,18 @@ class ModelParams:
     cda_credibility: float = p(0.3, 0, 1, "the CDA's credibility when it starts; it rises to 1 during the "
                                "diagnostic and scales the trust its meetings build [-]")
     attend_base: float = p(0.3, 0, 1, "probability of attending an event at zero trust in the CDA")
-    generalised_trust_share: float = p(0.3, 0, 1, "share of a meeting's trust boost that carries over to trust in strangers [-]")
     cda_trust_gain: float = p(0.15, 0, 1, "share of the gap to full trust in the CDA closed by an event")
-    group_trust_threshold: float = p(0.35, 0, 1, "a group dissolves when its members' mean trust falls below")
     association_fee: float = p(0.05, 0, 100, "monthly member fee [wage-months]")
     association_running_cost: float = p(1.0, 0, 1e6, "monthly cost of running the association [wage-months]")
-    association_trust_threshold: float = p(0.4, 0, 1, "the association survives while members' mean trust exceeds")
-    association_events_per_year: float = p(4.0, 0, 365, "events the association hosts a year")
-    join_trust: float = p(0.45, 0, 1, "trust in the CDA needed to join the association")
-    association_join_rate: float = p(0.05, 0, 1, "monthly chance that a firm with join_trust joins the "
-                                     "association [1/month]")
-    association_leave_rate: float = p(0.1, 0, 1, "monthly chance that a member with negative cash leaves "
-                                      "the association [1/month]")
+    association_grace_months: int = p(6, 1, 10_000, "months the association may fail to pay its running cost "
+                                      "before it dissolves [months]", integer=True)
+    association_quorum: int = p(10, 2, 10**6, "the association dissolves when its members are fewer [firms]",
+                                integer=True)
+    association_events_per_year: float = p(4.0, 0, 365, "events the association hosts a year, while it can pay")
+    association_event_cost: float = p(1.0, 0, 1e6, "cost of one association event [wage-months]")
+    event_value: float = p(0.3, 0, 100, "what a firm reckons an association event it attended was worth, when it "
+                           "weighs its membership each year (contacts, information) [wage-months]")
+    join_trust: float = p(0.45, 0, 1, "trust in the CDA at which a firm joins the association the CDA recruits for")
 
     # ------------------------------------------------------------------
     def validate(self) -> "ModelParams":

@@ -18,7 +18,9 @@ FIRM_FIELDS: dict[str, tuple[type, float]] = {
     "age": (np.int64, 0),
     "birth_month": (np.int64, 0),
     "propensity": (np.float64, 0.0),   # cooperation propensity, fixed trait 0..1
-    "prior_trust": (np.float64, 0.0),  # trust in a stranger, fixed trait 0..1
+    "prior_trust": (np.float64, 0.0),  # trust in a stranger 0..1 (generalised trust, learned from games)
+    "record": (np.float64, -1.0),      # reputation: smoothed share of its own cooperative choices, -1 = none yet
+    "member_benefit": (np.float64, 0.0),  # what membership gave it since the association's last yearly review
     "trust_cda": (np.float64, 0.0),
     "exporter": (bool, False),
     "member": (bool, False),           # association member

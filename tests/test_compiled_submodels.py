@@ -93,6 +93,7 @@ def ref_produce(model, initial=False):
     a = f.productivity[live]
     q = k["scale"][c] * a * L ** p.alpha * K ** p.beta
     q = q * np.where(f.subcontract_until[live] >= t, 1.0 + p.subcontract_bonus, 1.0)
+    q = q * np.where(f.facility_user[live], 1.0 + p.policy.facility_level, 1.0)
     exporter = (a > k["export_threshold"][c]) | (f.export_until[live] >= t)
     f.exporter[live] = exporter
     q_exp = np.where(exporter, q * k["export_share"][c] * model.export_open, 0.0)
@@ -157,7 +158,6 @@ def ref_learn(model):
     mean_a = np.divide(np.bincount(group, weights=a, minlength=n_groups), counts, out=np.zeros(n_groups),
                        where=counts > 0)
     a = a + p.local_spillover * np.maximum(mean_a[group] - a, 0.0)
-    a = a * np.where(f.facility_user[live], 1.0 + model.params.policy.facility_gain, 1.0)
     f.productivity[live] = a
     economy.share_knowledge(model)  # (not compiled)
 
@@ -369,7 +369,8 @@ def test_production_and_sales_by_hand():
     clusters = kernels.ClusterArrays(scale=np.array([2.0]), p0=np.array([2.0]), input_share=np.array([0.5]),
                                      export_share=np.array([0.5]), export_threshold=np.array([9.0]), price=one,
                                      export_price=one)
-    terms = kernels.ProductionTerms(month=5, subcontract_factor=1.5, export_open=1.0, purchase_discount=0.1,
+    terms = kernels.ProductionTerms(month=5, subcontract_factor=1.5, facility_factor=1.25, export_open=1.0,
+                                    purchase_discount=0.1,
                                     default_group_discount=0.0, input_price=1.0, transport_cost=0.2, fixed_cost=3.0,
                                     park_cut=0.5, infrastructure=np.ones((1, 1)), industrial_park=np.zeros((1, 1)),
                                     sup_discount=np.zeros(0))
@@ -391,6 +392,10 @@ def test_production_and_sales_by_hand():
     np.testing.assert_allclose(mrpl, [0.5 * (2.0 - 2.0) / 1, 0.5 * (8.0 - 8.0) / 4])
     np.testing.assert_allclose(dom, [10.0])
     np.testing.assert_allclose(exp, [0.0])
+    # a facility user's output is raised by the level effect, only in a month it uses the facility
+    table.facility_user[1] = True
+    out = kernels.production(live, table.arrays(), clusters, terms, l_pow, k_pow, np.ones(2))
+    np.testing.assert_allclose(out.q, [2.0, 8.0 * 1.25])
 
 
 @pytest.mark.parametrize("name", ["standard_cda", "two_clusters"])

@@ -23,7 +23,7 @@ def _run(policy: PolicyParams) -> ClusterModel:
     return ClusterModel(ModelParams(policy=policy, months=60).with_overrides(n_firms=150), rng=7).run()
 
 
-FULL = presets.policy("standard_cda", start_month=4, budget=300.0)
+FULL = presets.policy("standard_cda", start_month=4, budget=600.0)
 
 
 def test_the_table_names_each_instrument_once_with_its_switch_phases_cost_and_function():
@@ -57,7 +57,7 @@ def test_with_every_instrument_off_a_funded_cda_is_the_baseline():
     policy = FULL
     for switch in SWITCHES:
         policy = _off(policy, switch)
-    assert policy.budget == 300.0 and not has_instruments(policy)
+    assert policy.budget == 600.0 and not has_instruments(policy)
     m = _run(policy)
     assert m.cdas[0].spent == 0.0 and (m.series().cda_phase == "none").all()
     pd.testing.assert_frame_equal(m.series(), _run(presets.policy("none")).series(), check_exact=True)

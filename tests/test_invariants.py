@@ -21,13 +21,14 @@ def configurations(draw):
         linkage_firms_per_year=draw(st.floats(0.0, 50.0)), consortium_size=draw(st.integers(0, 6)),
         common_facility=draw(st.booleans()), association=draw(st.booleans()),
         targeting=draw(st.sampled_from(TARGETING_RULES)), association_cost=draw(st.floats(0.0, 30.0)),
-        effectiveness=draw(st.floats(0.0, 5.0)), event_trust_boost=draw(shares))
+        event_games=draw(st.booleans()), event_game_subsidy=draw(shares),
+        facility_running_cost=draw(st.floats(0.0, 5.0)), group_contribution=draw(st.floats(0.0, 1.0)))
     overrides = dict(
         n_firms=draw(st.integers(1, 60)), p_seek=draw(shares), learning_rate=draw(shares),
         betrayal_weight=draw(st.floats(0.0, 5.0)), gossip_weight=draw(shares), spillover=draw(shares),
         hazard_base=draw(st.floats(0.0, 0.1)), spinoff_rate=draw(st.floats(0.0, 0.1)),
         debt_limit=draw(st.floats(0.0, 2.0)), fire_sensitivity=draw(st.floats(0.0, 10.0)),
-        generalised_trust_share=draw(shares), subsidy_attribution=draw(shares),
+        generalised_learning=draw(shares), record_weight=draw(shares), subsidy_attribution=draw(shares),
         export_share=draw(st.floats(0.0, 0.95)), variety_elasticity=draw(st.floats(1.5, 20.0)),
         shock_kind=draw(st.sampled_from(["none", "demand_drop", "input_price_spike", "export_restriction"])),
         shock_start_month=draw(st.integers(1, 20)), shock_magnitude=draw(st.floats(0.0, 0.95)))

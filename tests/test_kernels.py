@@ -182,7 +182,7 @@ def test_staged_ties_merge_in_the_decay_pass_as_add_then_decay():
     # month 30: the old ties (month 0) are idle and decay toward the priors, some below tie_min
     firms = FirmTable(300, 1)
     firms.prior_trust[:] = prior
-    rules = kernels.DecayRules(gossip_rate=np.zeros(0), gossip_weight=0.5, month=30, tie_memory=24, tie_decay=0.5,
+    rules = kernels.DecayRules(gossip=False, gossip_weight=0.5, month=30, tie_memory=24, tie_decay=0.5,
                                tie_min=0.45)
     decay = (kernels.decay_ties, firms.arrays(), rules)
     added.add(a, b, trust_a, trust_b, 30, untied=True)
@@ -235,7 +235,7 @@ def test_decay_ties_by_hand():
     key = i * kernels.KEY_BASE + j
     # and a new tie (1, 6) held back, merged in between (1, 5) and (2, 6): fresh, kept as it is
     new = _ties([1 * kernels.KEY_BASE + 6], [1], [6], [0.4], [0.6], [60])
-    rules = kernels.DecayRules(gossip_rate=np.zeros(0), gossip_weight=0.5, month=60, tie_memory=24, tie_decay=0.1,
+    rules = kernels.DecayRules(gossip=False, gossip_weight=0.5, month=60, tie_memory=24, tie_decay=0.1,
                                tie_min=0.3)
     kept, removed = kernels.decay_ties(firms.arrays(), rules, _ties(key, i, j, tij, tji, [59, 30, 30, 10]), new)
     # the ties that stay, in key order, with their updated trust; the keys of those that went
@@ -247,23 +247,26 @@ def test_decay_ties_by_hand():
 
 
 def test_gossip_then_decay_by_hand():
-    # slots 0-3 members of cluster 0 (members' cooperation rate 0.8), 4-5 not members; cluster 1's rate unknown
-    firms = _firms(member=[True, True, True, True, False, False, True, True], cluster=[0, 0, 0, 0, 0, 0, 1, 1],
-                   prior_trust=np.full(8, 0.2))
-    rate = np.array([0.8, np.nan])
-    i, j = np.array([0, 2, 0, 6]), np.array([1, 3, 4, 7])
+    # slots 0-3 members with reputations 0.8 (0, 1, 2) and none yet (3); 4-5 not members
+    firms = _firms(member=[True, True, True, True, False, False], prior_trust=np.full(6, 0.2),
+                   record=[0.8, 0.8, 0.8, -1.0, 0.8, 0.8])
+    i, j = np.array([0, 2, 0, 4]), np.array([1, 3, 4, 5])
     tij = np.array([0.4, 0.4, 0.4, 0.4])
     tji = np.array([0.6, 0.6, 0.6, 0.6])
     # tie 0 members, used: gossip only, 0.4 + 0.5 (0.8 - 0.4) = 0.6 and 0.6 -> 0.7
-    # tie 1 members, idle 30 > 24: gossip to 0.6 / 0.7, then decay 0.6 + 0.1 (0.2 - 0.6) = 0.56, 0.65
-    # tie 2 a non-member: no gossip; tie 3 cluster 1, no known rate: no gossip
+    # tie 1 members, idle 30 > 24: 2 hears nothing of 3 (no record): 0.4, then decay 0.4 + 0.1 (0.2 - 0.4) = 0.38;
+    #   3 hears of 2: 0.6 -> 0.7, then decay 0.7 + 0.1 (0.2 - 0.7) = 0.65
+    # tie 2 a non-member: no gossip; tie 3 two non-members: no gossip
     key = i * kernels.KEY_BASE + j
-    rules = kernels.DecayRules(gossip_rate=rate, gossip_weight=0.5, month=60, tie_memory=24, tie_decay=0.1,
-                               tie_min=0.3)
+    rules = kernels.DecayRules(gossip=True, gossip_weight=0.5, month=60, tie_memory=24, tie_decay=0.1, tie_min=0.3)
     kept, removed = kernels.decay_ties(firms.arrays(), rules, _ties(key, i, j, tij, tji, [60, 30, 60, 60]), NO_TIES)
     assert len(removed) == 0 and np.array_equal(kept.key, key)
-    assert kept.trust_ij == pytest.approx([0.6, 0.56, 0.4, 0.4])
+    assert kept.trust_ij == pytest.approx([0.6, 0.38, 0.4, 0.4])
     assert kept.trust_ji == pytest.approx([0.7, 0.65, 0.6, 0.6])
+    # with gossip off the members' ties are left alone
+    rules = rules._replace(gossip=False)
+    kept, _ = kernels.decay_ties(firms.arrays(), rules, _ties(key, i, j, tij, tji, [60, 60, 60, 60]), NO_TIES)
+    assert kept.trust_ij.tolist() == tij.tolist() and kept.trust_ji.tolist() == tji.tolist()
 
 
 def test_mean_trust_within_groups():
@@ -329,7 +332,8 @@ def _games(a, b, kind, tie, coop_a, coop_b, s=0.0, trust=0.5, benefit=4.0, cost=
                          cost=np.full(n, cost), temptation=np.full(n, temptation))
 
 
-RULES = kernels.GameRules(learning_rate=0.2, attribution=1.0, betrayal_factor=0.8, month=7, until=13)
+RULES = kernels.GameRules(learning_rate=0.2, attribution=1.0, betrayal_factor=0.8, month=7, until=13,
+                          record_weight=0.5, generalised_learning=0.1)
 
 
 def test_settle_games_by_hand():
@@ -337,7 +341,7 @@ def test_settle_games_by_hand():
     # payoffs: 0 pays c (1 - s) = 1 x 0.5; 1 captures tau b = 0.5 x 4; trust: 0 was betrayed
     # (0.5 x 0.8 = 0.4), 1 saw cooperation, discounted by the subsidy: 0.5 + 0.2 (1 - 1 x 0.5) 0.5 = 0.55
     games = _games([0], [1], [0], [0], [True], [False], s=0.5)
-    firms = _firms(member=[True, False])
+    firms = _firms(member=[True, False], prior_trust=[0.4, 0.4])
     payoff = np.zeros(2)
     ties = _ties([1], [0], [1], [0.5], [0.5], [0])
     tally, member_tally = np.zeros((4, 1)), np.zeros((2, 1))
@@ -346,6 +350,10 @@ def test_settle_games_by_hand():
     assert ties.trust_ij[0] == pytest.approx(0.4) and ties.trust_ji[0] == pytest.approx(0.55) and ties.last[0] == 7
     assert firms.discount_until[:2].tolist() == [-1, -1]  # no joint action: one side withheld
     assert tally[:, 0].tolist() == [2.0, 1.0, 1.0, 0.0] and member_tally[:, 0].tolist() == [1.0, 1.0]
+    # reputations: 0 had none, now its own choice (1); 1 withheld (0). Trust in strangers (prior 0.4):
+    # 0 was betrayed, 0.4 + 0.1 (0 - 0.4) = 0.36; 1 met cooperation, 0.4 + 0.1 (1 - 0.4) = 0.46
+    assert firms.record[:2].tolist() == [1.0, 0.0]
+    assert firms.prior_trust[:2] == pytest.approx([0.36, 0.46])
 
 
 def test_settle_games_without_a_tie_counts_the_game_but_writes_no_trust():
@@ -372,14 +380,36 @@ def test_settle_games_writes_a_new_tie_in_the_held_back_arrays():
     assert new.trust_ij.tolist() == [0.6] and new.trust_ji.tolist() == [0.6] and new.last.tolist() == [7]
 
 
-def test_boost_trust_within_touches_only_ties_between_insiders():
-    # firms 0, 1, 2 inside; 3 outside: ties (0,1) and (1,2) close half their gap to 1, (2,3) is left alone
+def test_hear_reputation_touches_only_ties_between_insiders_with_something_to_report():
+    # firms 0, 1, 2 inside; 3 outside. Reputations: 0 -> 1.0, 1 -> none, 2 -> 0.0, 3 -> 1.0.
+    # tie (0,1): 0 hears nothing of 1 (0.5 stays), 1 hears 0's 1.0: 1.0 -> 1.0; tie (1,2): 1 hears 2's 0.0:
+    # 0.4 -> 0.2, 2 hears nothing; tie (2,3) crosses out: untouched, its month too
     inside = np.array([True, True, True, False])
+    record = np.array([1.0, -1.0, 0.0, 1.0])
     i, j = np.array([0, 1, 2]), np.array([1, 2, 3])
-    tij, tji, last = np.array([0.5, 0.0, 0.3]), np.array([1.0, 0.2, 0.3]), np.array([1, 1, 1])
-    kernels.boost_trust_within(inside, 0.5, 9, i, j, tij, tji, last)
-    assert tij.tolist() == [0.75, 0.5, 0.3] and tji == pytest.approx([1.0, 0.6, 0.3], abs=1e-15)
+    tij, tji, last = np.array([0.5, 0.4, 0.3]), np.array([1.0, 0.2, 0.3]), np.array([1, 1, 1])
+    kernels.hear_reputation(inside, record, 0.5, 9, i, j, tij, tji, last)
+    assert tij == pytest.approx([0.5, 0.2, 0.3]) and tji == pytest.approx([1.0, 0.2, 0.3])
     assert last.tolist() == [9, 9, 1]
+    # weight 0: no trust moves at all
+    tij2, tji2 = np.array([0.5, 0.4, 0.3]), np.array([0.7, 0.2, 0.3])
+    kernels.hear_reputation(inside, record, 0.0, 9, i, j, tij2, tji2, last)
+    assert tij2.tolist() == [0.5, 0.4, 0.3] and tji2.tolist() == [0.7, 0.2, 0.3]
+
+
+def test_collective_lesson_by_hand():
+    # group 0: firms 0, 1, 2 (0 and 1 contribute, 2 withholds); firm 3 in group 1; firm 4 in none
+    label = np.array([0, 0, 0, 1, -1])
+    coop = np.array([True, True, False, True, True])
+    i, j = np.array([0, 0, 1, 2, 3]), np.array([1, 2, 2, 3, 4])
+    tij, tji = np.full(5, 0.5), np.full(5, 0.5)
+    last = np.zeros(5, dtype=np.int64)
+    total, count = kernels.trust_in_fellows(label, np.arange(5), i, j, tij, tji, 5)
+    assert total.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0] and count.tolist() == [2, 2, 2, 0, 0]
+    kernels.learn_within(label, coop, 0.2, 0.8, 4, np.arange(5), i, j, tij, tji, last)
+    # (0,1): both saw cooperation 0.5 + 0.2 x 0.5 = 0.6; (0,2), (1,2): 0 and 1 betrayed by 2 (0.4), 2 saw 0.6
+    assert tij == pytest.approx([0.6, 0.4, 0.4, 0.5, 0.5]) and tji == pytest.approx([0.6, 0.6, 0.6, 0.5, 0.5])
+    assert last.tolist() == [4, 4, 4, 0, 0]
 
 
 def test_served_first_by_hand():

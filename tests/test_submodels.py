@@ -130,35 +130,45 @@ def test_firm_below_its_debt_limit_exits():
     assert len(exit_firms(m)) == 0
 
 
-def test_networking_event_creates_ties_among_attendees_and_raises_trust():
+def test_networking_event_creates_ties_among_attendees_at_their_priors():
     m = small_model(n_firms=12)
     live = m.firms.live()
     m.ties.keep(np.zeros(len(m.ties), dtype=bool))
     attendees = live[:5]
-    meet(m, attendees, boost=0.3, n_new_ties=2, rng=Draws(m))
+    meet(m, attendees, n_new_ties=2, rng=Draws(m))
     inside = np.isin(m.ties.i, attendees) & np.isin(m.ties.j, attendees)
     assert len(m.ties) > 0 and inside.all()
     assert set(np.concatenate([m.ties.i, m.ties.j])) == set(attendees)  # every attendee got a tie
-    prior_i = m.firms.prior_trust[m.ties.i]
-    # ties start at the priors (before the meeting's prior boost) and close 30% of the gap
-    assert (m.ties.trust_ij > prior_i - 1e-12).all()
-    assert (m.ties.trust_ij <= 1.0).all()
+    # no one has played a game yet: nothing to report, so every new tie is at its ends' priors
+    assert m.ties.trust_ij == pytest.approx(m.firms.prior_trust[m.ties.i])
+    assert m.ties.trust_ji == pytest.approx(m.firms.prior_trust[m.ties.j])
     outsiders = live[5:]
     assert not (np.isin(m.ties.i, outsiders) | np.isin(m.ties.j, outsiders)).any()
 
 
-def test_event_trust_boost_is_exact_on_existing_ties():
-    m = small_model(n_firms=4, generalised_trust_share=0.0)
+def test_an_event_without_games_moves_no_trust_when_gossip_is_off():
+    # DESIGN.md 5.9: with gossip_weight = 0, an event whose attendees play no game leaves every trust
+    # value between firms unchanged. Could fail: a meeting that writes trust (as the model did before
+    # 2026-12-07) or hears reputations regardless of the weight.
+    m = small_model(n_firms=40, gossip_weight=0.0).run(30)
     live = m.firms.live()
-    m.ties.keep(np.zeros(len(m.ties), dtype=bool))
-    k = set_trust(m, live[0], live[1], 0.2, 0.6)
-    meet(m, live[:2], boost=0.5, n_new_ties=0, rng=Draws(m))
-    assert m.ties.trust_ij[k] == pytest.approx(0.2 + 0.5 * 0.8 if m.ties.i[k] == live[0] else 0.6 + 0.5 * 0.4)
+    m.firms.record[live] = np.linspace(0.0, 1.0, len(live))  # reputations to report, were gossip on
+    before = (m.ties.key.copy(), m.ties.trust_ij.copy(), m.ties.trust_ji.copy(), m.firms.prior_trust.copy())
+    meet(m, live[:20], n_new_ties=0, rng=Draws(m))  # no host: no facilitated first game
+    assert np.array_equal(m.ties.key, before[0])
+    assert np.array_equal(m.ties.trust_ij, before[1]) and np.array_equal(m.ties.trust_ji, before[2])
+    assert np.array_equal(m.firms.prior_trust, before[3])
+    # with gossip on, the same meeting moves trust toward the attendees' reputations
+    m2 = small_model(n_firms=40, gossip_weight=0.5).run(30)
+    m2.firms.record[live] = np.linspace(0.0, 1.0, len(live))
+    tij = m2.ties.trust_ij.copy()
+    meet(m2, live[:20], n_new_ties=0, rng=Draws(m2))
+    assert not np.array_equal(m2.ties.trust_ij, tij)
 
 
 def test_cda_stops_acting_when_budget_is_spent():
     policy = PolicyParams(budget=10.0, start_month=1, duration_months=48, share_diagnostic=0.0,
-                          events_per_year=12, event_cost=4.0)
+                          events_per_year=12, event_cost=4.0, event_games=False)
     m = small_model(n_firms=30, policy=policy, months=24)
     m.run()
     cda = m.cdas[0]
@@ -176,7 +186,7 @@ def test_strategic_projects_start_even_when_the_programme_starts_in_month_one():
                           common_facility=True, association=True)
     m = small_model(n_firms=60, policy=policy, months=3, export_threshold=100.0).run()
     cda = m.cdas[0]
-    assert cda.consortium_active and cda.facility_active and cda.association_active
+    assert cda.consortium_active and cda.facility_active and cda.association is not None
     # consortium formed (paid once, then monthly), facility and association set up
     pol = policy
     assert cda.spent >= pol.consortium_cost * 3 + pol.facility_cost + pol.association_cost - 1e-9
