@@ -466,10 +466,10 @@ def _fellow_trust(model, cluster: int, members: np.ndarray, label: np.ndarray) -
     return (total[members] + f.prior_trust[members] * (others - count[members])) / others
 
 
-def collective_game(model, cluster: int, members: np.ndarray, label: np.ndarray, value: float,
+def collective_game(model, cluster: int, members: np.ndarray, label: np.ndarray, value: np.ndarray,
                     temptation: float, cost: np.ndarray | float) -> np.ndarray:
     """One month of a collective action (a group's or the consortium's): each member contributes or
-    withholds, as in the pair game (5.2), valuing the action at ``value`` a month with its mean trust in
+    withholds, as in the pair game (5.2), valuing the action at its ``value`` a month with its mean trust in
     the other members as the chance they contribute, ``temptation`` the share a withholder still gets,
     and ``cost`` its contribution. Returns the choices; trust on the ties among members moves toward each
     other's choice (5.3 i), and each member's reputation toward its own.
@@ -510,8 +510,10 @@ def _hold_groups(model, cda, mine: np.ndarray, field: str) -> None:
         return
     kind = 0 if field == "purchasing_group" else 1
     label = _labels(f, grouped, group[grouped])
-    # a group's joint action is worth a month's share of the pair game's b (the same action, held)
-    value = p.benefit[kind] / p.effect_months
+    # each member values a month of the group's action from its own state, as a pair's (5.2)
+    from .cooperation import action_values
+
+    value = action_values(model, grouped, grouped, np.full(len(grouped), kind)) / p.effect_months
     coop = collective_game(model, cda.cluster, grouped, label, value, p.temptation[kind],
                            p.policy.group_contribution)
     f.cash[grouped[coop]] -= p.policy.group_contribution
@@ -533,8 +535,11 @@ def _hold_consortium(model, cda, mine: np.ndarray, cda_present: bool) -> None:
         holds = len(members) >= 2
         if holds:
             cost = p.policy.consortium_cost
-            coop = collective_game(model, cda.cluster, members, _labels(f, members, 0), p.benefit[1] / p.effect_months,
-                                   p.temptation[1], cost / len(members))
+            from .cooperation import action_values
+
+            value = action_values(model, members, members, np.ones(len(members), dtype=np.int64)) / p.effect_months
+            coop = collective_game(model, cda.cluster, members, _labels(f, members, 0), value, p.temptation[1],
+                                   cost / len(members))
             n = int(coop.sum())
             holds = n >= max(2, (len(members) + 1) // 2)
             if holds:

@@ -13,6 +13,41 @@ from .params import JOINT_ACTION_TYPES
 PURCHASING, MARKETING, SUBCONTRACTING, KNOWLEDGE = range(len(JOINT_ACTION_TYPES))
 
 
+def action_values(model, own: np.ndarray, partner: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """What a joint action of type ``kind`` with ``partner`` is worth to ``own`` over the action's months,
+    from its own state last month (DESIGN.md 5.2; wage-months):
+
+    - purchasing: the discount on its input bill;
+    - marketing: export access, worth the export price's premium over the home price on the share of its
+      sales it would export (nothing to a firm that exports on its own);
+    - subcontracting: the extra output the partner's spare capacity lets it sell, at its margin over
+      inputs;
+    - knowledge: the revenue from closing a share ``spillover`` of its productivity gap to the partner
+      (the more productive side: ``knowledge_return`` of that).
+    """
+    p = model.params
+    f = model.firms
+    specs = p.clusters
+    c = f.cluster[own]
+    input_share = np.array([s.input_share for s in specs])[c]
+    p0 = np.array([s.price for s in specs])[c]
+    export_share = np.array([s.export_share for s in specs])[c]
+    threshold = np.array([s.export_threshold for s in specs])[c]
+    rho = 1.0 - 1.0 / p.variety_elasticity
+    revenue = f.revenue[own]
+    inputs = model.input_price * input_share * p0 * f.output[own]
+    premium = np.maximum(np.asarray(model.export_price)[c] / np.asarray(model.price)[c] - 1.0, 0.0)
+    gap = f.productivity[partner] / np.maximum(f.productivity[own], 1e-12) - 1.0
+    gap = np.where(gap > 0, gap, -p.knowledge_return * gap)
+    value = np.select(
+        [kind == PURCHASING, kind == MARKETING, kind == SUBCONTRACTING],
+        [p.purchase_discount * inputs,
+         np.where(f.productivity[own] > threshold, 0.0, export_share * revenue * premium),
+         p.subcontract_bonus * np.maximum(rho * revenue - inputs, 0.0)],
+        p.spillover * gap * rho * revenue)
+    return value * p.effect_months
+
+
 def logistic(x):
     return 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
 
@@ -138,8 +173,12 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     association, see cda.Purse) that pays ``event_game_subsidy`` of the contributions in a facilitated
     first joint action (5.9), for the pairs its money covers; otherwise the CDA's subsidy applies.
 
-    Contributors pay ``c (1 - s)``; both contributing yields ``b`` each; a
-    withholder facing a contributor captures ``tau b``. Trust moves toward the
+    Contributors pay ``c (1 - s)``; nothing else is paid in cash (DESIGN.md 5.2): when both
+    contribute, each gets the action's concrete effect (a lower input price, export access, the
+    partner's spare capacity, the partner's knowledge) for ``effect_months``; a withholder facing a
+    contributor captures a share ``tau`` of it (that share of the months; of the knowledge gap), the
+    contributor nothing. Each side decides on the effect's value to itself (:func:`action_values`).
+    Trust moves toward the
     partner's choice (betrayals weigh ``betrayal_weight`` times more; a
     subsidised partner's cooperation says less, by ``subsidy_attribution * s``).
     """
@@ -167,17 +206,16 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     if existed.any():
         trust_a = np.where(existed, ties.trust_of(idx, a), trust_a)
         trust_b = np.where(existed, ties.trust_of(idx, b), trust_b)
-    ben = np.asarray(p.benefit)[kind]
     cost = np.asarray(p.cost)[kind]
     tau = np.asarray(p.temptation)[kind]
     if host is None:
         s_a, s_b = cda.subsidy_shares(model, a, b, cost)
     else:
         s_a, s_b = cda.hosted_shares(host, p.policy.event_game_subsidy, cost)
-    prob_a = contribution_probability(trust_a, ben, cost, tau, s_a, f.propensity[a], p.choice_sharpness,
-                                      p.reciprocity)
-    prob_b = contribution_probability(trust_b, ben, cost, tau, s_b, f.propensity[b], p.choice_sharpness,
-                                      p.reciprocity)
+    prob_a = contribution_probability(trust_a, action_values(model, a, b, kind), cost, tau, s_a, f.propensity[a],
+                                      p.choice_sharpness, p.reciprocity)
+    prob_b = contribution_probability(trust_b, action_values(model, b, a, kind), cost, tau, s_b, f.propensity[b],
+                                      p.choice_sharpness, p.reciprocity)
     # each side's draw keys on (itself, its partner) and its role: a pair that meets twice in a month
     # (each seeking the other) draws anew
     coop_a = keyed.pair_uniform(model, purpose, a, b, 0) < prob_a
@@ -204,14 +242,22 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
         idx[unknown[hit]] = n_old + at[hit]
     # payoffs, trust (a learns from b's choice and b from a's), effects of joint actions, tallies
     games = kernels.Games(a=a, b=b, kind=kind, tie=idx, coop_a=coop_a, coop_b=coop_b, s_a=s_a, s_b=s_b,
-                          trust_a=trust_a, trust_b=trust_b, benefit=ben, cost=cost, temptation=tau)
+                          trust_a=trust_a, trust_b=trust_b, cost=cost,
+                          captured=np.rint(tau * p.effect_months).astype(np.int64))
     rules = kernels.GameRules(learning_rate=p.learning_rate, attribution=p.subsidy_attribution,
                               betrayal_factor=betrayal_factor(p), month=t, until=t + p.effect_months,
                               record_weight=p.record_weight, generalised_learning=p.generalised_learning)
     kernels.settle_games(games, rules, f.arrays(), tie_arrays, new, payoff, tally, member_tally)
-    sel = coop_a & coop_b & (kind == KNOWLEDGE)
-    old = log.get("knowledge_pairs", (np.zeros(0, np.int64), np.zeros(0, np.int64)))
-    log["knowledge_pairs"] = (np.concatenate([old[0], a[sel]]), np.concatenate([old[1], b[sel]]))
+    # knowledge (5.6): each side that gets the effect (both when both contributed, a withholder facing a
+    # contributor a share tau) moves by its share of the gap (economy.share_knowledge)
+    know = kind == KNOWLEDGE
+    both = coop_a & coop_b
+    got_a = know & (both | (~coop_a & coop_b))
+    got_b = know & (both | (~coop_b & coop_a))
+    old = log.get("knowledge_pairs", (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)))
+    log["knowledge_pairs"] = (np.concatenate([old[0], a[got_a], b[got_b]]),
+                              np.concatenate([old[1], b[got_a], a[got_b]]),
+                              np.concatenate([old[2], np.where(both, 1.0, tau)[got_a], np.where(both, 1.0, tau)[got_b]]))
     return {"coop_a": coop_a, "coop_b": coop_b}
 
 

@@ -362,17 +362,18 @@ def learn(model) -> None:
 
 
 def share_knowledge(model) -> None:
-    """Partners who both contributed to a knowledge action this month: the less productive one closes
-    a share ``spillover`` of the gap (the largest gain counts when it has several such partners)."""
+    """Knowledge actions of this month (cooperation.play_game logs each side that gets the effect as
+    firm, partner, share): the less productive side closes ``share x spillover`` of its gap to the other,
+    the more productive one gains ``knowledge_return`` of that (the share is 1 when both contributed,
+    ``tau`` for a withholder facing a contributor; the largest gain counts when a firm has several)."""
     f = model.firms
+    p = model.params
     pairs = model.month_log.get("knowledge_pairs")
     if pairs is not None and len(pairs[0]):
-        i, j = pairs
-        ai, aj = f.productivity[i].copy(), f.productivity[j].copy()
-        lo = np.where(ai < aj, i, j)
-        gap = np.abs(aj - ai)
-        target = f.productivity[lo] + model.params.spillover * gap
-        np.maximum.at(f.productivity, lo, target)
+        firm, partner, share = pairs
+        own, other = f.productivity[firm].copy(), f.productivity[partner].copy()
+        gap = np.abs(other - own) * np.where(other > own, 1.0, p.knowledge_return)
+        np.maximum.at(f.productivity, firm, own + share * p.spillover * gap)
 
 
 def grow(model) -> None:

@@ -705,9 +705,8 @@ class Games(NamedTuple):
     s_b: np.ndarray
     trust_a: np.ndarray     # a's trust in b before the game
     trust_b: np.ndarray
-    benefit: np.ndarray
     cost: np.ndarray
-    temptation: np.ndarray  # a withholder's share of the benefit when the other contributes
+    captured: np.ndarray    # the months of the effect a withholder captures when the other contributes
 
 
 class GameRules(NamedTuple):
@@ -731,20 +730,23 @@ def settle_games(games, rules, firms, ties, new, payoff, tally, member_tally):
     a tie (a first encounter that left none): its game counts, but no trust
     or month of contact is written.
 
-    Payoffs add up over a firm's games in ``payoff``; trust along a tie is
+    Contributors' costs add up over a firm's games in ``payoff`` (there is no
+    other cash: a joint action pays through its effects); trust along a tie is
     written by a's side for every game, then by b's side (the last write wins,
     as NumPy's fancy assignment); each side's reputation (``record``) moves
     toward its own choice and its trust in strangers (``prior_trust``) toward
     its partner's. When both contribute, purchasing (kind 0),
     marketing (1) and subcontracting (2) extend the firms' ``discount_until``,
-    ``export_until`` and ``subcontract_until`` to ``rules.until``. Tallies per
+    ``export_until`` and ``subcontract_until`` to ``rules.until``; a withholder
+    facing a contributor gets them for ``games.captured`` months (knowledge,
+    kind 3, is shared in economy.share_knowledge). Tallies per
     cluster: choices, cooperative choices, games, joint actions (``tally``);
     members' choices and cooperative choices (``member_tally``).
     """
     a, b, kind, idx = games.a, games.b, games.kind, games.tie
     coop_a, coop_b, s_a, s_b, trust_a, trust_b = (games.coop_a, games.coop_b, games.s_a, games.s_b, games.trust_a,
                                                   games.trust_b)
-    ben, cost, tau = games.benefit, games.cost, games.temptation
+    cost, captured = games.cost, games.captured
     learning_rate, attribution, betrayal_factor = rules.learning_rate, rules.attribution, rules.betrayal_factor
     month, until = rules.month, rules.until
     tie_i, trust_ij, trust_ji, last = ties.i, ties.trust_ij, ties.trust_ji, ties.last
@@ -759,10 +761,8 @@ def settle_games(games, rules, firms, ties, new, payoff, tally, member_tally):
                 who, t, mine, theirs, s_mine, s_theirs = a[k], trust_a[k], coop_a[k], coop_b[k], s_a[k], s_b[k]
             else:
                 who, t, mine, theirs, s_mine, s_theirs = b[k], trust_b[k], coop_b[k], coop_a[k], s_b[k], s_a[k]
-            if mine:
-                payoff[who] += (ben[k] if theirs else 0.0) - cost[k] * (1.0 - s_mine)
-            else:
-                payoff[who] += tau[k] * ben[k] if theirs else 0.0
+            if mine:  # a contributor pays its share of the cost; the effects are concrete (below)
+                payoff[who] -= cost[k] * (1.0 - s_mine)
             # trust moves toward the partner's choice
             if theirs:
                 v = t + learning_rate * (1.0 - attribution * s_theirs) * (1.0 - t)
@@ -791,15 +791,19 @@ def settle_games(games, rules, firms, ties, new, payoff, tally, member_tally):
         elif idx[k] >= 0:
             last[idx[k]] = month
         both = coop_a[k] and coop_b[k]
-        if both and kind[k] == 0:
-            discount_until[a[k]] = max(discount_until[a[k]], until)
-            discount_until[b[k]] = max(discount_until[b[k]], until)
-        elif both and kind[k] == 1:
-            export_until[a[k]] = max(export_until[a[k]], until)
-            export_until[b[k]] = max(export_until[b[k]], until)
-        elif both and kind[k] == 2:
-            subcontract_until[a[k]] = max(subcontract_until[a[k]], until)
-            subcontract_until[b[k]] = max(subcontract_until[b[k]], until)
+        # the effect: both sides' for the action's months when both contributed; a withholder facing a
+        # contributor captures a share of it (its months); the contributor then gets nothing
+        until_a = until if both else (month + captured[k] if coop_b[k] else -1)
+        until_b = until if both else (month + captured[k] if coop_a[k] else -1)
+        if kind[k] == 0:
+            discount_until[a[k]] = max(discount_until[a[k]], until_a)
+            discount_until[b[k]] = max(discount_until[b[k]], until_b)
+        elif kind[k] == 1:
+            export_until[a[k]] = max(export_until[a[k]], until_a)
+            export_until[b[k]] = max(export_until[b[k]], until_b)
+        elif kind[k] == 2:
+            subcontract_until[a[k]] = max(subcontract_until[a[k]], until_a)
+            subcontract_until[b[k]] = max(subcontract_until[b[k]], until_b)
         c = cluster[a[k]]
         tally[0, c] += 2.0
         tally[1, c] += np.float64(coop_a[k]) + np.float64(coop_b[k])

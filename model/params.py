@@ -290,6 +290,8 @@ class ModelParams:
     productivity_noise: float = p(0.012, 0, 1, "scale of the monthly Laplace productivity walk [-]")
     invest_learning: float = p(0.02, 0, 1, "productivity gain per unit of investment/capital [-]")
     spillover: float = p(0.1, 0, 1, "share of the productivity gap closed by knowledge sharing [-]")
+    knowledge_return: float = p(0.25, 0, 1, "what the more productive partner of a knowledge action gains, as a "
+                                "share of the other's gain (questions asked, a partner trained) [-]")
     local_spillover: float = p(0.002, 0, 1, "monthly share of the gap to the town mean closed [1/month]")
     # partner search and cooperation (5.1-5.2)
     p_seek: float = p(0.3, 0, 1, "monthly probability that a firm seeks a joint action")
@@ -297,9 +299,9 @@ class ModelParams:
     own_town_preference: float = p(0.6, 0, 1, "share of candidate draws from the firm's own town")
     search_rounds: int = p(6, 1, 100, "rejection-sampling rounds for a new partner", integer=True)
     action_mix: tuple = p((0.35, 0.2, 0.2, 0.25), doc="shares of joint action types: purchasing, marketing, subcontracting, knowledge")
-    benefit: tuple = p((1.0, 1.4, 0.8, 0.9), doc="benefit b of each joint-action type [wage-months]")
     cost: tuple = p((0.4, 0.6, 0.3, 0.4), doc="cost c of each joint-action type [wage-months]")
-    temptation: tuple = p((0.3, 0.5, 0.3, 0.45), doc="free-rider share tau of b, per type [-]")
+    temptation: tuple = p((0.3, 0.5, 0.3, 0.45), doc="share tau of a joint action's effect a withholder captures "
+                          "when its partner contributes, per type [-]")
     choice_sharpness: float = p(8.0, 0, 1000, "slope of the logistic contribution choice [1/wage-month]")
     reciprocity: float = p(2.0, 0, 100, "weight of the cooperation propensity in the choice [-]")
     purchase_discount: float = p(0.06, 0, 1, "input price cut after joint purchasing [-]")
@@ -419,7 +421,7 @@ class ModelParams:
             raise ParameterError(f"shock.start_month = {params.shock.start_month} is past the horizon; "
                                  f"allowed: [1, {params.months - 1}]")
         numbers = {}
-        for name in ("action_mix", "benefit", "cost", "temptation"):
+        for name in ("action_mix", "cost", "temptation"):
             vals = _as_tuple(getattr(params, name))
             if not isinstance(vals, tuple) or len(vals) != len(JOINT_ACTION_TYPES) or any(
                     isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating))

@@ -324,12 +324,12 @@ def test_propose_partners_by_distance_decay():
     assert not (got[:, 0] == 0).any() and not (got[:, 1] == 1).any()  # never itself
 
 
-def _games(a, b, kind, tie, coop_a, coop_b, s=0.0, trust=0.5, benefit=4.0, cost=1.0, temptation=0.5):
+def _games(a, b, kind, tie, coop_a, coop_b, s=0.0, trust=0.5, cost=1.0, captured=3):
     n = len(a)
     return kernels.Games(a=np.array(a), b=np.array(b), kind=np.array(kind), tie=np.array(tie),
                          coop_a=np.array(coop_a), coop_b=np.array(coop_b), s_a=np.full(n, s), s_b=np.full(n, s),
-                         trust_a=np.full(n, trust), trust_b=np.full(n, trust), benefit=np.full(n, benefit),
-                         cost=np.full(n, cost), temptation=np.full(n, temptation))
+                         trust_a=np.full(n, trust), trust_b=np.full(n, trust), cost=np.full(n, cost),
+                         captured=np.full(n, captured, dtype=np.int64))
 
 
 RULES = kernels.GameRules(learning_rate=0.2, attribution=1.0, betrayal_factor=0.8, month=7, until=13,
@@ -338,7 +338,7 @@ RULES = kernels.GameRules(learning_rate=0.2, attribution=1.0, betrayal_factor=0.
 
 def test_settle_games_by_hand():
     # one purchasing game on tie 0 between firms 0 and 1: 0 contributes, 1 withholds
-    # payoffs: 0 pays c (1 - s) = 1 x 0.5; 1 captures tau b = 0.5 x 4; trust: 0 was betrayed
+    # payoffs: 0 pays c (1 - s) = 1 x 0.5; 1 pays nothing and gets no cash; trust: 0 was betrayed
     # (0.5 x 0.8 = 0.4), 1 saw cooperation, discounted by the subsidy: 0.5 + 0.2 (1 - 1 x 0.5) 0.5 = 0.55
     games = _games([0], [1], [0], [0], [True], [False], s=0.5)
     firms = _firms(member=[True, False], prior_trust=[0.4, 0.4])
@@ -346,9 +346,11 @@ def test_settle_games_by_hand():
     ties = _ties([1], [0], [1], [0.5], [0.5], [0])
     tally, member_tally = np.zeros((4, 1)), np.zeros((2, 1))
     kernels.settle_games(games, RULES, firms.arrays(), ties, NO_TIES, payoff, tally, member_tally)
-    assert payoff.tolist() == [-0.5, 2.0]
+    assert payoff.tolist() == [-0.5, 0.0]
     assert ties.trust_ij[0] == pytest.approx(0.4) and ties.trust_ji[0] == pytest.approx(0.55) and ties.last[0] == 7
-    assert firms.discount_until[:2].tolist() == [-1, -1]  # no joint action: one side withheld
+    # no joint action (one side withheld): the contributor gets nothing, the withholder captures 3 months of
+    # the discount (month 7 + 3)
+    assert firms.discount_until[:2].tolist() == [-1, 10]
     assert tally[:, 0].tolist() == [2.0, 1.0, 1.0, 0.0] and member_tally[:, 0].tolist() == [1.0, 1.0]
     # reputations: 0 had none, now its own choice (1); 1 withheld (0). Trust in strangers (prior 0.4):
     # 0 was betrayed, 0.4 + 0.1 (0 - 0.4) = 0.36; 1 met cooperation, 0.4 + 0.1 (1 - 0.4) = 0.46

@@ -19,7 +19,7 @@ from model import ClusterModel, ClusterSpec, ModelParams, ParameterError
     ({"n_firms": 2.5}, ["n_firms", "2.5", "whole"]),
     ({"temptation": (0.1, 0.2, 1.0, 0.3)}, ["temptation", "[0, 1)"]),
     ({"action_mix": (0.5, float("nan"), 0.2, 0.3)}, ["action_mix", "nan", "non-negative finite"]),
-    ({"benefit": (1.0, float("inf"), 1.0, 1.0)}, ["benefit", "inf", "non-negative finite"]),
+    ({"cost": (1.0, float("inf"), 1.0, 1.0)}, ["cost", "inf", "non-negative finite"]),
     ({"action_mix": (1e308, 1e308, 0.0, 0.0)}, ["action_mix", "1e+308", "positive finite sum"]),
     ({"share_diagnostic": 0.5, "share_pilot": 0.6}, ["phase shares", "1.6"]),
     ({"subsidy_rat": 0.5}, ["unknown parameter", "subsidy_rat", "subsidy_rate"]),
@@ -156,7 +156,7 @@ def test_a_wrong_type_for_a_number_is_refused_naming_the_field(param, value):
     ({"targeting": np.str_("largest")}, ("targeting", "largest")),
     ({"institution_quality": [np.float32(0.5), 0.7, 0.7, 0.5, np.int64(1)]},
      ("institution_quality", (0.5, 0.7, 0.7, 0.5, 1.0))),
-    ({"benefit": np.array([1, 2, 3, 4])}, ("benefit", (1.0, 2.0, 3.0, 4.0))),
+    ({"cost": np.array([1, 2, 3, 4])}, ("cost", (1.0, 2.0, 3.0, 4.0))),
     ({"snapshot_months": [np.int64(12), 24.0]}, ("snapshot_months", (12, 24))),
 ])
 def test_values_are_held_in_their_fields_python_type(overrides, expected):
@@ -190,7 +190,7 @@ def test_numpy_integers_and_whole_floats_build_the_same_model():
     ({"institution_quality": 0.5}, ["institution_quality", "0.5", "5 values"]),
     ({"institution_quality": (0.6, 0.7, "x", 0.5, 0.5)}, ["institution_quality[2]", "'x'", "number"]),
     ({"supplier_kind": None}, ["supplier_kind", "None", "tuple"]),
-    ({"benefit": 1.0}, ["benefit", "1.0", "4 non-negative finite numbers"]),
+    ({"cost": 1.0}, ["cost", "1.0", "4 non-negative finite numbers"]),
     ({"snapshot_months": 12}, ["snapshot_months", "12", "tuple of whole months"]),
     ({"snapshot_months": (12.5,)}, ["snapshot_months", "12.5", "whole months"]),
     ({"clusters": None}, ["clusters", "None", "ClusterSpec"]),
