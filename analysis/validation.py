@@ -259,3 +259,132 @@ def checks(runs: dict[str, list[dict]]) -> list[Check]:
             Check(8, "demand drop: survival gap minus 2 standard errors", drop.mean() - 2 * se, 0.0),
             Check(8, "input-price spike: survival gap", spike.mean(), 0.0)]
     return out
+
+
+# ---------------------------------------------------------------- attribution (DESIGN.md section 9)
+ATTRIBUTION_OUTCOMES = ("mean_trust", "cooperation_rate", "joint_actions", "network_density", "employment",
+                        "exports", "members_share")
+ATTRIBUTION_MONTHS = (CDA_END, 120)  # the CDA's exit and the horizon
+
+
+def attribution(full: list[pd.DataFrame], switched: dict[str, list[pd.DataFrame]], baseline: list[pd.DataFrame],
+                months=ATTRIBUTION_MONTHS, outcomes=ATTRIBUTION_OUTCOMES, window: int = 6) -> pd.DataFrame:
+    """The programme's effects at each of ``months`` (mean over the ``window`` months ending there, paired by
+    seed against the baseline) in full and with each mechanism switched off in turn (``switched``: name ->
+    runs, paired by seed with ``full`` and ``baseline``). A row per (switched off, month, outcome): the mean
+    effect, the half-width of its 95% interval over seeds (t), and what switching the mechanism off removes
+    (the full effect minus this one, with its own paired interval), so a reader sees what holds what.
+    """
+    from scipy import stats
+
+    def window_mean(runs, month, column):
+        return np.array([r.set_index("month")[column].loc[month - window + 1: month].mean() for r in runs])
+
+    rows = []
+    for month in months:
+        for column in outcomes:
+            base = window_mean(baseline, month, column)
+            whole = window_mean(full, month, column) - base
+            for name, runs in {"(nothing)": full, **switched}.items():
+                effect = window_mean(runs, month, column) - base
+                removed = whole - effect
+                n = len(effect)
+                t = stats.t.ppf(0.975, n - 1) if n > 1 else np.nan
+                rows.append({"switched_off": name, "month": month, "outcome": column, "effect": effect.mean(),
+                             "effect_hw": t * effect.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+                             "removed": removed.mean(),
+                             "removed_hw": t * removed.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
+                             "seeds": n})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- regimes (DESIGN.md 5.9)
+def initial_trust_mean(alpha: float, beta: float = 3.0) -> float:
+    """The mean prior trust of Beta(alpha, beta)."""
+    return alpha / (alpha + beta)
+
+
+def regimes(ends: pd.DataFrame, column: str = "cooperation_rate", min_gap: float = 0.08,
+            min_share: float = 0.1) -> dict:
+    """Is there a threshold between two regimes of ``column`` at the horizon? ``ends``: a row per run
+    (``policy``, ``initial_trust``, ``seed``, ``column``: the mean of the last 12 months).
+
+    Among the baseline's runs (policy ``none``), sorted by their end value, the widest gap between
+    neighbours splits them in two when it is at least ``min_gap`` wide and each side holds at least
+    ``min_share`` of the runs; the regime threshold is then the gap's middle, and the initial-trust
+    threshold the lowest initial trust from which most baseline runs end above it. Without such a gap the
+    baseline has one regime (its end values move continuously with the start). Returns the threshold (or
+    None), the initial-trust threshold (or None), and per programme and initial trust the share of seeds
+    that end above the threshold (NaN without one) and the mean end value.
+    """
+    base = np.sort(ends.loc[ends.policy == "none", column].to_numpy())
+    threshold = None
+    if len(base) >= 4:
+        gaps = np.diff(base)
+        k = int(np.argmax(gaps))
+        low, high = k + 1, len(base) - k - 1
+        if gaps[k] >= min_gap and min(low, high) >= min_share * len(base):
+            threshold = float(0.5 * (base[k] + base[k + 1]))
+    table = ends.groupby(["policy", "initial_trust"])[column].agg(
+        end="mean", above=lambda v: float((v > threshold).mean()) if threshold is not None else np.nan,
+        seeds="size").reset_index()
+    start = None
+    if threshold is not None:
+        b = table[(table.policy == "none") & (table.above > 0.5)]
+        start = float(b.initial_trust.min()) if len(b) else None
+    return {"threshold": threshold, "initial_threshold": start, "table": table}
+
+
+# ---------------------------------------------------------------- participants and others (issue 22, item 6)
+PARTICIPANT_MONTHS = (CDA_END, 84, 120)
+
+
+def participants(policy: dict[int, pd.DataFrame], baseline: dict[int, pd.DataFrame], start: int = 12,
+                 reached_by: int = CDA_END, months=PARTICIPANT_MONTHS) -> pd.DataFrame:
+    """One seed's firms reached by the programme and the others, each firm against itself in the baseline run.
+
+    ``policy`` and ``baseline``: one seed's firm snapshots by month, with the columns ``uid`` (a firm's
+    identity, the same in both runs) and ``reached`` (bits). The firms are those alive at ``start`` (the
+    programme's first month; both runs are identical until then); participants are those the programme
+    reached by ``reached_by``. For each month of ``months`` and each group, the exact effect (the mean over
+    the group of the firm's outcome in the programme run minus in the baseline run; a firm gone has 0
+    employees, is not alive and does not export) on employment, survival and exporting; and what an
+    evaluator would estimate from the programme run alone: participants against non-participants,
+    difference in differences from ``start`` (employment, firms gone counted at 0) and the plain difference
+    (survival, exporting).
+    """
+    first = policy[start].set_index("uid")
+    reached = pd.Series(0, index=first.index)
+    for month, snap in policy.items():
+        if start <= month <= reached_by:
+            r = snap.set_index("uid")["reached"]
+            both = reached.index.intersection(r.index)
+            reached.loc[both] = reached.loc[both] | r.loc[both]
+    part = reached > 0
+    rows = []
+
+    def outcomes(snap):
+        s = snap.set_index("uid").reindex(first.index)
+        alive = s["employees"].notna()
+        return (s["employees"].fillna(0.0).to_numpy(), alive.to_numpy().astype(float),
+                s["exporter"].fillna(False).astype(float).to_numpy())
+
+    e0 = first["employees"].to_numpy().astype(float)
+    for month in months:
+        if month not in policy or month not in baseline:
+            continue
+        ep, sp, xp = outcomes(policy[month])
+        eb, sb, xb = outcomes(baseline[month])
+        for group, sel in (("participants", part.to_numpy()), ("others", ~part.to_numpy())):
+            if not sel.any():
+                continue
+            rows.append({"month": month, "group": group, "firms": int(sel.sum()),
+                         "employment": float((ep - eb)[sel].mean()), "survival": float((sp - sb)[sel].mean()),
+                         "exporting": float((xp - xb)[sel].mean())})
+        if part.any() and (~part).any():
+            p, o = part.to_numpy(), ~part.to_numpy()
+            rows.append({"month": month, "group": "evaluator", "firms": int(p.sum()),
+                         "employment": float((ep - e0)[p].mean() - (ep - e0)[o].mean()),
+                         "survival": float(sp[p].mean() - sp[o].mean()),
+                         "exporting": float(xp[p].mean() - xp[o].mean())})
+    return pd.DataFrame(rows)

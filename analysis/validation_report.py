@@ -37,7 +37,12 @@ from .validation import (  # noqa: E402
     SIZE_CLASSES,
     YEARS,
     checks,
+    ATTRIBUTION_MONTHS,
+    attribution,
     cohort_survival,
+    initial_trust_mean,
+    participants,
+    regimes,
     mean_series,
     paired_effect,
     shock_gaps,
@@ -51,13 +56,38 @@ COLOURS = {"none": fig.PALETTE[0], "standard_cda": fig.PALETTE[1], "no_associati
 
 
 # ---------------------------------------------------------------- reading
+def _override(overrides: str, key: str) -> str | None:
+    """The value a run's ``overrides`` (summary's) set for ``key``, or None."""
+    for o in str(overrides).split(","):
+        if o.startswith(key + "="):
+            return o.split("=", 1)[1]
+    return None
+
+
+def switched_off(overrides: str) -> str:
+    """The mechanism a run has switched off (its ``switch=`` override, conf/switch/), or "none"."""
+    return _override(overrides, "switch") or "none"
+
+
 def load(sweeps) -> tuple[dict[str, list[dict]], list[int]]:
-    """Runs by scenario (the policies without a shock, and each shock under the baseline), paired by seed."""
+    """Runs by scenario (the policies without a shock, and each shock under the baseline), paired by seed;
+    the standard CDA's runs with one mechanism switched off (the attribution) are under "off:<name>"."""
     col = collect(sweeps)
     wanted = set(SCENARIOS) | set(SHOCKS)
     found: dict[str, dict[int, Path]] = {k: {} for k in wanted}
+    regime_runs = []
     for run, folder in col.folders.items():
         info = col.summary[col.summary.run == run].iloc[0]
+        alpha = _override(info.get("overrides", ""), "cluster.trust_alpha")
+        if alpha is not None:  # experiment=regimes
+            if info.shock == "none":
+                regime_runs.append((str(info.policy), float(alpha), int(info.seed), folder))
+            continue
+        off = switched_off(info.get("overrides", ""))
+        if off != "none":
+            if info.policy == "standard_cda" and info.shock == "none":
+                found.setdefault(f"off:{off}", {})[int(info.seed)] = folder
+            continue
         key = info.policy if info.shock == "none" else (info.shock if info.policy == "none" else None)
         if key in wanted:
             found[key][int(info.seed)] = folder
@@ -69,6 +99,17 @@ def load(sweeps) -> tuple[dict[str, list[dict]], list[int]]:
     if len(seeds) < 2:
         raise ResultsError("the validation report needs at least 2 seeds common to every scenario")
     runs = {k: [_read(found[k][s]) for s in seeds] for k in wanted}
+    for k in sorted(set(found) - wanted):  # the attribution's runs, on the seeds they share with the others
+        if set(seeds) <= set(found[k]):
+            runs[k] = [{"series": read_table(found[k][s], "series")} for s in seeds]
+    if regime_runs:
+        rows = []
+        for policy, alpha, seed, folder in regime_runs:
+            tail = read_table(folder, "series").tail(12)
+            rows.append({"policy": policy, "initial_trust": round(initial_trust_mean(alpha), 3), "seed": seed,
+                         "cooperation_rate": tail.cooperation_rate.mean(), "mean_trust": tail.mean_trust.mean(),
+                         "months": int(tail.month.max())})
+        runs["regimes"] = pd.DataFrame(rows)
     return runs, seeds
 
 
@@ -261,18 +302,117 @@ def build(sweeps, out: Path) -> dict:
                            "holds": c.holds} for c in results])
     out = Path(out)
     atomic_write(out / "checks.csv", lambda tmp: table.to_csv(tmp, index=False))
+    attribution_rows = _attribution(runs, out)
+    regime = _regimes(runs, out, figs)
+    reached = _participants(runs, out)
     gaps = {k: shock_gaps(runs[k]).mean() for k in ("none",) + SHOCKS}
     text = Environment(autoescape=True).from_string(TEMPLATE).render(
         today=date.today().isoformat(), seeds=len(seeds), n_runs=sum(len(v) for v in runs.values()),
         patterns=[{"n": k, "statement": PATTERNS[k], "figure": paths[k].relative_to(out).as_posix(),
                    "checks": [_row(c) for c in results if c.pattern == k],
                    "holds": all(c.holds for c in results if c.pattern == k)} for k in sorted(PATTERNS)],
-        n_hold=sum(all(c.holds for c in results if c.pattern == k) for k in PATTERNS),
+        n_hold=sum(all(c.holds for c in results if c.pattern == k) for k in PATTERNS), attribution=attribution_rows,
+        attribution_heads=[label for _c, label, _d in ATTRIBUTION_SHOWN], regime=regime, reached=reached,
         gaps={k: f"{100 * v:+.1f}".replace("-", "\u2212") for k, v in gaps.items()})
     atomic_write(out / "validation.html", lambda tmp: tmp.write_text(text))
     write_pdf(text, out, out / "validation.pdf")
     return {"html": out / "validation.html", "pdf": out / "validation.pdf", "checks": out / "checks.csv",
             "figures": paths}
+
+
+ATTRIBUTION_SHOWN = (("mean_trust", "trust", 3), ("joint_actions", "joint actions a month", 1),
+                     ("employment", "employment (workers)", 0), ("exports", "exports", 0),
+                     ("members_share", "members' share", 2))
+
+
+def _attribution(runs, out: Path) -> list[dict] | None:
+    """The attribution table (attribution.csv, and rows for the report), or None without the runs."""
+    switched = {k.split(":", 1)[1]: [r["series"] for r in v] for k, v in runs.items() if k.startswith("off:")}
+    if not switched:
+        return None
+    table = attribution([r["series"] for r in runs["standard_cda"]], switched, [r["series"] for r in runs["none"]])
+    atomic_write(out / "attribution.csv", lambda tmp: table.to_csv(tmp, index=False))
+    rows = []
+    for name in ["(nothing)", *sorted(switched)]:
+        row = {"name": name.replace("_", " "), "cells": []}
+        for column, _label, digits in ATTRIBUTION_SHOWN:
+            for month in ATTRIBUTION_MONTHS:
+                r = table[(table.switched_off == name) & (table.outcome == column) & (table.month == month)].iloc[0]
+                row["cells"].append(f"{r.effect:+.{digits}f} \u00b1{r.effect_hw:.{digits}f}".replace("-", "\u2212"))
+        rows.append(row)
+    return rows
+
+
+def _regimes(runs, out: Path, figs: Path) -> dict | None:
+    """The regimes figure and table (regimes.csv), or None without experiment=regimes's runs."""
+    ends = runs.get("regimes")
+    if ends is None or not len(ends):
+        return None
+    found = regimes(ends)
+    table = found["table"]
+    atomic_write(out / "regimes.csv", lambda tmp: table.to_csv(tmp, index=False))
+    f, ax = plt.subplots(figsize=(6.2, 3.6))
+    policies = [p for p in ("none", "standard_cda", "trust_first", "subsidy_only") if p in set(ends.policy)]
+    for k, policy in enumerate(policies):
+        e = ends[ends.policy == policy]
+        shift = (k - (len(policies) - 1) / 2) * 0.008
+        ax.scatter(e.initial_trust + shift, e.cooperation_rate, s=9, alpha=0.6, color=fig.PALETTE[k],
+                   label=fig.plain(policy))
+        m = e.groupby("initial_trust").cooperation_rate.mean()
+        ax.plot(m.index + shift, m.values, color=fig.PALETTE[k], lw=1)
+    if found["threshold"] is not None:
+        ax.axhline(found["threshold"], color="k", ls="--", lw=0.8, label="regime threshold")
+    months = int(ends.months.max())
+    ax.set(xlabel="initial mean trust (firms' prior)", ylabel=f"cooperation rate, months {months - 11}-{months}",
+           title=f"Where cooperation ends up after {months} months (dots: seeds)")
+    ax.legend(fontsize=7)
+    path = _save(f, figs / "regimes.png")
+    rows = []
+    for start in sorted(set(table.initial_trust)):
+        cells = []
+        for policy in policies:
+            r = table[(table.policy == policy) & (table.initial_trust == start)]
+            if not len(r):
+                cells.append("")
+                continue
+            r = r.iloc[0]
+            above = "" if np.isnan(r.above) else f" ({100 * r.above:.0f}% above)"
+            cells.append(f"{r.end:.3f}{above}")
+        rows.append({"start": f"{start:.2f}", "cells": cells})
+    return {"figure": path.relative_to(out).as_posix(), "threshold": found["threshold"],
+            "initial_threshold": found["initial_threshold"], "policies": [fig.plain(p) for p in policies],
+            "rows": rows, "months": months, "seeds": int(table.seeds.max())}
+
+
+def _participants(runs, out: Path) -> dict | None:
+    """The participants-vs-others table (participants.csv) for the standard CDA, or None when the runs'
+    snapshots carry no firm identities (runs written before 2026-12-07)."""
+    pol, base = runs["standard_cda"], runs["none"]
+    if "uid" not in pol[0]["firms"][12].columns or "reached" not in pol[0]["firms"][12].columns:
+        return None
+    frames = [participants(p["firms"], b["firms"]).assign(seed=k) for k, (p, b) in enumerate(zip(pol, base))]
+    table = pd.concat(frames, ignore_index=True)
+    atomic_write(out / "participants.csv", lambda tmp: table.to_csv(tmp, index=False))
+    from scipy import stats
+
+    rows = []
+    for (month, group), g in table.groupby(["month", "group"], sort=True):
+        n = len(g)
+        t = stats.t.ppf(0.975, n - 1) if n > 1 else np.nan
+        cell = {}
+        for column, scale, digits in (("employment", 1, 2), ("survival", 100, 1), ("exporting", 100, 1)):
+            v = g[column].to_numpy() * scale
+            cell[column] = f"{v.mean():+.{digits}f} \u00b1{t * v.std(ddof=1) / np.sqrt(n):.{digits}f}".replace(
+                "-", "\u2212")
+        rows.append({"month": int(month), "group": {"participants": "participants (exact)",
+                                                    "others": "others (exact: spillover)",
+                                                    "evaluator": "evaluator's estimate (participants vs others)"}[group],
+                     "firms": f"{g.firms.mean():.0f}", **cell})
+    order = {"participants (exact)": 0, "others (exact: spillover)": 1, "evaluator's estimate (participants vs others)": 2}
+    rows.sort(key=lambda r: (r["month"], order[r["group"]]))
+    whole = {m: paired_effect([r["series"] for r in pol], [r["series"] for r in base], "employment").loc[m]
+             for m in sorted(set(table.month))}
+    return {"rows": rows, "whole": {m: f"{v:+.0f}".replace("-", "\u2212") for m, v in whole.items()}}
 
 
 def _row(c) -> dict:
@@ -318,6 +458,49 @@ from the others in more than their network.</p>{% endif %}
 because a firm cannot shrink below one worker and one-worker firms hire rarely (docs/ODD.md).</p>{% endif %}
 </div>
 {% endfor %}
+{% if attribution %}
+<h2>What holds what: the standard programme with each mechanism switched off in turn</h2>
+<p class="small">Effects of the standard CDA against the baseline on the same seeds (mean of the 6 months ending at
+the CDA's exit, month 48, and at the horizon, month 120; mean over {{ seeds }} seeds, &plusmn; the 95% interval's
+half-width), in full and with one instrument, collective or mechanism switched off (conf/switch/). Where switching
+a mechanism off removes an effect at month 120, that mechanism holds it after the exit.</p>
+<table><tr><th rowspan="2">switched off</th>{% for c in attribution_heads %}<th colspan="2">{{ c }}</th>{% endfor %}</tr>
+<tr>{% for c in attribution_heads %}<th>m. 48</th><th>m. 120</th>{% endfor %}</tr>
+{% for r in attribution %}<tr><td>{{ r.name }}</td>{% for v in r.cells %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}
+</table>
+{% endif %}
+{% if reached %}
+<h2>Participants and others: the exact effect, and what an evaluation would estimate</h2>
+<p class="small">The standard CDA. Firms alive at month 12 (the programme's first month; both runs are identical
+until then); participants: those the programme reached by month 48 (attended an event, were grouped, subsidised,
+linked, a member, or used the facility). Exact effect: each firm against itself in the baseline run on the same
+seed (employment in workers per firm, a firm gone counting 0; survival and exporting in percentage points). The
+evaluator's estimate compares participants with the other firms within the programme run only (employment: a
+difference in differences from month 12; survival and exporting: the plain difference): its distance from the
+exact effect on participants is the bias a real evaluation would carry (a firm must survive to be reached, so the
+plain comparison of survival favours participants by construction: the immortal-time bias). Mean over {{ seeds }} seeds &plusmn; the
+95% interval's half-width. Whole-cluster employment effect (all firms, entrants included):
+{% for m, v in reached.whole.items() %}month {{ m }}: {{ v }} workers{% if not loop.last %}; {% endif %}{% endfor %}.</p>
+<table><tr><th>month</th><th>firms</th><th>group</th><th>employment per firm</th><th>survival (pp)</th><th>exporting (pp)</th></tr>
+{% for r in reached.rows %}<tr><td>{{ r.month }}</td><td>{{ r.firms }}</td><td>{{ r.group }}</td><td>{{ r.employment }}</td><td>{{ r.survival }}</td><td>{{ r.exporting }}</td></tr>{% endfor %}
+</table>
+{% endif %}
+{% if regime %}
+<h2>Regimes: where cooperation ends up, from a range of initial trust</h2>
+<img src="{{ regime.figure }}" alt="regimes" class="narrow">
+<p class="small">Runs of {{ regime.months }} months (experiment=regimes, {{ regime.seeds }} seeds per point) from
+firms' prior trust drawn from Beta(a, 3) at six means, without a CDA and with three programmes (months 12-48).
+{% if regime.threshold is not none %}The baseline's end values split into two regimes at a cooperation rate of
+{{ "%.3f"|format(regime.threshold) }}{% if regime.initial_threshold is not none %}; most baseline runs end in the
+cooperative regime from an initial mean trust of {{ "%.2f"|format(regime.initial_threshold) }}{% endif %}. In
+brackets: the share of seeds that end above the threshold.{% else %}The baseline's end values move continuously
+with the initial trust, with no gap between two groups of runs: in this cluster there is one regime, not a
+low-trust trap and a cooperative state, so no programme pushes the cluster across a threshold; a programme's
+lasting effect is the difference in the end value.{% endif %}</p>
+<table><tr><th>initial mean trust</th>{% for p in regime.policies %}<th>{{ p }}</th>{% endfor %}</tr>
+{% for r in regime.rows %}<tr><td>{{ r.start }}</td>{% for v in r.cells %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}
+</table>
+{% endif %}
 <h2>Methods and sources</h2>
 <div class="box">Scenarios (experiment=validation): no CDA; the standard CDA (36 months from month 12, budget 600
 wage-months, every instrument and an association); the same without the association; trust-first and subsidy-only

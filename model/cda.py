@@ -31,6 +31,15 @@ import numpy as np
 
 from . import keyed, kernels
 
+# how a programme reaches a firm: bits of its ``reached`` field (set once reached, kept)
+REACHED = {"attended": 1, "grouped": 2, "subsidised": 4, "member": 8, "linked": 16, "facility": 32}
+
+
+def reach(model, slots: np.ndarray, how: str) -> None:
+    """Mark ``slots`` as reached by the programme in the way ``how`` (a key of :data:`REACHED`)."""
+    model.firms.reached[slots] |= REACHED[how]
+
+
 # a CDA's phases, in order ("none" before its start or when it cannot act, "ended" after its contract)
 PHASES = ("none", "diagnostic", "trust_building", "pilot", "strategic", "exit", "ended")
 
@@ -271,6 +280,7 @@ def _events(model, cda, rng) -> None:
         invited = target(model, cda, _cluster_firms(model, cda), pol.event_size, rng)
         attend_p = p.attend_base + (1.0 - p.attend_base) * f.trust_cda[invited]
         came = invited[rng.firms("attend", invited) < attend_p]
+        reach(model, came, "attended")
         meet(model, came, pol.event_ties, rng, host=cda)
         f.trust_cda[came] += p.cda_trust_gain * (1.0 - f.trust_cda[came])
         cda.events_held += 1
@@ -288,6 +298,7 @@ def _linkage(model, cda, rng) -> None:
         return
     chosen = target(model, cda, _cluster_firms(model, cda), n, rng)
     f.aware[chosen] = True  # every institution and supplier of its own cluster
+    reach(model, chosen, "linked")
     f.trust_cda[chosen] += 0.5 * model.params.cda_trust_gain * (1.0 - f.trust_cda[chosen])
 
 
@@ -307,6 +318,7 @@ def _broker_groups(model, cda, rng, *, kind: str) -> None:
         gid = model.next_group_id
         model.next_group_id += 1
         getattr(f, field)[members] = gid
+        reach(model, members, "grouped")
         meet(model, members, len(members), rng)
         cda.groups.append({"kind": kind, "id": gid})
 
@@ -327,6 +339,7 @@ def _consortium(model, cda, rng) -> None:
         return
     members = pool[np.argsort(-f.productivity[pool], kind="stable")[: pol.consortium_size]]
     f.consortium[members] = cda.cluster
+    reach(model, members, "grouped")
     cda.consortium_active = True
     cda.consortium_funded = True
     meet(model, members, len(members), rng)
@@ -348,7 +361,9 @@ def _form_association(model, cda, rng) -> None:
     if cda.months_in_phase > 0 or not cda.charge(p.policy.association_cost):
         return
     firms = _cluster_firms(model, cda)
-    f.member[firms[f.trust_cda[firms] >= p.join_trust]] = True
+    joined = firms[f.trust_cda[firms] >= p.join_trust]
+    f.member[joined] = True
+    reach(model, joined, "member")
     f.member_benefit[firms] = 0.0
     cda.association = Association(formed=model.month)
 
@@ -617,6 +632,7 @@ def _review_membership(model, cda, mine: np.ndarray, cda_present: bool) -> None:
         join |= f.trust_cda[others] >= p.join_trust
     f.member[members[~stay]] = False
     f.member[others[join]] = True
+    reach(model, others[join], "member")
     f.member_benefit[mine] = 0.0
 
 
@@ -653,6 +669,7 @@ def _run_facility(model, cda, mine: np.ndarray, cda_present: bool) -> None:
     f.cash[users] -= fee
     f.member_benefit[users[f.member[users]]] += pol.facility_fee - pol.facility_member_fee
     f.facility_user[users] = True
+    reach(model, users, "facility")
 
 
 # ---------------------------------------------------------------- subsidy
@@ -686,6 +703,8 @@ def charge_subsidies(model, a, b, coop_a, coop_b, s_a, s_b, cost) -> None:
         return
     cluster = model.firms.cluster[a]
     paid = np.where(coop_a, s_a * cost, 0.0) + np.where(coop_b, s_b * cost, 0.0)
+    reach(model, a[coop_a & (s_a > 0)], "subsidised")
+    reach(model, b[coop_b & (s_b > 0)], "subsidised")
     for cda in model.cdas:
         if cda is None:
             continue

@@ -260,6 +260,7 @@ def snapshot(model) -> dict[str, pd.DataFrame]:
     firms = pd.DataFrame({
         "month": model.month,
         "unique_id": uid[live],
+        "uid": f.uid[live],
         "cluster": f.cluster[live],
         "x": f.x[live], "y": f.y[live],
         "employees": f.employees[live],
@@ -276,6 +277,7 @@ def snapshot(model) -> dict[str, pd.DataFrame]:
         "mean_tie_trust": np.divide(trust_out[live], deg[live], out=np.full(len(live), np.nan),
                                     where=deg[live] > 0),
         "recent_joint_actions": (f.discount_until[live] >= model.month) | (f.subcontract_until[live] >= model.month),
+        "reached": f.reached[live],
     })
     tie_df = pd.DataFrame({
         "month": model.month,

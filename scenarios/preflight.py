@@ -98,7 +98,7 @@ def check_keys(argv: list[str]) -> str | None:
     from .config import BehaviourConf, ClusterConf, Config, PolicyConf, ShockConf, SimConf
     groups = {"cluster": ClusterConf, "policy": PolicyConf, "shock": ShockConf, "model": BehaviourConf,
               "sim": SimConf}
-    top = [f.name for f in dataclasses.fields(Config)] + ["experiment", "hydra"]
+    top = [f.name for f in dataclasses.fields(Config)] + ["experiment", "switch", "hydra"]
     for prefix, key, _ in _overrides(argv):
         if prefix.startswith("~"):
             continue
@@ -250,7 +250,7 @@ def check_hydra_groups(argv: list[str]) -> str | None:
     return None
 
 
-GROUPS = ("cluster", "policy", "shock", "experiment")
+GROUPS = ("cluster", "policy", "shock", "switch", "experiment")
 
 
 def check_presets(argv: list[str]) -> str | None:

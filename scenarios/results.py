@@ -120,13 +120,18 @@ COLUMNS = {
 }
 SNAPSHOT_COLUMNS = {
     "firms": {
-        "unique_id": ("Firm", "Mesa unique_id"), "cluster": ("Member cluster", "index of the member cluster"),
+        "unique_id": ("Firm", "Mesa unique_id"),
+        "uid": ("Firm identity", "the same firm in every run of a seed (model.keyed): pairs a firm with itself "
+                "across policies"),
+        "cluster": ("Member cluster", "index of the member cluster"),
         "x": ("Cell x", "cells"), "y": ("Cell y", "cells"), "employees": ("Employees", "workers"),
         "capital": ("Capital", "wage-months"), "revenue": ("Revenue", "wage-months per month"),
         "productivity": ("Productivity", "index"), "cash": ("Cash", "wage-months"), "exporter": ("Exporter", "bool"),
         "member": ("Association member", "bool"), "trust_in_cda": ("Trust in the CDA", "0-1"),
         "degree": ("Degree", "ties"), "mean_tie_trust": ("Mean trust of its ties", "0-1"),
         "recent_joint_actions": ("In a joint action", "bool"),
+        "reached": ("Reached by the programme so far", "bits: 1 attended an event, 2 in a group or consortium, "
+                    "4 subsidised, 8 association member, 16 linked, 32 used the facility"),
     },
     "ties": {
         "firm_a": ("Firm a", "Mesa unique_id"), "firm_b": ("Firm b", "Mesa unique_id"),
