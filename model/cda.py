@@ -30,6 +30,7 @@ from functools import partial
 import numpy as np
 
 from . import keyed, kernels
+from .game import action_values, betrayal_factor, logistic
 
 # how a programme reaches a firm: bits of its ``reached`` field (set once reached, kept)
 REACHED = {"attended": 1, "grouped": 2, "subsidised": 4, "member": 8, "linked": 16, "facility": 32}
@@ -232,10 +233,9 @@ def meet(model, members: np.ndarray, n_new_ties: int, rng: "Draws", host=None) -
     moves ``gossip_weight`` toward the other's reputation, where it has one (5.3 ii). No trust is written
     otherwise: with ``gossip_weight = 0`` and no game, a meeting leaves every trust value as it was. The
     first joint actions are ordinary games (5.2) whose contributions the host pays a share
-    ``event_game_subsidy`` of, while its money lasts; trust then moves with what happens in them.
+    ``event_game_subsidy`` of, while its money lasts (played in step 3 with the month's other games,
+    cooperation.partnering); trust then moves with what happens in them.
     """
-    from . import cooperation
-
     f = model.firms
     ties = model.ties
     m = len(members)
@@ -266,8 +266,8 @@ def meet(model, members: np.ndarray, n_new_ties: int, rng: "Draws", host=None) -
     kernels.hear_reputation(inside, f.record, model.params.gossip_weight, model.month, arrays.i, arrays.j,
                             arrays.trust_ij, arrays.trust_ji, arrays.last)
     if host is not None and model.params.policy.event_games and len(a):
-        kind = model.action_cdf.searchsorted(keyed.pair_uniform(model, "event_kind", a, b), side="right")
-        cooperation.play_game(model, a, b, kind, purpose="event_game", host=host)
+        # played with the month's other games (step 3, cooperation.partnering)
+        model.month_log.setdefault("facilitated", []).append((a, b, host))
 
 
 def _events(model, cda, rng) -> None:
@@ -493,15 +493,11 @@ def collective_game(model, cluster: int, members: np.ndarray, label: np.ndarray,
     f = model.firms
     trust = _fellow_trust(model, cluster, members, label)
     gain = trust * value * (1.0 - temptation) - np.asarray(cost, dtype=float)
-    from .cooperation import logistic
-
     prob = logistic(p.choice_sharpness * gain + p.reciprocity * (f.propensity[members] - 0.5))
     coop = keyed.firm_uniform(model, "collective", members) < prob
     chose = np.zeros(f.capacity, dtype=bool)
     chose[members] = coop
     ties = model.ties
-    from .cooperation import betrayal_factor
-
     kernels.learn_within(label, chose, p.learning_rate, betrayal_factor(p), model.month,
                          _cluster_ties(model, cluster), ties.i, ties.j, ties.trust_ij, ties.trust_ji, ties.last)
     rec = f.record[members]
@@ -526,8 +522,6 @@ def _hold_groups(model, cda, mine: np.ndarray, field: str) -> None:
     kind = 0 if field == "purchasing_group" else 1
     label = _labels(f, grouped, group[grouped])
     # each member values a month of the group's action from its own state, as a pair's (5.2)
-    from .cooperation import action_values
-
     value = action_values(model, grouped, grouped, np.full(len(grouped), kind)) / p.effect_months
     coop = collective_game(model, cda.cluster, grouped, label, value, p.temptation[kind],
                            p.policy.group_contribution)
@@ -550,8 +544,6 @@ def _hold_consortium(model, cda, mine: np.ndarray, cda_present: bool) -> None:
         holds = len(members) >= 2
         if holds:
             cost = p.policy.consortium_cost
-            from .cooperation import action_values
-
             value = action_values(model, members, members, np.ones(len(members), dtype=np.int64)) / p.effect_months
             coop = collective_game(model, cda.cluster, members, _labels(f, members, 0), value, p.temptation[1],
                                    cost / len(members))
@@ -615,8 +607,6 @@ def _review_membership(model, cda, mine: np.ndarray, cda_present: bool) -> None:
     there, firms that trust it enough join as it recruits."""
     p = model.params
     f = model.firms
-    from .cooperation import logistic
-
     members = mine[f.member[mine]]
     others = mine[~f.member[mine]]
     fee = 12.0 * p.association_fee

@@ -8,54 +8,16 @@ from __future__ import annotations
 import numpy as np
 
 from . import cda, kernels, keyed
-from .params import JOINT_ACTION_TYPES
-
-PURCHASING, MARKETING, SUBCONTRACTING, KNOWLEDGE = range(len(JOINT_ACTION_TYPES))
-
-
-def action_values(model, own: np.ndarray, partner: np.ndarray, kind: np.ndarray) -> np.ndarray:
-    """What a joint action of type ``kind`` with ``partner`` is worth to ``own`` over the action's months,
-    from its own state last month (DESIGN.md 5.2; wage-months):
-
-    - purchasing: the discount on its input bill;
-    - marketing: export access, worth the export price's premium over the home price on the share of its
-      sales it would export (nothing to a firm that exports on its own);
-    - subcontracting: the extra output the partner's spare capacity lets it sell, at its margin over
-      inputs;
-    - knowledge: the revenue from closing a share ``spillover`` of its productivity gap to the partner
-      (the more productive side: ``knowledge_return`` of that).
-    """
-    p = model.params
-    f = model.firms
-    specs = p.clusters
-    c = f.cluster[own]
-    input_share = np.array([s.input_share for s in specs])[c]
-    p0 = np.array([s.price for s in specs])[c]
-    export_share = np.array([s.export_share for s in specs])[c]
-    threshold = np.array([s.export_threshold for s in specs])[c]
-    rho = 1.0 - 1.0 / p.variety_elasticity
-    revenue = f.revenue[own]
-    inputs = model.input_price * input_share * p0 * f.output[own]
-    premium = np.maximum(np.asarray(model.export_price)[c] / np.asarray(model.price)[c] - 1.0, 0.0)
-    gap = f.productivity[partner] / np.maximum(f.productivity[own], 1e-12) - 1.0
-    gap = np.where(gap > 0, gap, -p.knowledge_return * gap)
-    value = np.select(
-        [kind == PURCHASING, kind == MARKETING, kind == SUBCONTRACTING],
-        [p.purchase_discount * inputs,
-         np.where(f.productivity[own] > threshold, 0.0, export_share * revenue * premium),
-         p.subcontract_bonus * np.maximum(rho * revenue - inputs, 0.0)],
-        p.spillover * gap * rho * revenue)
-    return value * p.effect_months
-
-
-def logistic(x):
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
-
-
-def contribution_probability(trust, benefit, cost, tau, subsidy, propensity, sharpness, reciprocity):
-    """P(contribute) = logistic(k * (p b (1 - tau) - c (1 - s)) + r (propensity - 0.5))."""
-    gain = trust * benefit * (1.0 - tau) - cost * (1.0 - subsidy)
-    return logistic(sharpness * gain + reciprocity * (propensity - 0.5))
+from .game import (  # noqa: F401  (the game's rules, shared with the collectives of model.cda)
+    KNOWLEDGE,
+    MARKETING,
+    PURCHASING,
+    SUBCONTRACTING,
+    action_values,
+    betrayal_factor,
+    contribution_probability,
+    logistic,
+)
 
 
 BUCKETS = 16  # buckets (and sub-buckets of each) of a cell's firms, by identity, for draw_new_partners
@@ -146,6 +108,12 @@ def partnering(model) -> None:
     f = model.firms
     ties = model.ties
     live = f.live()
+    # the first joint actions of pairs who met at this month's events (model.cda.meet)
+    for a, b, host in model.month_log.pop("facilitated", []):
+        alive = f.alive[a] & f.alive[b]
+        a, b = a[alive], b[alive]
+        kind = model.action_cdf.searchsorted(keyed.pair_uniform(model, "event_kind", a, b), side="right")
+        play_game(model, a, b, kind, purpose="event_game", host=host)
     seekers = live[keyed.firm_uniform(model, "seek", live) < p.p_seek]
     n_s = len(seekers)
     partner = np.full(n_s, -1, dtype=np.int64)
@@ -259,11 +227,6 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
                               np.concatenate([old[1], b[got_a], a[got_b]]),
                               np.concatenate([old[2], np.where(both, 1.0, tau)[got_a], np.where(both, 1.0, tau)[got_b]]))
     return {"coop_a": coop_a, "coop_b": coop_b}
-
-
-def betrayal_factor(p) -> float:
-    """Trust is multiplied by this after a betrayal (5.3 i)."""
-    return 1.0 - min(1.0, p.learning_rate * p.betrayal_weight)
 
 
 def decay_ties(model) -> None:

@@ -8,7 +8,7 @@
 The model (an ``ema_workbench.ReplicatorModel``, one replication a seed):
 
 - **uncertainties**: the behavioural parameters of ``conf/sensitivity.yaml`` over their ranges, under
-  their flat names (``learning_rate``, ``cluster_elasticity``, ``policy_effectiveness``, ...);
+  their flat names (``learning_rate``, ``cluster_elasticity``, ``policy_event_game_subsidy``, ...);
 - **levers**: ``programme``, the policy preset (named so because EMA's table of experiments has a
   column ``policy`` of its own) (every single-cluster policy preset but the baseline and
   ``zero_budget``), and fields of it (``policy_budget``, ``policy_subsidy_rate``, ...; see

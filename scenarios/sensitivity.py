@@ -1,7 +1,7 @@
 """Global sensitivity analysis designs (SALib): ``khusheh-sensitivity design`` and the run-side hook.
 
     khusheh-sensitivity design --method morris --trajectories 10 --out sa/morris
-    khusheh-sensitivity design --method sobol --n 32 --params learning_rate,policy.effectiveness --out sa/sobol
+    khusheh-sensitivity design --method sobol --n 32 --params learning_rate,policy.event_game_subsidy --out sa/sobol
 
 A design is ``design.csv`` (one row per parameter point, columns = khusheh-run
 keys) and ``problem.json`` (SALib's problem and the method). A job given it

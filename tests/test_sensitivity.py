@@ -91,7 +91,7 @@ def test_the_default_ranges_are_within_the_parameters_allowed_ranges():
 
 def test_a_small_sensitivity_sweep_end_to_end(tmp_path, capsys):
     assert design_main(["design", "--method", "morris", "--trajectories", "2", "--params",
-                        "learning_rate,policy.effectiveness", "--out", str(tmp_path / "d")]) == 0
+                        "learning_rate,policy.event_game_subsidy", "--out", str(tmp_path / "d")]) == 0
     design = pd.read_csv(tmp_path / "d" / "design.csv")
     assert len(design) == 6
     # two jobs (with and without the CDA), each running the design's 6 rows x 1 seed
@@ -111,7 +111,7 @@ def test_a_small_sensitivity_sweep_end_to_end(tmp_path, capsys):
     assert report_main(["--sensitivity", str(tmp_path / "sweep"), "--out", str(tmp_path / "r")]) == 0
     assert "effect on mean_trust" in capsys.readouterr().out
     table = pd.read_csv(tmp_path / "r" / "indices.csv")
-    assert set(table.parameter) == {"learning_rate", "policy.effectiveness"} and table.outcome.nunique() == 3
+    assert set(table.parameter) == {"learning_rate", "policy.event_game_subsidy"} and table.outcome.nunique() == 3
     assert (tmp_path / "r" / "sensitivity.pdf").stat().st_size > 10_000
 
 
