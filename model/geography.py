@@ -1,7 +1,9 @@
 """The region: named towns of Isfahan province projected onto a grid of ~5 km cells.
 
 Coordinates are approximate (degrees, WGS84), good to a cell or two; they place
-clusters where they are, not more. Property layers (``town``, ``urban``,
+clusters where they are, not more. Towns of ``PLACED_WHEN_NAMED`` (added for the
+named feasibility clusters of the province) join a region only when a cluster
+names them, so that the maps of the presets that do not use them stay as they were. Property layers (``town``, ``urban``,
 ``infrastructure``, ``industrial_park``) are derived from the towns with
 stylised rules documented in docs/ODD.md.
 """
@@ -37,7 +39,12 @@ TOWNS: dict[str, tuple[float, float, float, bool]] = {
     "Fereydunshahr": (32.941, 50.121, 0.05, False),
     "Semirom": (31.414, 51.568, 0.08, False),
     "Khur": (33.775, 55.085, 0.03, False),
+    # added 2026-12 for the named feasibility clusters (issue 22); placed only where a cluster names them
+    "Khorzuq": (32.777, 51.646, 0.06, False),  # Borkhar county, ~14 km north of Isfahan: clothing
 }
+
+# towns that join a region only when one of its clusters names them (see build_region)
+PLACED_WHEN_NAMED: frozenset[str] = frozenset({"Khorzuq"})
 
 _KM_PER_DEG_LAT = 111.0
 
@@ -76,7 +83,9 @@ def build_region(town_names: list[str], cell_km: float, margin: int) -> Region:
 
     The box spans the named towns plus ``margin`` cells on each side; every
     other known town that falls inside the box is included too, so that
-    neighbouring towns shape the layers.
+    neighbouring towns shape the layers, but for those of ``PLACED_WHEN_NAMED``
+    (towns added later for a cluster of their own: placed only when named, so
+    that adding them left every other region, and its runs, as it was).
     """
     lat0 = float(np.mean([TOWNS[t][0] for t in town_names]))
     km_per_deg_lon = _KM_PER_DEG_LAT * math.cos(math.radians(lat0))
@@ -95,7 +104,7 @@ def build_region(town_names: list[str], cell_km: float, margin: int) -> Region:
 
     names = list(dict.fromkeys(town_names))
     for name in TOWNS:
-        if name not in names:
+        if name not in names and name not in PLACED_WHEN_NAMED:
             x, y = project(name)
             if 0 <= x < width and 0 <= y < height:
                 names.append(name)

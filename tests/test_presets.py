@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from importlib.resources import files
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -84,6 +85,25 @@ def test_a_province_preset_gives_all_its_clusters():
     named = _yaml("cluster", "isfahan_province")["province"]["named"]
     assert [c.name for c in province[:len(named)]] == named
     assert province[1] == presets.cluster("carpet_kashan")
+
+
+def test_the_presets_with_public_figures_are_sized_from_them():
+    """Counts of firms and jobs per firm from ../shared/SOURCES.md and the pages cited in docs/ODD.md section 6.
+    Fails if a preset's size drifts from its source, or if its size exponent no longer gives the reported
+    jobs per unit: the initial employees are min(floor(U^(-1/a)), cap), whose mean is sum_{k=1..cap} k^-a."""
+    sizes = {name: presets.cluster(name).n_firms for name in
+             ("gold_jewellery", "stone_isfahan", "rosewater_kashan", "shoes_isfahan", "carpet_kashan", "gaz_isfahan")}
+    assert sizes == {"gold_jewellery": 800, "stone_isfahan": 2000, "rosewater_kashan": 1524, "shoes_isfahan": 464,
+                     "carpet_kashan": 900, "gaz_isfahan": 400}
+    assert 850 <= sizes["carpet_kashan"] <= 1300
+    for name, jobs, units in (("stone_isfahan", 20_000, 2000), ("rosewater_kashan", 6000, 1524),
+                              ("carpet_kashan", 20_000, 1300)):
+        spec = presets.cluster(name)
+        mean = float((np.arange(1, spec.max_employees + 1, dtype=float) ** -spec.size_exponent).sum())
+        assert mean == pytest.approx(jobs / units, rel=0.02), name
+    # the model draws them so: the stone cluster starts with about 20,000 workers (seed 0)
+    m = ClusterModel(cluster="stone_isfahan", rng=0, months=1)
+    assert m.stats["firms"] == 2000 and 0.85 * 20_000 <= m.firms.employees[m.firms.live()].sum() <= 1.15 * 20_000
 
 
 # ---------------------------------------------------------------- presets by name in ClusterModel

@@ -19,7 +19,8 @@ from scenarios.config import register, to_model_params
 
 CLI = os.path.join(os.path.dirname(sys.executable), "khusheh-run")
 NAMED = ("gold_jewellery", "carpet_kashan", "plastics", "tarpaulin_gauze_kordabad", "towels_adrian",
-         "bedsheets_dorcheh", "stone_isfahan", "brick_isfahan", "shoes_isfahan", "rosewater_kashan", "textiles_dehaq")
+         "bedsheets_dorcheh", "stone_isfahan", "brick_isfahan", "shoes_isfahan", "rosewater_kashan", "textiles_dehaq",
+         "clothing_khorzuq", "gaz_isfahan", "dairy_golpayegan", "agricultural_tools")  # the last 4: feasibility studies
 
 
 def _province(*overrides):
@@ -37,14 +38,18 @@ def test_the_province_preset_has_seventy_clusters_and_fifty_thousand_firms():
     assert len(clusters) == 70
     assert sum(c.n_firms for c in clusters) == 50_000
     names = [c.name for c in clusters]
-    assert len(set(names)) == 70 and names[:11] == list(NAMED)
-    # the named clusters come in exactly as their own presets
-    single = {name: _single(name) for name in ("carpet_kashan", "towels_adrian")}
-    for c in clusters[:11]:
+    assert len(set(names)) == 70 and names[:15] == list(NAMED)
+    # the named clusters come in exactly as their own presets, the feasibility clusters in their towns
+    single = {name: _single(name) for name in ("carpet_kashan", "towels_adrian", "clothing_khorzuq")}
+    for c in clusters[:15]:
         if c.name in single:
             assert c == single[c.name]
-    kinds = {n.split("_")[0] for n in names[11:]}
+    assert [c.town for c in clusters[11:15]] == ["Khorzuq", "Isfahan", "Golpayegan", "Isfahan"]
+    kinds = {n.split("_")[0] for n in names[15:]}
     assert kinds == {"crafts", "textiles", "building", "food", "metal", "plastics"}
+    # each named feasibility cluster took the place of one drawn cluster of its archetype
+    count = {kind: sum(n.startswith(kind + "_") for n in names[15:]) for kind in ("textiles", "food", "metal")}
+    assert count == {"textiles": 11, "food": 8, "metal": 7}
     # an archetype's market differs from the defaults as the preset says
     crafts = [c for c in clusters if c.name.startswith("crafts_")]
     assert len(crafts) == 14 and all(c.size_exponent == 1.4 and c.max_employees == 60 for c in crafts)

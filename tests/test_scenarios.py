@@ -34,8 +34,9 @@ def _compose(overrides, return_hydra_config=False):
 
 
 def test_the_presets_named_in_the_design_exist():
-    # 8 developed + 3 new contracts + generic, and the province of them all
-    assert len(CLUSTERS) == 13 and {"generic", "isfahan_province"} <= set(CLUSTERS)
+    # 8 developed + 3 new contracts + 4 with feasibility studies done + generic, and the province of them all
+    assert len(CLUSTERS) == 17 and {"generic", "isfahan_province"} <= set(CLUSTERS)
+    assert {"clothing_khorzuq", "gaz_isfahan", "dairy_golpayegan", "agricultural_tools"} <= set(CLUSTERS)
     assert set(POLICY_PRESETS) == set(presets.names("policy"))
     assert set(SHOCKS) == {"none", "demand_drop", "input_price_spike", "export_restriction"}
 

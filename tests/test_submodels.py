@@ -531,3 +531,19 @@ def test_nearest_town_by_hand_and_over_the_whole_grid():
     others = np.delete(region.town_xy, k, axis=0)
     assert np.abs(others - [tx - 2, ty - 1]).max(axis=1).min() > 3
     assert region.nearest_town(np.array([tx - 2]), np.array([ty - 1])).tolist() == [k]
+
+
+def test_a_town_added_for_a_cluster_of_its_own_is_placed_only_where_a_cluster_names_it():
+    """Khorzuq (added for the province's named clothing cluster) lies about 14 km north of Isfahan, inside the
+    box of every Isfahan cluster. Fails if it joins the map of a region that does not name it: the generic
+    cluster's towns, layers and so its runs would move (tests/test_regression.py would fail too)."""
+    from model.geography import PLACED_WHEN_NAMED, TOWNS, build_region
+    assert "Khorzuq" in PLACED_WHEN_NAMED and "Khorzuq" in TOWNS
+    without = build_region(["Isfahan"], cell_km=5.0, margin=8)
+    assert "Khorzuq" not in without.town_names and "Kordabad" in without.town_names  # its neighbour is placed
+    with_it = build_region(["Isfahan", "Khorzuq"], cell_km=5.0, margin=8)
+    assert with_it.town_names[:2] == ("Isfahan", "Khorzuq")
+    # about 14 km north (2-3 cells of 5 km) and within a cell east-west of Isfahan
+    dx, dy = with_it.town_xy[1] - with_it.town_xy[0]
+    assert abs(dx) <= 1 and 2 <= dy <= 3
+    assert set(without.town_names) <= set(with_it.town_names)
