@@ -283,7 +283,7 @@ class ModelParams:
     # growth (5.7)
     hire_sensitivity: float = p(0.25, 0, 10, "monthly hiring rate per unit of profit margin [1/month]")
     fire_sensitivity: float = p(0.4, 0, 10, "monthly shedding rate per unit of loss margin [1/month]")
-    growth_noise: float = p(0.5, 0, 5, "scale of the firm-level Laplace shock to hiring [-]")
+    growth_noise: float = p(0.75, 0, 5, "scale of the firm-level Laplace shock to hiring [-]")
     max_fire_rate: float = p(0.3, 0, 1, "cap on the monthly shedding rate [1/month]")
     max_hire_rate: float = p(0.08, 0, 1, "cap on the monthly hiring rate [1/month]")
     # learning (5.6)

@@ -96,12 +96,24 @@ def test_pattern3_spread_falls_over_the_whole_size_range_micro_firms_included(ru
     assert growth_stats(g, size)["kurtosis"] > 4.5, "tent-shaped above the floor (Laplace 6, normal 3)"
 
 
-def test_pattern4_low_trust_stays_low_without_cda_and_responds_with_a_lag(runs):
+def test_pattern4_low_trust_stays_low_without_cda(runs):
     base = _mean_series(runs, "none")
     coop = base["cooperation_rate"].iloc[12:]
     assert coop.max() < 0.40 and coop.mean() < 0.32, "low cooperation persists without a CDA"
     assert base["mean_trust"].iloc[-24:].mean() - base["mean_trust"].iloc[12:36].mean() < 0.05
     assert base["mean_trust"].max() < 0.5
+
+
+# patterns 4 (the CDA's half) and 5 are validation, not tuning targets (DESIGN.md section 9, revised
+# 2026-12-07): since the mechanisms were revised (issue 22) they fail, and the validation report says so
+# (docs/ODD.md, section 1); strict, so that a pattern that comes back is noticed
+VALIDATION_FAILS = ("fails since the mechanisms were revised (issue 22): a CDA's meetings no longer write trust, "
+                    "and the games it starts move trust both ways (docs/ODD.md, section 1)")
+
+
+@pytest.mark.xfail(strict=True, reason=VALIDATION_FAILS)
+def test_pattern4_trust_responds_to_a_cda_with_a_lag(runs):
+    base = _mean_series(runs, "none")
     cda = _mean_series(runs, "standard_cda")
     # the diagnostic (months 12-16) touches no firm: the series are the baseline's
     pd.testing.assert_frame_equal(cda.iloc[:17], base.iloc[:17])
@@ -112,6 +124,7 @@ def test_pattern4_low_trust_stays_low_without_cda_and_responds_with_a_lag(runs):
     assert jd.iloc[22] < 2 < jd.iloc[40], "joint actions rise only once the pilot phase starts"
 
 
+@pytest.mark.xfail(strict=True, reason=VALIDATION_FAILS)
 def test_pattern5_cda_raises_trust_joint_actions_density_growth_later_and_smaller(runs):
     base = _mean_series(runs, "none")
     cda = _mean_series(runs, "standard_cda")
