@@ -572,7 +572,7 @@ def _run_association(model, cda, rng, mine: np.ndarray, cda_present: bool) -> No
     broke = members[f.cash[members] < p.association_fee]
     f.member[broke] = False
     if (model.month - assoc.formed) % 12 == 0 and model.month > assoc.formed:
-        _review_membership(model, cda, mine, cda_present)
+        _review_membership(model, cda, rng, mine, cda_present)
     members = mine[f.member[mine]]
     f.cash[members] -= p.association_fee
     assoc.budget_left += p.association_fee * len(members)
@@ -600,7 +600,7 @@ def _run_association(model, cda, rng, mine: np.ndarray, cda_present: bool) -> No
             f.member_benefit[came] += p.event_value
 
 
-def _review_membership(model, cda, mine: np.ndarray, cda_present: bool) -> None:
+def _review_membership(model, cda, rng, mine: np.ndarray, cda_present: bool) -> None:
     """Once a year each member weighs what membership gave it over the year (events attended, the facility
     at the member's price) against the fees it paid, and each other firm weighs what the members got on
     average; both choose as in the game (5.2), by a logistic in the difference per month. While the CDA is
@@ -610,7 +610,7 @@ def _review_membership(model, cda, mine: np.ndarray, cda_present: bool) -> None:
     members = mine[f.member[mine]]
     others = mine[~f.member[mine]]
     fee = 12.0 * p.association_fee
-    u = keyed.firm_uniform(model, "association", mine, 1)
+    u = rng.firms("association", mine)
     draw = np.empty(f.capacity)
     draw[mine] = u
     gain = f.member_benefit[members] - fee
