@@ -21,8 +21,10 @@ CLI = os.path.join(os.path.dirname(sys.executable), "khusheh-run")
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     root = tmp_path_factory.mktemp("validation")
-    proc = subprocess.run([CLI, "-m", "experiment=validation", "sim.seeds=2", "hydra.sweep.dir=sweep"], cwd=root,
-                          capture_output=True, text=True, timeout=1800)
+    # (250 firms: the report's reading and checks do not depend on the size; the checks' tolerances are
+    # tested at 500 firms in test_stylised_facts.py)
+    proc = subprocess.run([CLI, "-m", "experiment=validation", "sim.seeds=2", "cluster.n_firms=250",
+                           "hydra.sweep.dir=sweep"], cwd=root, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-2000:]
     # the regimes' runs, small: one seed, 150 firms, 120 months
     proc = subprocess.run([CLI, "-m", "experiment=regimes", "sim.seeds=1", "sim.months=120", "cluster.n_firms=150",
@@ -44,8 +46,8 @@ def test_the_validation_report_renders_with_a_figure_and_checks_for_every_patter
     # a value in the report equals a direct computation from the files
     micro = []
     for seed in (0, 1):
-        firms = pd.read_parquet(sweep / "policy-none,shock-none,switch-none" / f"seed_000{seed}" / "snapshots"
-                                / "firms_120.parquet")
+        job = sweep / "cluster.n_firms-250,policy-none,shock-none,switch-none"
+        firms = pd.read_parquet(job / f"seed_000{seed}" / "snapshots" / "firms_120.parquet")
         micro.append((firms.employees < 10).mean())
     row = checks[checks.quantity.str.startswith("micro share (< 10 workers)")].iloc[0]
     assert np.isclose(row.value, min(micro))
@@ -61,8 +63,8 @@ def test_the_validation_report_renders_with_a_figure_and_checks_for_every_patter
         def employment(job):
             s = pd.read_parquet(sweep / job / f"seed_000{seed}" / "series.parquet")
             return s.set_index("month").employment.loc[115:120].mean()
-        diffs.append(employment("policy-standard_cda,shock-none,switch-facility")
-                     - employment("policy-none,shock-none,switch-none"))
+        diffs.append(employment("cluster.n_firms-250,policy-standard_cda,shock-none,switch-facility")
+                     - employment("cluster.n_firms-250,policy-none,shock-none,switch-none"))
     assert np.isclose(row.effect, np.mean(diffs))
     full = table[(table.switched_off == "(nothing)")]
     assert np.allclose(full.removed, 0.0)
