@@ -100,7 +100,8 @@ class Bar:
         self.n = self.failed = 0
         self.tty = is_terminal(self.stream)
         self._bar = None
-        self._said = (0, 0.0)  # (tenths, time) of the last plain line: the first at a tenth of the work
+        self._said = (0, self.start)  # (tenths, time) of the last plain line: the first at a tenth of the work
+        self._spoke = False  # (a plain line written)
         self._closed = False
         if show and self.tty:
             from tqdm import tqdm
@@ -129,7 +130,7 @@ class Bar:
         """A plain line if none was written for ten minutes (the work goes on)."""
         if self.show and not self.tty and not self._closed:
             now = time.monotonic()
-            if now - max(self._said[1], self.start) >= HEARTBEAT:
+            if now - self._said[1] >= HEARTBEAT:
                 self._line(now, self._said[0])
 
     def _line(self, now: float, tenths: int) -> None:
@@ -139,7 +140,7 @@ class Bar:
         units = self.unit + ("" if (self.total or self.n) == 1 else "s")
         print(f"[khusheh] {self.label}: {self.n}{of} {units}{share}{failed}, {elapsed(now - self.start)}",
               file=self.stream, flush=True)
-        self._said = (tenths, now)
+        self._said, self._spoke = (tenths, now), True
 
     def close(self) -> None:
         if self._closed:
@@ -147,7 +148,7 @@ class Bar:
         self._closed = True
         if self._bar is not None:
             self._bar.close()
-        elif self.show and not self.tty and self._said[1] and self._said[0] < (10 if self.total else 0):
+        elif self.show and not self.tty and self._spoke and self._said[0] < (10 if self.total else 0):
             # (the last line said less than the end; nothing said if it ended before the delay)
             self._line(time.monotonic(), 10)
 
