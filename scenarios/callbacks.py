@@ -116,5 +116,5 @@ def summary(sweep_dir: Path, c: progress.Counts, failed: int, runs: int | None, 
              f"  results: {folder}",
              f"  logs:    _khusheh.log in each job's folder"]
     if complete and not failed:
-        lines.append(f"  brief:   khusheh-report {folder} --out BRIEF_FOLDER")
+        lines.append(f"  brief:   khusheh-report {folder} --out briefs/{folder.name}")
     return "\n".join(lines)

@@ -283,7 +283,7 @@ QUIET_SWEEP = ["-m", "policy=none,standard_cda", "sim.seeds=2", "sim.months=12",
                "sim.progress_delay=0", "hydra.sweep.dir=sweep"]
 SUMMARY = (r"khusheh-run: 4 of 4 runs complete, none failed; 2 jobs in \d+(:\d\d| s)\n"
            r"  results: (?P<folder>.+)\n  logs:    _khusheh.log in each job's folder\n"
-           r"  brief:   khusheh-report (?P=folder) --out BRIEF_FOLDER\n")
+           r"  brief:   khusheh-report (?P=folder) --out briefs/sweep\n")
 
 
 def _job_logs_say_what_the_console_does_not(sweep: Path) -> None:
