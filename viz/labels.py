@@ -4,7 +4,8 @@ Each label (a town's name) takes the first of a fixed list of positions around i
 above left, below right, below left, above, below, right, left; then the same twice and three times as
 far) whose box overlaps no label placed before it, no other point's marker and stays inside the axes.
 Labels are placed in the order given, so the first (e.g. the cluster's own town) gets its first choice.
-A label that finds no free place takes the position that overlaps least. Nothing random: the same map
+A label that finds no free place takes the position that overlaps least; one placed further out
+than the first ring gets a thin leader line to its point. Nothing random: the same map
 gets the same labels. (Used by the dashboard's map, :mod:`viz.draw`; it imports nothing but matplotlib
 and NumPy, so the brief's figures can use it too.)
 """
@@ -33,10 +34,11 @@ def _overlap(a: Bbox, b: Bbox) -> float:
 
 
 def place_labels(ax: Axes, x: Sequence[float], y: Sequence[float], names: Sequence[str], distance: float = 4.0,
-                 pad: float = 2.0, **text) -> list[Annotation]:
+                 pad: float = 2.0, leaders: bool = True, **text) -> list[Annotation]:
     """Annotate each point (``x``, ``y`` in data coordinates) with its name, none overlapping another label,
     another point's marker or the axes' edge where a place around it allows. ``distance``: points between
-    a point and its label; ``pad``: pixels kept clear around each label; ``text``: keyword arguments of
+    a point and its label; ``pad``: pixels kept clear around each label; ``leaders``: a thin line from a point to
+    its label when the label had to move further than the first ring around it; ``text``: keyword arguments of
     ``ax.annotate`` (fontsize, bbox, zorder, ...). Call it once the axes' limits and aspect are set."""
     fig = ax.figure
     if not hasattr(fig.canvas, "get_renderer"):  # (a Figure made without pyplot: Agg measures the text)
@@ -72,6 +74,11 @@ def place_labels(ax: Axes, x: Sequence[float], y: Sequence[float], names: Sequen
                 break
         placed.append(best[2])
         out.append(best[1])
+        if leaders and np.hypot(*best[1].xyann) > 1.5 * 1.4 * distance:  # (beyond the first ring: a leader)
+            box = best[2]
+            near = (min(max(xy[k][0], box.x0), box.x1), min(max(xy[k][1], box.y0), box.y1))
+            ends = ax.transData.inverted().transform([xy[k], near])
+            ax.plot(ends[:, 0], ends[:, 1], color="#333333", lw=0.6, zorder=text.get("zorder", 3) - 0.1)
     return out
 
 
