@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from scenarios import results
+from scenarios.progress import Bar
 from scenarios.results import atomic_write
 
 BASELINE = "none"
@@ -41,11 +42,13 @@ def context(overrides: str) -> str:
     return ",".join(sorted(o for o in overrides.split(",") if o and not o.startswith("policy=")))
 
 
-def collect(sweeps: list[str | Path], ignore=()) -> Collection:
+def collect(sweeps: list[str | Path], ignore=(), progress: float | None = 2.0) -> Collection:
     """Every run in ``sweeps`` (folders holding runs at any depth). ``ignore``: folders below the sweeps that
-    hold no runs (e.g. the report's own output) and are not searched."""
+    hold no runs (e.g. the report's own output) and are not searched. ``progress``: a bar over the runs
+    read, on stderr, once reading has taken this many seconds (None: none)."""
     ignore = {Path(p).resolve() for p in ignore}
     series, summaries, problems, folders = [], [], [], {}
+    found = []
     for sweep in map(Path, sweeps):
         if not sweep.is_dir():
             raise ResultsError(f"no such sweep folder: {sweep}")
@@ -53,22 +56,28 @@ def collect(sweeps: list[str | Path], ignore=()) -> Collection:
         runs = [r for r in results.find_runs(sweep) if not inside & {r.folder.resolve(), *r.folder.resolve().parents}]
         if not runs:
             raise ResultsError(f"{sweep} holds no runs (is it a khusheh-run output or sweep folder?)")
-        for run in runs:
-            if run.status != "complete":
-                problems.append((str(run.folder), run.status, run.detail))
-                continue
-            try:
-                summary = results.read_table(run.folder, "summary")
-                frame = results.read_table(run.folder, "series")
-            except Exception as err:  # corrupt or truncated file
-                problems.append((str(run.folder), "corrupt", f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"))
-                continue
-            key = len(folders)
-            folders[key] = run.folder
-            info = summary.iloc[0].to_dict()
-            info["run"], info["context"] = key, context(str(info.get("overrides", "")))
-            summaries.append(info)
-            series.append(frame.assign(run=key, context=info["context"]))
+        found += runs
+    # a bar over the runs read (on stderr; plain lines when stderr is no terminal)
+    bar = Bar(len(found), "reading runs", "run", delay=progress or 0.0, show=progress is not None)
+    for k, run in enumerate(found):
+        bar.update(k)
+        if run.status != "complete":
+            problems.append((str(run.folder), run.status, run.detail))
+            continue
+        try:
+            summary = results.read_table(run.folder, "summary")
+            frame = results.read_table(run.folder, "series")
+        except Exception as err:  # corrupt or truncated file
+            problems.append((str(run.folder), "corrupt", f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"))
+            continue
+        key = len(folders)
+        folders[key] = run.folder
+        info = summary.iloc[0].to_dict()
+        info["run"], info["context"] = key, context(str(info.get("overrides", "")))
+        summaries.append(info)
+        series.append(frame.assign(run=key, context=info["context"]))
+    bar.update(len(found))
+    bar.close()
     summary = pd.DataFrame(summaries)
     if len(summary):
         # the same setting, policy and seed run twice (e.g. two single runs in outputs/): the later

@@ -32,7 +32,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from model import ParameterError
 
-from . import preflight, results
+from . import preflight, progress, results
 from .config import job_runs, register
 from .runner import Task, run_all
 
@@ -52,18 +52,37 @@ CURRENT: dict = {}
 def simulate(cfg: DictConfig, job_dir: Path) -> str:
     """Run one job's runs into ``job_dir``; 'done', 'skipped' (every run complete already), 'failed', or,
     when results could not be written (disk full, ...), the line that says where and why
-    (``khusheh-run: cannot write results to ...``)."""
+    (``khusheh-run: cannot write results to ...``).
+
+    A single job shows its own bar and says where its results are; a sweep's job is quiet on the console
+    (its lines go to its log, ``_khusheh.log`` in its folder) and leaves a marker as each run ends, for the
+    sweep's one bar and its last lines (:mod:`scenarios.progress`, :mod:`scenarios.callbacks`)."""
     hc = HydraConfig.get()
+    single = hc.mode == RunMode.RUN
+    sweep_dir = None if single else Path(hc.runtime.cwd) / hc.sweep.dir
+
+    def mark(folder: Path, status: str) -> None:
+        if sweep_dir is not None:
+            progress.mark(sweep_dir, "run", folder, status)
+
+    def say(message: str, *args) -> None:  # (a single job's console, and every job's log)
+        log.info(message, *args)
+        if single:
+            print(message % args, flush=True)
+
     (job_dir / results.FAILED).unlink(missing_ok=True)  # (a job that failed as a whole, before)
     try:
         runs = job_runs(cfg)
     except (ParameterError, TypeError, ValueError) as err:  # a user's mistake: no traceback
         message = f"khusheh-run: {err}"
         results.write_failure(job_dir, message)
-        print(message, file=sys.stderr)
+        log.error(message)
+        if single:
+            print(message, file=sys.stderr)
         return "failed"
     identity, overrides = identity_of(cfg, hc)
     label = f"{identity['cluster_preset']} / {identity['policy']}"
+    log.info("job %s: %d runs into %s", " ".join(hc.overrides.task) or "(no overrides)", len(runs), job_dir)
     tasks, skipped = [], 0
     for run in runs:
         folder = job_dir / results.run_name(run.seed, run.design_row)
@@ -73,6 +92,7 @@ def simulate(cfg: DictConfig, job_dir: Path) -> str:
         complete, broken = results.check_complete(folder, digest)
         if complete:
             skipped += 1
+            mark(folder, "skipped")
             continue
         if broken:
             log.warning("broken results in %s (%s): redone", folder, broken)
@@ -83,22 +103,27 @@ def simulate(cfg: DictConfig, job_dir: Path) -> str:
                           digest))
     CURRENT.update(job_dir=job_dir, runs=len(runs))
     if skipped:
-        log.info("complete results already in %d of the %d runs in %s: skipped", skipped, len(runs), job_dir)
+        say("complete results already in %d of the %d runs in %s: skipped", skipped, len(runs), job_dir)
     if not tasks:
         return "skipped"
     failed, unwritable = 0, None
-    for task, status, message in run_all(tasks, int(cfg.sim.n_jobs), label, cfg.sim.progress,
+    # (in a sweep, the sweep's bar shows the runs: no bar of the job's own)
+    for task, status, message in run_all(tasks, int(cfg.sim.n_jobs), label, single and cfg.sim.progress,
                                          cfg.sim.progress_delay):
         if status == "unwritable":  # (its message says which folder and why)
             failed += 1
             unwritable = unwritable or message
-            print(message, file=sys.stderr)
+            log.error(message)
+            print(message, file=sys.stderr, flush=True)  # (the disk: the user may want to stop the sweep)
         elif status == "failed":
             failed += 1
-            print(f"khusheh-run: the run failed: {message} (details in {task.folder / results.FAILED})",
-                  file=sys.stderr)
+            line = f"khusheh-run: the run failed: {message} (details in {task.folder / results.FAILED})"
+            log.error(line)
+            if single:  # (a sweep's last lines name the failed runs and the first error)
+                print(line, file=sys.stderr)
+        mark(task.folder, "done" if status == "done" else "failed")
     done = len(tasks) - failed
-    log.info("results in %s (%d run%s)", job_dir, done, "" if done == 1 else "s")
+    say("results in %s (%d run%s)", job_dir, done, "" if done == 1 else "s")
     return unwritable or ("failed" if failed else "done")
 
 
@@ -201,6 +226,7 @@ def _interrupted() -> int:
     from .callbacks import SWEEP, sweep_state
     for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the clean-up short
         signal.signal(sig, signal.SIG_IGN)
+    progress.stop_sweep()  # (the bar ends on its line; the message goes below it)
     folder = SWEEP.get("sweep_dir") or CURRENT.get("job_dir")
     if folder is None:
         message = "khusheh-run: interrupted; no run had started"

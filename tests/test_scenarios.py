@@ -213,8 +213,8 @@ def test_a_sweep_killed_midway_and_rerun_ends_with_every_run_complete_once(tmp_p
     # a killed run may leave a partial file behind: it must be redone, not trusted
     (runs["policy.start_month-2,policy-none,sim.months-20/seed_0001"] / "series.parquet").write_bytes(b"junk")
     rerun = _cli(sweep, tmp_path)
-    # the rerun counts its own jobs, each once
-    assert re.findall(r"\[khusheh\] jobs done (\d+)/(\d+)", rerun.stderr) == [("1", "2"), ("2", "2")]
+    # the rerun counts its own runs, each once: the complete one as skipped
+    assert "khusheh-run: 4 of 4 runs complete (1 complete already, skipped), none failed; 2 jobs in " in rerun.stdout
     frames = _sweep_frames(tmp_path / "sweep")
     assert len(frames) == 4
     for name, mtime in done_before.items():  # the complete run was skipped, not redone
@@ -226,7 +226,10 @@ def test_a_sweep_killed_midway_and_rerun_ends_with_every_run_complete_once(tmp_p
     assert not list((tmp_path / "sweep").rglob(".tmp-*"))
     # more seeds later: the same job folders, only the new seeds run
     more = _cli([*sweep[:2], "sim.seeds=3", *sweep[3:]], tmp_path)
-    assert more.stdout.count("complete results already in 2 of the 3 runs") == 2
+    assert "khusheh-run: 6 of 6 runs complete (4 complete already, skipped), none failed; 2 jobs" in more.stdout
+    for job in (tmp_path / "sweep").glob("*/_khusheh.log"):  # each job's log says so (the console does not)
+        assert job.read_text().count("complete results already in 2 of the 3 runs") == 1
+        assert "complete results already" not in more.stdout + more.stderr
     assert len(_sweep_frames(tmp_path / "sweep")) == 6
     for name, mtime in done_before.items():
         assert (tmp_path / "sweep" / name / DONE).stat().st_mtime_ns == mtime
@@ -234,8 +237,9 @@ def test_a_sweep_killed_midway_and_rerun_ends_with_every_run_complete_once(tmp_p
 
 def test_sweep_progress_counts_jobs_that_change_their_working_folder(tmp_path):
     # the default sweep folder is relative; with hydra.job.chdir=true each job runs inside its own
-    proc = _cli(["-m", "seed=0,1", "sim.months=4", "hydra.job.chdir=true"], tmp_path)
-    assert re.findall(r"\[khusheh\] jobs done (.*)", proc.stderr) == ["1/2", "2/2"]
+    proc = _cli(["-m", "seed=0,1", "sim.months=4", "sim.progress_delay=0", "hydra.job.chdir=true"], tmp_path)
+    assert "khusheh-run: 2 of 2 runs complete, none failed; 2 jobs in " in proc.stdout
+    assert re.findall(r"\[khusheh\] sweep: (.*),", proc.stderr) == ["1 of 2 runs (50%)", "2 of 2 runs (100%)"]
 
 
 def test_a_job_with_a_bad_value_fails_alone_and_the_sweep_names_it(tmp_path):
@@ -248,8 +252,8 @@ def test_a_job_with_a_bad_value_fails_alone_and_the_sweep_names_it(tmp_path):
     assert is_complete(tmp_path / "sweep" / "cluster.n_firms-60,sim.months-6" / "seed_0000")
     assert "cluster.n_firms" in (tmp_path / "sweep" / "cluster.n_firms--5,sim.months-6" / FAILED).read_text()
     assert "1 failed (job or run folders): cluster.n_firms--5,sim.months-6" in proc.stderr
-    # (Hydra's sweeper does not say how many jobs it launches)
-    assert re.findall(r"\[khusheh\] jobs done (.*)", proc.stderr) == ["1/?", "1/?, 1 failed"]
+    # (Hydra's sweeper does not say how many jobs and runs it launches)
+    assert "khusheh-run: 1 run complete, 1 failed; 2 jobs in " in proc.stdout
 
 
 @pytest.mark.parametrize("override, words", [
@@ -274,6 +278,96 @@ def test_help_lists_groups_and_options(tmp_path):
     for word in ("cluster:", "policy:", "shock:", "experiment:", "carpet_kashan", "standard_cda",
                  "demand_drop", "policy_comparison", "subsidy_rate"):
         assert word in proc.stdout
+
+
+QUIET_SWEEP = ["-m", "policy=none,standard_cda", "sim.seeds=2", "sim.months=12", "policy.start_month=2",
+               "sim.progress_delay=0", "hydra.sweep.dir=sweep"]
+SUMMARY = (r"khusheh-run: 4 of 4 runs complete, none failed; 2 jobs in \d+(:\d\d| s)\n"
+           r"  results: (?P<folder>.+)\n  logs:    _khusheh.log in each job's folder\n"
+           r"  brief:   khusheh-report (?P=folder) --out briefs/sweep\n")
+
+
+def _job_logs_say_what_the_console_does_not(sweep: Path) -> None:
+    logs = sorted(sweep.glob("*/_khusheh.log"))
+    assert len(logs) == 2
+    for log in logs:
+        text = log.read_text()
+        assert "job policy=" in text and f"results in {log.parent} (2 runs)" in text and "job done" in text
+
+
+def test_a_sweep_prints_a_few_progress_lines_and_a_summary_when_stderr_is_no_terminal(tmp_path, capsys):
+    # a CI log: no bar's redraws, a plain line at each tenth of the runs done (at most ten), then the summary;
+    # each job's own lines (Hydra's and Khusheh's) in its log file
+    proc = _cli(QUIET_SWEEP, tmp_path)
+    assert re.fullmatch(SUMMARY, proc.stdout), proc.stdout
+    assert re.fullmatch(SUMMARY, proc.stdout).group("folder") == str(tmp_path / "sweep")
+    lines = [line for line in proc.stderr.splitlines() if not line.startswith("[khusheh] compiling")]
+    assert "\r" not in proc.stderr and 1 <= len(lines) <= 4, proc.stderr
+    assert all(re.fullmatch(r"\[khusheh\] sweep: [1-4] of 4 runs \(\d+%\), \d+ s", line) for line in lines), lines
+    assert lines[-1].startswith("[khusheh] sweep: 4 of 4 runs (100%)")
+    assert "HYDRA" not in proc.stdout + proc.stderr and "INFO" not in proc.stdout + proc.stderr
+    _job_logs_say_what_the_console_does_not(tmp_path / "sweep")
+    # khusheh-report reads the runs with a bar over them too (plain lines here), the delay 0
+    from analysis.collect import collect
+    capsys.readouterr()
+    assert len(collect([tmp_path / "sweep"], progress=0).summary) == 4
+    read = capsys.readouterr().err.splitlines()
+    assert read and len(read) <= 10 and read[-1].startswith("[khusheh] reading runs: 4 of 4 runs (100%)"), read
+
+
+def test_a_bar_off_a_terminal_writes_a_line_at_each_tenth_of_the_work_only():
+    import io
+    from scenarios.progress import Bar
+    out = io.StringIO()
+    bar = Bar(1000, "sweep", "run", delay=0, stream=out)
+    for n in range(1, 1001):
+        bar.update(n, failed=n // 500)
+    bar.close()
+    lines = out.getvalue().splitlines()
+    assert [re.match(r"\[khusheh\] sweep: (\d+) of 1000 runs", line).group(1) for line in lines] == \
+        [str(100 * k) for k in range(1, 11)]
+    assert lines[4].startswith("[khusheh] sweep: 500 of 1000 runs (50%), 1 failed, ")
+    assert lines[-1].startswith("[khusheh] sweep: 1000 of 1000 runs (100%), 2 failed, ")
+
+
+def test_a_sweep_on_a_terminal_shows_one_bar_and_the_summary(tmp_path):
+    # stderr a terminal (a pseudo-terminal 100 columns wide): tqdm's bar, redrawn in place on one line
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    chunks = []
+
+    def read():
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # (EIO: the terminal's last writer closed it)
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        proc = subprocess.run([CLI, *QUIET_SWEEP], cwd=tmp_path, stdout=subprocess.PIPE, stderr=slave, text=True,
+                              timeout=900)
+    finally:
+        os.close(slave)
+        reader.join(timeout=60)
+        os.close(master)
+    assert proc.returncode == 0
+    assert re.fullmatch(SUMMARY, proc.stdout), proc.stdout
+    err = b"".join(chunks).decode(errors="replace")
+    lines = [line for line in err.replace("\r\n", "\n").split("\n") if line.strip() and "compiling" not in line]
+    assert len(lines) == 1, lines  # one bar: its redraws are carriage returns on the same line
+    drawn = [d for d in lines[0].split("\r") if d.strip()]
+    assert drawn[-1].startswith("sweep: 100%|") and "4/4" in drawn[-1], drawn
+    _job_logs_say_what_the_console_does_not(tmp_path / "sweep")
 
 
 def test_a_run_shows_a_progress_bar_after_its_delay(tmp_path):
@@ -310,9 +404,12 @@ def test_a_finished_run_with_a_broken_result_file_is_redone_not_skipped(tmp_path
     _truncate(runs[1] / "series.parquet")  # the footer is gone; the _DONE marker is still there
     assert not is_complete(runs[1]) and is_complete(runs[0])
     rerun = _cli(sweep, tmp_path)
-    lines = [line for line in (rerun.stdout + rerun.stderr).splitlines() if "broken results" in line]
+    # said in the job's log (the sweep's console has its bar and last lines only)
+    log = (job / "_khusheh.log").read_text()
+    lines = [line for line in log.splitlines() if "broken results" in line]
     assert len(lines) == 1 and str(runs[1]) in lines[0] and "series.parquet" in lines[0] and "redone" in lines[0]
-    assert f"complete results already in 1 of the 2 runs in {job}: skipped" in rerun.stdout
+    assert f"complete results already in 1 of the 2 runs in {job}: skipped" in log
+    assert "khusheh-run: 2 of 2 runs complete (1 complete already, skipped), none failed" in rerun.stdout
     assert (runs[0] / DONE).stat().st_mtime_ns == done_mtime[0]  # the sound run is not redone
     assert (runs[1] / DONE).stat().st_mtime_ns != done_mtime[1]
     for s, run in runs.items():

@@ -175,6 +175,73 @@ def test_the_map_renders_with_the_month_and_counts_in_the_title():
     assert buf.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("cluster", ["towels_adrian", "bedsheets_dorcheh", "isfahan_province"])
+def test_the_maps_town_names_do_not_collide_and_sit_by_their_towns(cluster):
+    # towels of Adrian: Adrian and Khomeinishahr are one cell apart, and their names used to run together
+    # ("AdriKhomeinishahr"); the cluster's own town chooses its place first
+    from viz.labels import overlaps
+    m = DashboardModel(cluster=cluster, n_firms=60, seed=0)
+    view = draw.MapView(m)
+    labels = view.town_labels
+    names = [a.get_text() for a in labels]
+    assert len(names) == len(set(names)) >= 2
+    if cluster == "towels_adrian":
+        assert names[0] == "Adrian" and "Khomeinishahr" in names
+    assert overlaps(labels) == []
+    renderer = view.figure.canvas.get_renderer()
+    for a in labels:  # each name touches the neighbourhood of its own town (within 3 times the first distance)
+        town = view.ax.transData.transform([a.xy])[0]
+        box = a.get_window_extent(renderer)
+        gap = np.hypot(max(box.x0 - town[0], 0, town[0] - box.x1), max(box.y0 - town[1], 0, town[1] - box.y1))
+        assert gap <= 3 * 4 * 90 / 72 * 1.5, (a.get_text(), gap)
+    # the same map, the same places
+    again = draw.MapView(DashboardModel(cluster=cluster, n_firms=60, seed=0)).town_labels
+    assert [(a.get_text(), a.xyann) for a in again] == [(a.get_text(), a.xyann) for a in labels]
+
+
+def test_labels_of_points_close_together_are_spread_apart():
+    from matplotlib.figure import Figure
+
+    from viz.labels import overlaps, place_labels
+    fig = Figure(figsize=(4, 4), dpi=90)
+    ax = fig.add_subplot()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    x, y = [5.0, 5.4, 5.0, 5.4, 4.6], [5.0, 5.0, 5.4, 5.4, 5.0]
+    labels = place_labels(ax, x, y, ["Khomeinishahr", "Adrian", "Dorcheh", "Falavarjan", "Najafabad"], fontsize=7)
+    assert overlaps(labels) == [] and len(labels) == 5
+    assert len({a.xyann for a in labels}) > 1  # not all in the same place around their points
+    # a point alone takes the first choice: above right
+    alone = place_labels(ax, [1.0], [9.0], ["Kashan"], fontsize=7)
+    assert alone[0].xyann == (4.0, 4.0) and overlaps([*labels, *alone]) == []
+
+
+def test_each_slider_shows_its_value_in_its_label():
+    from viz import app
+    params = app.model_params()
+    assert params["budget"]["label"] == "Budget [wage-months]: 600"
+    assert params["subsidy_rate"]["label"] == "Subsidy rate (share of cost): 50%"
+    assert params["events_per_year"]["label"] == "Networking events a year: 6"
+    assert params["duration_months"]["label"] == "CDA duration [months]: 36"
+    assert params["n_firms"]["label"] == "Firms (all clusters together): 500"
+    assert params["seed"]["label"] == "Seed: 0"
+    assert params["policy"]["label"] == "Policy preset"  # (a list shows its choice already)
+    try:
+        app.choice["budget"].value = 1250.0
+        app.choice["subsidy_rate"].value = 0.15000000000000002  # (as a slider's steps add up)
+        app.choice["events_per_year"].value = 2.5
+        app.choice["seed"].value = 1234
+        params = app.model_params()
+        assert params["budget"]["label"] == "Budget [wage-months]: 1,250"
+        assert params["subsidy_rate"]["label"] == "Subsidy rate (share of cost): 15%"
+        assert params["events_per_year"]["label"] == "Networking events a year: 2.5"
+        assert params["seed"]["label"] == "Seed: 1234"
+    finally:
+        for name, var in app.choice.items():
+            var.value = {"cluster": "generic", "policy": "standard_cda", "shock": "none", "seed": 0,
+                         **app._defaults}[name]
+
+
 def test_the_plots_carry_the_series_and_the_cdas_contract():
     m = DashboardModel(policy="long_cda", n_firms=120, seed=0).run(3)
     option = draw.plots_option(m)
@@ -322,6 +389,9 @@ def test_dashboard_in_headless_chromium(tmp_path):
                 expect(page.locator(".khusheh-month")).to_have_text("Month 0 of 120")
                 expect(page.locator(".khusheh-phase")).to_have_text("CDA: no CDA at work")
                 expect(page.locator(".khusheh-budget")).to_have_text("budget left 600 of 600 wage-months")
+                # each slider shows its value without being dragged
+                for text in ("Budget [wage-months]: 600", "Subsidy rate (share of cost): 50%", "Seed: 0"):
+                    expect(page.locator(".v-input", has_text=text)).to_have_count(1)
                 page.wait_for_function(f"() => {PLOT_PIXELS}.length > 5000")  # ECharts has drawn
                 plot_before = page.evaluate(f"() => {PLOT_PIXELS}")
                 map_before = map_img.get_attribute("src")
@@ -350,6 +420,8 @@ def test_dashboard_in_headless_chromium(tmp_path):
                 page.locator(".v-select", has_text="Policy preset").click()
                 page.get_by_role("option", name="trust_first", exact=True).click()
                 expect(page.locator(".khusheh-pending")).to_contain_text("policy")
+                # the preset moved the subsidy slider to its value, and its label says so
+                expect(page.locator(".v-input", has_text="Subsidy rate (share of cost): 0%")).to_have_count(1)
                 page.get_by_role("button", name="Reset", exact=True).click()
                 expect(page.locator(".khusheh-month")).to_have_text("Month 0 of 120")
                 expect(page.locator(".khusheh-settings")).to_contain_text(

@@ -42,11 +42,24 @@ def model_params() -> dict:
         if lv.kind == "Select":
             out[name] = {"type": "Select", "label": lv.label, "value": choice[name], "values": list(lv.choices)}
         else:
-            out[name] = {"type": lv.kind, "label": lv.label, "value": choice[name], "min": lv.lo, "max": lv.hi,
-                         "step": lv.step}
-    out["seed"] = {"type": "SliderInt", "label": "Seed", "value": choice["seed"], "min": SEED_RANGE[0],
-                   "max": SEED_RANGE[1], "step": 1}
+            out[name] = {"type": lv.kind, "label": slider_label(name, lv.label, choice[name].value),
+                         "value": choice[name], "min": lv.lo, "max": lv.hi, "step": lv.step}
+    out["seed"] = {"type": "SliderInt", "label": slider_label("seed", "Seed", choice["seed"].value),
+                   "value": choice["seed"], "min": SEED_RANGE[0], "max": SEED_RANGE[1], "step": 1}
     return out
+
+
+def slider_label(name: str, label: str, value) -> str:
+    """A slider's label with its value, so that it is read without dragging the slider ("Budget
+    [wage-months]: 600"); the page is drawn again as a value changes (:func:`Page` reads every value)."""
+    value = getattr(value, "value", value)  # (a control's reactive value)
+    if name == "subsidy_rate":
+        shown = f"{float(value):.0%}"
+    elif isinstance(value, float) and not float(value).is_integer():
+        shown = f"{value:,.2f}".rstrip("0").rstrip(".")
+    else:
+        shown = f"{int(value):,}" if name != "seed" else f"{int(value)}"
+    return f"{label}: {shown}"
 
 
 def _apply_preset_levers(group: str) -> None:
@@ -58,7 +71,7 @@ def _apply_preset_levers(group: str) -> None:
 
 
 def settings_text(c: dict) -> str:
-    """The running model's settings in one line (the sliders show no numbers)."""
+    """The running model's settings in one line (the sliders show the values chosen, maybe not yet applied)."""
     if not c:
         return ""
     return (f"{c['cluster']} / {c['policy']} / shock {c['shock']}; budget {c['budget']:,.0f}, subsidy "

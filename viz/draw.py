@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 
 from conf import outcomes, palette, plot_style
 from model.observation import places
+from viz.labels import place_labels
 
 OUTCOMES = outcomes()
 
@@ -100,9 +101,6 @@ class MapView:
             towns = pl[(pl.kind == "town") & pl.x.between(x0, x1) & pl.y.between(y0, y1)]
             ax.scatter(towns.x, towns.y, marker="s", s=30, facecolors="none", edgecolors="#000000", lw=0.9,
                        zorder=3)
-            for _, t in towns.iterrows():
-                ax.annotate(t["name"], (t.x, t.y), xytext=(4, 4), textcoords="offset points", fontsize=7, zorder=5,
-                            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
             inst = pl[~pl.kind.isin(["town", "cda"])]
             ax.scatter(inst.x + 0.3, inst.y - 0.3, marker="^", s=30, color=PALETTE[4], edgecolors="white", lw=0.4,
                        zorder=3)
@@ -111,6 +109,13 @@ class MapView:
             ax.set_xlim(x0 - 0.5, x1 + 0.5)
             ax.set_ylim(y0 - 0.5, y1 + 0.5)
             ax.set_aspect("equal")
+            # town names that never collide (towns one cell apart, as Adrian and Khomeinishahr): the clusters'
+            # own towns choose first, then the others by name
+            own = {spec.town for spec in model.params.clusters}
+            towns = towns.assign(own=~towns["name"].isin(own)).sort_values(["own", "name"], kind="stable")
+            self.town_labels = place_labels(
+                ax, list(towns.x), list(towns.y), list(towns["name"]), fontsize=7, zorder=5,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
             ax.set_xlabel(f"east (cells of {model.params.cell_km:g} km)")
             ax.set_ylabel(f"north (cells of {model.params.cell_km:g} km)")
             self.title = ax.set_title("")

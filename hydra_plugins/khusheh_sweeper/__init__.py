@@ -12,8 +12,9 @@ configured launcher, in one batch. Besides:
   one composition, given each its row) and its runs' parameters range-checked by the model (every
   seed, every row of a sensitivity design); the first problem ends the sweep with one line, exit
   status 2. (Hydra's basic sweeper composes every job, about 0.1 s each; its class is in
-  ``hydra._internal``, so this one is written on the public interface instead of extending it.) The sweep's number of jobs and runs is written for the progress and for an
-  interrupt's report.
+  ``hydra._internal``, so this one is written on the public interface instead of extending it.)
+- The sweep's number of jobs and runs is written for the progress and for an interrupt's report,
+  and the sweep's one progress bar is started (:mod:`scenarios.progress`).
 
 Selected in ``conf/config.yaml`` (``override hydra/sweeper: khusheh``); ``hydra/sweeper=basic`` is
 Hydra's own (no ``only``, no model checks: a job with a bad value fails alone).
@@ -115,6 +116,10 @@ class KhushehSweeper(Sweeper):
             print(f"{write_error(sweep_dir, err)}; no job was started", file=sys.stderr)
             sys.exit(2)
         log.info("sweep of %d jobs (%d runs) into %s", len(jobs), runs, sweep_dir)
+        # the sweep's one bar over its runs, fed by the jobs' markers whichever process runs them
+        from scenarios import progress
+        sim = self.config.get("sim") or {}
+        progress.start_sweep(sweep_dir, runs, bool(sim.get("progress", True)), float(sim.get("progress_delay", 2.0)))
         returns = self.launcher.launch(jobs, initial_job_idx=0)
         from scenarios.callbacks import SWEEP
         from scenarios.results import is_write_error
