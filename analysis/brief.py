@@ -86,6 +86,8 @@ def rials(wage_months: float, wage: float) -> str:
     if wage_months is None or not np.isfinite(wage_months):
         return _("n/a")
     amount = wage_months * wage
+    if amount == 0:
+        return _("0 rials")
     if abs(amount) >= 1e9:
         return _("{amount} billion rials").format(amount=f"{amount / 1e9:,.1f}")
     return _("{amount} million rials").format(amount=f"{amount / 1e6:,.1f}")
@@ -96,6 +98,8 @@ def rials_short(wage_months: float, wage: float) -> str:
     if wage_months is None or not np.isfinite(wage_months):
         return _("n/a")
     amount = wage_months * wage
+    if amount == 0:
+        return _("0 rials")
     if abs(amount) >= 1e9:
         return _("{amount} bn rials").format(amount=f"{amount / 1e9:,.1f}")
     return _("{amount} million rials").format(amount=f"{amount / 1e6:,.1f}")
@@ -532,13 +536,14 @@ class Captions:
 
     def network(self, panels) -> dict:
         return {"title": _("The cooperation network at month {month}").format(month=self.horizon),
-                "caption": _("The ties of one run each (the seed above each panel) with mean trust of at least "
+                "caption": _("The ties of one run each at month {month} (the seed above each panel) with mean trust "
+                             "of at least "
                              "{threshold}, firms without such a tie left out. Firms are grouped by community (Louvain "
                              "method), the largest group first; grey lines: ties within a group (at most {edges}, the "
                              "strongest); orange lines: ties between two groups, one line per pair of groups, as wide as "
                              "they are many; dot colour: the firm's mean trust in its partners (colour bar); dot size: "
                              "employees. Positions show who is tied to whom, not places.").format(
-                    threshold=fig.STRONG_TIE, edges=fig.MAX_DRAWN_EDGES)}
+                    month=self.horizon, threshold=fig.STRONG_TIE, edges=fig.MAX_DRAWN_EDGES)}
 def _mechanism_note(eff: pd.DataFrame, policy: str) -> str:
     """The effects at the horizon on what holds cooperation after the CDA leaves (trust between partners,
     the association's members), as page 1 lists them."""
@@ -692,7 +697,10 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
 
     def buy_line(p):
         r = buy.loc[p]
-        return {"name": fig.plain(p), "value": per_100_text(r.value, r.low, r.high, best_by),
+        ci = (_("95% CI {low} to {high}").format(low=fmt(r.low, best_by, True), high=fmt(r.high, best_by, True))
+              if np.isfinite(r.low) and np.isfinite(r.high) else _(NO_INTERVAL))
+        return {"name": fig.plain(p), "value": fmt(r.value, best_by, True), "ci": ci,
+                "text": per_100_text(r.value, r.low, r.high, best_by),
                 "chance": share(r.chance), "spent": fmt(r.spent, "cda_spent"), "rials": rials(r.spent, wage)}
 
     tr = {"_": _}
@@ -1036,10 +1044,10 @@ month=horizon, tolerance="10%") }}</p>
 {% if best %}<div class="best"><b>{{ _("Best buy: {name}.").format(name=best.name) }}</b>
 {{ _("Criterion: the gain in {what} at month {month} (the end of the runs) per 100 wage-months of the CDA's money actually
 spent by then ({rials}), not per budget.").format(what=best_what, month=horizon, rials=per_100_rials) }}
-{{ _("It gains {value} {unit} per 100 wage-months spent, having spent {spent} wage-months ({amount}); it is the best buy on
-{chance} of the seeds (the share of paired seeds on which its own gain per spending is the largest).").format(
-value=best.value, unit=best_unit, spent=best.spent, amount=best.rials, chance=best.chance) }}
-{% if second %}{{ _("Next: {name}, {value}, best on {chance} of the seeds.").format(name=second.name, value=second.value, chance=second.chance) }}{% endif %}
+{{ _("It gains {value} {unit} per 100 wage-months spent ({ci}), having spent {spent} wage-months ({amount}); it is the
+best buy on {chance} of the seeds (the share of paired seeds on which its own gain per spending is the largest).").format(
+value=best.value, unit=best_unit, ci=best.ci, spent=best.spent, amount=best.rials, chance=best.chance) }}
+{% if second %}{{ _("Next: {name}, {value} ({ci}), best on {chance} of the seeds.").format(name=second.name, value=second.value, ci=second.ci, chance=second.chance) }}{% endif %}
 {{ _("Choose another criterion with --best-by (e.g. joint_actions).") }}</div>{% endif %}
 <p class="small"><b>{{ _("What the intervals cover.") }}</b> {{ cover }}
 <b>{{ _("Money.") }}</b> {{ _("In wage-months (one worker's monthly cost) and in rials at {wage} rials a wage-month

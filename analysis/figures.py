@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from conf import outcomes, palette, plot_style  # noqa: E402
 from scenarios.results import atomic_write  # noqa: E402
 
-from .i18n import N_, _  # noqa: E402
+from .i18n import N_, _, ngettext  # noqa: E402
 
 PALETTE = palette()  # Okabe-Ito (conf/khusheh.mplstyle)
 DPI = 200
@@ -410,8 +410,9 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path, ti
                                    node_color=[trust.get(n, 0.0) for n in g.nodes], cmap=cmap, vmin=0, vmax=1,
                                    alpha=0.9, linewidths=0)
         share = connected / max(len(firms), 1)
-        ax.set_title(_("{name}\n{ties} ties, {share:.0%} of firms connected, {groups} groups").format(
-            name=name.replace("\n", ", "), ties=len(good), share=share, groups=len(communities)), fontsize=8.5)
+        groups = ngettext("{n} group", "{n} groups", len(communities)).format(n=len(communities))
+        ax.set_title(_("{name}\n{ties} ties, {share:.0%} of firms connected, {groups}").format(
+            name=name.replace("\n", ", "), ties=len(good), share=share, groups=groups), fontsize=8.5)
         ax.axis("off")
     fig.subplots_adjust(left=0.02, right=0.88, top=0.8 if title else 0.86, bottom=0.1, wspace=0.08)
     cb = fig.colorbar(plt.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0, 1), cmap=cmap),

@@ -49,3 +49,10 @@ def N_(message: str) -> str:
     """Marks ``message`` for the catalog without translating it now (for tables of names, translated
     where they are shown, through :func:`_`)."""
     return message
+
+
+def install(translations: gettext.NullTranslations, lang: str = "custom") -> None:
+    """Use ``translations`` (any :class:`gettext.NullTranslations`, e.g. a catalog read by Babel) for what
+    :func:`_` returns from now on; :func:`set_language` ('en') goes back to English."""
+    global _translation, _language
+    _translation, _language = translations, lang
