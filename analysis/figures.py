@@ -185,8 +185,11 @@ def effect_chart(diff: pd.DataFrame, outcome: str, policies, path: Path, start=N
             ax.axvline(leaves, color="#555555", lw=0.7, ls=":")
         ax.set_title(plain(policy), fontsize=7.5)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[n:]:
+    for k, ax in enumerate(list(axes.flat)[n:], start=n):
         ax.axis("off")
+        if k - cols >= 0:  # the panel above an empty one shows the months
+            axes.flat[k - cols].xaxis.set_tick_params(labelbottom=True)
+            axes.flat[k - cols].set_xlabel(_("month"), fontsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel(_("difference\n({unit})").format(unit=unit(outcome)), fontsize=7)
     for ax in axes[-1, :]:
@@ -301,7 +304,8 @@ def cluster_map(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame
         sc = ax.scatter(jx, jy, s=4 + 3 * np.sqrt(firms.employees), c=trust, cmap=cmap, vmin=0, vmax=1,
                         edgecolors="none", alpha=0.85, zorder=2)
         towns = places[(places.kind == "town") & places.x.between(x0, x1) & places.y.between(y0, y1)]
-        ax.scatter(towns.x, towns.y, marker="s", s=18, facecolors="none", edgecolors="#000000", lw=0.8, zorder=3)
+        ax.scatter(towns.x, towns.y, marker="s", s=18, facecolors="none", edgecolors="#000000", lw=0.8, zorder=3,
+                   clip_on=False)
         inst = places[~places.kind.isin(["town", "cda"])]
         ax.scatter(inst.x + 0.3, inst.y - 0.3, marker="^", s=22, color="#D55E00", zorder=3)
         cda = places[places.kind == "cda"]
@@ -314,7 +318,8 @@ def cluster_map(panels: list[tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame
         ax.set_title(name)
         ax.set_xlabel(_("east (cells of 5 km)"))
         ax.set_ylabel(_("north (cells of 5 km)"))
-        _label_towns(ax, towns, towns.x, towns.y)
+        marks = pd.concat([towns[["x", "y"]], inst[["x", "y"]] + [0.3, -0.3], cda[["x", "y"]] + [-0.3, 0.3]])
+        _label_towns(ax, towns, marks.x, marks.y)  # names avoid each other, the towns, institutions and the CDA
     cb = fig.colorbar(sc, cax=fig.add_axes((0.89, 0.25, 0.015, 0.55)))
     cb.set_label(_("mean trust in partners (0 = no tie)"))
     handles = [plt.Line2D([], [], marker="s", ls="", mfc="none", mec="#000000", label=_("town")),
