@@ -28,7 +28,8 @@ from scenarios.results import (ROBUSTNESS, atomic_write, is_robustness, is_run_n
 
 from . import figures as fig
 from .collect import BASELINE, Collection, ResultsError, collect
-from .i18n import N_, _
+from .i18n import DEFAULT as DEFAULT_LANGUAGE
+from .i18n import N_, _, language
 from .pdf import write_pdf
 from .robust import build as build_robust
 from .sensitivity import build as build_sensitivity
@@ -188,6 +189,9 @@ CLUSTERS = {  # the cluster presets in plain words (translated where shown)
     "textiles_dehaq": N_("Textiles, Dehaq"),
     "isfahan_province": N_("Isfahan province (about 70 clusters)"),
 }
+
+PROBLEMS = {"failed": N_("failed"), "incomplete": N_("incomplete"), "corrupt": N_("corrupt"),
+            "missing": N_("missing"), "duplicate": N_("duplicate")}  # collect's problems, as the brief names them
 
 SHOCKS = {"none": N_("no shock"), "demand_drop": N_("a drop in demand"),
           "input_price_spike": N_("a spike in input prices"), "export_restriction": N_("a restriction on exports")}
@@ -687,7 +691,8 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
                   "output": per_100_text(r.output_per_100, r.output_low, r.output_high, "output")}
                  for r in cost.itertuples()] if len(cost) else []
     problems = [{"folder": html.escape(_run_label(p.folder)),
-                 "problem": p.problem, "detail": html.escape(str(p.detail))} for p in col.problems.itertuples()]
+                 "problem": _(PROBLEMS.get(p.problem, p.problem)), "detail": html.escape(str(p.detail))}
+                for p in col.problems.itertuples()]
     number = {k: i + 1 for i, k in enumerate(k for k in ("forest", "cost", "cooperation", "cooperation_trust", "growth",
                                                           "growth_output", "map", "network", "main") if k in figures)}
     for key, about in figures.items():
@@ -703,7 +708,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
                 "text": per_100_text(r.value, r.low, r.high, best_by),
                 "chance": share(r.chance), "spent": fmt(r.spent, "cda_spent"), "rials": rials(r.spent, wage)}
 
-    tr = {"_": _}
+    tr = {"_": _, "lang": language() if language() != "custom" else DEFAULT_LANGUAGE}
     return Environment(autoescape=False).from_string(TEMPLATE).render(
         **tr, today=date_text(date.today()), cluster=cluster, main=fig.plain(main) if main else "",
         conclusion=conclude(eff, main, baseline, peak),
@@ -987,7 +992,7 @@ def main(argv=None) -> int:
 
 
 TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{{ lang }}"><head><meta charset="utf-8">
 <title>{{ _("Cluster development brief") }}: {{ cluster }}</title>
 <style>
  @page { size: A4; margin: 11mm 12mm 13mm 12mm;
