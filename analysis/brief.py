@@ -560,6 +560,16 @@ def _mechanism_note(eff: pd.DataFrame, policy: str) -> str:
     return ", ".join(parts)
 
 
+def lasts_answer(b, a=None) -> str:
+    """Page 1's answer to "does it last?" (a key of LASTS): :func:`lasting_kind`'s, except that an effect whose
+    95% CI at the CDA's exit includes zero has nothing clear to last ("unclear_exit")."""
+    kind = lasting_kind(b, a)[0]
+    if (kind in ("grows", "persists", "in_part", "fades", "reverses") and np.isfinite(a.ci_low)
+            and np.isfinite(a.ci_high) and a.ci_low <= 0 <= a.ci_high):
+        return "unclear_exit"
+    return kind
+
+
 def _direction(kind: str, at_exit) -> str:
     """'rise: ' or 'fall: ' before a lasting verdict that follows an effect at the CDA's exit."""
     if kind not in ("grows", "persists", "in_part", "fades", "reverses") or at_exit is None:
@@ -582,7 +592,7 @@ def rank_rows(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, bes
         value = buy.loc[p, "value"] if p in buy.index else np.nan
         if np.isfinite(value):
             rank += 1
-        kind, _clear_, _few = lasting_kind(hz_c, ex_c) if hz_c is not None else ("no_pairs", None, False)
+        kind = lasts_answer(hz_c, ex_c) if hz_c is not None else "no_pairs"
         budget, spent = float(any_row.budget), float(any_row.spent)
         # no exit month: a CDA without budget never works (a dash), or one that leaves after the horizon
         after = "\u2013" if budget <= 0 else _("after month {month}").format(month=horizon)
@@ -630,7 +640,7 @@ def verdict(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, best_
     coop = eff[(eff.when == "horizon") & (eff.outcome == RANK_COOPERATION) & (eff.policy != baseline)]
     if len(coop) and coop.effect.notna().any():
         top = coop.loc[coop.effect.idxmax()]
-        kind, _c, _f = lasting_kind(top, _at(eff, top.policy, "cda_end", RANK_COOPERATION))
+        kind = lasts_answer(top, _at(eff, top.policy, "cda_end", RANK_COOPERATION))
         lasts = (_(", and after the CDA leaves the effect {word}").format(word=_(LASTS[kind]))
                  if kind in ("grows", "persists", "in_part", "fades", "reverses")
                  else _("; whether it lasts after the CDA leaves is not shown"))
@@ -834,7 +844,8 @@ def lasting_kind(b, a=None) -> tuple[str, bool | None, bool]:
 LASTS = {"not_shown": N_("not shown (the runs end before the CDA leaves)"), "no_pairs": N_("not shown"),
          "unchanged": N_("nothing to last"), "nil_exit": N_("nil at the exit"), "reverses": N_("reverses"),
          "fades": N_("fades"), "grows": N_("lasts and grows"), "persists": N_("lasts"),
-         "in_part": N_("lasts in part"), "no_budget": N_("no CDA money: nothing to last")}  # page 1's answers
+         "in_part": N_("lasts in part"), "no_budget": N_("no CDA money: nothing to last"),
+         "unclear_exit": N_("no clear effect at the exit to last")}  # page 1's answers
 
 
 def lasting(b, a=None, outcome: str = "mean_trust") -> str:
@@ -1043,7 +1054,7 @@ used\\" at the end); the numbers use the {m} complete runs.").format(n=problems|
 <td>{{ r.chance }}</td><td>{{ r.lasts }}{% if r.held %}<br><span class="ci">{{ _("held by") }} {{ r.held }}</span>{% endif %}</td></tr>{% endfor %}</table>
 <p class="small">{{ _("Effects: mean over the paired seeds of the programme's run minus the run without a CDA on the same
 seed, [95% confidence interval]. \u201cLast\u201d: the effect on {coop_lower} at month {month} against its size at the
-CDA's exit (within {tolerance}: lasts; larger: grows; smaller, same sign: in part); \u201cheld by\u201d: the effects on trust
+CDA's exit (within {tolerance}: lasts; larger: grows; smaller, same sign: in part; no clear effect at the exit: its interval includes zero); \u201cheld by\u201d: the effects on trust
 between partners and on the association's members' share at month {month}.").format(coop_lower=coop_label.lower(),
 month=horizon, tolerance="10%") }}</p>
 {% if best %}<div class="best"><b>{{ _("Best buy: {name}.").format(name=best.name) }}</b>

@@ -132,13 +132,6 @@ def test_money_is_in_wage_months_and_in_rials_at_a_wage_the_user_sets(brief, tmp
     assert capsys.readouterr().err.startswith("khusheh-report: --best-by 'jobs': one of employment, output")
 
 
-def test_the_best_buy_follows_the_criterion_chosen(tmp_path):
-    """By output, which no programme changes here (+0 for all), no programme is better than another: a tie."""
-    paths = build([_sweep(tmp_path / "sweep")], tmp_path / "o", best_by="output")
-    page = _words(_pdf_text(paths["pdf"], 1, 1))
-    assert "Criterion: the gain in output (sales) at month 24" in page
-
-
 def test_every_figure_has_a_title_and_a_caption(brief):
     out, paths = brief
     html = paths["html"].read_text()
@@ -158,8 +151,10 @@ def test_every_figure_has_a_title_and_a_caption(brief):
 
 
 def test_the_setting_is_named_on_page_one_a_province_with_its_scale_and_the_shock(tmp_path):
-    paths = build([_sweep(tmp_path / "sweep", PROVINCE, "demand_drop")], tmp_path / "o")
+    """... and the best buy follows the criterion chosen: by output, which no programme changes here."""
+    paths = build([_sweep(tmp_path / "sweep", PROVINCE, "demand_drop")], tmp_path / "o", best_by="output")
     page = _words(_pdf_text(paths["pdf"], 1, 1))
+    assert "Criterion: the gain in output (sales) at month 24" in page
     assert "Setting. Cluster: Towel weaving, Adrian (Khomeinishahr) (cluster=towels_adrian)" in page
     assert "the whole province at scale 0.1 of its size (cluster.province.scale=0.1)" in page
     assert "shock: a drop in demand from month 6 for 12 months, magnitude 0.3" in page
@@ -194,3 +189,20 @@ def test_the_brief_text_goes_through_one_function(tmp_path):
     unmarked = [h for h in heads + labels if h.strip() not in ("#", "") and not h.strip().startswith("\u00a7")]
     assert not unmarked
     assert "\u00a7Standard CDA, 3 years" in html and "\u00a7Towel weaving, Adrian (Khomeinishahr)" in html
+
+
+def _effect(effect, month, low, high, n=30):
+    return pd.Series({"effect": effect, "month": month, "ci_low": low, "ci_high": high, "n_seeds": n})
+
+
+@pytest.mark.parametrize("exit_, horizon, answer", [
+    (_effect(4.0, 48, 2.0, 6.0), _effect(9.0, 120, 5.0, 13.0), "grows"),
+    (_effect(4.0, 48, 2.0, 6.0), _effect(4.1, 120, 2.0, 6.0), "persists"),
+    (_effect(4.0, 48, 2.0, 6.0), _effect(2.0, 120, 0.5, 3.5), "in_part"),
+    (_effect(4.0, 48, 2.0, 6.0), _effect(0.5, 120, -1.0, 2.0), "fades"),
+    (_effect(-0.2, 48, -1.0, 0.5), _effect(-0.3, 120, -1.0, 0.7), "unclear_exit"),  # noise at the exit: nothing to last
+    (None, _effect(3.0, 30, 1.0, 5.0), "not_shown"),
+])
+def test_page_ones_answer_to_does_it_last(exit_, horizon, answer):
+    from analysis.brief import lasts_answer
+    assert lasts_answer(horizon, exit_) == answer
