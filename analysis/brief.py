@@ -1009,7 +1009,7 @@ TEMPLATE = """<!DOCTYPE html>
  @page { size: A4; margin: 11mm 12mm 13mm 12mm;
          @bottom-center { content: "{{ _('Khusheh policy brief, page') }} " counter(page) " {{ _('of') }} " counter(pages); font-size: 8pt; color: #555; } }
  body { font-family: "DejaVu Sans", sans-serif; font-size: 9pt; line-height: 1.3; color: #111; max-width: 190mm; margin: auto; }
- h1 { font-size: 13.5pt; margin: 0 0 1mm 0; } h2 { font-size: 11pt; margin: 3mm 0 1.2mm 0; border-bottom: 1px solid #ccc; }
+ h1 { font-size: 13.5pt; margin: 0 0 1mm 0; } h2 { break-after: avoid; page-break-after: avoid; font-size: 11pt; margin: 3mm 0 1.2mm 0; border-bottom: 1px solid #ccc; }
  .question { font-size: 9pt; margin: 1mm 0; }
  .setting { font-size: 8.5pt; background: #f3f6fa; padding: 2mm 3mm; border-left: 3px solid #0072B2; margin: 2mm 0; }
  .verdict { font-size: 9.5pt; margin: 1mm 0 1.5mm 0; padding-left: 5mm; } .verdict li { margin-bottom: 0.8mm; }
@@ -1079,7 +1079,7 @@ CDA had actually spent by month {month}, mean over seeds.").format(month=horizon
 <table><tr><th>{{ _("Programme") }}</th><th>{{ _("Budget") }}</th><th>{{ _("Spent") }}</th><th>{{ _("Seeds") }}</th>{% for h in table_head %}<th>{{ h }}<br><span class="small">{{ table_units[loop.index0] }}</span></th>{% endfor %}</tr>
 {% for r in table_rows %}<tr><td>{{ r.name }}</td><td>{{ r.budget }}</td><td>{{ r.spent }}</td><td>{{ r.n }}</td>{% for c in r.cells %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>
 
-{% if cost_rows %}<h2 class="page">{{ _("What the money buys") }}</h2>
+{% if cost_rows %}<h2>{{ _("What the money buys") }}</h2>
 <p>{{ _("Gains at month {month} per 100 wage-months the CDA actually spent by then ({rials}), not per 100 of its budget (a
 CDA may spend far less than its budget): the mean gain over the paired seeds divided by the mean amount spent, with a 95%
 bootstrap CI over seeds.").format(month=horizon, rials=per_100_rials) }}</p>
@@ -1087,14 +1087,14 @@ bootstrap CI over seeds.").format(month=horizon, rials=per_100_rials) }}</p>
 {% for r in cost_rows %}<tr><td>{{ r.name }}</td><td>{{ r.budget }}</td><td>{{ r.spent }}</td><td>{{ r.rials }}</td><td>{{ r.jobs }}</td><td>{{ r.output }}</td></tr>{% endfor %}</table>
 {% set f = figures.cost %}<figure class="half"><img src="{{ f.src }}" alt="{{ f.title }}"><figcaption><b>{{ f.label }} {{ f.title }}.</b> {{ f.caption }}</figcaption></figure>{% endif %}
 
-<h2 class="page">{{ _("Cooperation: effects over time") }}</h2>
+<h2>{{ _("Cooperation: effects over time") }}</h2>
 {% for k in ("cooperation", "cooperation_trust") %}{% set f = figures[k] %}<figure><img src="{{ f.src }}" alt="{{ f.title }}"><figcaption><b>{{ f.label }} {{ f.title }}.</b> {{ f.caption }}</figcaption></figure>{% endfor %}
-<h2 class="page">{{ _("Growth: effects over time") }}</h2>
+<h2>{{ _("Growth: effects over time") }}</h2>
 {% for k in ("growth", "growth_output") %}{% set f = figures[k] %}<figure><img src="{{ f.src }}" alt="{{ f.title }}"><figcaption><b>{{ f.label }} {{ f.title }}.</b> {{ f.caption }}</figcaption></figure>{% endfor %}
-{% if figures.map %}<h2 class="page">{{ _("The cluster on the map and its network") }}</h2>
+{% if figures.map %}<h2>{{ _("The cluster on the map and its network") }}</h2>
 {% for k in ("map", "network") %}{% set f = figures[k] %}<figure><img src="{{ f.src }}" alt="{{ f.title }}"><figcaption><b>{{ f.label }} {{ f.title }}.</b> {{ f.caption }}</figcaption></figure>{% endfor %}{% endif %}
 
-<h2 class="page">{{ _("Methods") }}</h2><div class="box">
+<h2>{{ _("Methods") }}</h2><div class="box">
 <p><b>{{ _("Model.") }}</b> {{ _("Khusheh, an agent-based model (Mesa 3.5) of micro and small firms, suppliers, support
 institutions and a CDA on a 5 km grid of Isfahan province; one step is one month. Firms cooperate in joint actions when
 their trust in the partner makes it pay; trust is learned from experience; the CDA's instruments (events, subsidies,

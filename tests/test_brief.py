@@ -206,3 +206,17 @@ def _effect(effect, month, low, high, n=30):
 def test_page_ones_answer_to_does_it_last(exit_, horizon, answer):
     from analysis.brief import lasts_answer
     assert lasts_answer(horizon, exit_) == answer
+
+
+def test_no_page_of_the_brief_is_more_than_half_empty(brief, tmp_path):
+    """The lowest ink above the footer on each page lies in its lower half."""
+    from matplotlib.image import imread
+    _, paths = brief
+    subprocess.run(["pdftoppm", "-r", "20", "-png", str(paths["pdf"]), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) >= 5
+    for page in pages:
+        grey = imread(page)[..., :3].mean(axis=2)
+        body = grey[: int(grey.shape[0] * 0.92)]  # the footer ("page N of M") left out
+        inked = np.nonzero((body < 0.9).any(axis=1))[0]
+        assert inked.max() / grey.shape[0] > 0.5, page.name
