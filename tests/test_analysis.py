@@ -525,3 +525,37 @@ def test_a_run_repeated_with_the_same_seed_is_used_once_and_named(tmp_path, caps
     problems = pd.read_csv(tmp_path / "out" / "problems.csv")
     assert list(problems.problem) == ["duplicate"] and problems.folder.iloc[0].endswith("10-00-00")
     assert problems.detail.iloc[0].endswith("10-00-01, which is used")
+
+
+def test_town_names_on_the_map_never_collide():
+    """Towns on neighbouring cells (Adrian and Khomeinishahr, a cell apart): their names are moved apart."""
+    import matplotlib.pyplot as plt
+
+    from analysis import figures
+    towns = pd.DataFrame({"x": [8, 9, 8, 9], "y": [8, 8, 9, 9], "name": ["Adrian", "Khomeinishahr", "Najafabad",
+                                                                         "Shahinshahr"]})
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.set_xlim(2, 15)
+    ax.set_ylim(2, 15)
+    texts = figures._label_towns(ax, towns, towns.x, towns.y)
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in texts]
+    plt.close(fig)
+    assert len(boxes) == 4
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+
+
+def test_the_network_has_a_colour_bar_and_groups_firms_by_community(captured):
+    from analysis import figures
+    n = 10  # two cliques of five firms, one tie between them
+    from itertools import combinations
+    firms = pd.DataFrame({"unique_id": range(n), "x": 5, "y": 5, "employees": 3, "mean_tie_trust": 0.7,
+                          "cluster": "generic"})
+    pairs = list(combinations(range(5), 2)) + list(combinations(range(5, 10), 2)) + [(4, 5)]
+    ties = pd.DataFrame({"firm_a": [a for a, _b in pairs], "firm_b": [b for _a, b in pairs], "trust_ab": 0.9,
+                         "trust_ba": 0.9})
+    figures.network([("t", firms, ties)], Path("network.png"))
+    net = captured[0]
+    bars = [ax for ax in net.axes if ax.get_ylabel() == "firm's mean trust in partners"]
+    assert len(bars) == 1  # the colour bar
+    assert net.axes[0].get_title().endswith("21 ties, 100% of firms connected, 2 groups")
