@@ -267,12 +267,12 @@ def best_buy(eff: pd.DataFrame, series: pd.DataFrame, policies, baseline: str, o
     spent = at.pivot_table(index="seed", columns="policy", values="cda_spent", aggfunc="first") \
         if "cda_spent" in at else pd.DataFrame()
     buying = [p for p in table.index if np.isfinite(table.loc[p, "value"]) and p in wide and p in spent]
-    table["chance"] = np.nan
+    table["chance"], table["chance_seeds"] = np.nan, 0
     if buying and baseline in wide:
         gains = wide[buying].sub(wide[baseline], axis=0)
         chance = chance_best(gains, spent[buying])
         table.loc[chance.index, "chance"] = chance
-        table.attrs["seeds"] = int(len(gains.dropna().index.intersection(spent[buying].dropna().index)))
+        table["chance_seeds"] = int(len(gains.dropna().index.intersection(spent[buying].dropna().index)))
     order = sorted(table.index, key=lambda p: (not np.isfinite(table.loc[p, "value"]), -np.nan_to_num(
         table.loc[p, "value"], nan=0.0), fig.ordered(table.index).index(p)))
     return table.loc[order]
@@ -627,7 +627,8 @@ def verdict(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, best_
         r = finite.iloc[0]
         ci = (_("95% CI {low} to {high}").format(low=fmt(r.low, best_by, True), high=fmt(r.high, best_by, True))
               if np.isfinite(r.low) and np.isfinite(r.high) else _(NO_INTERVAL))
-        chance = (_(", and it is the best buy on {share} of the {n} seeds").format(share=share(r.chance), n=n_seeds)
+        chance = (_(", and it is the best buy on {share} of the {n} seeds").format(share=share(r.chance),
+                                                                                   n=int(r.chance_seeds))
                   if np.isfinite(r.chance) else "")
         out.append(_("Counting {what} at month {month} per 100 wage-months of the CDA's money actually spent, "
                      "\u201c{best}\u201d buys the most: {value} {unit} ({ci}){chance}{few}.").format(

@@ -220,3 +220,12 @@ def test_no_page_of_the_brief_is_more_than_half_empty(brief, tmp_path):
         body = grey[: int(grey.shape[0] * 0.92)]  # the footer ("page N of M") left out
         inked = np.nonzero((body < 0.9).any(axis=1))[0]
         assert inked.max() / grey.shape[0] > 0.5, page.name
+
+
+def test_the_chance_of_being_best_is_the_share_of_seeds_won_ties_shared():
+    from analysis.stats import chance_best
+    # per 100 spent: seed 0: A 10 > B 5; seed 1: A 2 < B 8; seed 2: A = B = 4 (shared); seed 3: B spent nothing
+    gains = pd.DataFrame({"A": [10.0, 2.0, 4.0, 1.0], "B": [5.0, 8.0, 4.0, 3.0]})
+    spent = pd.DataFrame({"A": [100.0, 100.0, 100.0, 100.0], "B": [100.0, 100.0, 100.0, 0.0]})
+    chance = chance_best(gains, spent)
+    assert chance["A"] == pytest.approx(2.5 / 4) and chance["B"] == pytest.approx(1.5 / 4)
