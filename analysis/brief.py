@@ -614,6 +614,17 @@ def rank_rows(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, bes
     return rows
 
 
+def _rival(buy: pd.DataFrame) -> str | None:
+    """The programme that is the best buy on more seeds than the one that buys the most on average (``buy``'s
+    first row), if any."""
+    if len(buy) < 2 or not np.isfinite(buy.chance.iloc[0]):
+        return None
+    others = buy.iloc[1:].chance.dropna()
+    if others.empty or others.max() <= buy.chance.iloc[0]:
+        return None
+    return others.idxmax()
+
+
 def verdict(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, best_by: str, horizon: int,
             n_seeds: int) -> list[str]:
     """At most three plain sentences: the best buy and its criterion, the largest lasting effect on
@@ -627,11 +638,21 @@ def verdict(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, best_
         r = finite.iloc[0]
         ci = (_("95% CI {low} to {high}").format(low=fmt(r.low, best_by, True), high=fmt(r.high, best_by, True))
               if np.isfinite(r.low) and np.isfinite(r.high) else _(NO_INTERVAL))
-        chance = (_(", and it is the best buy on {share} of the {n} seeds").format(share=share(r.chance),
-                                                                                   n=int(r.chance_seeds))
-                  if np.isfinite(r.chance) else "")
+        if np.isfinite(r.low) and r.low <= 0 and not few:
+            ci += _(", not clearly above zero")
+        rival = _rival(finite)
+        if rival is not None:  # another programme wins on more seeds: the mean's winner is no clear best buy
+            chance = _(", but \u201c{rival}\u201d is the best buy on more of the {n} seeds ({theirs} against {ours}): "
+                       "no programme is clearly the best buy by this criterion").format(
+                rival=fig.plain(rival), n=int(r.chance_seeds), theirs=share(finite.loc[rival, "chance"]),
+                ours=share(r.chance))
+        elif np.isfinite(r.chance):
+            chance = _(", and it is the best buy on {share} of the {n} seeds").format(share=share(r.chance),
+                                                                                     n=int(r.chance_seeds))
+        else:
+            chance = ""
         out.append(_("Counting {what} at month {month} per 100 wage-months of the CDA's money actually spent, "
-                     "\u201c{best}\u201d buys the most: {value} {unit} ({ci}){chance}{few}.").format(
+                     "\u201c{best}\u201d buys the most on average: {value} {unit} ({ci}){chance}{few}.").format(
             what=what, month=horizon, best=fig.plain(best), value=fmt(r.value, best_by, True),
             unit=fig.unit(best_by), ci=ci, chance=chance,
             few=_(" (too few seeds to be sure)") if few else ""))
@@ -727,6 +748,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
         verdict=verdict(eff, buy, policies, baseline, best_by, horizon, n_seeds),
         rank_rows=rank_rows(eff, buy, policies, baseline, best_by, horizon, wage),
         best=buy_line(best) if best else None, second=buy_line(second) if second else None,
+        rival=buy_line(_rival(buy[np.isfinite(buy.value)])) if best and _rival(buy[np.isfinite(buy.value)]) else None,
         best_what=fig.label(best_by).lower(), best_unit=fig.unit(best_by), best_by=best_by,
         coop_label=fig.label(RANK_COOPERATION), coop_unit=fig.unit(RANK_COOPERATION),
         growth_label=fig.label(RANK_GROWTH), growth_unit=fig.unit(RANK_GROWTH),
@@ -1058,13 +1080,14 @@ seed, [95% confidence interval]. \u201cLast\u201d: the effect on {coop_lower} at
 CDA's exit (within {tolerance}: lasts; larger: grows; smaller, same sign: in part; no clear effect at the exit: its interval includes zero); \u201cheld by\u201d: the effects on trust
 between partners and on the association's members' share at month {month}.").format(coop_lower=coop_label.lower(),
 month=horizon, tolerance="10%") }}</p>
-{% if best %}<div class="best"><b>{{ _("Best buy: {name}.").format(name=best.name) }}</b>
+{% if best %}<div class="best"><b>{{ _("Best buy on average: {name}.").format(name=best.name) }}</b>
 {{ _("Criterion: the gain in {what} at month {month} (the end of the runs) per 100 wage-months of the CDA's money actually
 spent by then ({rials}), not per budget.").format(what=best_what, month=horizon, rials=per_100_rials) }}
 {{ _("It gains {value} {unit} per 100 wage-months spent ({ci}), having spent {spent} wage-months ({amount}); it is the
 best buy on {chance} of the seeds (the share of paired seeds on which its own gain per spending is the largest).").format(
 value=best.value, unit=best_unit, ci=best.ci, spent=best.spent, amount=best.rials, chance=best.chance) }}
 {% if second %}{{ _("Next: {name}, {value} ({ci}), best on {chance} of the seeds.").format(name=second.name, value=second.value, ci=second.ci, chance=second.chance) }}{% endif %}
+{% if rival %}<b>{{ _("No clear best buy:") }}</b> {{ _("\u201c{rival}\u201d is the best buy on more seeds ({theirs}).").format(rival=rival.name, theirs=rival.chance) }}{% endif %}
 {{ _("Choose another criterion with --best-by (e.g. joint_actions).") }}</div>{% endif %}
 <p class="small"><b>{{ _("What the intervals cover.") }}</b> {{ cover }}
 <b>{{ _("Money.") }}</b> {{ _("In wage-months (one worker's monthly cost) and in rials at {wage} rials a wage-month
