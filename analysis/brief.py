@@ -57,7 +57,8 @@ WAGE_SOURCE = N_("Iran's legal minimum monthly wage for the Iranian year 1404 (2
                  "en.mehrnews.com/news/229725)")
 
 
-WAGE_SHORT = N_("Iran's legal minimum monthly wage, Iranian year 1404, Supreme Labour Council; Mehr News, 17 March 2025")
+WAGE_SHORT = N_("Iran's legal minimum monthly wage, Iranian year 1404, Supreme Labour Council; Mehr News, "
+                "17 March 2025")
 
 
 def fmt(value: float, outcome: str, signed: bool = False) -> str:
@@ -433,7 +434,8 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
         paths["cost"] = fig.cost_effectiveness(cost, figs / "cost_effectiveness.png", title=figures["cost"]["title"])
     for key, outcome, name in (("cooperation", "joint_actions", "cooperation.png"),
                                ("cooperation_trust", "mean_trust", "cooperation_trust.png"),
-                               ("growth", "employment", "growth.png"), ("growth_output", "output", "growth_output.png")):
+                               ("growth", "employment", "growth.png"),
+                               ("growth_output", "output", "growth_output.png")):
         figures[key] = cap.effects(outcome)
         paths[key] = fig.effect_chart(diff, outcome, shown, figs / name, start, exits, title=figures[key]["title"])
     levels = [baseline, main] if main else [baseline]
@@ -505,7 +507,8 @@ class Captions:
                          "different from no CDA.").format(seeds=self._seeds(), end=self.end, month=self.horizon)}
 
     def cost(self) -> dict:
-        return {"title": _("What 100 wage-months of the CDA's spending buy by month {month}").format(month=self.horizon),
+        return {"title": _("What 100 wage-months of the CDA's spending buy by month {month}").format(
+            month=self.horizon),
                 "caption": _("Jobs (left) and output (right) gained at month {month} per 100 wage-months ({rials}) "
                              "the CDA actually spent by then: the mean gain over {seeds} divided by the mean spending, "
                              "with 95% bootstrap intervals over the seeds. 'Nothing spent': no ratio.").format(
@@ -527,7 +530,8 @@ class Captions:
             "caption": _("Levels matter here: how much cooperation and how many jobs the cluster has at all. Lines: "
                          "the median over {seeds} of each scenario; bands: 10% to 90% of the seeds. Dashed: the CDA "
                          "starts (month {start}); dotted: it leaves (month {end}). Effects are the differences between "
-                         "the two, seed by seed (the charts of effects over time).").format(seeds=self._seeds(), start=self.start,
+                         "the two, seed by seed (the charts of effects over time).").format(seeds=self._seeds(),
+                                                                                          start=self.start,
                                                                            end=self.end)}
 
     def map(self, panels) -> dict:
@@ -606,7 +610,8 @@ def rank_rows(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, bes
             "coop_horizon": compact(hz_c, RANK_COOPERATION, True),
             "growth_exit": compact(ex_g, RANK_GROWTH, True) if ex_g is not None else after,
             "growth_horizon": compact(hz_g, RANK_GROWTH, True),
-            "per_100": (compact(pd.Series({"effect": value, "ci_low": buy.loc[p, "low"], "ci_high": buy.loc[p, "high"]}),
+            "per_100": (compact(pd.Series({"effect": value, "ci_low": buy.loc[p, "low"],
+                                           "ci_high": buy.loc[p, "high"]}),
                                 best_by, True) if np.isfinite(value) else _("nothing spent")),
             "chance": share(buy.loc[p, "chance"]) if p in buy.index and np.isfinite(buy.loc[p, "chance"]) else "\u2013",
             "lasts": _direction(kind, ex_c) + _(LASTS[kind]),
@@ -779,13 +784,13 @@ def conclude(eff: pd.DataFrame, main: str | None, baseline: str, peak: str | Non
         if clear is None:
             sig = _(NO_INTERVAL)
         elif n < FEW_SEEDS:
-            sig = _("{ci}, from only {n} paired seeds: too few to call it clear").format(ci=ci_text(ja, "joint_actions"),
-                                                                                        n=n)
+            sig = _("{ci}, from only {n} paired seeds: too few to call it clear").format(
+                ci=ci_text(ja, "joint_actions"), n=n)
         else:
             sig = ((_("clearly above zero") if ja.ci_low > 0 else _("clearly below zero")) if clear
                    else _("not clearly different from zero")) + f": {ci_text(ja, 'joint_actions')}"
-        out.append(_("Under the programme \u201c{name}\u201d, the cluster has {ja} joint actions a month at month {month} "
-                     "compared with no CDA ({sig}), and employment differs by {em} workers ({rel}; {ci}).").format(
+        out.append(_("Under the programme \u201c{name}\u201d, the cluster has {ja} joint actions a month at month "
+                     "{month} compared with no CDA ({sig}), and employment differs by {em} workers ({rel}; {ci}).").format(
             name=fig.plain(main), ja=fmt(ja.effect, "joint_actions", True), month=int(ja.month), sig=sig,
             em=fmt(em.effect, "employment", True), rel=pct(em.relative, 1), ci=ci_text(em, "employment")))
     if peak:
@@ -890,7 +895,8 @@ def lasting(b, a=None, outcome: str = "mean_trust") -> str:
         return _("The effect on {name} at the CDA's exit (month {exit}) or at month {month} has no paired seeds: "
                  "whether it lasts is not shown.").format(name=name, exit=int(a.month), month=int(b.month))
     at_a = _("{effect} at its exit (month {month})").format(effect=fmt(a.effect, outcome, True), month=int(a.month))
-    ci = (" " + _("(95% CI {low} to {high})").format(low=fmt(b.ci_low, outcome, True), high=fmt(b.ci_high, outcome, True))
+    ci = (" " + _("(95% CI {low} to {high})").format(low=fmt(b.ci_low, outcome, True),
+                                                     high=fmt(b.ci_high, outcome, True))
           if clear else " " + _("(from only {n} paired seeds: too few to call it clear)").format(n=int(b.n_seeds))
           if few else " (" + _(NO_INTERVAL) + ")")
     if kind == "unchanged":
