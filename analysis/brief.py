@@ -539,7 +539,8 @@ class Captions:
                 "caption": _("Firms of one run each (the seed and month above each panel) on the 5 km grid, jittered "
                              "within their cell; dot size: employees; colour: the firm's mean trust in its partners "
                              "(0 when it has none); grey lines: ties with mean trust of at least {threshold}. Squares: "
-                             "towns (names moved apart so that none overlap); triangles: support institutions and "
+                             "towns (names moved apart so that none overlap; in a crowded province, a name that cannot be "
+                             "placed apart is left out); triangles: support institutions and "
                              "suppliers; star: the CDA.").format(threshold=fig.STRONG_TIE)}
 
     def network(self, panels) -> dict:

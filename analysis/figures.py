@@ -265,16 +265,43 @@ def cost_effectiveness(table: pd.DataFrame, path: Path, title: str = "") -> Path
     return save(fig, path)
 
 
+def _overlapping(texts, renderer) -> list[int]:
+    """Indices of the visible texts whose boxes overlap an earlier visible one's."""
+    boxes, out = [], []
+    for k, t in enumerate(texts):
+        if not t.get_visible():
+            continue
+        box = t.get_window_extent(renderer).expanded(1.02, 1.05)
+        if any(box.overlaps(b) for b in boxes):
+            out.append(k)
+        else:
+            boxes.append(box)
+    return out
+
+
 def _label_towns(ax, towns: pd.DataFrame, avoid_x, avoid_y) -> list:
     """Town names beside their squares, moved apart (adjustText) so that no two overlap nor sit on a
-    town's square; a line joins a moved name to its town."""
+    town's square; a thin line joins a moved name to its town. Names that still overlap after a few
+    rounds (a crowded province) are left out, the later ones in ``towns``: names never collide."""
     from adjustText import adjust_text
     texts = [ax.text(t.x, t.y, t["name"], fontsize=6, zorder=5,
                      bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
              for _i, t in towns.iterrows()]
-    if texts:
-        adjust_text(texts, x=list(avoid_x), y=list(avoid_y), ax=ax, expand=(1.3, 1.5),
-                    arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.4})
+    if not texts:
+        return texts
+    renderer = ax.figure.canvas.get_renderer()
+    for attempt in range(3):
+        adjust_text(texts, x=list(avoid_x), y=list(avoid_y), ax=ax, expand=(1.3 + 0.3 * attempt, 1.5 + 0.3 * attempt),
+                    force_text=(0.2 + 0.2 * attempt, 0.4 + 0.3 * attempt), iter_lim=500 + 500 * attempt)
+        if not _overlapping(texts, renderer):
+            break
+    for k in _overlapping(texts, renderer):
+        texts[k].set_visible(False)
+    for text, (_i, town) in zip(texts, towns.iterrows()):
+        tx, ty = text.get_position()
+        if text.get_visible() and np.hypot(tx - town.x, ty - town.y) > 0.6:
+            ax.annotate("", xy=(town.x, town.y), xytext=(tx, ty), zorder=4,
+                        arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.4, "shrinkA": 0, "shrinkB": 2})
     return texts
 
 
