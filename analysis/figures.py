@@ -365,23 +365,28 @@ MAX_NETWORK_NODES = 1500  # a force layout of more is slow and unreadable
 MAX_DRAWN_EDGES = 600  # per panel: the strongest ties are drawn, the rest thinned away
 
 
-def community_layout(g, seed: int = 1) -> tuple[dict, list]:
-    """Positions that show the network's structure: its communities (Louvain, a fixed seed) each laid
-    out by its own ties and placed apart from the others, largest first, on a grid. Returns
-    (positions, communities)."""
+def community_layout(g, seed: int = 1) -> tuple[dict, list, dict]:
+    """Positions that show the network's structure: its communities (Louvain, a fixed seed), each laid out
+    by its own ties around its own centre, the centres on a circle, largest first from the top, clockwise
+    (lines between groups then cross the empty middle, not other groups). A group's size on the page grows
+    with the square root of its firms. Returns (positions, communities, centres)."""
     import networkx as nx
     communities = sorted(nx.community.louvain_communities(g, weight="weight", seed=seed), key=len, reverse=True)
-    cols = int(np.ceil(np.sqrt(len(communities)))) or 1
-    pos = {}
-    for k, members in enumerate(communities):
+    k = len(communities)
+    largest = max((len(c) for c in communities), default=1)
+    scales = [np.sqrt(len(c) / largest) for c in communities]
+    radius = 0.0 if k == 1 else max(1.8, 1.2 * sum(scales) / np.pi)  # the groups side by side on the circle
+    pos, centres = {}, {}
+    for i, members in enumerate(communities):
+        angle = np.pi / 2 - 2 * np.pi * i / max(k, 1)
+        centre = np.array([radius * np.cos(angle), radius * np.sin(angle)])
+        centres[i] = centre
         sub = g.subgraph(members)
-        scale = np.sqrt(len(members) / max(len(communities[0]), 1))
-        local = nx.spring_layout(sub, seed=seed, k=1.5 / np.sqrt(max(len(members), 1))) if len(members) > 1 else {
-            next(iter(members)): np.zeros(2)}
-        cx, cy = 2.6 * (k % cols), -2.6 * (k // cols)
-        for node, (x, y) in local.items():
-            pos[node] = (cx + scale * x, cy + scale * y)
-    return pos, communities
+        local = (nx.spring_layout(sub, seed=seed, k=1.5 / np.sqrt(len(members)), center=(0, 0))
+                 if len(members) > 1 else {next(iter(members)): np.zeros(2)})
+        for node, xy in local.items():
+            pos[node] = tuple(centre + scales[i] * np.asarray(xy))
+    return pos, communities, centres
 
 
 def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path, title: str = "") -> Path:
@@ -416,7 +421,7 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path, ti
             sampled = _("A sample of {n:,} connected firms is drawn. ").format(n=MAX_NETWORK_NODES)
         communities = []
         if g.number_of_nodes():
-            layout, communities = community_layout(g)
+            layout, communities, centre = community_layout(g)
             size = firms.set_index("unique_id").employees
             trust = firms.set_index("unique_id").mean_tie_trust.fillna(0.0)
             group = {node: k for k, members in enumerate(communities) for node in members}
@@ -431,11 +436,10 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path, ti
                 if group[a] != group[b]:
                     key = (min(group[a], group[b]), max(group[a], group[b]))
                     between[key] = between.get(key, 0) + 1
-            centre = {k: np.mean([layout[n] for n in members], axis=0) for k, members in enumerate(communities)}
             most = max(between.values(), default=1)
             for (ka, kb), count in between.items():  # one line per pair of groups, as wide as their ties are many
                 ax.plot([centre[ka][0], centre[kb][0]], [centre[ka][1], centre[kb][1]], color="#D55E00",
-                        lw=0.4 + 3.0 * count / most, alpha=0.35, zorder=0, solid_capstyle="round")
+                        lw=0.2 + 2.5 * count / most, alpha=0.25, zorder=0, solid_capstyle="round")
             nx.draw_networkx_edges(g, layout, edgelist=[(a, b) for a, b, _w in inside], ax=ax, width=0.3, alpha=0.4,
                                    edge_color="#555555")
             nx.draw_networkx_nodes(g, layout, ax=ax, node_size=[4 + 2 * np.sqrt(size.get(n, 1)) for n in g.nodes],
@@ -445,13 +449,15 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path, ti
         groups = ngettext("{n} group", "{n} groups", len(communities)).format(n=len(communities))
         ax.set_title(_("{name}\n{ties} ties, {share:.0%} of firms connected, {groups}").format(
             name=name.replace("\n", ", "), ties=len(good), share=share, groups=groups), fontsize=8.5)
+        ax.set_aspect("equal")
         ax.axis("off")
     fig.subplots_adjust(left=0.02, right=0.88, top=0.8 if title else 0.86, bottom=0.1, wspace=0.08)
     cb = fig.colorbar(plt.cm.ScalarMappable(norm=matplotlib.colors.Normalize(0, 1), cmap=cmap),
                       cax=fig.add_axes((0.9, 0.18, 0.015, 0.55)))
     cb.set_label(_("firm's mean trust in partners"))
     fig.text(0.45, 0.01, note + sampled + thinned + _(
-        "Ties with mean trust \u2265 {threshold}. Firms grouped by community (Louvain), the largest first; grey: ties "
+        "Ties with mean trust \u2265 {threshold}. Firms grouped by community (Louvain), the largest at the top, then "
+        "clockwise; grey: ties "
         "within a group; orange: ties between two groups, one line per pair, as wide as they are many; dot size = "
         "employees; positions show ties, not places.").format(threshold=STRONG_TIE),
         ha="center", fontsize=7, wrap=True)
