@@ -109,3 +109,49 @@ def effects(series: pd.DataFrame, summary: pd.DataFrame, outcomes, baseline: str
                         row["seeds_for_target"] = seeds_needed(sd, target_half_width[col])
                     rows.append(row)
     return pd.DataFrame(rows)
+
+
+def paired_differences(series: pd.DataFrame, columns, baseline: str = "none") -> pd.DataFrame:
+    """Per policy, seed and month, each column of the policy's run minus the baseline's run on the same
+    seed (the same context); seeds the baseline did not run are left out. Index (policy, seed, month)."""
+    cols = list(columns)
+    base = series[series.policy == baseline].set_index(["seed", "month"])[cols]
+    parts = {}
+    for policy, sub in series[series.policy != baseline].groupby("policy"):
+        own = sub.set_index(["seed", "month"])[cols]
+        common = own.index.intersection(base.index)
+        if len(common):
+            parts[policy] = own.loc[common] - base.loc[common]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, names=["policy"]).sort_index()
+
+
+def difference_bands(series: pd.DataFrame, columns, baseline: str = "none") -> pd.DataFrame:
+    """Median and 10-90% band over seeds of the paired differences against the baseline, per policy and
+    month (the columns as :func:`bands`'s: (p10 | median | p90, column)), and the number of seeds."""
+    diffs = paired_differences(series, columns, baseline)
+    g = diffs.groupby(level=["policy", "month"])
+    out = pd.concat({"p10": g.quantile(0.1), "median": g.median(), "p90": g.quantile(0.9)}, axis=1)
+    out[("n", "seeds")] = g.size()
+    return out
+
+
+def chance_best(gains: pd.DataFrame, spent: pd.DataFrame) -> pd.Series:
+    """How often each policy buys the most per unit spent, over seeds: ``gains`` and ``spent`` are
+    tables seed x policy (the paired gain at one month and what the CDA had spent by then). On each seed
+    that every policy ran, the policy with the largest gain per unit spent wins (a policy that spent
+    nothing on that seed cannot); ties share the seed. Returns the share of seeds each policy wins (0-1)."""
+    seeds = gains.dropna().index.intersection(spent.dropna().index)
+    if not len(seeds) or gains.empty:
+        return pd.Series(dtype=float)
+    g, s = gains.loc[seeds], spent.loc[seeds, gains.columns]
+    ratio = (g / s.where(s > 0)).astype(float)
+    wins = pd.Series(0.0, index=gains.columns)
+    counted = 0
+    for _, row in ratio.iterrows():
+        if row.notna().any():
+            best = row[row == row.max()].index
+            wins[best] += 1.0 / len(best)
+            counted += 1
+    return wins / counted if counted else wins * np.nan

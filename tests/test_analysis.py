@@ -235,7 +235,7 @@ def test_what_the_money_buys_is_per_100_wage_months_actually_spent_not_per_budge
     assert "<td>Standard CDA, 3 years</td><td>600</td><td>50</td>" in html  # spent next to the budget, both tables
     assert html.count("<td>600</td><td>50</td>") == 2
     assert "<td>+15.0 (" in html and "per 100 wage-months spent" in html
-    assert "<td>Trust first, 3 years</td><td>600</td><td>0</td><td>n/a (nothing spent)</td>" in html
+    assert "<td>Trust first, 3 years</td><td>600</td><td>0</td><td>0 rials</td><td>n/a (nothing spent)</td>" in html
 
 
 @pytest.fixture(scope="module")
@@ -252,21 +252,23 @@ def two_settings(tmp_path_factory):
 
 
 def _page_one(html: str) -> str:
-    return html[:html.index('class="page"')]
+    """Page 1 of the brief's HTML, its whitespace collapsed."""
+    return " ".join(html[:html.index('class="page"')].split())
 
 
 def test_the_brief_says_on_page_one_which_setting_it_shows_and_names_the_others(two_settings, tmp_path, capsys):
     assert report_main([str(two_settings), "--out", str(tmp_path / "a")]) == 0
     assert "the runs hold 2 settings; this brief shows the default settings" in capsys.readouterr().err
     page = _page_one((tmp_path / "a" / "brief.html").read_text())
-    assert "4 simulated runs in this brief\n(of 8 found)" in page
-    assert "This brief shows the runs with\nthe default settings (no overrides besides policy and seed)" in page
+    assert "4 simulated runs in this brief (of 8 found)" in page
+    assert "This brief shows the runs with the default settings (no overrides besides policy and seed)" in page
     assert "1 other setting(s), not shown here: cluster.province.scale=0.1." in page
-    assert "<code>--setting</code> and one of:\n<code>cluster.province.scale=0.1</code>" in page
-    assert '<div class="v">+7.5</div>' in page  # the employment callout: the default setting's effect
+    assert "<code>--setting</code> and one of: <code>cluster.province.scale=0.1</code>" in page
+    assert "<td>+7.5<br><span class='ci'>[+7.5, +7.5]</span></td>" in page  # the ranking's employment at the horizon
     assert report_main([str(two_settings), "--out", str(tmp_path / "b"), "--setting", "cluster.province.scale=0.1"]) == 0
     page = _page_one((tmp_path / "b" / "brief.html").read_text())
-    assert '<div class="v">+2.5</div>' in page and "not shown here: the default settings (no overrides" in page
+    assert "<td>+2.5<br><span class='ci'>[+2.5, +2.5]</span></td>" in page
+    assert "not shown here: the default settings (no overrides" in page
     assert "<code>default</code>" in page and "; )" not in page
     eff = pd.read_csv(tmp_path / "b" / "effects.csv")  # effects.csv keeps every setting
     assert set(eff.context.fillna("")) == {"", "cluster.province.scale=0.1"}
@@ -462,8 +464,8 @@ def test_map_and_network_draw_the_same_ties_and_say_the_same_threshold(captured)
     drawn = [ln for ln in map_fig.axes[0].lines if ln.get_color() == "#999999"]
     assert figures.STRONG_TIE == 0.5 and len(drawn) == 2
     assert "tie with trust \u2265 0.5" in [t.get_text() for t in map_fig.legends[0].texts]
-    assert net_fig.axes[0].get_title().endswith("2 ties, 75% of firms connected")
-    assert any(t.get_text().startswith("Ties with mean trust \u2265 0.5,") for t in net_fig.texts)
+    assert net_fig.axes[0].get_title().endswith("2 ties, 75% of firms connected, 1 group")
+    assert any("Ties with mean trust \u2265 0.5." in t.get_text() for t in net_fig.texts)
 
 
 def test_each_programmes_exit_is_drawn_and_labelled_at_its_own_month(captured):
@@ -504,9 +506,10 @@ def test_few_seeds_are_stated_on_page_one_and_no_effect_is_called_clear(tmp_path
                seed)
     html = build([tmp_path / "sweep"], tmp_path / "out")["html"].read_text()
     page = _page_one(html)
-    assert f"<b>{n} paired seed(s)</b>" in page
+    assert f"1 programme(s), {n} paired seed(s) each" in page
     assert ("<b>Few seeds.</b> These effects rest on " in page) == (n < 10)
-    assert f"joint actions a month at month 24 compared with no CDA {words}" in page
+    assert ("with only" in page and "no effect is called clear" in page) == (n < 10)  # the verdict's
+    assert f"joint actions a month at month 24 compared with no CDA {words}" in " ".join(html.split())
     assert "n/a to n/a" not in html and ("not enough seeds for an interval" in html) == (n == 1)
 
 
@@ -522,3 +525,37 @@ def test_a_run_repeated_with_the_same_seed_is_used_once_and_named(tmp_path, caps
     problems = pd.read_csv(tmp_path / "out" / "problems.csv")
     assert list(problems.problem) == ["duplicate"] and problems.folder.iloc[0].endswith("10-00-00")
     assert problems.detail.iloc[0].endswith("10-00-01, which is used")
+
+
+def test_town_names_on_the_map_never_collide():
+    """Towns on neighbouring cells (Adrian and Khomeinishahr, a cell apart): their names are moved apart."""
+    import matplotlib.pyplot as plt
+
+    from analysis import figures
+    towns = pd.DataFrame({"x": [8, 9, 8, 9], "y": [8, 8, 9, 9], "name": ["Adrian", "Khomeinishahr", "Najafabad",
+                                                                         "Shahinshahr"]})
+    fig, ax = plt.subplots(figsize=(3, 3))
+    ax.set_xlim(2, 15)
+    ax.set_ylim(2, 15)
+    texts = figures._label_towns(ax, towns, towns.x, towns.y)
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in texts]
+    plt.close(fig)
+    assert len(boxes) == 4
+    assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+
+
+def test_the_network_has_a_colour_bar_and_groups_firms_by_community(captured):
+    from analysis import figures
+    n = 10  # two cliques of five firms, one tie between them
+    from itertools import combinations
+    firms = pd.DataFrame({"unique_id": range(n), "x": 5, "y": 5, "employees": 3, "mean_tie_trust": 0.7,
+                          "cluster": "generic"})
+    pairs = list(combinations(range(5), 2)) + list(combinations(range(5, 10), 2)) + [(4, 5)]
+    ties = pd.DataFrame({"firm_a": [a for a, _b in pairs], "firm_b": [b for _a, b in pairs], "trust_ab": 0.9,
+                         "trust_ba": 0.9})
+    figures.network([("t", firms, ties)], Path("network.png"))
+    net = captured[0]
+    bars = [ax for ax in net.axes if ax.get_ylabel() == "firm's mean trust in partners"]
+    assert len(bars) == 1  # the colour bar
+    assert net.axes[0].get_title().endswith("21 ties, 100% of firms connected, 2 groups")
