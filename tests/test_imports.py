@@ -13,7 +13,8 @@ ALLOWED = {
     "conf": set(),
     "model": {"conf"},
     "scenarios": {"conf", "model"},
-    "analysis": {"conf", "scenarios.results"},  # the result format's reader, never the model
+    # the result format's reader and the console's progress bar (which imports nothing of the project), never the model
+    "analysis": {"conf", "scenarios.results", "scenarios.progress"},
     # the dashboard builds a run from the presets as khusheh-run does (scenarios.config), then watches the model
     "viz": {"conf", "model", "scenarios.config"},
     "hydra_plugins": {"conf", "model", "scenarios"},  # the sweeper checks jobs as khusheh-run will run them

@@ -1,4 +1,5 @@
-"""All eight patterns of DESIGN.md section 9, over 20 seeds, with stated tolerances.
+"""All eight patterns of DESIGN.md section 9, over 20 seeds, with stated tolerances; and each one that holds,
+with its mechanism removed, failing.
 
 The default cluster (generic, 500 firms, 120 months), every scenario on the
 same 20 seeds (common random numbers). Deterministic: the seeds are fixed, so
@@ -20,7 +21,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from model import ClusterModel, ModelParams, presets
-from model.params import ShockParams
+from model.params import ClusterSpec, ShockParams
 
 SHOCK_PRESETS = Path(__file__).resolve().parents[2] / "conf" / "shock"
 
@@ -42,11 +43,12 @@ def _shock(name: str) -> ShockParams:
     return ShockParams(**OmegaConf.to_container(OmegaConf.load(SHOCK_PRESETS / f"{name}.yaml")))
 
 
-def _run(name: str, seed: int) -> dict:
+def _run(name: str, seed: int, removed: dict | None = None, cluster: dict | None = None) -> dict:
     policy, shock = SCENARIOS[name]
-    params = ModelParams(policy=policy, shock=_shock(shock), snapshot_months=YEARS)
+    params = ModelParams(policy=policy, shock=_shock(shock), snapshot_months=YEARS,
+                         clusters=(ClusterSpec(**(cluster or {})),), **(removed or {}))
     m = ClusterModel(params, rng=seed).run()
-    exits = np.concatenate(m.exit_records, axis=1)
+    exits = np.concatenate(m.exit_records, axis=1) if m.exit_records else np.zeros((2, 0))
     return {"series": m.series(), "firms": {t: s["firms"] for t, s in m.snapshots.items()},
             "entry_birth": np.concatenate(m.entry_records, axis=1)[0], "exit_birth": exits[0], "exit_age": exits[1]}
 
@@ -94,3 +96,55 @@ def test_the_checks_fail_when_the_model_does_not_reproduce_a_pattern(runs):
     swapped = dict(runs, none=runs["standard_cda"], standard_cda=runs["none"])
     failing = {c.pattern for c in checks(swapped) if not c.holds}
     assert {4, 5} <= failing
+
+
+# Each pattern that holds, with the mechanism that should produce it removed: the same checks, on the same seeds,
+# must then fail (DESIGN.md section 9: a test that passes with the mechanism removed is not a test). Patterns 5-7
+# and the CDA's half of 4 fail with the mechanisms in (FAILING above); the swapped test above shows their checks
+# can fail. Pattern 1's mechanism is firm growth from a thin-tailed start: see the test after this one.
+REMOVED = {
+    # without the exit hazard and the debt limit nobody exits: the exit rate is 0 and every entrant survives
+    2: ("no exit hazard, no debt limit", {"hazard_base": 0.0, "hazard_young": 0.0, "debt_limit": 100.0}, 10),
+    # without the firm-level Laplace shock to hiring, yearly growth is no longer tent-shaped (kurtosis 4.3 < 4.5)
+    3: ("no Laplace shock to hiring", {"growth_noise": 0.0}, 20),
+    # without free-riding's gain (temptation 0) contributing pays: cooperation rises above the low-trust level
+    4: ("no gain from free-riding", {"temptation": (0.0, 0.0, 0.0, 0.0)}, 10),
+    # without the joint actions' concrete effects (discount, orders, knowledge) cooperators are no sturdier
+    8: ("joint actions without their effects", {"purchase_discount": 0.0, "subcontract_bonus": 0.0, "spillover": 0.0,
+                                                 "knowledge_return": 0.0}, 20),
+}
+
+
+def _ours(check, pattern: int) -> bool:
+    """The checks of ``pattern`` that a removal is to fail: of pattern 4, the baseline's half (the CDA's fails)."""
+    return check.pattern == pattern and (pattern != 4 or check.quantity.startswith("baseline"))
+
+
+@pytest.mark.parametrize("pattern", sorted(REMOVED))
+def test_a_pattern_fails_with_its_mechanism_removed(results, pattern):
+    what, removed, n_seeds = REMOVED[pattern]
+    assert all(c.holds for c in results if _ours(c, pattern)), "the pattern holds with its mechanism"
+    names = ("none", "demand_drop", "input_price_spike") if pattern == 8 else ("none",)
+    jobs = [(name, seed) for name in names for seed in SEEDS[:n_seeds]]
+    done = Parallel(n_jobs=2)(delayed(_run)(name, seed, removed) for name, seed in jobs)
+    runs = {name: [r for (n, _s), r in zip(jobs, done) if n == name] for name in names}
+    # the checks of the other patterns need every scenario: the baseline stands in (only this pattern is read)
+    runs |= {name: runs["none"] for name in SCENARIOS if name not in runs}
+    with np.errstate(all="ignore"):  # the other patterns' ratios of a baseline to itself are 0/0
+        failing = [c.quantity for c in checks(runs) if _ours(c, pattern) and not c.holds]
+    assert failing, f"pattern {pattern} still holds with {what}"
+
+
+@pytest.mark.xfail(strict=True, reason="pattern 1 is inherited from the initial Zipf draw, not produced by the dynamics: "
+                                       "from a start of 1-5 workers a firm, after ten years 98% of firms are micro and the "
+                                       "largest is 19 times the median (docs/ODD.md, section 1)")
+def test_pattern1_emerges_from_a_thin_tailed_start():
+    # could fail: the size distribution's heavy tail must come from growth, entry and exit, not from the start
+    # (DESIGN.md section 9, pattern 1); with every firm at 1-5 workers at month 0 the same checks apply at month 120
+    done = Parallel(n_jobs=2)(delayed(_run)("none", seed, None, {"size_exponent": 3.0, "max_employees": 5})
+                              for seed in SEEDS[:10])
+    runs = {name: done for name in SCENARIOS}
+    with np.errstate(all="ignore"):
+        failing = [f"{c.quantity}: {c.value:.3g} (allowed {c.allowed})" for c in checks(runs) if c.pattern == 1
+                   and not c.holds]
+    assert not failing, "\n".join(failing)
