@@ -638,7 +638,7 @@ def test_a_job_without_seeds_or_processes_is_refused_in_one_line(tmp_path, args,
     (["-m", "policy=none,standard_cda,trust_frist", "seed=0,1"], "unknown policy preset 'trust_frist'; did you mean "
      "policy=trust_first? (available: " + ", ".join(POLICY_PRESETS) + ")"),
     (["-m", "experiment=policy_comparision"], "unknown experiment preset 'policy_comparision'; did you mean "
-     "experiment=policy_comparison? (available: policy_comparison, province_programme, sensitivity, "
+     "experiment=policy_comparison? (available: policy_comparison, province_programme, regimes, sensitivity, "
      "shock_resilience, validation)"),
 ])
 def test_an_unknown_preset_is_refused_in_one_line_listing_the_presets(tmp_path, args, message):
