@@ -154,7 +154,7 @@ PATTERNS = {
     4: "Without a CDA low trust keeps cooperation low; trust responds to a CDA with a lag",
     5: "A funded CDA raises trust, joint actions and density; growth follows later and smaller",
     6: "Effects persist after the CDA exits when the association survives, and decay when not",
-    7: "At the same budget, trust-first leaves more cooperation after exit than subsidy-only",
+    7: "At the same money spent, trust-first leaves more cooperation after exit than subsidy-only",
     8: "Under an adverse shock, firms in cooperative networks survive more often",
 }
 SCENARIOS = ("none", "standard_cda", "no_association", "trust_first", "subsidy_only")
@@ -241,15 +241,21 @@ def checks(runs: dict[str, list[dict]]) -> list[Check]:
             Check(6, "joint-action effect months 100-120, with minus without",
                   paired_effect(cda, base, "joint_actions").loc[100:].mean()
                   - paired_effect(no_assoc, base, "joint_actions").loc[100:].mean(), 0.0)]
-    # 7
+    # 7: at the same money actually spent (DESIGN.md section 9): each programme's effect after the exit per 100
+    # wage-months its CDA spent (the mean over seeds of what each run spent by its end)
     tf, so = [r["series"] for r in runs["trust_first"]], [r["series"] for r in runs["subsidy_only"]]
     after = slice(60, 120)
     so_ja = paired_effect(so, base, "joint_actions")
-    out += [Check(7, "joint-action effect after exit (60-120), trust-first minus subsidy-only",
-                  paired_effect(tf, base, "joint_actions").loc[after].mean() - so_ja.loc[after].mean(), 0.0),
-            Check(7, "trust effect after exit, trust-first minus subsidy-only",
-                  paired_effect(tf, base, "mean_trust").loc[after].mean()
-                  - paired_effect(so, base, "mean_trust").loc[after].mean(), 0.0),
+
+    def per_100_spent(policy_runs, column):
+        spent = float(np.mean([s["cda_spent"].iloc[-1] for s in policy_runs]))
+        effect = paired_effect(policy_runs, base, column).loc[after].mean()
+        return 100.0 * effect / spent if spent > 0 else np.nan
+
+    out += [Check(7, "joint-action effect after exit (60-120) per 100 wage-months spent, trust-first minus "
+                     "subsidy-only", per_100_spent(tf, "joint_actions") - per_100_spent(so, "joint_actions"), 0.0),
+            Check(7, "trust effect after exit per 100 wage-months spent, trust-first minus subsidy-only",
+                  per_100_spent(tf, "mean_trust") - per_100_spent(so, "mean_trust"), 0.0),
             Check(7, "subsidy-only joint-action effect after exit / while paying (30-48)",
                   so_ja.loc[after].mean() / so_ja.loc[30:48].mean(), None, 0.5)]
     # 8
