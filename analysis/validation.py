@@ -304,6 +304,30 @@ def attribution(full: list[pd.DataFrame], switched: dict[str, list[pd.DataFrame]
     return pd.DataFrame(rows)
 
 
+# ---------------------------------------------------------------- pattern 9: published evaluations
+# What published impact evaluations of cluster and supplier development programmes found (DESIGN.md section 9,
+# pattern 9), as read 2026-12-08; where only the direction could be read, no number is given. Sources: SOURCES.md
+# and docs/ODD.md, section 1. Each row: (programme and study, outcome, effect on participants, timing, spillover
+# on non-participants, where the figure was read).
+EVALUATIONS = (
+    ("Chile, supplier development (Arraiz, Henriquez & Stucchi 2013)", "employment",
+     "+8.0%, +9.3%, +9.6%", "1, 2 and 3 years after", "not measured", "Arraiz's 2015 slides; direction in the abstract"),
+    ("Chile, supplier development", "survival", "+2.6, +2.6, +2.1 points", "1, 2 and 3 years after", "not measured",
+     "Arraiz's 2015 slides"),
+    ("Chile, supplier development", "sales", "+16%, +11%, +8.5%", "1, 2 and 3 years after", "not measured",
+     "Arraiz's 2015 slides"),
+    ("Brazil, APL policy (Figal Garone et al. 2015)", "employment, exports, chance of exporting",
+     "positive (magnitudes not read)", "after a gestation period; exports grow in the medium and long term",
+     "negative on employment in year 1, positive on exports later", "abstract"),
+    ("Uruguay, PACC", "exports, chance of exporting", "positive (magnitudes not read)",
+     "largest in the 4th and 5th years after", "not read", "abstract"),
+    ("France, local productive systems (Martin, Mayer & Mayneris 2011)", "employment, exports",
+     "no robust effect", "", "", "abstract"),
+    ("Business support for SMEs, Campbell review (Piza et al. 2016)", "jobs, performance",
+     "positive on average, not very large", "", "", "plain-language summary"),
+)
+
+
 # ---------------------------------------------------------------- regimes (DESIGN.md 5.9)
 def initial_trust_mean(alpha: float, beta: float = 3.0) -> float:
     """The mean prior trust of Beta(alpha, beta)."""

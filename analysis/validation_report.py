@@ -1,4 +1,5 @@
-"""``khusheh-report --validation``: the eight stylised facts, checked on result files, one figure each.
+"""``khusheh-report --validation``: the eight stylised facts, checked on result files, one figure each, and
+the model beside published programme evaluations (pattern 9).
 
     khusheh-run -m experiment=validation
     khusheh-report --validation multirun/validation/generic --out briefs/validation
@@ -31,6 +32,7 @@ from .pdf import write_pdf  # noqa: E402
 from .validation import (  # noqa: E402
     CDA_END,
     FLOOR_REACH,
+    EVALUATIONS,
     PATTERNS,
     SCENARIOS,
     SHOCKS,
@@ -312,7 +314,7 @@ def build(sweeps, out: Path) -> dict:
                    "checks": [_row(c) for c in results if c.pattern == k],
                    "holds": all(c.holds for c in results if c.pattern == k)} for k in sorted(PATTERNS)],
         n_hold=sum(all(c.holds for c in results if c.pattern == k) for k in PATTERNS), attribution=attribution_rows,
-        attribution_heads=[label for _c, label, _d in ATTRIBUTION_SHOWN], regime=regime, reached=reached,
+        attribution_heads=[label for _c, label, _d in ATTRIBUTION_SHOWN], regime=regime, reached=reached, evaluations=EVALUATIONS,
         gaps={k: f"{100 * v:+.1f}".replace("-", "\u2212") for k, v in gaps.items()})
     atomic_write(out / "validation.html", lambda tmp: tmp.write_text(text))
     write_pdf(text, out, out / "validation.pdf")
@@ -412,7 +414,14 @@ def _participants(runs, out: Path) -> dict | None:
     rows.sort(key=lambda r: (r["month"], order[r["group"]]))
     whole = {m: paired_effect([r["series"] for r in pol], [r["series"] for r in base], "employment").loc[m]
              for m in sorted(set(table.month))}
-    return {"rows": rows, "whole": {m: f"{v:+.0f}".replace("-", "\u2212") for m, v in whole.items()}}
+    pol_s, base_s = [r["series"] for r in pol], [r["series"] for r in base]
+    relative = {}
+    for column in ("employment", "exports"):
+        level = mean_series(base_s, column)
+        relative[column] = {m: f"{100 * paired_effect(pol_s, base_s, column).loc[m] / level.loc[m]:+.1f}%".replace(
+            "-", "\u2212") for m in sorted(set(table.month))}
+    return {"rows": rows, "whole": {m: f"{v:+.0f}".replace("-", "\u2212") for m, v in whole.items()},
+            "relative": relative}
 
 
 def _row(c) -> dict:
@@ -483,6 +492,20 @@ plain comparison of survival favours participants by construction: the immortal-
 {% for m, v in reached.whole.items() %}month {{ m }}: {{ v }} workers{% if not loop.last %}; {% endif %}{% endfor %}.</p>
 <table><tr><th>month</th><th>firms</th><th>group</th><th>employment per firm</th><th>survival (pp)</th><th>exporting (pp)</th></tr>
 {% for r in reached.rows %}<tr><td>{{ r.month }}</td><td>{{ r.firms }}</td><td>{{ r.group }}</td><td>{{ r.employment }}</td><td>{{ r.survival }}</td><td>{{ r.exporting }}</td></tr>{% endfor %}
+</table>
+{% endif %}
+{% if reached %}
+<h2>Pattern 9: beside the published evaluations</h2>
+<p class="small">What impact evaluations of cluster and supplier development programmes found (read 2026-12-08;
+where only the direction could be read, no number is given; see docs/ODD.md, section 1), and beside it the
+model's standard CDA on these runs: participants' exact employment effect (workers per firm, table above), and the
+whole cluster's effect relative to the baseline, employment
+{% for m, v in reached.relative.employment.items() %}month {{ m }}: {{ v }}{% if not loop.last %}, {% endif %}{% endfor %};
+exports {% for m, v in reached.relative.exports.items() %}month {{ m }}: {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}
+(the CDA leaves at month 48). This is a comparison, not a check: the programmes, the firms and the outcomes
+measured differ.</p>
+<table><tr><th>programme and study</th><th>outcome</th><th>effect on participants</th><th>timing</th><th>on non-participants</th><th>read in</th></tr>
+{% for e in evaluations %}<tr>{% for v in e %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}
 </table>
 {% endif %}
 {% if regime %}
