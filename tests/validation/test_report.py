@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from html import escape as html_escape
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ import pytest
 from matplotlib.image import imread
 
 from analysis.brief import main as report_main
-from analysis.validation import PATTERNS
+from analysis.validation import EVALUATIONS, PATTERNS
 
 CLI = os.path.join(os.path.dirname(sys.executable), "khusheh-run")
 
@@ -53,6 +54,9 @@ def test_the_validation_report_renders_with_a_figure_and_checks_for_every_patter
     assert np.isclose(row.value, min(micro))
     html = (out / "validation.html").read_text()
     assert all(PATTERNS[k] in html for k in PATTERNS)
+    # pattern 9: every published evaluation's row beside the model's effects
+    assert "Pattern 9: beside the published evaluations" in html
+    assert all(html_escape(study) in html for study, *_rest in EVALUATIONS)
     # the attribution: the standard CDA's effect on employment at month 120 with the facility off equals the
     # paired difference computed from the files (mean of months 115-120, seeds 0 and 1)
     table = pd.read_csv(out / "attribution.csv")
