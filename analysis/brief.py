@@ -35,7 +35,9 @@ from .robust import build as build_robust
 from .sensitivity import build as build_sensitivity
 from .sensitivity import caveats
 from .stats import bands, chance_best, difference_bands, effects
+from .validation import regimes
 from .validation_report import build as build_validation
+from .validation_report import load_regimes
 
 COOPERATION = ["mean_trust", "joint_actions", "network_density"]
 GROWTH = ["employment", "output", "exports", "firms"]
@@ -373,7 +375,7 @@ def choose_setting(col: Collection, baseline: str, sweeps, setting: str | None =
 
 def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = None,
           sensitivity: Path | None = None, setting: str | None = None, wage: float = WAGE_RIALS,
-          best_by: str = BEST_BY) -> dict:
+          best_by: str = BEST_BY, regimes_from=None) -> dict:
     """Collect, compute, draw and write the brief; returns the paths written.
 
     ``setting``: which of several settings (the runs' overrides other than policy and seed,
@@ -384,7 +386,9 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     ranges) go into the caveats.
 
     ``wage``: rials a wage-month (the brief gives money in both); ``best_by``: the outcome whose gain at the
-    horizon per 100 wage-months actually spent names the best buy.
+    horizon per 100 wage-months actually spent names the best buy; ``regimes_from``: folders holding
+    experiment=regimes's runs of the same cluster (page 1 then says whether the cluster has a cooperative regime
+    and how often each programme ends in it).
     """
     robustness = caveats(sensitivity) if sensitivity else []
     out.mkdir(parents=True, exist_ok=True)
@@ -461,8 +465,12 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
         about["src"] = Path(paths[key]).relative_to(out).as_posix()
     peak = peak_while_working(series, main, baseline, end)
     buy = best_buy(ce, series, policies, baseline, best_by, horizon)
+    regime = regime_text(load_regimes(regimes_from) if regimes_from else None,
+                         series[series.seed.isin(seeds) & series.policy.isin(policies)], policies,
+                         sorted(runs.cluster_preset.unique()))
     text = render(col, ce, cost, policies, main, baseline, start, end, horizon, figures, contexts, robustness,
-                  peak, buy=buy, best_by=best_by, wage=wage, runs=runs, seeds=seeds, sensitivity=bool(sensitivity))
+                  peak, buy=buy, best_by=best_by, wage=wage, runs=runs, seeds=seeds, sensitivity=bool(sensitivity),
+                  regime=regime)
     html_path = out / "brief.html"
     _write(html_path, text)
     pdf_path = out / "brief.pdf"
@@ -703,9 +711,41 @@ def intervals_cover(n_seeds: int, sensitivity: bool) -> str:
                           "robustness results were given (khusheh-report --sensitivity-results, khusheh-robust).")
 
 
+def regime_text(ends: pd.DataFrame | None, series: pd.DataFrame, policies, presets) -> str:
+    """Page 1's sentence on regimes (DESIGN.md 5.9): from the end values of experiment=regimes's runs of this
+    cluster (``ends``, see :func:`analysis.validation_report.load_regimes`; None when not given), whether the
+    cluster's cooperation has two regimes and, if so, in what share of seeds each programme of the brief ends
+    above the threshold (its cooperation rate over the last 12 months of the brief's runs)."""
+    if ends is None:
+        return _("Whether a programme moves the cluster into a cooperative state that holds on its own is not "
+                 "assessed in this brief (khusheh-run -m experiment=regimes for this cluster, then --regimes).")
+    clusters = sorted(set(ends.cluster) - {""})
+    if clusters and clusters != sorted(presets):
+        raise ResultsError(f"the regimes' runs are of {', '.join(clusters)}, the brief's of {', '.join(presets)}: "
+                           "give the regimes' runs of the same cluster")
+    found = regimes(ends)
+    base = ends[ends.policy == "none"]
+    months, levels, seeds = int(base.months.max()), base.initial_trust.nunique(), int(base.groupby(
+        "initial_trust").seed.nunique().min())
+    if found["threshold"] is None:
+        return _("Long runs of this cluster without a CDA ({months} months, from {levels} levels of initial trust, "
+                 "{seeds} seeds each) end in one regime: cooperation rises smoothly with the initial trust, with no "
+                 "threshold between a low-trust trap and a cooperative state. So no programme moves the cluster "
+                 "across a threshold; what lasts is the difference in cooperation in the table.").format(
+                     months=months, levels=levels, seeds=seeds)
+    last = series[series.month > series.month.max() - 12]
+    end = last.groupby(["policy", "seed"]).cooperation_rate.mean()
+    shares = "; ".join(_("{name}: {share}").format(name=fig.plain(p), share=share(float(
+        (end.loc[p] > found["threshold"]).mean()))) for p in policies if p in end.index.get_level_values(0))
+    return _("Long runs of this cluster without a CDA ({months} months, from {levels} levels of initial trust) end "
+             "in two regimes, split at a cooperation rate of {threshold}. Share of seeds whose cooperation rate "
+             "over the last 12 months of these runs lies above it: {shares}.").format(
+                 months=months, levels=levels, threshold=f"{found['threshold']:.2f}", shares=shares)
+
+
 def render(col, eff, cost, policies, main, baseline, start, end, horizon, figures, contexts,
            robustness=(), peak=None, *, buy=None, best_by=BEST_BY, wage=WAGE_RIALS, runs=None, seeds=(),
-           sensitivity=False) -> str:
+           sensitivity=False, regime: str = "") -> str:
     summary = col.summary[col.summary.context == contexts[0]]  # the context this brief shows
     runs = summary if runs is None else runs
     cluster = "; ".join(cluster_name(c) for c in sorted(summary.cluster_preset.unique()))
@@ -758,7 +798,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
         best_what=fig.label(best_by).lower(), best_unit=fig.unit(best_by), best_by=best_by,
         coop_label=fig.label(RANK_COOPERATION), coop_unit=fig.unit(RANK_COOPERATION),
         growth_label=fig.label(RANK_GROWTH), growth_unit=fig.unit(RANK_GROWTH),
-        cover=intervals_cover(n_seeds, sensitivity), wage=f"{wage:,.0f}", per_100_rials=rials(100, wage),
+        cover=intervals_cover(n_seeds, sensitivity), regime=regime, wage=f"{wage:,.0f}", per_100_rials=rials(100, wage),
         wage_source=_(WAGE_SOURCE) if wage == WAGE_RIALS else _("set with --wage-rials"),
         wage_short=_(WAGE_SHORT) if wage == WAGE_RIALS else _("set with --wage-rials"),
         table_rows=table_rows, table_head=[fig.label(o) for o in TABLE],
@@ -952,6 +992,10 @@ def main(argv=None) -> int:
                         help="rials a wage-month (one worker's monthly cost) is worth, for the brief's money in rials "
                         f"beside wage-months (default: {WAGE_RIALS:,.0f}, Iran's legal minimum monthly wage for the "
                         "Iranian year 1404, Supreme Labour Council; a worker's full cost is higher)")
+    parser.add_argument("--regimes", nargs="+", metavar="DIR",
+                        help="folders holding khusheh-run -m experiment=regimes's runs of the same cluster: page 1 "
+                        "then says whether the cluster has a cooperative regime and how often each programme ends "
+                        "in it")
     parser.add_argument("--best-by", default=BEST_BY, metavar="OUTCOME",
                         help="the outcome whose gain at the horizon per 100 wage-months the CDA actually spent names "
                         f"the best buy on page 1 (default: {BEST_BY}; one of " + ", ".join(BEST_CHOICES) + ")")
@@ -1015,7 +1059,7 @@ def main(argv=None) -> int:
     try:
         paths = build(args.sweeps, Path(args.out), args.baseline, target or None,
                       Path(args.sensitivity_results) if args.sensitivity_results else None, args.setting,
-                      wage=args.wage_rials, best_by=args.best_by)
+                      wage=args.wage_rials, best_by=args.best_by, regimes_from=args.regimes)
     except ResultsError as err:
         print(f"khusheh-report: {err}", file=sys.stderr)
         return 2
@@ -1096,7 +1140,8 @@ value=best.value, unit=best_unit, ci=best.ci, spent=best.spent, amount=best.rial
 {% if second %}{{ _("Next: {name}, {value} ({ci}), best on {chance} of the seeds.").format(name=second.name, value=second.value, ci=second.ci, chance=second.chance) }}{% endif %}
 {% if rival %}<b>{{ _("No clear best buy:") }}</b> {{ _("\u201c{rival}\u201d is the best buy on more seeds ({theirs}).").format(rival=rival.name, theirs=rival.chance) }}{% endif %}
 {{ _("Choose another criterion with --best-by (e.g. joint_actions).") }}</div>{% endif %}
-<p class="small"><b>{{ _("What the intervals cover.") }}</b> {{ cover }}
+<p class="small"><b>{{ _("Regimes.") }}</b> {{ regime }}
+<b>{{ _("What the intervals cover.") }}</b> {{ cover }}
 <b>{{ _("Money.") }}</b> {{ _("In wage-months (one worker's monthly cost) and in rials at {wage} rials a wage-month
 ({source}; --wage-rials sets another). Firms' own fees are not in these results: only the CDA's spending counts.").format(
 wage=wage, source=wage_short) }}</p>
@@ -1143,15 +1188,16 @@ cluster=cluster, month=horizon, n=n_policies, seeds=seeds if seeds_max == seeds 
 {% if several %}{{ _("Setting shown: {setting}; not shown: {others} (khusheh-report --setting).").format(setting=setting, others=others|join("; ")) }}{% endif %}</p>
 <p><b>{{ _("Assumptions that matter most.") }}</b> {{ _("Cooperation hinges on trust: a joint action pays only if both
 partners contribute, and a firm that withholds while its partner contributes free-rides. Cooperation bought with a subsidy
-builds less trust than cooperation freely given. The association keeps hosting events after the CDA leaves while its fees
-cover its costs and its members trust each other. Most cluster parameters are stylised, not estimated.") }}</p></div>
+builds less trust than cooperation freely given. No instrument writes trust: it moves only through joint actions played
+and what firms hear of each other. After the CDA leaves, the association, the common facility and the groups last only
+while their members' fees and contributions pay for them. Most cluster parameters are stylised, not estimated.") }}</p></div>
 {% set f = figures.main %}<figure class="levels"><img src="{{ f.src }}" alt="{{ f.title }}"><figcaption><b>{{ f.label }} {{ f.title }}.</b> {{ f.caption }}</figcaption></figure>
 <h2>{{ _("Caveats") }}</h2><ul>
 <li>{{ _("The model is calibrated to stylised facts (firm sizes, exit rates, growth-rate shapes), not fitted to data of
 this cluster; read effects as comparisons between programmes, not forecasts.") }}</li>
 <li>{{ _("Budgets and spending are in wage-months; costs of instruments are stylised. Gains per 100 wage-months are per
 amount actually spent by the horizon, not per budget.") }}</li>
-<li>{{ _("Growth effects are smaller and later than cooperation effects and their intervals are wider: more seeds narrow
+<li>{{ _("Growth effects come later than cooperation effects and their intervals are wider: more seeds narrow
 them.") }}</li>
 {% if robustness %}{% for r in robustness %}<li>{{ r }}</li>{% endfor %}{% else %}<li>{{ _("The sensitivity of these
 conclusions to uncertain behavioural parameters is not assessed in this brief (khusheh-report --sensitivity, then

@@ -105,14 +105,37 @@ def load(sweeps) -> tuple[dict[str, list[dict]], list[int]]:
         if set(seeds) <= set(found[k]):
             runs[k] = [{"series": read_table(found[k][s], "series")} for s in seeds]
     if regime_runs:
-        rows = []
-        for policy, alpha, seed, folder in regime_runs:
-            tail = read_table(folder, "series").tail(12)
-            rows.append({"policy": policy, "initial_trust": round(initial_trust_mean(alpha), 3), "seed": seed,
-                         "cooperation_rate": tail.cooperation_rate.mean(), "mean_trust": tail.mean_trust.mean(),
-                         "months": int(tail.month.max())})
-        runs["regimes"] = pd.DataFrame(rows)
+        runs["regimes"] = _regime_ends(regime_runs)
     return runs, seeds
+
+
+def _regime_ends(regime_runs) -> pd.DataFrame:
+    """A row per run of experiment=regimes: its policy, initial mean trust, seed, cluster, and the means of its
+    last 12 months' cooperation rate and trust."""
+    rows = []
+    for policy, alpha, seed, folder in regime_runs:
+        series = read_table(folder, "series")
+        tail = series.tail(12)
+        rows.append({"policy": policy, "initial_trust": round(initial_trust_mean(alpha), 3), "seed": seed,
+                     "cluster": str(series.cluster_preset.iloc[0]) if "cluster_preset" in series else "",
+                     "cooperation_rate": tail.cooperation_rate.mean(), "mean_trust": tail.mean_trust.mean(),
+                     "months": int(tail.month.max())})
+    return pd.DataFrame(rows)
+
+
+def load_regimes(sweeps) -> pd.DataFrame:
+    """The end values of experiment=regimes's runs in ``sweeps`` (see :func:`_regime_ends`), for the brief."""
+    col = collect(sweeps)
+    found = []
+    for run, folder in col.folders.items():
+        info = col.summary[col.summary.run == run].iloc[0]
+        alpha = _override(info.get("overrides", ""), "cluster.trust_alpha")
+        if alpha is not None and info.shock == "none":
+            found.append((str(info.policy), float(alpha), int(info.seed), folder))
+    if not any(policy == "none" for policy, *_rest in found):
+        raise ResultsError(f"no runs of experiment=regimes without a CDA in {', '.join(map(str, sweeps))}: "
+                           "run khusheh-run -m experiment=regimes cluster=NAME first")
+    return _regime_ends(found)
 
 
 def _read(folder: Path) -> dict:

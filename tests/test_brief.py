@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from analysis import i18n
+from analysis.collect import ResultsError
 from analysis.brief import WAGE_RIALS, build
 from analysis.brief import main as report_main
 from analysis.figures import plain
@@ -229,3 +230,30 @@ def test_the_chance_of_being_best_is_the_share_of_seeds_won_ties_shared():
     spent = pd.DataFrame({"A": [100.0, 100.0, 100.0, 100.0], "B": [100.0, 100.0, 100.0, 0.0]})
     chance = chance_best(gains, spent)
     assert chance["A"] == pytest.approx(2.5 / 4) and chance["B"] == pytest.approx(1.5 / 4)
+
+
+def _ends(values_by_trust: dict, cluster: str = "generic") -> pd.DataFrame:
+    return pd.DataFrame([{"policy": "none", "initial_trust": t, "seed": k, "cluster": cluster, "cooperation_rate": v,
+                          "mean_trust": 0.4, "months": 240} for t, vs in values_by_trust.items()
+                         for k, v in enumerate(vs)])
+
+
+def test_page_1_says_whether_the_cluster_has_a_cooperative_regime_and_how_often_each_programme_ends_in_it():
+    from analysis.brief import regime_text
+    series = pd.DataFrame([{"policy": p, "seed": s, "month": m, "cooperation_rate": v}
+                           for p, ends in (("none", (0.2, 0.2, 0.6, 0.2)), ("standard_cda", (0.6, 0.6, 0.6, 0.2)))
+                           for s, v in enumerate(ends) for m in range(109, 121)])
+    # not given: the brief says it is not assessed, and how to assess it
+    assert "not assessed" in regime_text(None, series, ["none", "standard_cda"], ["generic"])
+    # one regime: end values rise smoothly with the start (no gap of 0.08): no threshold to cross
+    one = regime_text(_ends({0.2: (0.30, 0.31), 0.4: (0.35, 0.36), 0.6: (0.40, 0.41)}), series,
+                      ["none", "standard_cda"], ["generic"])
+    assert "one regime" in one and "240 months, from 3 levels of initial trust, 2 seeds each" in one
+    # two regimes split at 0.4 (gap 0.2 to 0.6): 1 of 4 baseline seeds ends above, 3 of 4 with the CDA
+    two = regime_text(_ends({0.2: (0.20, 0.21), 0.4: (0.22, 0.60), 0.6: (0.61, 0.62)}), series,
+                      ["none", "standard_cda"], ["generic"])
+    assert "two regimes, split at a cooperation rate of 0.41" in two
+    assert "No CDA (baseline): 25%" in two and "Standard CDA, 3 years: 75%" in two
+    # the regimes of another cluster are refused
+    with pytest.raises(ResultsError, match="the regimes' runs are of carpet_kashan"):
+        regime_text(_ends({0.2: (0.3, 0.3)}, "carpet_kashan"), series, ["none"], ["generic"])
