@@ -717,8 +717,8 @@ def regime_text(ends: pd.DataFrame | None, series: pd.DataFrame, policies, prese
     cluster's cooperation has two regimes and, if so, in what share of seeds each programme of the brief ends
     above the threshold (its cooperation rate over the last 12 months of the brief's runs)."""
     if ends is None:
-        return _("Whether a programme moves the cluster into a cooperative state that holds on its own is not "
-                 "assessed in this brief (khusheh-run -m experiment=regimes for this cluster, then --regimes).")
+        return _("This brief does not examine whether a programme moves the cluster into a cooperative state that "
+                 "holds on its own (khusheh-run -m experiment=regimes for this cluster, then --regimes).")
     clusters = sorted(set(ends.cluster) - {""})
     if clusters and clusters != sorted(presets):
         raise ResultsError(f"the regimes' runs are of {', '.join(clusters)}, the brief's of {', '.join(presets)}: "

@@ -243,8 +243,8 @@ def test_page_1_says_whether_the_cluster_has_a_cooperative_regime_and_how_often_
     series = pd.DataFrame([{"policy": p, "seed": s, "month": m, "cooperation_rate": v}
                            for p, ends in (("none", (0.2, 0.2, 0.6, 0.2)), ("standard_cda", (0.6, 0.6, 0.6, 0.2)))
                            for s, v in enumerate(ends) for m in range(109, 121)])
-    # not given: the brief says it is not assessed, and how to assess it
-    assert "not assessed" in regime_text(None, series, ["none", "standard_cda"], ["generic"])
+    # not given: the brief says it does not examine it, and how to
+    assert "does not examine" in regime_text(None, series, ["none", "standard_cda"], ["generic"])
     # one regime: end values rise smoothly with the start (no gap of 0.08): no threshold to cross
     one = regime_text(_ends({0.2: (0.30, 0.31), 0.4: (0.35, 0.36), 0.6: (0.40, 0.41)}), series,
                       ["none", "standard_cda"], ["generic"])
