@@ -15,6 +15,8 @@ import numpy as np
 from mesa import Agent, Model
 from mesa.discrete_space import CellAgent, FixedAgent
 
+from .cda import pay
+
 SIZE_CLASSES = ("micro", "small", "medium", "large")
 
 
@@ -143,8 +145,4 @@ class ClusterDevelopmentAgent(Agent):
 
     def charge(self, amount: float) -> bool:
         """Pay ``amount`` from the budget if it is there; never lets the budget go below 0."""
-        if amount <= self.budget_left + 1e-12:
-            self.budget_left = max(0.0, self.budget_left - amount)
-            self.spent += amount
-            return True
-        return False
+        return pay(self, amount)

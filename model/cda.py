@@ -431,6 +431,17 @@ def _labels(f, slots: np.ndarray, values) -> np.ndarray:
     return label
 
 
+def pay(holder, amount: float) -> bool:
+    """Pay ``amount`` from ``holder``'s ``budget_left`` (the CDA's or the association's) if it is all there,
+    adding it to ``holder.spent``; never lets the budget go below 0 (no free lunch: whoever runs an instrument
+    pays for it, or it does not act)."""
+    if amount <= holder.budget_left + 1e-12:
+        holder.budget_left = max(0.0, holder.budget_left - amount)
+        holder.spent += amount
+        return True
+    return False
+
+
 @dataclass
 class Association:
     """The cluster's association (5.9): its budget (members' fees, and the CDA's grants while the CDA is
@@ -444,11 +455,7 @@ class Association:
 
     def charge(self, amount: float) -> bool:
         """Pay ``amount`` from the association's budget if it is there."""
-        if amount <= self.budget_left + 1e-12:
-            self.budget_left = max(0.0, self.budget_left - amount)
-            self.spent += amount
-            return True
-        return False
+        return pay(self, amount)
 
 
 def _maintain(model, cda, rng, phase: str) -> None:
