@@ -31,8 +31,8 @@ from .collect import ResultsError, collect  # noqa: E402
 from .pdf import write_pdf  # noqa: E402
 from .validation import (  # noqa: E402
     CDA_END,
-    FLOOR_REACH,
     EVALUATIONS,
+    FLOOR_REACH,
     PATTERNS,
     SCENARIOS,
     SHOCKS,
@@ -337,7 +337,8 @@ def build(sweeps, out: Path) -> dict:
                    "checks": [_row(c) for c in results if c.pattern == k],
                    "holds": all(c.holds for c in results if c.pattern == k)} for k in sorted(PATTERNS)],
         n_hold=sum(all(c.holds for c in results if c.pattern == k) for k in PATTERNS), attribution=attribution_rows,
-        attribution_heads=[label for _c, label, _d in ATTRIBUTION_SHOWN], regime=regime, reached=reached, evaluations=EVALUATIONS,
+        attribution_heads=[label for _c, label, _d in ATTRIBUTION_SHOWN], regime=regime, reached=reached,
+        evaluations=EVALUATIONS,
         gaps={k: f"{100 * v:+.1f}".replace("-", "\u2212") for k, v in gaps.items()})
     atomic_write(out / "validation.html", lambda tmp: tmp.write_text(text))
     write_pdf(text, out, out / "validation.pdf")
