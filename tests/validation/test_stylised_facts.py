@@ -107,12 +107,12 @@ REMOVED = {
     # without the exit hazard and the debt limit nobody exits: the exit rate is 0 and every entrant survives
     2: ("no exit hazard, no debt limit", {"hazard_base": 0.0, "hazard_young": 0.0, "debt_limit": 100.0}, 10),
     # without the firm-level Laplace shock to hiring, yearly growth is no longer tent-shaped (kurtosis 4.3 < 4.5)
-    3: ("no Laplace shock to hiring", {"growth_noise": 0.0}, 20),
+    3: ("no Laplace shock to hiring", {"growth_noise": 0.0}, 10),
     # without free-riding's gain (temptation 0) contributing pays: cooperation rises above the low-trust level
     4: ("no gain from free-riding", {"temptation": (0.0, 0.0, 0.0, 0.0)}, 10),
     # without the joint actions' concrete effects (discount, orders, knowledge) cooperators are no sturdier
     8: ("joint actions without their effects", {"purchase_discount": 0.0, "subcontract_bonus": 0.0, "spillover": 0.0,
-                                                 "knowledge_return": 0.0}, 20),
+                                                 "knowledge_return": 0.0}, 10),
 }
 
 
