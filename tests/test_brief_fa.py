@@ -178,3 +178,27 @@ def test_figures_in_persian_are_shaped_with_their_font_and_persian_tick_labels()
 def test_an_unknown_language_is_refused(tmp_path, capsys):
     assert report_main([str(tmp_path), "--out", str(tmp_path / "o"), "--lang", "en,de"]) == 2
     assert capsys.readouterr().err.strip() == "khusheh-report: --lang 'en,de': one or more of en, fa, joined by commas"
+
+
+def test_the_catalog_has_every_message_the_brief_and_its_figures_can_show():
+    """Every message marked in analysis/brief.py and analysis/figures.py (_, N_, ngettext), in the brief's template,
+    the outcomes' labels and units and the towns' names has a Persian translation (not only those one sweep shows)."""
+    from babel.messages.extract import extract_from_file
+    from jinja2 import Environment
+    from jinja2.ext import extract_from_ast
+
+    from analysis.brief import TEMPLATE
+    from conf import outcomes
+    messages, plurals = set(), set()
+    for source in ("brief.py", "figures.py"):
+        for _line, message, _comments, _context in extract_from_file(
+                "python", i18n.LOCALES.parent / source, keywords={"_": None, "N_": None, "ngettext": (1, 2)}):
+            (plurals.add if isinstance(message, tuple) else messages.add)(message)
+    messages.update(message for _line, _function, message in
+                    extract_from_ast(Environment().parse(TEMPLATE), gettext_functions=("_",)))
+    messages.update(text for o in outcomes().values() for text in (o.label, o.unit))
+    messages.update(TOWNS)
+    catalog = i18n.catalog("fa")
+    untranslated = sorted(m for m in messages if any(c.isalpha() for c in m) and catalog.gettext(m) == m)
+    untranslated += [p for p in plurals if catalog.ngettext(*p, 1) == p[0] or catalog.ngettext(*p, 2) == p[1]]
+    assert len(messages) > 250 and plurals and not untranslated, untranslated
