@@ -4,9 +4,9 @@ dates, Persian names of clusters, towns and programmes, the font embedded.
 
 Both PDFs are rendered from the small synthetic sweep of tests/test_brief.py and read back with pdftotext. pdftotext
 adds direction marks, drops the zero-width non-joiner and may move digits and punctuation around Persian words, so
-the checks compare words: direction marks and non-joiners removed on both sides. The PDF gives the ligature lam-alef
-back as alef-lam (ملاحظات comes out as مالحظات), so both sides write it so; and pdftotext may take the lines of a
-wrapped right-to-left paragraph out of order, so a caption is checked word by word."""
+the checks compare words: direction marks and non-joiners removed on both sides. pdftotext also gives the ligature
+lam-alef back as alef-lam (ملاحظات comes out as مالحظات; the PDF's own ToUnicode says لا), so both sides write it so;
+and it may take the lines of a wrapped right-to-left paragraph out of order, so a caption is checked word by word."""
 
 from __future__ import annotations
 
