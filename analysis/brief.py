@@ -29,9 +29,8 @@ from scenarios.results import (ROBUSTNESS, atomic_write, is_robustness, is_run_n
 from . import figures as fig
 from .collect import BASELINE, Collection, ResultsError, collect
 from .i18n import DEFAULT as DEFAULT_LANGUAGE
-from .i18n import LANGUAGES, N_, _, digits, direction, language, localise, using
-from .i18n import digits as local_digits
-from .i18n import ltr
+from .i18n import LANGUAGES, N_, _, digits, direction, language, localise, ltr, using
+from .i18n import digits as local_digits  # pct() names its precision `digits`
 from .pdf import write_pdf
 from .robust import build as build_robust
 from .sensitivity import build as build_sensitivity
@@ -521,7 +520,9 @@ def _seed_span(seeds) -> str:
     if not seeds:
         return ""
     if seeds == list(range(seeds[0], seeds[-1] + 1)):
-        return _("{first}-{last}").format(first=seeds[0], last=seeds[-1]) if len(seeds) > 1 else digits(str(seeds[0]))
+        if len(seeds) == 1:
+            return digits(str(seeds[0]))
+        return _("{first}-{last}").format(first=seeds[0], last=seeds[-1])
     return digits(_(", ").join(map(str, seeds)))
 
 
@@ -761,7 +762,8 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
                            "spent": fmt(sub.spent.iloc[0], "cda_spent"),
                            "n": int(sub.n_seeds.iloc[0]),
                            "cells": [compact(sub.loc[o], o) if o in sub.index else _("n/a") for o in TABLE]})
-    cost_rows = [{"name": fig.plain(r.policy), "budget": digits(f"{r.budget:,.0f}"), "spent": fmt(r.spent, "cda_spent"),
+    cost_rows = [{"name": fig.plain(r.policy), "budget": digits(f"{r.budget:,.0f}"),
+                  "spent": fmt(r.spent, "cda_spent"),
                   "rials": rials(r.spent, wage),
                   "jobs": per_100_text(r.jobs_per_100, r.jobs_low, r.jobs_high, "employment"),
                   "output": per_100_text(r.output_per_100, r.output_low, r.output_high, "output")}
