@@ -1072,7 +1072,7 @@ def main(argv=None) -> int:
     except OSError as err:  # e.g. --out names a file, or a folder it may not write
         print(f"khusheh-report: cannot read the runs or write the brief: {err}", file=sys.stderr)
         return 2
-    except RuntimeError as err:  # e.g. the Persian edition's font is not installed
+    except fig.FontMissing as err:  # the Persian edition's font is not installed
         print(f"khusheh-report: {err}", file=sys.stderr)
         return 2
     paths = editions[langs[0]]

@@ -46,6 +46,10 @@ OUTCOMES = outcomes()  # name: label, unit, digits (conf/outcomes.yaml)
 FONTS = {"fa": ("Noto Sans Arabic UI", "fonts-noto-ui-core")}
 
 
+class FontMissing(RuntimeError):
+    """A language's font is not installed (the message names the Debian package)."""
+
+
 def plain(policy: str) -> str:
     """A policy preset's name in plain words (a custom one's from its own name)."""
     return _(PLAIN[policy]) if policy in PLAIN else policy.replace("_", " ").capitalize()
@@ -150,7 +154,7 @@ def _find_font(family: str, package: str) -> None:
     try:
         font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
     except ValueError:
-        raise RuntimeError(f"the font {family!r} is not installed: apt-get install {package}") from None
+        raise FontMissing(f"the font {family!r} is not installed: apt-get install {package}") from None
 
 
 def colours(policies) -> dict:
