@@ -1007,6 +1007,9 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     robust = [s for s in args.sweeps if is_robustness(s) or (Path(s) / ROBUSTNESS).is_file()]
+    if langs != [DEFAULT_LANGUAGE] and (robust or args.sensitivity or args.validation):
+        print("khusheh-report: only the policy brief has other editions than English (--lang); the validation, "
+              "sensitivity and robustness reports are written in English", file=sys.stderr)
     if robust:  # khusheh-robust's results: the page "Which programme is robust?"
         if len(robust) > 1:
             print(f"khusheh-report: {len(robust)} robustness runs given ({', '.join(robust)}): give one at a time",

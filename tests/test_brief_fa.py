@@ -202,3 +202,8 @@ def test_the_catalog_has_every_message_the_brief_and_its_figures_can_show():
     untranslated = sorted(m for m in messages if any(c.isalpha() for c in m) and catalog.gettext(m) == m)
     untranslated += [p for p in plurals if catalog.ngettext(*p, 1) == p[0] or catalog.ngettext(*p, 2) == p[1]]
     assert len(messages) > 250 and plurals and not untranslated, untranslated
+
+
+def test_the_other_reports_say_they_are_in_english_when_asked_for_persian(tmp_path, capsys):
+    report_main([str(tmp_path / "none"), "--validation", "--out", str(tmp_path / "o"), "--lang", "fa"])
+    assert capsys.readouterr().err.startswith("khusheh-report: only the policy brief has other editions than English")
