@@ -29,7 +29,8 @@ from scenarios.results import (ROBUSTNESS, atomic_write, is_robustness, is_run_n
 from . import figures as fig
 from .collect import BASELINE, Collection, ResultsError, collect
 from .i18n import DEFAULT as DEFAULT_LANGUAGE
-from .i18n import N_, _, language
+from .i18n import LANGUAGES, N_, _, digits, direction, language, localise, ltr, using
+from .i18n import digits as local_digits  # pct() names its precision `digits`
 from .pdf import write_pdf
 from .robust import build as build_robust
 from .sensitivity import build as build_sensitivity
@@ -67,7 +68,8 @@ def fmt(value: float, outcome: str, signed: bool = False) -> str:
     """A number as the brief prints it (the same rule everywhere)."""
     if value is None or not np.isfinite(value):
         return _("n/a")
-    return fig.OUTCOMES[outcome].format(value, signed).replace("-", "\u2212")
+    text = digits(fig.OUTCOMES[outcome].format(value, signed).replace("-", "\u2212"))
+    return ltr(text) if text[:1] in ("+", "\u2212") else text
 
 
 def pct(value: float, digits: int = 0) -> str:
@@ -76,13 +78,13 @@ def pct(value: float, digits: int = 0) -> str:
     if value is None or not np.isfinite(value):
         return _("n/a")
     if round(abs(value) * 100, digits) == 0:
-        return f"{0:.{digits}f}%"
-    return f"{value:+.{digits}%}".replace("-", "\u2212")
+        return ltr(local_digits(f"{0:.{digits}f}%"))
+    return ltr(local_digits(f"{value:+.{digits}%}".replace("-", "\u2212")))
 
 
 def share(value: float) -> str:
     """An unsigned share (0-1) as a whole percentage."""
-    return _("n/a") if value is None or not np.isfinite(value) else f"{value:.0%}"
+    return _("n/a") if value is None or not np.isfinite(value) else ltr(digits(f"{value:.0%}"))
 
 
 def rials(wage_months: float, wage: float) -> str:
@@ -93,8 +95,8 @@ def rials(wage_months: float, wage: float) -> str:
     if amount == 0:
         return _("0 rials")
     if abs(amount) >= 1e9:
-        return _("{amount} billion rials").format(amount=f"{amount / 1e9:,.1f}")
-    return _("{amount} million rials").format(amount=f"{amount / 1e6:,.1f}")
+        return _("{amount} billion rials").format(amount=digits(f"{amount / 1e9:,.1f}"))
+    return _("{amount} million rials").format(amount=digits(f"{amount / 1e6:,.1f}"))
 
 
 def rials_short(wage_months: float, wage: float) -> str:
@@ -105,13 +107,20 @@ def rials_short(wage_months: float, wage: float) -> str:
     if amount == 0:
         return _("0 rials")
     if abs(amount) >= 1e9:
-        return _("{amount} bn rials").format(amount=f"{amount / 1e9:,.1f}")
-    return _("{amount} million rials").format(amount=f"{amount / 1e6:,.1f}")
+        return _("{amount} bn rials").format(amount=digits(f"{amount / 1e9:,.1f}"))
+    return _("{amount} million rials").format(amount=digits(f"{amount / 1e6:,.1f}"))
 
 
 def date_text(day: date) -> str:
-    """The brief's date (ISO; the one place a later edition adds its calendar)."""
-    return day.isoformat()
+    """The brief's date: ISO in English; in Persian the Solar Hijri date with the Gregorian beside it
+    ('۱۷ آذر ۱۴۰۵ (۸ دسامبر ۲۰۲۶)'), in Persian digits."""
+    if language() != "fa":
+        return day.isoformat()
+    from babel.dates import format_date
+    from persiantools.jdatetime import JalaliDate
+    solar = JalaliDate(day)
+    gregorian = format_date(day, "d MMMM y", locale="fa")
+    return digits(f"{solar.day} {solar.strftime('%B', locale='fa')} {solar.year} ({gregorian})")
 
 
 NO_INTERVAL = N_("not enough seeds for an interval")
@@ -173,7 +182,7 @@ def compact(row, outcome: str, brackets: bool = False) -> str:
     if not (np.isfinite(row.ci_low) and np.isfinite(row.ci_high)):
         return f"{fmt(row.effect, outcome, True)}<br><span class='ci'>({_('no interval')})</span>"
     low, high = fmt(row.ci_low, outcome, True), fmt(row.ci_high, outcome, True)
-    interval = f"[{low}, {high}]" if brackets else f"({low} {_('to')} {high})"
+    interval = _("[{low}, {high}]").format(low=low, high=high) if brackets else f"({low} {_('to')} {high})"
     return f"{fmt(row.effect, outcome, True)}<br><span class='ci'>{interval}</span>"
 
 
@@ -208,7 +217,7 @@ def setting_facts(col: Collection, runs: pd.DataFrame, ctx: str, horizon: int, s
     """The setting of the runs shown, as page 1 names it: the cluster or province (and its scale), the
     shock, the horizon and the CDA's start, the seeds, the overrides."""
     presets = sorted(runs.cluster_preset.unique())
-    facts = [_("Cluster: {name}").format(name="; ".join(cluster_name(p) for p in presets))
+    facts = [_("Cluster: {name}").format(name=_("; ").join(cluster_name(p) for p in presets))
              + f" (<code>cluster={','.join(presets)}</code>)"]
     config = {}
     for run in runs.run:
@@ -237,12 +246,12 @@ def setting_facts(col: Collection, runs: pd.DataFrame, ctx: str, horizon: int, s
         facts.append(_("the CDA starts at month {month}").format(month=start))
     seeds = sorted(int(s) for s in seeds)
     if seeds:
-        span = (f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1))
-                else ", ".join(map(str, seeds)))
+        span = (_("{first}-{last}").format(first=seeds[0], last=seeds[-1])
+                if seeds == list(range(seeds[0], seeds[-1] + 1)) else digits(_(", ").join(map(str, seeds))))
         facts.append(_("{n} seeds ({span}), the same for every programme").format(n=len(seeds), span=span))
     others = [o for o in ctx.split(",") if o and not o.startswith("cluster=")]
     if others:
-        facts.append(_("overrides: {overrides}").format(overrides=", ".join(f"<code>{html.escape(o)}</code>"
+        facts.append(_("overrides: {overrides}").format(overrides=_(", ").join(f"<code>{html.escape(o)}</code>"
                                                                               for o in others)))
     return facts
 
@@ -373,10 +382,27 @@ def choose_setting(col: Collection, baseline: str, sweeps, setting: str | None =
     return usable[0]
 
 
+def edition_name(lang: str | None, stem: str = "brief") -> str:
+    """The brief's file stem in ``lang``: ``brief`` in English (or the current catalog), ``brief.fa`` in Persian."""
+    return stem if lang in (None, DEFAULT_LANGUAGE) else f"{stem}.{lang}"
+
+
 def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = None,
           sensitivity: Path | None = None, setting: str | None = None, wage: float = WAGE_RIALS,
-          best_by: str = BEST_BY, regimes_from=None) -> dict:
-    """Collect, compute, draw and write the brief; returns the paths written.
+          best_by: str = BEST_BY, lang: str | None = None, regimes_from=None) -> dict:
+    """Collect, compute, draw and write the brief in ``lang`` (default: the current language, English unless
+    :mod:`analysis.i18n` says otherwise); returns the paths written. See :func:`build_editions`."""
+    return build_editions(sweeps, out, baseline, target_ci, sensitivity, setting, wage, best_by, (lang,),
+                          regimes_from)[lang]
+
+
+def build_editions(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = None,
+                   sensitivity: Path | None = None, setting: str | None = None, wage: float = WAGE_RIALS,
+                   best_by: str = BEST_BY, langs=(DEFAULT_LANGUAGE,), regimes_from=None) -> dict:
+    """Collect and compute once, then draw and write the brief in each of ``langs`` (``en``: ``brief.html``,
+    ``brief.pdf`` and ``figures/``; ``fa``: ``brief.fa.html``, ``brief.fa.pdf`` and ``figures/fa/``, right to
+    left, in Persian digits; None: the current language, as ``en``); returns {lang: the paths written}.
+    One template and one set of figure functions for every language: the text is in the catalogs.
 
     ``setting``: which of several settings (the runs' overrides other than policy and seed,
     e.g. ``shock=demand_drop``; ``default`` for none) the brief shows; see ``choose_setting``.
@@ -386,15 +412,11 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     ranges) go into the caveats.
 
     ``wage``: rials a wage-month (the brief gives money in both); ``best_by``: the outcome whose gain at the
-    horizon per 100 wage-months actually spent names the best buy; ``regimes_from``: folders holding
-    experiment=regimes's runs of the same cluster (page 1 then says whether the cluster has a cooperative regime
-    and how often each programme ends in it).
+    horizon per 100 wage-months actually spent names the best buy.
     """
     robustness = caveats(sensitivity) if sensitivity else []
     out.mkdir(parents=True, exist_ok=True)
-    figs = out / "figures"
-    figs.mkdir(exist_ok=True)
-    col = collect(sweeps, ignore=[out, figs])
+    col = collect(sweeps, ignore=[out, out / "figures"])
     ctx = choose_setting(col, baseline, sweeps, setting)
     contexts = [ctx] + [c for c in sorted(col.summary.context.unique()) if c != ctx]
     if len(contexts) > 1:
@@ -424,6 +446,23 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
     horizon = int(series.month.max())
     ce = eff[(eff.context == ctx) & eff.policy.isin(policies)]
     seeds = sorted(set(runs[runs.policy == baseline].seed) & set(runs[runs.policy.isin(paired)].seed))
+    ends = load_regimes(regimes_from) if regimes_from else None
+    presets = sorted(runs.cluster_preset.unique())
+    editions = {}
+    for lang in langs:
+        with using(lang):
+            figs = out / "figures" if lang in (None, DEFAULT_LANGUAGE) else out / "figures" / lang
+            figs.mkdir(parents=True, exist_ok=True)
+            editions[lang] = _edition(out, figs, edition_name(lang), col, runs, ce, series, band, diff, policies,
+                                      baseline, main, start, end, exits, horizon, seeds, contexts, robustness, wage,
+                                      best_by, sensitivity, (ends, presets))
+    return editions
+
+
+def _edition(out, figs, stem, col, runs, ce, series, band, diff, policies, baseline, main, start, end, exits,
+             horizon, seeds, contexts, robustness, wage, best_by, sensitivity, regime_runs=(None, ())) -> dict:
+    """Draw the figures and write the brief ``stem``.html and ``stem``.pdf in the current language;
+    ``regime_runs``: the regimes' end values (or None) and the presets of the brief's runs."""
     cap = Captions(n_seeds=len(seeds), seeds=seeds, horizon=horizon, start=start, end=end, wage=wage,
                    main=main, baseline=baseline)
     paths, figures = {}, {}
@@ -465,15 +504,14 @@ def build(sweeps, out: Path, baseline: str = BASELINE, target_ci: dict | None = 
         about["src"] = Path(paths[key]).relative_to(out).as_posix()
     peak = peak_while_working(series, main, baseline, end)
     buy = best_buy(ce, series, policies, baseline, best_by, horizon)
-    regime = regime_text(load_regimes(regimes_from) if regimes_from else None,
-                         series[series.seed.isin(seeds) & series.policy.isin(policies)], policies,
-                         sorted(runs.cluster_preset.unique()))
+    regime = regime_text(regime_runs[0], series[series.seed.isin(seeds) & series.policy.isin(policies)], policies,
+                         list(regime_runs[1]))
     text = render(col, ce, cost, policies, main, baseline, start, end, horizon, figures, contexts, robustness,
                   peak, buy=buy, best_by=best_by, wage=wage, runs=runs, seeds=seeds, sensitivity=bool(sensitivity),
                   regime=regime)
-    html_path = out / "brief.html"
+    html_path = out / f"{stem}.html"
     _write(html_path, text)
-    pdf_path = out / "brief.pdf"
+    pdf_path = out / f"{stem}.pdf"
     write_pdf(text, out, pdf_path)
     return {"html": html_path, "pdf": pdf_path, "effects": out / "effects.csv", **paths}
 
@@ -491,8 +529,10 @@ def _seed_span(seeds) -> str:
     if not seeds:
         return ""
     if seeds == list(range(seeds[0], seeds[-1] + 1)):
-        return f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
-    return ", ".join(map(str, seeds))
+        if len(seeds) == 1:
+            return digits(str(seeds[0]))
+        return _("{first}-{last}").format(first=seeds[0], last=seeds[-1])
+    return digits(_(", ").join(map(str, seeds)))
 
 
 class Captions:
@@ -570,7 +610,7 @@ def _mechanism_note(eff: pd.DataFrame, policy: str) -> str:
         digits = fig.OUTCOMES[outcome].digits or 0
         if r is not None and np.isfinite(r.effect) and round(r.effect, digits) != 0:  # not a nil one ('+0.000')
             parts.append(f"{_(MECHANISMS[outcome])} {fmt(r.effect, outcome, True)}")
-    return ", ".join(parts)
+    return _(", ").join(parts)
 
 
 def lasts_answer(b, a=None) -> str:
@@ -612,8 +652,8 @@ def rank_rows(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, bes
         if budget <= 0:
             kind = "no_budget"
         rows.append({
-            "rank": str(rank) if np.isfinite(value) else "\u2013", "name": fig.plain(p),
-            "money": (f"{fmt(spent, 'cda_spent')} {_('of')} {budget:,.0f}<br><span class='ci'>"
+            "rank": digits(str(rank)) if np.isfinite(value) else "\u2013", "name": fig.plain(p),
+            "money": (f"{fmt(spent, 'cda_spent')} {_('of')} {digits(f'{budget:,.0f}')}<br><span class='ci'>"
                       f"{rials_short(spent, wage)}</span>"),
             "coop_exit": compact(ex_c, RANK_COOPERATION, True) if ex_c is not None else after,
             "coop_horizon": compact(hz_c, RANK_COOPERATION, True),
@@ -725,8 +765,8 @@ def regime_text(ends: pd.DataFrame | None, series: pd.DataFrame, policies, prese
                            "give the regimes' runs of the same cluster")
     found = regimes(ends)
     base = ends[ends.policy == "none"]
-    months, levels, seeds = int(base.months.max()), base.initial_trust.nunique(), int(base.groupby(
-        "initial_trust").seed.nunique().min())
+    months, levels, seeds = (digits(str(v)) for v in (int(base.months.max()), base.initial_trust.nunique(),
+                                                       int(base.groupby("initial_trust").seed.nunique().min())))
     if found["threshold"] is None:
         return _("Long runs of this cluster without a CDA ({months} months, from {levels} levels of initial trust, "
                  "{seeds} seeds each) end in one regime: cooperation rises smoothly with the initial trust, with no "
@@ -735,12 +775,12 @@ def regime_text(ends: pd.DataFrame | None, series: pd.DataFrame, policies, prese
                      months=months, levels=levels, seeds=seeds)
     last = series[series.month > series.month.max() - 12]
     end = last.groupby(["policy", "seed"]).cooperation_rate.mean()
-    shares = "; ".join(_("{name}: {share}").format(name=fig.plain(p), share=share(float(
-        (end.loc[p] > found["threshold"]).mean()))) for p in policies if p in end.index.get_level_values(0))
+    shares = _("; ").join(f"{fig.plain(p)}: {share(float((end.loc[p] > found['threshold']).mean()))}"
+                          for p in policies if p in end.index.get_level_values(0))
     return _("Long runs of this cluster without a CDA ({months} months, from {levels} levels of initial trust) end "
              "in two regimes, split at a cooperation rate of {threshold}. Share of seeds whose cooperation rate "
              "over the last 12 months of these runs lies above it: {shares}.").format(
-                 months=months, levels=levels, threshold=f"{found['threshold']:.2f}", shares=shares)
+                 months=months, levels=levels, threshold=digits(f"{found['threshold']:.2f}"), shares=shares)
 
 
 def render(col, eff, cost, policies, main, baseline, start, end, horizon, figures, contexts,
@@ -748,7 +788,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
            sensitivity=False, regime: str = "") -> str:
     summary = col.summary[col.summary.context == contexts[0]]  # the context this brief shows
     runs = summary if runs is None else runs
-    cluster = "; ".join(cluster_name(c) for c in sorted(summary.cluster_preset.unique()))
+    cluster = _("; ").join(cluster_name(c) for c in sorted(summary.cluster_preset.unique()))
     paired = eff[(eff.when == "horizon") & eff.policy.isin(policies)].groupby("policy").n_seeds.min()
     buy = pd.DataFrame(columns=["value", "low", "high", "spent", "budget", "chance"]) if buy is None else buy
     n_seeds = int(paired.min()) if len(paired) else 0
@@ -759,11 +799,12 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
         sub = eff[(eff.policy == policy) & (eff.when == "horizon")].set_index("outcome")
         if sub.empty:
             continue
-        table_rows.append({"name": fig.plain(policy), "budget": f"{sub.budget.iloc[0]:,.0f}",
+        table_rows.append({"name": fig.plain(policy), "budget": digits(f"{sub.budget.iloc[0]:,.0f}"),
                            "spent": fmt(sub.spent.iloc[0], "cda_spent"),
                            "n": int(sub.n_seeds.iloc[0]),
                            "cells": [compact(sub.loc[o], o) if o in sub.index else _("n/a") for o in TABLE]})
-    cost_rows = [{"name": fig.plain(r.policy), "budget": f"{r.budget:,.0f}", "spent": fmt(r.spent, "cda_spent"),
+    cost_rows = [{"name": fig.plain(r.policy), "budget": digits(f"{r.budget:,.0f}"),
+                  "spent": fmt(r.spent, "cda_spent"),
                   "rials": rials(r.spent, wage),
                   "jobs": per_100_text(r.jobs_per_100, r.jobs_low, r.jobs_high, "employment"),
                   "output": per_100_text(r.output_per_100, r.output_low, r.output_high, "output")}
@@ -786,8 +827,10 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
                 "text": per_100_text(r.value, r.low, r.high, best_by),
                 "chance": share(r.chance), "spent": fmt(r.spent, "cda_spent"), "rials": rials(r.spent, wage)}
 
-    tr = {"_": _, "lang": language() if language() != "custom" else DEFAULT_LANGUAGE}
-    return Environment(autoescape=False).from_string(TEMPLATE).render(
+    tr = {"_": _, "lang": language() if language() != "custom" else DEFAULT_LANGUAGE, "num": digits,
+          "rtl": direction() == "rtl"}
+    # numbers the template prints itself ({{ r.n }}) in the language's digits (English: as they are)
+    return Environment(autoescape=False, finalize=localise).from_string(TEMPLATE).render(
         **tr, today=date_text(date.today()), cluster=cluster, main=fig.plain(main) if main else "",
         conclusion=conclude(eff, main, baseline, peak),
         facts=setting_facts(col, runs, contexts[0], horizon, start, seeds),
@@ -798,7 +841,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
         best_what=fig.label(best_by).lower(), best_unit=fig.unit(best_by), best_by=best_by,
         coop_label=fig.label(RANK_COOPERATION), coop_unit=fig.unit(RANK_COOPERATION),
         growth_label=fig.label(RANK_GROWTH), growth_unit=fig.unit(RANK_GROWTH),
-        cover=intervals_cover(n_seeds, sensitivity), regime=regime, wage=f"{wage:,.0f}", per_100_rials=rials(100, wage),
+        cover=intervals_cover(n_seeds, sensitivity), regime=regime, wage=digits(f"{wage:,.0f}"), per_100_rials=rials(100, wage),
         wage_source=_(WAGE_SOURCE) if wage == WAGE_RIALS else _("set with --wage-rials"),
         wage_short=_(WAGE_SHORT) if wage == WAGE_RIALS else _("set with --wage-rials"),
         table_rows=table_rows, table_head=[fig.label(o) for o in TABLE],
@@ -964,7 +1007,7 @@ def lasting(b, a=None, outcome: str = "mean_trust") -> str:
         ci = (" " + _("(95% CI {low} to {high}: no longer clearly different from zero)").format(
             low=fmt(b.ci_low, outcome, True), high=fmt(b.ci_high, outcome, True)) if clear is False else "")
     return _(verbs[kind][0 if rise else 1]).format(name=name, at_a=at_a, at_b=at_b, ci=ci,
-                                                   tolerance=f"{PERSIST_TOLERANCE:.0%}")
+                                                   tolerance=digits(f"{PERSIST_TOLERANCE:.0%}"))
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="khusheh-report", description="Sweep results -> figures, tables and a "
                                      "policy brief (HTML and PDF).")
@@ -999,8 +1042,19 @@ def main(argv=None) -> int:
     parser.add_argument("--best-by", default=BEST_BY, metavar="OUTCOME",
                         help="the outcome whose gain at the horizon per 100 wage-months the CDA actually spent names "
                         f"the best buy on page 1 (default: {BEST_BY}; one of " + ", ".join(BEST_CHOICES) + ")")
+    parser.add_argument("--lang", default=DEFAULT_LANGUAGE, metavar="LANG[,LANG]",
+                        help="the brief's language(s): en (brief.html, brief.pdf; the default), fa (Persian: "
+                        "brief.fa.html, brief.fa.pdf, figures/fa/), or en,fa for both")
     args = parser.parse_args(argv)
+    langs = list(dict.fromkeys(lang.strip() for lang in args.lang.split(",") if lang.strip()))
+    if not langs or any(lang not in LANGUAGES for lang in langs):
+        print(f"khusheh-report: --lang {args.lang!r}: one or more of {', '.join(LANGUAGES)}, joined by commas",
+              file=sys.stderr)
+        return 2
     robust = [s for s in args.sweeps if is_robustness(s) or (Path(s) / ROBUSTNESS).is_file()]
+    if langs != [DEFAULT_LANGUAGE] and (robust or args.sensitivity or args.validation):
+        print("khusheh-report: only the policy brief has other editions than English (--lang); the validation, "
+              "sensitivity and robustness reports are written in English", file=sys.stderr)
     if robust:  # khusheh-robust's results: the page "Which programme is robust?"
         if len(robust) > 1:
             print(f"khusheh-report: {len(robust)} robustness runs given ({', '.join(robust)}): give one at a time",
@@ -1057,27 +1111,33 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
     try:
-        paths = build(args.sweeps, Path(args.out), args.baseline, target or None,
-                      Path(args.sensitivity_results) if args.sensitivity_results else None, args.setting,
-                      wage=args.wage_rials, best_by=args.best_by, regimes_from=args.regimes)
+        editions = build_editions(args.sweeps, Path(args.out), args.baseline, target or None,
+                                  Path(args.sensitivity_results) if args.sensitivity_results else None, args.setting,
+                                  wage=args.wage_rials, best_by=args.best_by, langs=langs,
+                                  regimes_from=args.regimes)
     except ResultsError as err:
         print(f"khusheh-report: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # e.g. --out names a file, or a folder it may not write
         print(f"khusheh-report: cannot read the runs or write the brief: {err}", file=sys.stderr)
         return 2
+    except fig.FontMissing as err:  # the Persian edition's font is not installed
+        print(f"khusheh-report: {err}", file=sys.stderr)
+        return 2
+    paths = editions[langs[0]]
     eff = pd.read_csv(paths["effects"])
     if target:
         need = eff[eff.when == "horizon"].dropna(subset=["seeds_for_target"])
         for (policy, outcome), r in need.set_index(["policy", "outcome"]).iterrows():
             print(f"{fig.plain(policy)}: {outcome} needs {int(r.seeds_for_target)} seeds for a 95% CI half-width of "
                   f"{target[outcome]:g} (now {int(r.n_seeds)} seeds)")
-    print(f"brief: {paths['html']} and {paths['pdf']}")
+    for lang, written in editions.items():
+        print(f"brief{'' if lang == DEFAULT_LANGUAGE else f' ({lang})'}: {written['html']} and {written['pdf']}")
     return 0
 
 
 TEMPLATE = """<!DOCTYPE html>
-<html lang="{{ lang }}"><head><meta charset="utf-8">
+<html lang="{{ lang }}"{% if rtl %} dir="rtl"{% endif %}><head><meta charset="utf-8">
 <title>{{ _("Cluster development brief") }}: {{ cluster }}</title>
 <style>
  @page { size: A4; margin: 11mm 12mm 13mm 12mm;
@@ -1098,15 +1158,21 @@ TEMPLATE = """<!DOCTYPE html>
  th { background: #f3f6fa; } tr, img, .box { page-break-inside: avoid; } .box { background: #f7f7f7; padding: 3mm; border: 1px solid #ddd; font-size: 8.5pt; }
  .warn { background: #fff4e5; border: 1px solid #E69F00; padding: 1.5mm 2mm; font-size: 8pt; margin: 1.5mm 0; }
  .page { page-break-before: always; }
-</style></head><body>
+</style>{% if rtl %}<style>
+ @page { @bottom-center { content: "{{ _('Khusheh policy brief, page') }} " counter(page, persian) " {{ _('of') }} " counter(pages, persian); direction: rtl; font-family: "Noto Sans Arabic UI", "DejaVu Sans", sans-serif; } }
+ body { font-family: "Noto Sans Arabic UI", "DejaVu Sans", sans-serif; direction: rtl; line-height: 1.45; }
+ th, td { text-align: right; } table.rank td.num, table.rank th.num { text-align: left; }
+ .setting { border-left: none; border-right: 3px solid #0072B2; } .verdict { padding-left: 0; padding-right: 5mm; }
+ code { direction: ltr; unicode-bidi: isolate; } ul { padding-left: 0; padding-right: 5mm; }
+</style>{% endif %}</head><body>
 <h1>{{ _("Does a cluster development agent pay off?") }} {{ cluster }}</h1>
 <p class="question">{{ _("How much more cooperation and growth does the cluster get with a cluster development agent (CDA)
 than without, and does it last after the CDA leaves? Each programme against the same cluster without a CDA, on the same
 random futures (seeds).") }} <span class="small">{{ _("Khusheh agent-based model") }} · {{ _("{n} simulated runs").format(n=n_runs) }}{% if several %}
 {{ _("in this brief\n(of {n} found)").format(n=n_all) }}{% endif %} · {{ today }}</span></p>
-<p class="setting"><b>{{ _("Setting.") }}</b> {{ facts|join("; ") }}.</p>
+<p class="setting"><b>{{ _("Setting.") }}</b> {{ facts|join(_("; ")) }}.</p>
 {% if several %}<p class="warn"><b>{{ _("One setting of {n}.").format(n=others|length + 1) }}</b> {{ _("This brief shows the runs with
-{setting}. The runs also hold {n} other setting(s), not shown here: {others}.").format(setting=setting, n=others|length, others=others|join("; ")) }}
+{setting}. The runs also hold {n} other setting(s), not shown here: {others}.").format(setting=setting, n=others|length, others=others|join(_("; "))) }}
 {{ _("To write a brief of another, run khusheh-report again with <code>--setting</code> and one of:") }}
 {% for a in other_args %}<code>{{ a }}</code>{% if not loop.last %}, {% endif %}{% endfor %}.</p>{% endif %}
 {% if seeds < few %}<p class="warn"><b>{{ _("Few seeds.") }}</b> {{ _("These effects rest on {n} paired seed(s) (random
@@ -1116,7 +1182,7 @@ command with sim.seeds=30, into the same folder).").format(n=seeds, few=few) }}<
 used\\" at the end); the numbers use the {m} complete runs.").format(n=problems|length, m=n_runs) }}</p>{% endif %}
 <h2>{{ _("Verdict") }}</h2>
 <ul class="verdict">{% for s in verdict %}<li>{{ s }}</li>{% endfor %}</ul>
-<h2>{{ _("Every programme against no CDA") }} ({{ _("{n} programme(s), {s} paired seed(s) each").format(n=rank_rows|length, s=seeds) }}{% if seeds_max != seeds %}{{ "-" ~ seeds_max }}{% endif %})</h2>
+<h2>{{ _("Every programme against no CDA") }} ({{ _("{n} programme(s), {s} paired seed(s) each").format(n=rank_rows|length, s=seeds) }}{% if seeds_max != seeds %}{{ "-" }}{{ seeds_max }}{% endif %})</h2>
 <table class="rank"><colgroup><col style="width:4mm"><col style="width:26mm"><col style="width:20mm"><col style="width:18mm"><col style="width:18mm"><col style="width:18mm"><col style="width:18mm"><col style="width:19mm"><col style="width:12mm"><col style="width:33mm"></colgroup>
 <tr><th rowspan="2">#</th><th rowspan="2">{{ _("Programme") }}</th><th rowspan="2">{{ _("CDA money spent, of its budget") }}<br><span class="ci">{{ _("wage-months; rials") }}</span></th>
 <th colspan="2">{{ _("Cooperation:") }} {{ coop_label|lower }}<br><span class="ci">{{ coop_unit }}</span></th><th colspan="2">{{ _("Growth:") }} {{ growth_label|lower }}<br><span class="ci">{{ growth_unit }}</span></th>
@@ -1130,7 +1196,7 @@ used\\" at the end); the numbers use the {m} complete runs.").format(n=problems|
 seed, [95% confidence interval]. \u201cLast\u201d: the effect on {coop_lower} at month {month} against its size at the
 CDA's exit (within {tolerance}: lasts; larger: grows; smaller, same sign: in part; no clear effect at the exit: its interval includes zero); \u201cheld by\u201d: the effects on trust
 between partners and on the association's members' share at month {month}.").format(coop_lower=coop_label.lower(),
-month=horizon, tolerance="10%") }}</p>
+month=horizon, tolerance=num("10%")) }}</p>
 {% if best %}<div class="best"><b>{{ _("Best buy on average: {name}.").format(name=best.name) }}</b>
 {{ _("Criterion: the gain in {what} at month {month} (the end of the runs) per 100 wage-months of the CDA's money actually
 spent by then ({rials}), not per budget.").format(what=best_what, month=horizon, rials=per_100_rials) }}
@@ -1184,8 +1250,8 @@ paired seeds); its chance of being best: the share of paired seeds on which its 
 rials at {wage} rials a wage-month: {source}. A worker's full cost to a firm is above the minimum wage, so rial amounts
 at this wage are a lower bound. Firms' fees (association dues, their shares of subsidised costs) are not in the results.").format(
 wage=wage, source=wage_source, 
-cluster=cluster, month=horizon, n=n_policies, seeds=seeds if seeds_max == seeds else seeds ~ "-" ~ seeds_max) }}
-{% if several %}{{ _("Setting shown: {setting}; not shown: {others} (khusheh-report --setting).").format(setting=setting, others=others|join("; ")) }}{% endif %}</p>
+cluster=cluster, month=horizon, n=n_policies, seeds=seeds if seeds_max == seeds else num(seeds ~ "-" ~ seeds_max)) }}
+{% if several %}{{ _("Setting shown: {setting}; not shown: {others} (khusheh-report --setting).").format(setting=setting, others=others|join(_("; "))) }}{% endif %}</p>
 <p><b>{{ _("Assumptions that matter most.") }}</b> {{ _("Cooperation hinges on trust: a joint action pays only if both
 partners contribute, and a firm that withholds while its partner contributes free-rides. Cooperation bought with a subsidy
 builds less trust than cooperation freely given. No instrument writes trust: it moves only through joint actions played

@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from conf import outcomes, palette, plot_style  # noqa: E402
 from scenarios.results import atomic_write  # noqa: E402
 
-from .i18n import N_, _, ngettext  # noqa: E402
+from .i18n import N_, _, digits, language, ngettext  # noqa: E402
 
 PALETTE = palette()  # Okabe-Ito (conf/khusheh.mplstyle)
 DPI = 200
@@ -42,6 +42,13 @@ PLAIN = {  # scenarios in plain words (translated where shown, by plain())
 
 OUTCOMES = outcomes()  # name: label, unit, digits (conf/outcomes.yaml)
 
+# a language's font for figures (the brief's CSS names the same), and the Debian package that installs it
+FONTS = {"fa": ("Noto Sans Arabic UI", "fonts-noto-ui-core")}
+
+
+class FontMissing(RuntimeError):
+    """A language's font is not installed (the message names the Debian package)."""
+
 
 def plain(policy: str) -> str:
     """A policy preset's name in plain words (a custom one's from its own name)."""
@@ -64,15 +71,90 @@ def ordered(policies) -> list[str]:
     return sorted(set(policies), key=lambda p: (known.index(p) if p in known else len(known), p))
 
 
+class LocalDigits(matplotlib.ticker.Formatter):
+    """A tick formatter that writes another's labels in the brief's language's digits (Persian: ۰۱۲...)."""
+
+    def __init__(self, inner: matplotlib.ticker.Formatter):
+        self.inner = inner
+
+    def set_axis(self, axis):
+        super().set_axis(axis)
+        self.inner.set_axis(axis)
+
+    def set_locs(self, locs):
+        self.inner.set_locs(locs)
+
+    def __call__(self, x, pos=None):
+        return digits(self.inner(x, pos))
+
+    def format_ticks(self, values):
+        return [digits(t) for t in self.inner.format_ticks(values)]
+
+    def get_offset(self):
+        return digits(self.inner.get_offset())
+
+    def format_data(self, value):
+        return digits(self.inner.format_data(value))
+
+    def format_data_short(self, value):
+        return digits(self.inner.format_data_short(value))
+
+
+def localise(figure) -> None:
+    """Every number on ``figure`` (tick labels, titles, legends, notes) in the brief's language's digits."""
+    if digits("0") == "0":
+        return
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for formatter, use in ((axis.get_major_formatter(), axis.set_major_formatter),
+                                   (axis.get_minor_formatter(), axis.set_minor_formatter)):
+                if not isinstance(formatter, LocalDigits):  # shared axes share their formatters
+                    use(LocalDigits(formatter))
+    for text in figure.findobj(matplotlib.text.Text):
+        text.set_text(digits(text.get_text()))
+
+
 def save(figure, path: Path) -> Path:
     """Write a figure atomically (PNG, tight bounding box) and close it."""
+    localise(figure)
     atomic_write(Path(path), lambda tmp: figure.savefig(tmp, format="png", bbox_inches="tight"))
     plt.close(figure)
     return Path(path)
 
 
 def apply_style():
-    plt.rcParams.update({**plot_style(), "figure.dpi": 100, "savefig.dpi": DPI})
+    plt.rcParams.update({**plot_style(), "figure.dpi": 100, "savefig.dpi": DPI, **language_style()})
+
+
+def language_style(lang: str | None = None) -> dict:
+    """Matplotlib settings for text in ``lang`` (default: the brief's current language): for Persian its font
+    (Latin letters from DejaVu Sans) and ``text.language``, with which Matplotlib shapes the text (libraqm:
+    letters joined, right to left); nothing changes for English."""
+    lang = lang or language()
+    if lang not in FONTS:
+        return {"text.language": None}
+    family, package = FONTS[lang]
+    _find_font(family, package)
+    return {"font.family": [family, "DejaVu Sans"], "text.language": lang}
+
+
+def _find_font(family: str, package: str) -> None:
+    """Make sure Matplotlib knows the system font ``family`` (installed after its font cache was made, it looks for
+    it among the system's fonts); a clear error naming the Debian package when it is not installed."""
+    from matplotlib import font_manager
+    try:
+        font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+        return
+    except ValueError:
+        pass
+    stem = family.replace(" ", "") + "-"
+    for font in font_manager.findSystemFonts():
+        if Path(font).name.startswith(stem):
+            font_manager.fontManager.addfont(font)
+    try:
+        font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    except ValueError:
+        raise FontMissing(f"the font {family!r} is not installed: apt-get install {package}") from None
 
 
 def colours(policies) -> dict:
@@ -93,7 +175,7 @@ def exit_lines(exits: dict, end=None, last=None) -> list[tuple[int, str, str]]:
         if month == end:
             lines.append((month, ":", _("CDA leaves (month {month})").format(month=month)))
         else:
-            names = ", ".join(plain(p) for p in ordered(by_month[month]))
+            names = _(", ").join(plain(p) for p in ordered(by_month[month]))
             lines.append((month, "-.", _("CDA leaves: {names} (month {month})").format(names=names, month=month)))
     return lines
 
@@ -284,7 +366,7 @@ def _label_towns(ax, towns: pd.DataFrame, avoid_x, avoid_y) -> list:
     town's square; a thin line joins a moved name to its town. Names that still overlap after a few
     rounds (a crowded province) are left out, the later ones in ``towns``: names never collide."""
     from adjustText import adjust_text
-    texts = [ax.text(t.x, t.y, t["name"], fontsize=6, zorder=5,
+    texts = [ax.text(t.x, t.y, _(t["name"]), fontsize=6, zorder=5,
                      bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
              for _i, t in towns.iterrows()]
     if not texts:
@@ -448,7 +530,7 @@ def network(panels: list[tuple[str, pd.DataFrame, pd.DataFrame]], path: Path, ti
         share = connected / max(len(firms), 1)
         groups = ngettext("{n} group", "{n} groups", len(communities)).format(n=len(communities))
         ax.set_title(_("{name}\n{ties} ties, {share:.0%} of firms connected, {groups}").format(
-            name=name.replace("\n", ", "), ties=len(good), share=share, groups=groups), fontsize=8.5)
+            name=name.replace("\n", _(", ")), ties=len(good), share=share, groups=groups), fontsize=8.5)
         ax.set_aspect("equal")
         ax.axis("off")
     fig.subplots_adjust(left=0.02, right=0.88, top=0.8 if title else 0.86, bottom=0.1, wspace=0.08)
