@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -783,6 +784,32 @@ def regime_text(ends: pd.DataFrame | None, series: pd.DataFrame, policies, prese
                  months=months, levels=levels, threshold=digits(f"{found['threshold']:.2f}"), shares=shares)
 
 
+def ltr_runs(page: str) -> str:
+    """In a right-to-left page, the left-to-right isolates of its body text that hold a command or an option
+    (see the catalog) as unbroken spans (``white-space: nowrap``) that WeasyPrint lays out left to right; signed
+    numbers (:func:`analysis.i18n.ltr`) stay plain isolates, which it already reads right. Tried in WeasyPrint
+    on these pages: a command whose isolate carries a left-to-right mark at each end reads right, and a line
+    break no longer splits it; an option's leading ``--`` lands on its right (``wage-rials--``) whatever marks
+    surround it, and reads right only as bare text whose hyphens cannot break (U+2011). Text inside tags
+    (attributes) and before the body is left as it is; English pages are returned unchanged."""
+    if direction() != "rtl" or "<body" not in page:
+        return page
+    head, body = page.split("<body", 1)
+    runs = re.compile("\u2066([^\u2069<>]*)\u2069")
+
+    def unit(run):
+        text = run.group(1)
+        if text.startswith("-"):
+            lead = len(text) - len(text.lstrip("-"))
+            return '<span class="ltr">' + "\u2011" * lead + text[lead:] + "</span>"
+        if re.search("[A-Za-z]", text):
+            return '<span class="ltr">\u2066\u200e' + text + "\u200e\u2069</span>"
+        return run.group(0)
+
+    body = re.sub(r">([^<]*)<", lambda m: ">" + runs.sub(unit, m.group(1)) + "<", body)
+    return head + "<body" + body
+
+
 def render(col, eff, cost, policies, main, baseline, start, end, horizon, figures, contexts,
            robustness=(), peak=None, *, buy=None, best_by=BEST_BY, wage=WAGE_RIALS, runs=None, seeds=(),
            sensitivity=False, regime: str = "") -> str:
@@ -830,7 +857,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
     tr = {"_": _, "lang": language() if language() != "custom" else DEFAULT_LANGUAGE, "num": digits,
           "rtl": direction() == "rtl"}
     # numbers the template prints itself ({{ r.n }}) in the language's digits (English: as they are)
-    return Environment(autoescape=False, finalize=localise).from_string(TEMPLATE).render(
+    return ltr_runs(Environment(autoescape=False, finalize=localise).from_string(TEMPLATE).render(
         **tr, today=date_text(date.today()), cluster=cluster, main=fig.plain(main) if main else "",
         conclusion=conclude(eff, main, baseline, peak),
         facts=setting_facts(col, runs, contexts[0], horizon, start, seeds),
@@ -851,7 +878,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
         several=len(contexts) > 1, setting=setting_name(contexts[0]),
         others=[setting_name(c) for c in contexts[1:]], other_args=[_setting_arg(c) for c in contexts[1:]],
         n_all=len(col.summary), n_policies=len(policies) - 1,
-        robustness=[html.escape(r) for r in robustness])
+        robustness=[html.escape(r) for r in robustness]))
 
 
 def conclude(eff: pd.DataFrame, main: str | None, baseline: str, peak: str | None = None) -> list[str]:
@@ -1161,6 +1188,7 @@ TEMPLATE = """<!DOCTYPE html>
 </style>{% if rtl %}<style>
  @page { @bottom-center { content: "{{ _('Khusheh policy brief, page') }} " counter(page, persian) " {{ _('of') }} " counter(pages, persian); direction: rtl; font-family: "Noto Sans Arabic UI", "DejaVu Sans", sans-serif; } }
  body { font-family: "Noto Sans Arabic UI", "DejaVu Sans", sans-serif; direction: rtl; line-height: 1.45; }
+ .ltr { white-space: nowrap; }
  th, td { text-align: right; } table.rank td.num, table.rank th.num { text-align: left; }
  .setting { border-left: none; border-right: 3px solid #0072B2; } .verdict { padding-left: 0; padding-right: 5mm; }
  code { direction: ltr; unicode-bidi: isolate; } ul { padding-left: 0; padding-right: 5mm; }

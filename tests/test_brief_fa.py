@@ -207,3 +207,20 @@ def test_the_catalog_has_every_message_the_brief_and_its_figures_can_show():
 def test_the_other_reports_say_they_are_in_english_when_asked_for_persian(tmp_path, capsys):
     report_main([str(tmp_path / "none"), "--validation", "--out", str(tmp_path / "o"), "--lang", "fa"])
     assert capsys.readouterr().err.startswith("khusheh-report: only the policy brief has other editions than English")
+
+
+def test_commands_and_options_in_persian_text_are_laid_out_left_to_right_and_unbroken():
+    from analysis.brief import ltr_runs
+    from analysis.i18n import using
+    L, R = "\u2066", "\u2069"
+    page = (f'<html><head><title>{L}--x{R}</title></head><body><img alt="{L}--a{R}"><p>ب {L}--wage-rials{R} '
+            f'{L}khusheh-run -m{R} {L}+۱٫۵{R}</p></body></html>')
+    assert ltr_runs(page) == page  # English (the default): unchanged
+    with using("fa"):
+        out = ltr_runs(page)
+    # an option: bare text in a span, its leading hyphens unbreakable (WeasyPrint moves a leading -- otherwise)
+    assert '<span class="ltr">\u2011\u2011wage-rials</span>' in out
+    # a command: an unbroken span, the isolate held by left-to-right marks
+    assert f'<span class="ltr">{L}\u200ekhusheh-run -m\u200e{R}</span>' in out
+    # a signed number, the head and attributes: as they were
+    assert f"{L}+۱٫۵{R}</p>" in out and f"<title>{L}--x{R}</title>" in out and f'alt="{L}--a{R}"' in out
