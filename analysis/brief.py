@@ -88,27 +88,17 @@ def share(value: float) -> str:
     return _("n/a") if value is None or not np.isfinite(value) else ltr(digits(f"{value:.0%}"))
 
 
-def rials(wage_months: float, wage: float) -> str:
-    """An amount of wage-months in rials at ``wage`` rials a wage-month (billions or millions)."""
+def rials(wage_months: float, wage: float, short: bool = False) -> str:
+    """An amount of wage-months in rials at ``wage`` rials a wage-month (billions or millions; ``short``: for
+    a narrow table cell, billions as 'bn')."""
     if wage_months is None or not np.isfinite(wage_months):
         return _("n/a")
     amount = wage_months * wage
     if amount == 0:
         return _("0 rials")
     if abs(amount) >= 1e9:
-        return _("{amount} billion rials").format(amount=digits(f"{amount / 1e9:,.1f}"))
-    return _("{amount} million rials").format(amount=digits(f"{amount / 1e6:,.1f}"))
-
-
-def rials_short(wage_months: float, wage: float) -> str:
-    """:func:`rials` for a narrow table cell (billions as 'bn')."""
-    if wage_months is None or not np.isfinite(wage_months):
-        return _("n/a")
-    amount = wage_months * wage
-    if amount == 0:
-        return _("0 rials")
-    if abs(amount) >= 1e9:
-        return _("{amount} bn rials").format(amount=digits(f"{amount / 1e9:,.1f}"))
+        billions = _("{amount} bn rials") if short else _("{amount} billion rials")
+        return billions.format(amount=digits(f"{amount / 1e9:,.1f}"))
     return _("{amount} million rials").format(amount=digits(f"{amount / 1e6:,.1f}"))
 
 
@@ -655,7 +645,7 @@ def rank_rows(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, bes
         rows.append({
             "rank": digits(str(rank)) if np.isfinite(value) else "\u2013", "name": fig.plain(p),
             "money": (f"{fmt(spent, 'cda_spent')} {_('of')} {digits(f'{budget:,.0f}')}<br><span class='ci'>"
-                      f"{rials_short(spent, wage)}</span>"),
+                      f"{rials(spent, wage, short=True)}</span>"),
             "coop_exit": compact(ex_c, RANK_COOPERATION, True) if ex_c is not None else after,
             "coop_horizon": compact(hz_c, RANK_COOPERATION, True),
             "growth_exit": compact(ex_g, RANK_GROWTH, True) if ex_g is not None else after,
