@@ -301,6 +301,56 @@ def _snapshot_panels(col: Collection, runs: pd.DataFrame, policies, month):
     return panels
 
 
+def participants_rows(col: Collection, runs: pd.DataFrame, policies, baseline: str, horizon: int) -> list[dict]:
+    """The firms each programme reached and the others (issue 22, item 6; :func:`analysis.validation.participants`),
+    at ``horizon``: for each programme with a budget, on the seeds whose firm snapshots were kept at its start,
+    at its exit and at the horizon in both its run and the baseline's, the exact effects (each firm against
+    itself in the baseline run) on the firms it reached by its exit and on the others, and what an evaluator
+    would estimate from the programme run alone. A row per programme; none when the results carry no such
+    snapshots (khusheh-run's sim.snapshot_months and sim.snapshot_seeds)."""
+    from .validation import participants
+
+    base = runs[runs.policy == baseline]
+    rows = []
+    for policy in policies:
+        mine = runs[runs.policy == policy]
+        if policy == baseline or not len(mine) or not mine.budget.iloc[0] > 0:
+            continue
+        first = int(mine.start_month.iloc[0])
+        last = first + int(mine.duration_months.iloc[0])
+        if last > horizon:
+            continue
+        months = sorted({first, last, horizon})
+        frames = []
+        for seed in sorted(set(mine.seed) & set(base.seed)):
+            pair = [mine[mine.seed == seed].iloc[0], base[base.seed == seed].iloc[0]]
+            if not all(snapshot_path(col.folders[r.run], "firms", m).is_file() for r in pair for m in months):
+                continue
+            snaps = [{m: read_snapshot(col.folders[r.run], "firms", m) for m in months} for r in pair]
+            if not {"uid", "reached"} <= set(snaps[0][first].columns):
+                continue  # results written before firms carried their identity and reach
+            frames.append(participants(snaps[0], snaps[1], start=first, reached_by=last, months=(horizon,)))
+        if not frames:
+            continue
+        t = pd.concat(frames, ignore_index=True)
+
+        def cell(group, column, scale=1.0, places=2):
+            v = t.loc[t.group == group, column].to_numpy() * scale
+            half = 1.96 * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
+            value = ltr(digits(f"{v.mean():+.{places}f}".replace("-", "\u2212")))
+            return value if not np.isfinite(half) else f"{value} (\u00b1{digits(f'{half:.{places}f}')})"
+
+        reached = t.loc[t.group == "participants", "firms"].mean()
+        alive = reached + t.loc[t.group == "others", "firms"].mean()
+        rows.append({"name": fig.plain(policy), "seeds": digits(str(len(frames))), "exit": digits(str(last)),
+                     "reached": digits(f"{reached:,.0f}"), "alive": digits(f"{alive:,.0f}"),
+                     "p_emp": cell("participants", "employment"), "p_surv": cell("participants", "survival", 100, 1),
+                     "p_exp": cell("participants", "exporting", 100, 1), "o_emp": cell("others", "employment"),
+                     "o_surv": cell("others", "survival", 100, 1), "e_emp": cell("evaluator", "employment"),
+                     "e_surv": cell("evaluator", "survival", 100, 1)})
+    return rows
+
+
 def _run_label(folder: str) -> str:
     """A run as the brief names it: its job's folder and its own (seed_0003), or a folder's or a label's name."""
     path = Path(folder)
@@ -499,7 +549,8 @@ def _edition(out, figs, stem, col, runs, ce, series, band, diff, policies, basel
                          list(regime_runs[1]))
     text = render(col, ce, cost, policies, main, baseline, start, end, horizon, figures, contexts, robustness,
                   peak, buy=buy, best_by=best_by, wage=wage, runs=runs, seeds=seeds, sensitivity=bool(sensitivity),
-                  regime=regime)
+                  regime=regime, reached=participants_rows(col, runs[runs.seed.isin(seeds)], policies, baseline,
+                                                           horizon))
     html_path = out / f"{stem}.html"
     _write(html_path, text)
     pdf_path = out / f"{stem}.pdf"
@@ -802,7 +853,7 @@ def ltr_runs(page: str) -> str:
 
 def render(col, eff, cost, policies, main, baseline, start, end, horizon, figures, contexts,
            robustness=(), peak=None, *, buy=None, best_by=BEST_BY, wage=WAGE_RIALS, runs=None, seeds=(),
-           sensitivity=False, regime: str = "") -> str:
+           sensitivity=False, regime: str = "", reached=()) -> str:
     summary = col.summary[col.summary.context == contexts[0]]  # the context this brief shows
     runs = summary if runs is None else runs
     cluster = _("; ").join(cluster_name(c) for c in sorted(summary.cluster_preset.unique()))
@@ -862,7 +913,7 @@ def render(col, eff, cost, policies, main, baseline, start, end, horizon, figure
         wage_source=_(WAGE_SOURCE) if wage == WAGE_RIALS else _("set with --wage-rials"),
         wage_short=_(WAGE_SHORT) if wage == WAGE_RIALS else _("set with --wage-rials"),
         table_rows=table_rows, table_head=[fig.label(o) for o in TABLE],
-        table_units=[fig.unit(o) for o in TABLE], cost_rows=cost_rows, problems=problems,
+        table_units=[fig.unit(o) for o in TABLE], cost_rows=cost_rows, problems=problems, reached=reached,
         n_runs=len(summary), seeds=n_seeds, seeds_max=int(paired.max()) if len(paired) else 0, few=FEW_SEEDS,
         horizon=horizon, start=start, end=end, figures=figures,
         several=len(contexts) > 1, setting=setting_name(contexts[0]),
@@ -1246,6 +1297,17 @@ bootstrap CI over seeds.").format(month=horizon, rials=per_100_rials) }}</p>
 <table><tr><th>{{ _("Programme") }}</th><th>{{ _("Budget") }}</th><th>{{ _("Spent by month {month}").format(month=horizon) }}</th><th>{{ _("in rials") }}</th><th>{{ _("Jobs gained per 100 wage-months spent (95% CI)") }}</th><th>{{ _("Output gained per 100 wage-months spent (wage-months a month; 95% CI)") }}</th></tr>
 {% for r in cost_rows %}<tr><td>{{ r.name }}</td><td>{{ r.budget }}</td><td>{{ r.spent }}</td><td>{{ r.rials }}</td><td>{{ r.jobs }}</td><td>{{ r.output }}</td></tr>{% endfor %}</table>
 {% set f = figures.cost %}<figure class="half"><img src="{{ f.src }}" alt="{{ f.title }}"><figcaption><b>{{ f.label }} {{ f.title }}.</b> {{ f.caption }}</figcaption></figure>{% endif %}
+{% if reached %}<h2>{{ _("Firms the programme reached, and the others") }}</h2>
+<p>{{ _("At month {month}, the firms alive when each programme started that it reached by its exit (attended an event,
+were grouped, subsidised, linked, a member, or used the facility) and the others. Exact effect: each firm against
+itself in the run without a CDA on the same seed (employment in workers per firm, a firm gone counting 0; survival in
+percentage points); mean over the seeds with firm snapshots (± half the 95% interval). An evaluator who had only
+the programme's run would compare participants with the others (employment: difference in differences from the
+programme's start; survival: the plain difference): the gap between the two is the bias of such an evaluation (a
+firm must survive to be reached).").format(month=horizon) }}</p>
+<table><tr><th rowspan="2">{{ _("Programme") }}</th><th rowspan="2">{{ _("Firms reached") }}</th><th colspan="3">{{ _("Participants: exact effect") }}</th><th colspan="2">{{ _("Others: exact effect (spillover)") }}</th><th colspan="2">{{ _("An evaluator's estimate") }}</th></tr>
+<tr><th>{{ _("employment per firm") }}</th><th>{{ _("survival (pp)") }}</th><th>{{ _("exporting (pp)") }}</th><th>{{ _("employment per firm") }}</th><th>{{ _("survival (pp)") }}</th><th>{{ _("employment per firm") }}</th><th>{{ _("survival (pp)") }}</th></tr>
+{% for r in reached %}<tr><td>{{ r.name }}<br><span class="ci">{{ _("exit month {month}; {n} seeds").format(month=r.exit, n=r.seeds) }}</span></td><td>{{ _("{reached} of {alive}").format(reached=r.reached, alive=r.alive) }}</td><td>{{ r.p_emp }}</td><td>{{ r.p_surv }}</td><td>{{ r.p_exp }}</td><td>{{ r.o_emp }}</td><td>{{ r.o_surv }}</td><td>{{ r.e_emp }}</td><td>{{ r.e_surv }}</td></tr>{% endfor %}</table>{% endif %}
 
 <h2>{{ _("Cooperation: effects over time") }}</h2>
 {% for k in ("cooperation", "cooperation_trust") %}{% set f = figures[k] %}<figure><img src="{{ f.src }}" alt="{{ f.title }}"><figcaption><b>{{ f.label }} {{ f.title }}.</b> {{ f.caption }}</figcaption></figure>{% endfor %}
