@@ -1255,7 +1255,7 @@ used\\" at the end); the numbers use the {m} complete runs.").format(n=problems|
 <table class="rank"><colgroup><col style="width:4mm"><col style="width:26mm"><col style="width:20mm"><col style="width:18mm"><col style="width:18mm"><col style="width:18mm"><col style="width:18mm"><col style="width:19mm"><col style="width:12mm"><col style="width:33mm"></colgroup>
 <tr><th rowspan="2">#</th><th rowspan="2">{{ _("Programme") }}</th><th rowspan="2">{{ _("CDA money spent, of its budget") }}<br><span class="ci">{{ _("wage-months; rials") }}</span></th>
 <th colspan="2">{{ _("Cooperation:") }} {{ coop_label|lower }}<br><span class="ci">{{ coop_unit }}</span></th><th colspan="2">{{ _("Growth:") }} {{ growth_label|lower }}<br><span class="ci">{{ growth_unit }}</span></th>
-<th rowspan="2">{{ _("Gain per 100 wage-months spent") }}<br><span class="ci">{{ best_what }}, {{ _("month {month}").format(month=horizon) }}</span></th>
+<th rowspan="2">{{ _("Gain per 100 wage-months spent") }}<br><span class="ci">{{ best_what }}{{ _(", ") }}{{ _("month {month}").format(month=horizon) }}</span></th>
 <th rowspan="2">{{ _("Best buy on") }}<br><span class="ci">{{ _("share of seeds") }}</span></th><th rowspan="2">{{ _("Does the cooperation effect last?") }}</th></tr>
 <tr><th>{{ _("at the CDA's exit") }}</th><th>{{ _("month {month}").format(month=horizon) }}</th><th>{{ _("at the CDA's exit") }}</th><th>{{ _("month {month}").format(month=horizon) }}</th></tr>
 {% for r in rank_rows %}<tr><td>{{ r.rank }}</td><td><b>{{ r.name }}</b></td><td>{{ r.money }}</td><td>{{ r.coop_exit }}</td>
