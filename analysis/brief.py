@@ -799,8 +799,7 @@ def regime_text(ends: pd.DataFrame | None, series: pd.DataFrame, policies, prese
     cluster's cooperation has two regimes and, if so, in what share of seeds each programme of the brief ends
     above the threshold (its cooperation rate over the last 12 months of the brief's runs)."""
     if ends is None:
-        return _("This brief does not examine whether a programme moves the cluster into a cooperative state that "
-                 "holds on its own (khusheh-run -m experiment=regimes for this cluster, then --regimes).")
+        return _("Not examined here (khusheh-run -m experiment=regimes for this cluster, then --regimes).")
     clusters = sorted(set(ends.cluster) - {""})
     if clusters and clusters != sorted(presets):
         raise ResultsError(f"the regimes' runs are of {', '.join(clusters)}, the brief's of {', '.join(presets)}: "
@@ -810,18 +809,15 @@ def regime_text(ends: pd.DataFrame | None, series: pd.DataFrame, policies, prese
     months, levels, seeds = (digits(str(v)) for v in (int(base.months.max()), base.initial_trust.nunique(),
                                                        int(base.groupby("initial_trust").seed.nunique().min())))
     if found["threshold"] is None:
-        return _("Long runs of this cluster without a CDA ({months} months, from {levels} levels of initial trust, "
-                 "{seeds} seeds each) end in one regime: cooperation rises smoothly with the initial trust, with no "
-                 "threshold between a low-trust trap and a cooperative state. So no programme moves the cluster "
-                 "across a threshold; what lasts is the difference in cooperation in the table.").format(
-                     months=months, levels=levels, seeds=seeds)
+        return _("One: long runs without a CDA ({months} months, {levels} levels of initial trust, {seeds} seeds "
+                 "each) show no threshold between a low-trust trap and a cooperative state, so no programme moves "
+                 "this cluster across one.").format(months=months, levels=levels, seeds=seeds)
     last = series[series.month > series.month.max() - 12]
     end = last.groupby(["policy", "seed"]).cooperation_rate.mean()
     shares = _("; ").join(f"{fig.plain(p)}: {share(float((end.loc[p] > found['threshold']).mean()))}"
                           for p in policies if p in end.index.get_level_values(0))
-    return _("Long runs of this cluster without a CDA ({months} months, from {levels} levels of initial trust) end "
-             "in two regimes, split at a cooperation rate of {threshold}. Share of seeds whose cooperation rate "
-             "over the last 12 months of these runs lies above it: {shares}.").format(
+    return _("Two: long runs without a CDA ({months} months, {levels} levels of initial trust) split at a "
+             "cooperation rate of {threshold}; the share of seeds that end above it: {shares}.").format(
                  months=months, levels=levels, threshold=digits(f"{found['threshold']:.2f}"), shares=shares)
 
 
@@ -1223,6 +1219,7 @@ TEMPLATE = """<!DOCTYPE html>
  table { border-collapse: collapse; width: 100%; font-size: 7.5pt; } th, td { border-bottom: 1px solid #ddd; padding: 1mm; text-align: left; vertical-align: top; }
  table.rank { font-size: 7pt; table-layout: fixed; } table.rank td, table.rank th { padding: 0.6mm 0.6mm; }
  table.rank .ci { white-space: normal; } table.rank td.num, table.rank th.num { text-align: right; }
+ table.whole { break-inside: avoid; }
  th { background: #f3f6fa; } tr, img, .box { page-break-inside: avoid; } .box { background: #f7f7f7; padding: 3mm; border: 1px solid #ddd; font-size: 8.5pt; }
  .warn { background: #fff4e5; border: 1px solid #E69F00; padding: 1.5mm 2mm; font-size: 8pt; margin: 1.5mm 0; }
  .page { page-break-before: always; }
@@ -1275,7 +1272,7 @@ value=best.value, unit=best_unit, ci=best.ci, spent=best.spent, amount=best.rial
 {% if second %}{{ _("Next: {name}, {value} ({ci}), best on {chance} of the seeds.").format(name=second.name, value=second.value, ci=second.ci, chance=second.chance) }}{% endif %}
 {% if rival %}<b>{{ _("No clear best buy:") }}</b> {{ _("\u201c{rival}\u201d is the best buy on more seeds ({theirs}).").format(rival=rival.name, theirs=rival.chance) }}{% endif %}
 {{ _("Choose another criterion with --best-by (e.g. joint_actions).") }}</div>{% endif %}
-<p class="small"><b>{{ _("Regimes.") }}</b> {{ regime }}
+<p class="small"><b>{{ _("A cooperative regime that holds on its own?") }}</b> {{ regime }}
 <b>{{ _("What the intervals cover.") }}</b> {{ cover }}
 <b>{{ _("Money.") }}</b> {{ _("In wage-months (one worker's monthly cost) and in rials at {wage} rials a wage-month
 ({source}; --wage-rials sets another). Firms' own fees are not in these results: only the CDA's spending counts.").format(
@@ -1305,7 +1302,7 @@ percentage points); mean over the seeds with firm snapshots (± half the 95% int
 the programme's run would compare participants with the others (employment: difference in differences from the
 programme's start; survival: the plain difference): the gap between the two is the bias of such an evaluation (a
 firm must survive to be reached).").format(month=horizon) }}</p>
-<table><tr><th rowspan="2">{{ _("Programme") }}</th><th rowspan="2">{{ _("Firms reached") }}</th><th colspan="3">{{ _("Participants: exact effect") }}</th><th colspan="2">{{ _("Others: exact effect (spillover)") }}</th><th colspan="2">{{ _("An evaluator's estimate") }}</th></tr>
+<table class="whole"><tr><th rowspan="2">{{ _("Programme") }}</th><th rowspan="2">{{ _("Firms reached") }}</th><th colspan="3">{{ _("Participants: exact effect") }}</th><th colspan="2">{{ _("Others: exact effect (spillover)") }}</th><th colspan="2">{{ _("An evaluator's estimate") }}</th></tr>
 <tr><th>{{ _("employment per firm") }}</th><th>{{ _("survival (pp)") }}</th><th>{{ _("exporting (pp)") }}</th><th>{{ _("employment per firm") }}</th><th>{{ _("survival (pp)") }}</th><th>{{ _("employment per firm") }}</th><th>{{ _("survival (pp)") }}</th></tr>
 {% for r in reached %}<tr><td>{{ r.name }}<br><span class="ci">{{ _("exit month {month}; {n} seeds").format(month=r.exit, n=r.seeds) }}</span></td><td>{{ _("{reached} of {alive}").format(reached=r.reached, alive=r.alive) }}</td><td>{{ r.p_emp }}</td><td>{{ r.p_surv }}</td><td>{{ r.p_exp }}</td><td>{{ r.o_emp }}</td><td>{{ r.o_surv }}</td><td>{{ r.e_emp }}</td><td>{{ r.e_surv }}</td></tr>{% endfor %}</table>{% endif %}
 
