@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from . import progress, results
 
@@ -73,8 +73,10 @@ class SweepProgress(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         c = progress.stop_sweep() or progress.counts(sweep_dir)
         failed = [run.folder for run in results.find_runs(sweep_dir) if run.status == "failed"]
+        swept = set((OmegaConf.select(config, "hydra.sweeper.params") or {}).keys())
         print(summary(sweep_dir, c, len(failed), _read_int(sweep_dir / RUNS), _read_int(sweep_dir / JOBS),
-                      time.monotonic() - SWEEP.get("started", time.monotonic())), flush=True)
+                      time.monotonic() - SWEEP.get("started", time.monotonic()),
+                      regimes="cluster.trust_alpha" in swept), flush=True)
         unwritable = SWEEP.get("unwritable") or []
         if unwritable:  # (their runs' _FAILED may be missing: the disk refused it too)
             more = f" (and {len(unwritable) - 1} more jobs)" if len(unwritable) > 1 else ""
@@ -101,9 +103,10 @@ def sweep_dir_of(config: DictConfig) -> Path:
 
 
 def summary(sweep_dir: Path, c: progress.Counts, failed: int, runs: int | None, jobs: int | None,
-            seconds: float) -> str:
+            seconds: float, regimes: bool = False) -> str:
     """The sweep's last lines: runs complete of the total, how many failed (``failed``: job or run
-    folders), the time, where results and logs are, and the report's command."""
+    folders), the time, where results and logs are, and the report's command (``regimes``: the sweep is
+    experiment=regimes's, whose runs go beside a policy sweep's: khusheh-report's --regimes)."""
     of = f" of {runs}" if runs is not None else ""
     complete = c.done + c.skipped
     before = f" ({c.skipped} complete already, skipped)" if c.skipped else ""
@@ -115,6 +118,8 @@ def summary(sweep_dir: Path, c: progress.Counts, failed: int, runs: int | None, 
              f"{jobs_text} in {progress.elapsed(seconds)}",
              f"  results: {folder}",
              f"  logs:    _khusheh.log in each job's folder"]
-    if complete and not failed:
+    if complete and not failed and regimes:
+        lines.append(f"  brief:   khusheh-report POLICY_SWEEP_DIR --regimes {folder} --out DIR")
+    elif complete and not failed:
         lines.append(f"  brief:   khusheh-report {folder} --out briefs/{folder.name}")
     return "\n".join(lines)

@@ -793,3 +793,12 @@ def test_values_of_the_right_type_pass_the_value_checks():
                  ["sim.design=sa/design.csv", "sim.design_row=3"], ["sim.design_row=null"],
                  ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "sim.months=${seed}"]):
         assert problem(args) is None, args
+
+
+def test_the_summary_of_a_regimes_sweep_says_its_runs_go_beside_a_policy_sweep(tmp_path):
+    from scenarios.callbacks import summary
+    from scenarios.progress import Counts
+    text = summary(tmp_path / "rg", Counts(done=24, jobs_done=24), 0, 24, 24, 5.0, regimes=True)
+    assert text.splitlines()[-1] == f"  brief:   khusheh-report POLICY_SWEEP_DIR --regimes {tmp_path / 'rg'} --out DIR"
+    text = summary(tmp_path / "pc", Counts(done=4, jobs_done=2), 0, 4, 2, 5.0)
+    assert text.splitlines()[-1] == f"  brief:   khusheh-report {tmp_path / 'pc'} --out briefs/pc"
