@@ -824,8 +824,9 @@ def regime_text(ends: pd.DataFrame | None, series: pd.DataFrame, policies, prese
 def ltr_runs(page: str) -> str:
     """In a right-to-left page, the left-to-right isolates of its body text that hold a command or an option
     (see the catalog) as unbroken spans (``white-space: nowrap``) that WeasyPrint lays out left to right; signed
-    numbers (:func:`analysis.i18n.ltr`) stay plain isolates, which it already reads right. Tried in WeasyPrint
-    on these pages: a command whose isolate carries a left-to-right mark at each end reads right, and a line
+    numbers (:func:`analysis.i18n.ltr`) stay plain isolates (WeasyPrint puts their sign on the left in page 1's
+    ranking table but on the right in some other cells and sentences; no markup tried did both). Tried in
+    WeasyPrint on these pages: a command whose isolate carries a left-to-right mark at each end reads right, and a line
     break no longer splits it; an option's leading ``--`` lands on its right (``wage-rials--``) whatever marks
     surround it, and reads right only as bare text whose hyphens cannot break (U+2011). Text inside tags
     (attributes) and before the body is left as it is; English pages are returned unchanged."""
