@@ -205,15 +205,6 @@ def _accrue(cda, name: str, per_year: float) -> int:
 
 
 # ---------------------------------------------------------------- instruments
-class Purse:
-    """What pays for something: ``budget_left`` and ``charge(amount) -> bool`` (a CDA, an association)."""
-
-    budget_left: float
-
-    def charge(self, amount: float) -> bool:  # pragma: no cover - an interface
-        raise NotImplementedError
-
-
 def hosted_shares(host, share: float, cost: np.ndarray):
     """The host's share of each side's cost in facilitated games, for the pairs (in order) whose worst case
     (both sides contribute) its money still covers; 0 for the others."""
@@ -417,15 +408,8 @@ def _cluster_ties(model, cluster: int) -> np.ndarray:
     return order[bounds[cluster]:bounds[cluster + 1]]
 
 
-def _mean_trust_within(model, label: np.ndarray, n_labels: int, cluster: int) -> np.ndarray:
-    """Mean trust on the cluster's ties whose two ends carry the same label (0..n_labels-1; -1 = none)."""
-    ties = model.ties
-    return kernels.mean_trust_within(label, n_labels, _cluster_ties(model, cluster), ties.i, ties.j,
-                                     ties.trust_ij, ties.trust_ji)
-
-
 def _labels(f, slots: np.ndarray, values) -> np.ndarray:
-    """A label per firm slot: ``values`` at ``slots``, -1 (none) elsewhere (for _mean_trust_within)."""
+    """A label per firm slot: ``values`` at ``slots``, -1 (none) elsewhere (for the collective games)."""
     label = np.full(f.capacity, -1, dtype=np.int64)
     label[slots] = values
     return label
@@ -534,10 +518,10 @@ def _hold_groups(model, cda, mine: np.ndarray, field: str) -> None:
                            p.policy.group_contribution)
     f.cash[grouped[coop]] -= p.policy.group_contribution
     contributors = np.bincount(group[grouped], weights=coop.astype(float), minlength=model.next_group_id)
-    ended = grouped[contributors[group[grouped]] < 2]
-    group[ended] = -1
+    holds = contributors[group[grouped]] >= 2
     log = model.month_log.setdefault("group_actions", np.zeros(model.n_clusters))
-    log[cda.cluster] += len(np.unique(group[grouped[contributors[group[grouped]] >= 2]]))
+    log[cda.cluster] += len(np.unique(group[grouped[holds]]))
+    group[grouped[~holds]] = -1
 
 
 def _hold_consortium(model, cda, mine: np.ndarray, cda_present: bool) -> None:

@@ -8,16 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import cda, kernels, keyed
-from .game import (  # noqa: F401  (the game's rules, shared with the collectives of model.cda)
-    KNOWLEDGE,
-    MARKETING,
-    PURCHASING,
-    SUBCONTRACTING,
-    action_values,
-    betrayal_factor,
-    contribution_probability,
-    logistic,
-)
+from .game import KNOWLEDGE, action_values, betrayal_factor, contribution_probability  # (shared with model.cda)
 
 
 BUCKETS = 16  # buckets (and sub-buckets of each) of a cell's firms, by identity, for draw_new_partners
@@ -137,9 +128,10 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
 
     ``tie``: the pairs' tie indices where the caller knows them, -1 where not
     (those pairs are looked up). ``purpose``: the keyed draws of the choices (each caller its own,
-    so that a pair playing in two of them in a month draws anew). ``host``: the purse (a CDA or an
-    association, see cda.Purse) that pays ``event_game_subsidy`` of the contributions in a facilitated
-    first joint action (5.9), for the pairs its money covers; otherwise the CDA's subsidy applies.
+    so that a pair playing in two of them in a month draws anew). ``host``: who pays (a CDA or an
+    association: ``budget_left`` and ``charge``, see cda.pay) a share ``event_game_subsidy`` of the
+    contributions in a facilitated first joint action (5.9), for the pairs its money covers; otherwise
+    the CDA's subsidy applies.
 
     Contributors pay ``c (1 - s)``; nothing else is paid in cash (DESIGN.md 5.2): when both
     contribute, each gets the action's concrete effect (a lower input price, export access, the
@@ -222,10 +214,11 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     both = coop_a & coop_b
     got_a = know & (both | (~coop_a & coop_b))
     got_b = know & (both | (~coop_b & coop_a))
+    share = np.where(both, 1.0, tau)
     old = log.get("knowledge_pairs", (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)))
     log["knowledge_pairs"] = (np.concatenate([old[0], a[got_a], b[got_b]]),
                               np.concatenate([old[1], b[got_a], a[got_b]]),
-                              np.concatenate([old[2], np.where(both, 1.0, tau)[got_a], np.where(both, 1.0, tau)[got_b]]))
+                              np.concatenate([old[2], share[got_a], share[got_b]]))
     return {"coop_a": coop_a, "coop_b": coop_b}
 
 
@@ -238,6 +231,6 @@ def decay_ties(model) -> None:
     ties = model.ties
     if len(ties) == 0:
         return
-    rules = kernels.DecayRules(gossip=p.gossip_weight > 0 and bool(f.member.any()), gossip_weight=p.gossip_weight, month=model.month,
-                               tie_memory=p.tie_memory, tie_decay=p.tie_decay, tie_min=p.tie_min)
+    rules = kernels.DecayRules(gossip=p.gossip_weight > 0 and bool(f.member.any()), gossip_weight=p.gossip_weight,
+                               month=model.month, tie_memory=p.tie_memory, tie_decay=p.tie_decay, tie_min=p.tie_min)
     ties.rewrite(kernels.decay_ties, f.arrays(), rules)

@@ -25,12 +25,10 @@ def action_values(model, own: np.ndarray, partner: np.ndarray, kind: np.ndarray)
     """
     p = model.params
     f = model.firms
-    specs = p.clusters
+    consts = model.cluster_consts  # (economy.cluster_constants)
     c = f.cluster[own]
-    input_share = np.array([s.input_share for s in specs])[c]
-    p0 = np.array([s.price for s in specs])[c]
-    export_share = np.array([s.export_share for s in specs])[c]
-    threshold = np.array([s.export_threshold for s in specs])[c]
+    input_share, p0 = consts["input_share"][c], consts["p0"][c]
+    export_share, threshold = consts["export_share"][c], consts["export_threshold"][c]
     rho = 1.0 - 1.0 / p.variety_elasticity
     revenue = f.revenue[own]
     inputs = model.input_price * input_share * p0 * f.output[own]

@@ -3,9 +3,9 @@
 Coordinates are approximate (degrees, WGS84), good to a cell or two; they place
 clusters where they are, not more. Towns of ``PLACED_WHEN_NAMED`` (added for the
 named feasibility clusters of the province) join a region only when a cluster
-names them, so that the maps of the presets that do not use them stay as they were. Property layers (``town``, ``urban``,
-``infrastructure``, ``industrial_park``) are derived from the towns with
-stylised rules documented in docs/ODD.md.
+names them, so that the maps of the presets that do not use them stay as they were.
+Property layers (``town``, ``urban``, ``infrastructure``, ``industrial_park``) are
+derived from the towns with stylised rules documented in docs/ODD.md.
 """
 
 from __future__ import annotations

@@ -350,23 +350,6 @@ def decay_ties(firms, rules, ties, new):
 
 
 @_jit
-def mean_trust_within(label, n_labels, sel, i, j, trust_ij, trust_ji):
-    """Mean trust (both directions) over the ties ``sel`` whose two ends carry the same label >= 0."""
-    total = np.zeros(n_labels)
-    count = np.zeros(n_labels, dtype=np.int64)
-    for s in sel:
-        li = label[i[s]]
-        if li >= 0 and li == label[j[s]]:
-            total[li] += 0.5 * (trust_ij[s] + trust_ji[s])
-            count[li] += 1
-    out = np.zeros(n_labels)
-    for k in range(n_labels):
-        if count[k] > 0:
-            out[k] = total[k] / count[k]
-    return out
-
-
-@_jit
 def hear_reputation(inside, record, weight, month, i, j, trust_ij, trust_ji, last):
     """A meeting of the firms flagged ``inside`` (5.3 ii, 5.9): on every tie between two of them, each
     one's trust moves a share ``weight`` toward the other's reputation (``record``; none where it has
@@ -1055,7 +1038,8 @@ class LearningTerms(NamedTuple):
 @_jit
 def learning(live, firms, group, n_groups, growth, terms):
     """Productivity after the walk (``growth`` = exp of the shocks, from NumPy), investment and the
-    local spillover toward the mean of the firm's (cluster, town) ``group``, in place (see economy.learn); returns each live firm's investment."""
+    local spillover toward the mean of the firm's (cluster, town) ``group``, in place (see economy.learn);
+    returns each live firm's investment."""
     productivity, profit, capital = firms.productivity, firms.profit, firms.capital
     invest_share, invest_learning = terms.invest_share, terms.invest_learning
     local_spillover = terms.local_spillover

@@ -20,8 +20,8 @@ FIRM_FIELDS: dict[str, tuple[type, float]] = {
     "propensity": (np.float64, 0.0),   # cooperation propensity, fixed trait 0..1
     "prior_trust": (np.float64, 0.0),  # trust in a stranger 0..1 (generalised trust, learned from games)
     "record": (np.float64, -1.0),      # reputation: smoothed share of its own cooperative choices, -1 = none yet
-    "member_benefit": (np.float64, 0.0),
-    "reached": (np.int64, 0),          # how a programme has reached it so far (bits: model.cda.REACHED)  # what membership gave it since the association's last yearly review
+    "member_benefit": (np.float64, 0.0),  # what membership gave it since the association's last yearly review
+    "reached": (np.int64, 0),          # how a programme has reached it so far (bits: model.cda.REACHED)
     "trust_cda": (np.float64, 0.0),
     "exporter": (bool, False),
     "member": (bool, False),           # association member

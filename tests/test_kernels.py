@@ -269,15 +269,6 @@ def test_gossip_then_decay_by_hand():
     assert kept.trust_ij.tolist() == tij.tolist() and kept.trust_ji.tolist() == tji.tolist()
 
 
-def test_mean_trust_within_groups():
-    label = np.array([0, 0, 1, 1, -1])
-    i, j = np.array([0, 0, 2, 3]), np.array([1, 2, 3, 4])
-    tij, tji = np.array([0.2, 0.9, 0.6, 0.9]), np.array([0.4, 0.9, 0.8, 0.9])
-    # group 0: tie (0,1) only -> 0.3; group 1: tie (2,3) -> 0.7; (0,2) crosses groups, (3,4) has no label
-    got = kernels.mean_trust_within(label, 3, np.arange(4), i, j, tij, tji)
-    assert got == pytest.approx([0.3, 0.7, 0.0])
-
-
 def test_triangles_touching_a_new_tie():
     # square 0-1-2-3 with diagonal (0,2) added: the two triangles (0,1,2) and (0,2,3) contain it
     t = _table([(0, 1), (1, 2), (2, 3), (0, 3), (0, 2)])

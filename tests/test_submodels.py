@@ -8,7 +8,8 @@ import pytest
 
 from model import ClusterModel, PolicyParams
 from model.cda import Draws, meet, phase_of
-from model.cooperation import KNOWLEDGE, PURCHASING, choose_kinds, contribution_probability, play_game
+from model.cooperation import choose_kinds, play_game
+from model.game import KNOWLEDGE, PURCHASING, contribution_probability
 from model.demography import exit_firms
 from model.market import update as market_update
 from model.observation import TriangleCount, gini, local_clustering, triangles
