@@ -5,6 +5,7 @@
   end of the CDA and at the horizon, with a bootstrap 95% CI, the effect size
   (mean difference / SD of the differences, Cohen's d_z) and the seeds used, and what the
   CDA had spent by then with the gain per 100 wage-months spent (``per_spent``);
+- ``half_width``: the t interval's half-width of a mean over seeds;
 - ``seeds_needed``: how many seeds a CI half-width needs (normal approximation).
 """
 
@@ -53,6 +54,16 @@ def per_spent(diffs: np.ndarray, spent: np.ndarray, per: float = 100.0, level: f
     ratios = per * diffs[idx].mean(axis=1)[cost > 0] / cost[cost > 0]
     lo, hi = np.quantile(ratios, [(1 - level) / 2, 1 - (1 - level) / 2])
     return float(value), float(lo), float(hi)
+
+
+def half_width(values, level: float = 0.95) -> float:
+    """Half the width of the ``level`` confidence interval of the mean of ``values`` (Student's t, one
+    value per seed); NaN for fewer than two."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    return float(stats.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
 
 
 def seeds_needed(sd: float, half_width: float, z: float = 1.96) -> int:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .stats import half_width
+
 
 # ---------------------------------------------------------------- pattern 1: firm sizes
 def size_stats(employees: np.ndarray) -> dict:
@@ -285,8 +287,6 @@ def attribution(full: list[pd.DataFrame], switched: dict[str, list[pd.DataFrame]
     effect, the half-width of its 95% interval over seeds (t), and what switching the mechanism off removes
     (the full effect minus this one, with its own paired interval), so a reader sees what holds what.
     """
-    from scipy import stats
-
     def window_mean(runs, month, column):
         return np.array([r.set_index("month")[column].loc[month - window + 1: month].mean() for r in runs])
 
@@ -298,13 +298,9 @@ def attribution(full: list[pd.DataFrame], switched: dict[str, list[pd.DataFrame]
             for name, runs in {"(nothing)": full, **switched}.items():
                 effect = window_mean(runs, month, column) - base
                 removed = whole - effect
-                n = len(effect)
-                t = stats.t.ppf(0.975, n - 1) if n > 1 else np.nan
                 rows.append({"switched_off": name, "month": month, "outcome": column, "effect": effect.mean(),
-                             "effect_hw": t * effect.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
-                             "removed": removed.mean(),
-                             "removed_hw": t * removed.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan,
-                             "seeds": n})
+                             "effect_hw": half_width(effect), "removed": removed.mean(),
+                             "removed_hw": half_width(removed), "seeds": len(effect)})
     return pd.DataFrame(rows)
 
 

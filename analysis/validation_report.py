@@ -29,6 +29,7 @@ from scenarios.results import atomic_write, read_snapshot, read_table, snapshot_
 from . import figures as fig  # noqa: E402
 from .collect import ResultsError, collect  # noqa: E402
 from .pdf import write_pdf  # noqa: E402
+from .stats import half_width  # noqa: E402
 from .validation import (  # noqa: E402
     CDA_END,
     EVALUATIONS,
@@ -419,17 +420,12 @@ def _participants(runs, out: Path) -> dict | None:
     frames = [participants(p["firms"], b["firms"]).assign(seed=k) for k, (p, b) in enumerate(zip(pol, base))]
     table = pd.concat(frames, ignore_index=True)
     atomic_write(out / "participants.csv", lambda tmp: table.to_csv(tmp, index=False))
-    from scipy import stats
-
     rows = []
     for (month, group), g in table.groupby(["month", "group"], sort=True):
-        n = len(g)
-        t = stats.t.ppf(0.975, n - 1) if n > 1 else np.nan
         cell = {}
         for column, scale, digits in (("employment", 1, 2), ("survival", 100, 1), ("exporting", 100, 1)):
             v = g[column].to_numpy() * scale
-            cell[column] = f"{v.mean():+.{digits}f} \u00b1{t * v.std(ddof=1) / np.sqrt(n):.{digits}f}".replace(
-                "-", "\u2212")
+            cell[column] = f"{v.mean():+.{digits}f} \u00b1{half_width(v):.{digits}f}".replace("-", "\u2212")
         rows.append({"month": int(month), "group": {"participants": "participants (exact)",
                                                     "others": "others (exact: spillover)",
                                                     "evaluator": "evaluator's estimate (participants vs others)"}[group],

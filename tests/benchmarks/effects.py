@@ -17,7 +17,8 @@ import json
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy import stats
+
+from analysis.stats import half_width
 
 PROGRAMMES = ("standard_cda", "trust_first", "subsidy_only")
 MONTHS = (48, 84, 120)
@@ -40,8 +41,7 @@ def _run(cluster: str, policy: str, seed: int, overrides: dict) -> dict:
 
 
 def _summary(diffs: np.ndarray) -> tuple[float, float]:
-    n = len(diffs)
-    return float(diffs.mean()), float(stats.t.ppf(0.975, n - 1) * diffs.std(ddof=1) / np.sqrt(n))
+    return float(diffs.mean()), half_width(diffs)
 
 
 def measure(clusters, seeds: int, jobs: int) -> dict:
