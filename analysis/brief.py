@@ -36,7 +36,7 @@ from .pdf import write_pdf
 from .robust import build as build_robust
 from .sensitivity import build as build_sensitivity
 from .sensitivity import caveats
-from .stats import bands, chance_best, difference_bands, effects
+from .stats import bands, chance_best, difference_bands, effects, half_width
 from .validation import regimes
 from .validation_report import build as build_validation
 from .validation_report import load_regimes
@@ -336,7 +336,7 @@ def participants_rows(col: Collection, runs: pd.DataFrame, policies, baseline: s
 
         def cell(group, column, scale=1.0, places=2):
             v = t.loc[t.group == group, column].to_numpy() * scale
-            half = 1.96 * v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan
+            half = half_width(v)
             value = ltr(digits(f"{v.mean():+.{places}f}".replace("-", "\u2212")))
             return value if not np.isfinite(half) else f"{value} (\u00b1{digits(f'{half:.{places}f}')})"
 
