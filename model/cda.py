@@ -30,7 +30,7 @@ from functools import partial
 import numpy as np
 
 from . import keyed, kernels
-from .game import action_values, betrayal_factor, logistic
+from .game import action_values, betrayal_factor, logistic, realised_value
 
 # how a programme reaches a firm: bits of its ``reached`` field (set once reached, kept)
 REACHED = {"attended": 1, "grouped": 2, "subsidised": 4, "member": 8, "linked": 16, "facility": 32}
@@ -587,15 +587,28 @@ def _run_association(model, cda, rng, mine: np.ndarray, cda_present: bool) -> No
                 break
             assoc.charge(p.association_event_cost)
             came = members[rng.firms("association", members) < 0.5]
-            meet(model, came, 1, rng)
-            f.member_benefit[came] += p.event_value
+            meet(model, came, 1, rng, host=assoc)
+
+
+def credit_event_games(model, a: np.ndarray, b: np.ndarray, played: dict) -> None:
+    """What the first games of an association's event gave each member who played one
+    (:func:`model.game.realised_value`, from the member's own valuation of the action): it adds to
+    ``member_benefit``, which the member weighs against its fees at the yearly review."""
+    f = model.firms
+    for own, mine, theirs, value, s in ((a, played["coop_a"], played["coop_b"], played["value_a"], played["s_a"]),
+                                        (b, played["coop_b"], played["coop_a"], played["value_b"], played["s_b"])):
+        gain = realised_value(value, played["cost"], s, played["tau"], mine, theirs)
+        member = f.member[own]
+        np.add.at(f.member_benefit, own[member], gain[member])
 
 
 def _review_membership(model, cda, rng, mine: np.ndarray, cda_present: bool) -> None:
-    """Once a year each member weighs what membership gave it over the year (events attended, the facility
-    at the member's price) against the fees it paid, and each other firm weighs what the members got on
-    average; both choose as in the game (5.2), by a logistic in the difference per month. While the CDA is
-    there, firms that trust it enough join as it recruits."""
+    """Once a year each member weighs what membership gave it over the year (what the first games of the
+    events it attended gave it, :func:`credit_event_games`; the facility at the member's price) against the
+    year's fees, and each other firm weighs what membership would have given it: the members' benefits per
+    unit of their revenue, times its own revenue (a joint action's value scales with the firm's own
+    business, :func:`model.game.action_values`). Both choose as in the game (5.2), by a logistic in the
+    gain over the year. While the CDA is there, firms that trust it enough join as it recruits."""
     p = model.params
     f = model.firms
     members = mine[f.member[mine]]
@@ -606,8 +619,9 @@ def _review_membership(model, cda, rng, mine: np.ndarray, cda_present: bool) -> 
     draw[mine] = u
     gain = f.member_benefit[members] - fee
     stay = draw[members] < logistic(p.choice_sharpness * gain + p.reciprocity * (f.propensity[members] - 0.5))
-    expected = float(f.member_benefit[members].mean()) if len(members) else 0.0
-    gain = np.full(len(others), expected - fee)
+    revenue = float(f.revenue[members].sum())
+    per_revenue = float(f.member_benefit[members].sum()) / revenue if revenue > 0 else 0.0
+    gain = per_revenue * f.revenue[others] - fee
     join = draw[others] < logistic(p.choice_sharpness * gain + p.reciprocity * (f.propensity[others] - 0.5))
     if cda_present:
         join |= f.trust_cda[others] >= p.join_trust

@@ -104,7 +104,9 @@ def partnering(model) -> None:
         alive = f.alive[a] & f.alive[b]
         a, b = a[alive], b[alive]
         kind = model.action_cdf.searchsorted(keyed.pair_uniform(model, "event_kind", a, b), side="right")
-        play_game(model, a, b, kind, purpose="event_game", host=host)
+        played = play_game(model, a, b, kind, purpose="event_game", host=host)
+        if isinstance(host, cda.Association):  # what its events gave its members, for their yearly review
+            cda.credit_event_games(model, a, b, played)
     seekers = live[keyed.firm_uniform(model, "seek", live) < p.p_seek]
     n_s = len(seekers)
     partner = np.full(n_s, -1, dtype=np.int64)
@@ -124,7 +126,9 @@ def partnering(model) -> None:
 
 def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.ndarray | None = None,
               purpose: str = "choice", host=None) -> dict:
-    """Pairs (a[k], b[k]) play one joint action of type kind[k]; returns the choices.
+    """Pairs (a[k], b[k]) play one joint action of type kind[k]; returns the choices (``coop_a``,
+    ``coop_b``) and what each side weighed: its value of the effect, its subsidy share, the cost and the
+    share ``tau`` a withholder captures (``value_a``, ``value_b``, ``s_a``, ``s_b``, ``cost``, ``tau``).
 
     ``tie``: the pairs' tie indices where the caller knows them, -1 where not
     (those pairs are looked up). ``purpose``: the keyed draws of the choices (each caller its own,
@@ -153,7 +157,9 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     tally = log.setdefault("games", np.zeros((4, n_c)))  # choices, cooperative choices, games, joint actions
     member_tally = log.setdefault("member_games", np.zeros((2, n_c)))  # members' choices, cooperative
     if len(a) == 0:
-        return {"coop_a": np.zeros(0, bool), "coop_b": np.zeros(0, bool)}
+        none = np.zeros(0)
+        return {"coop_a": np.zeros(0, bool), "coop_b": np.zeros(0, bool), "value_a": none, "value_b": none,
+                "s_a": none, "s_b": none, "cost": none, "tau": none}
     # trust along an existing tie; in a stranger, the prior
     if tie is None:
         idx = ties.find(a, b)
@@ -172,10 +178,11 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
         s_a, s_b = cda.subsidy_shares(model, a, b, cost)
     else:
         s_a, s_b = cda.hosted_shares(host, p.policy.event_game_subsidy, cost)
-    prob_a = contribution_probability(trust_a, action_values(model, a, b, kind), cost, tau, s_a, f.propensity[a],
-                                      p.choice_sharpness, p.reciprocity)
-    prob_b = contribution_probability(trust_b, action_values(model, b, a, kind), cost, tau, s_b, f.propensity[b],
-                                      p.choice_sharpness, p.reciprocity)
+    value_a, value_b = action_values(model, a, b, kind), action_values(model, b, a, kind)
+    prob_a = contribution_probability(trust_a, value_a, cost, tau, s_a, f.propensity[a], p.choice_sharpness,
+                                      p.reciprocity)
+    prob_b = contribution_probability(trust_b, value_b, cost, tau, s_b, f.propensity[b], p.choice_sharpness,
+                                      p.reciprocity)
     # each side's draw keys on (itself, its partner) and its role: a pair that meets twice in a month
     # (each seeking the other) draws anew
     coop_a = keyed.pair_uniform(model, purpose, a, b, 0) < prob_a
@@ -219,7 +226,8 @@ def play_game(model, a: np.ndarray, b: np.ndarray, kind: np.ndarray, tie: np.nda
     log["knowledge_pairs"] = (np.concatenate([old[0], a[got_a], b[got_b]]),
                               np.concatenate([old[1], b[got_a], a[got_b]]),
                               np.concatenate([old[2], share[got_a], share[got_b]]))
-    return {"coop_a": coop_a, "coop_b": coop_b}
+    return {"coop_a": coop_a, "coop_b": coop_b, "value_a": value_a, "value_b": value_b, "s_a": s_a, "s_b": s_b,
+            "cost": cost, "tau": tau}
 
 
 def decay_ties(model) -> None:

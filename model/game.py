@@ -44,6 +44,16 @@ def action_values(model, own: np.ndarray, partner: np.ndarray, kind: np.ndarray)
     return value * p.effect_months
 
 
+def realised_value(value, cost, subsidy, tau, mine, theirs):
+    """What one game gave a side, in wage-months, from its own valuation ``value`` of the action's effect
+    (:func:`action_values`): the effect less its contribution ``cost (1 - subsidy)`` when both contributed;
+    the captured share ``tau`` of it when it withheld against a contributor; its contribution lost when
+    it contributed alone; nothing when neither did."""
+    paid = np.where(mine, cost * (1.0 - subsidy), 0.0)
+    got = np.where(theirs, np.where(mine, value, tau * value), 0.0)
+    return got - paid
+
+
 def logistic(x):
     return 1.0 / (1.0 + np.exp(-np.clip(x, -500, 500)))
 

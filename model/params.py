@@ -378,8 +378,6 @@ class ModelParams:
                                 integer=True)
     association_events_per_year: float = p(4.0, 0, 365, "events the association hosts a year, while it can pay")
     association_event_cost: float = p(1.0, 0, 1e6, "cost of one association event [wage-months]")
-    event_value: float = p(0.3, 0, 100, "what a firm reckons an association event it attended was worth, when it "
-                           "weighs its membership each year (contacts, information) [wage-months]")
     join_trust: float = p(0.45, 0, 1, "trust in the CDA at which a firm joins the association the CDA recruits for")
 
     # ------------------------------------------------------------------

@@ -8,13 +8,16 @@ before. Each could fail: a collective held by a trust threshold, by the CDA's pr
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from model import PolicyParams
-from model.cda import _hold_groups
+from model import market
+from model.cda import _hold_groups, act, credit_event_games
+from model.game import realised_value
 
 from .conftest import small_model, set_trust
 
@@ -44,11 +47,18 @@ def test_an_association_that_cannot_pay_its_running_cost_dissolves_after_its_gra
         assert cda.association.budget_left > budget  # the fees still come in; nothing is spent
         budget = cda.association.budget_left
     members = np.flatnonzero(m.firms.member)
-    cash = m.firms.cash.copy()
-    m.step()
+    # (and its money goes back to its members, not into thin air: against the same month with its money
+    # gone, each member has its share, fees paid before it dissolves)
+    broke = copy.deepcopy(m)
+    broke.cdas[0].association.budget_left = 0.0
+    for run in (m, broke):  # the month's first steps, up to the CDA's and the association's (Model.step)
+        run.month += 1
+        run.month_log = {}
+        market.update(run)
+        act(run)
     assert cda.association is None and not m.firms.member.any()
-    # (and its money went back to its members, not into thin air: fees are paid before it dissolves)
-    assert len(members) and (m.firms.cash[members] > cash[members] - 1.0).all()
+    assert len(members) and budget > 0
+    np.testing.assert_allclose(m.firms.cash[members] - broke.firms.cash[members], budget / len(members))
 
 
 def test_an_association_survives_while_its_fees_pay_and_dissolves_below_its_quorum():
@@ -62,6 +72,47 @@ def test_an_association_survives_while_its_fees_pay_and_dissolves_below_its_quor
     m.params = replace(m.params, association_quorum=n + 50)
     m.step()
     assert cda.association is None
+
+
+def test_what_a_game_gave_a_side_known_values():
+    # value 10, cost 2 of which the host pays half, a withholder captures 0.3 of the effect
+    mine = np.array([True, False, True, False])
+    theirs = np.array([True, True, False, False])
+    got = realised_value(np.full(4, 10.0), np.full(4, 2.0), np.full(4, 0.5), np.full(4, 0.3), mine, theirs)
+    np.testing.assert_allclose(got, [9.0, 3.0, -1.0, 0.0])
+
+
+def test_an_association_event_s_first_games_credit_its_members_only():
+    m = small_model(n_firms=6)
+    f = m.firms
+    f.member[[0, 1, 2]] = True
+    f.member_benefit[:] = 0.0
+    a, b = np.array([0, 2]), np.array([1, 3])  # two members; a member and a non-member
+    played = {"coop_a": np.array([True, True]), "coop_b": np.array([True, False]), "value_a": np.array([4.0, 6.0]),
+              "value_b": np.array([5.0, 7.0]), "s_a": np.array([0.5, 0.5]), "s_b": np.array([0.5, 0.5]),
+              "cost": np.array([1.0, 1.0]), "tau": np.array([0.3, 0.3])}
+    credit_event_games(m, a, b, played)
+    # both contributed: 4 - 0.5 and 5 - 0.5; firm 2 contributed alone: -0.5; firm 3 is not a member
+    np.testing.assert_allclose(f.member_benefit[:6], [3.5, 4.5, -0.5, 0.0, 0.0, 0.0])
+
+
+def test_members_whom_the_association_gives_nothing_leave_at_its_yearly_review():
+    # Could fail: a review that values an event attended at a flat sum (the model before 2026-12-08) keeps
+    # these members, who attend its events (12 a year) but whose events start no game, and who have no
+    # facility. With nothing to show against a year's fees, nearly all leave and it falls below its quorum.
+    policy = PolicyParams(association=True, event_games=False, **SHORT)
+    m = _after_exit(policy, months=9, association_quorum=2, association_running_cost=0.01,
+                    association_events_per_year=12.0)
+    cda = m.cdas[0]
+    assert cda.phase == "ended" and cda.association is not None
+    n = int(m.firms.member.sum())
+    assert n >= 10
+    review = cda.association.formed + 12  # the step that makes this month holds the review
+    while m.month < review - 1:
+        m.step()
+        assert cda.association is not None and int(m.firms.member.sum()) == n
+    m.step()
+    assert cda.association is None or int(m.firms.member.sum()) <= n // 5
 
 
 def test_a_facility_whose_fees_and_grants_stop_closes():
