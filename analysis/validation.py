@@ -164,6 +164,12 @@ SHOCKS = ("demand_drop", "input_price_spike")
 CDA_END = 48  # the standard contract: months 12-48
 
 
+def association_dissolved(series: pd.DataFrame) -> bool:
+    """Did the run's association, once formed, dissolve (its members' share back to 0)?"""
+    share = series["members_share"].to_numpy()
+    return bool(share.any() and (share[int(np.argmax(share > 0)):] == 0).any())
+
+
 def shock_gaps(runs: list[dict], start: int = 60, end: int = 72) -> np.ndarray:
     """Per seed: survival of cooperating minus not cooperating firms from ``start`` to ``end``."""
     out = []
@@ -243,6 +249,11 @@ def checks(runs: dict[str, list[dict]]) -> list[Check]:
             Check(6, "joint-action effect months 100-120, with minus without",
                   paired_effect(cda, base, "joint_actions").loc[100:].mean()
                   - paired_effect(no_assoc, base, "joint_actions").loc[100:].mean(), 0.0)]
+    # the association dissolves in some seeds on its own economics (DESIGN.md section 9): could fail where
+    # its fees always cover its running cost and its members always find membership worth the fee
+    formed = [s for s in cda + [r["series"] for r in runs["trust_first"]] if (s["members_share"] > 0).any()]
+    out += [Check(6, "seeds where the association dissolved by month 120 (standard CDA and trust-first)",
+                  sum(association_dissolved(s) for s in formed), 1)]
     # 7: at the same money actually spent (DESIGN.md section 9): each programme's effect after the exit per 100
     # wage-months its CDA spent (the mean over seeds of what each run spent by its end)
     tf, so = [r["series"] for r in runs["trust_first"]], [r["series"] for r in runs["subsidy_only"]]
