@@ -657,11 +657,13 @@ def _mechanism_note(eff: pd.DataFrame, policy: str) -> str:
 
 def lasts_answer(b, a=None) -> str:
     """Page 1's answer to "does it last?" (a key of LASTS): :func:`lasting_kind`'s, except that an effect whose
-    95% CI at the CDA's exit includes zero has nothing clear to last ("unclear_exit")."""
-    kind = lasting_kind(b, a)[0]
-    if (kind in ("grows", "persists", "in_part", "fades", "reverses") and np.isfinite(a.ci_low)
+    95% CI at the CDA's exit includes zero has nothing clear to last: "after_exit" when the horizon's CI then
+    excludes zero (an effect that arises after the CDA leaves, e.g. built by the association it handed over
+    to), "unclear_exit" otherwise."""
+    kind, clear, _few = lasting_kind(b, a)
+    if (kind in ("grows", "persists", "in_part", "fades", "reverses", "nil_exit") and np.isfinite(a.ci_low)
             and np.isfinite(a.ci_high) and a.ci_low <= 0 <= a.ci_high):
-        return "unclear_exit"
+        return "after_exit" if clear else "unclear_exit"
     return kind
 
 
@@ -706,7 +708,8 @@ def rank_rows(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, bes
                                 best_by, True) if np.isfinite(value) else _("nothing spent")),
             "chance": share(buy.loc[p, "chance"]) if p in buy.index and np.isfinite(buy.loc[p, "chance"]) else "\u2013",
             "lasts": _direction(kind, ex_c) + _(LASTS[kind]),
-            "held": _mechanism_note(eff, p) if kind in ("grows", "persists", "in_part") and ex_c.effect > 0 else ""})
+            "held": (_mechanism_note(eff, p) if (kind in ("grows", "persists", "in_part") and ex_c.effect > 0)
+                     or (kind == "after_exit" and hz_c.effect > 0) else "")})
     return rows
 
 
@@ -761,7 +764,8 @@ def verdict(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, best_
         kind = lasts_answer(top, _at(eff, top.policy, "cda_end", RANK_COOPERATION))
         lasts = (_(", and after the CDA leaves the effect {word}").format(word=_(LASTS[kind]))
                  if kind in ("grows", "persists", "in_part", "fades", "reverses")
-                 else _("; whether it lasts after the CDA leaves is not shown"))
+                 else _(", an effect that arises after the CDA leaves (none is clear at its exit)")
+                 if kind == "after_exit" else _("; whether it lasts after the CDA leaves is not shown"))
         out.append(_("\u201c{name}\u201d raises cooperation the most: {effect} joint actions a month at month {month} "
                      "({relative} against no CDA){lasts}.").format(
             name=fig.plain(top.policy), effect=fmt(top.effect, RANK_COOPERATION, True), month=horizon,
@@ -1022,7 +1026,8 @@ LASTS = {"not_shown": N_("not shown (the runs end before the CDA leaves)"), "no_
          "unchanged": N_("nothing to last"), "nil_exit": N_("nil at the exit"), "reverses": N_("reverses"),
          "fades": N_("fades"), "grows": N_("lasts and grows"), "persists": N_("lasts"),
          "in_part": N_("lasts in part"), "no_budget": N_("no CDA money: nothing to last"),
-         "unclear_exit": N_("no clear effect at the exit to last")}  # page 1's answers
+         "unclear_exit": N_("no clear effect at the exit to last"),
+         "after_exit": N_("arises after the exit")}  # page 1's answers
 
 
 def lasting(b, a=None, outcome: str = "mean_trust") -> str:
@@ -1261,7 +1266,7 @@ used\\" at the end); the numbers use the {m} complete runs.").format(n=problems|
 <td>{{ r.chance }}</td><td>{{ r.lasts }}{% if r.held %}<br><span class="ci">{{ _("held by") }} {{ r.held }}</span>{% endif %}</td></tr>{% endfor %}</table>
 <p class="small">{{ _("Effects: mean over the paired seeds of the programme's run minus the run without a CDA on the same
 seed, [95% confidence interval]. \u201cLast\u201d: the effect on {coop_lower} at month {month} against its size at the
-CDA's exit (within {tolerance}: lasts; larger: grows; smaller, same sign: in part; no clear effect at the exit: its interval includes zero); \u201cheld by\u201d: the effects on trust
+CDA's exit (within {tolerance}: lasts; larger: grows; smaller, same sign: in part; no clear effect at the exit: its interval includes zero; arises after it: none clear at the exit, clear at month {month}); \u201cheld by\u201d: the effects on trust
 between partners and on the association's members' share at month {month}.").format(coop_lower=coop_label.lower(),
 month=horizon, tolerance=num("10%")) }}</p>
 {% if best %}<div class="best"><b>{{ _("Best buy on average: {name}.").format(name=best.name) }}</b>

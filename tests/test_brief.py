@@ -202,6 +202,8 @@ def _effect(effect, month, low, high, n=30):
     (_effect(4.0, 48, 2.0, 6.0), _effect(2.0, 120, 0.5, 3.5), "in_part"),
     (_effect(4.0, 48, 2.0, 6.0), _effect(0.5, 120, -1.0, 2.0), "fades"),
     (_effect(-0.2, 48, -1.0, 0.5), _effect(-0.3, 120, -1.0, 0.7), "unclear_exit"),  # noise at the exit: nothing to last
+    # noise at the exit, a clear effect at the horizon (the association's work after the CDA left): it arises after
+    (_effect(-0.2, 48, -1.6, 0.6), _effect(7.8, 120, 6.2, 9.4), "after_exit"),
     (None, _effect(3.0, 30, 1.0, 5.0), "not_shown"),
 ])
 def test_page_ones_answer_to_does_it_last(exit_, horizon, answer):
