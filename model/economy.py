@@ -384,11 +384,18 @@ def grow(model) -> None:
     rate bounded by the margin and that gap); it sheds workers (binomial) when
     its margin is negative or that product is well below the wage. Both rates
     carry a common Laplace shock. Loans are repaid; cash above a cap is paid out.
+    With ``adjust_speed`` > 0 (the default; issue 21 part 2) a firm instead moves
+    toward a target size, where its MRPL would equal the wage, times a lasting
+    granular shock whose scale falls with its size: hiring by Poisson draws of the
+    gap (a one-worker firm may hire several), shedding more slowly by binomial
+    draws (``kernels.growth_draws``).
 
     All of the step's randomness is one array of uniforms ``u``, a column per
     live firm; its rows (``kernels.GROWTH_SHOCK``, ``GROWTH_HIRES``,
     ``GROWTH_FIRES``) are turned into the Laplace shock, the Poisson hires and
-    the binomial fires by inverse CDF in ``kernels.growth_draws``.
+    the binomial fires by inverse CDF in ``kernels.growth_draws``; and one uniform
+    per firm of purpose ``growth_target`` that lasts ``granular_months`` months in
+    the firm's own calendar (``keyed.block_uniforms``), turned into the granular shock.
     """
     p = model.params
     f = model.firms
@@ -397,13 +404,18 @@ def grow(model) -> None:
     terms = kernels.GrowthTerms(
         depreciation=p.depreciation, wage=p.wage, buffer_per_worker=p.cash_buffer_months * p.wage,
         hire_sensitivity=p.hire_sensitivity, max_hire_rate=p.max_hire_rate, max_fire_rate=p.max_fire_rate,
-        fire_sensitivity=p.fire_sensitivity, cap_per_worker=p.cash_cap_months * p.wage, growth_noise=p.growth_noise)
+        fire_sensitivity=p.fire_sensitivity, cap_per_worker=p.cash_cap_months * p.wage, growth_noise=p.growth_noise,
+        granular_noise=p.granular_noise, granular_exponent=p.granular_exponent, adjust_speed=p.adjust_speed,
+        adjust_exponent=p.adjust_exponent, shed_speed=p.shed_speed,
+        target_exponent=1.0 / (1.0 - p.alpha * (1.0 - 1.0 / p.variety_elasticity)))
     firms = f.arrays()
     plans = kernels.growth_plans(live, firms, model.month_log["investment"], _machinery_factor(model, live), mrpl,
                                  terms)
     # keyed uniforms of each firm (rows: kernels.GROWTH_SHOCK, GROWTH_HIRES, GROWTH_FIRES)
     u = keyed.firm_uniforms(model, "growth", live, kernels.GROWTH_DRAWS)
-    hires, fires = kernels.growth_draws(live, firms, plans, u, terms)
+    # the granular shock to the target size (partial adjustment), its own purpose: the draws above stay
+    w = keyed.firm_block_uniform(model, "growth_target", live, p.granular_months)
+    hires, fires = kernels.growth_draws(live, firms, plans, u, terms, w)
     # loans are repaid monthly from cash; owners take out cash above the cap
     kernels.growth_settle(live, firms, hires, fires, terms)
 

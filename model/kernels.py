@@ -28,6 +28,7 @@ named tuple, which inside a loop cost up to a quarter of a kernel's time
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -1078,14 +1079,21 @@ class GrowthTerms(NamedTuple):
     fire_sensitivity: float
     cap_per_worker: float     # the cash per worker above which owners take it out
     growth_noise: float       # scale of the firm's Laplace shock to its hiring and shedding rates
+    granular_noise: float     # scale of a one-worker firm's Laplace shock to its log target size
+    granular_exponent: float  # the shock's scale falls as employees ** -granular_exponent
+    adjust_speed: float       # a one-worker firm's share of the gap to its target hired a month (0: off)
+    adjust_exponent: float    # adjust_speed falls as employees ** -adjust_exponent
+    shed_speed: float         # share of the excess over the target shed a month
+    target_exponent: float    # elasticity of the target size to MRPL / wage: 1 / (1 - alpha (1 - 1/sigma))
 
 
 class Plans(NamedTuple):
-    """Each live firm's hiring rate (before the shock), whether it sheds labour, and the gap of its
-    marginal product to the wage."""
+    """Each live firm's hiring rate (before the shock), whether it sheds labour, the gap of its
+    marginal product to the wage, and whether it may hire (positive margin, cash above the buffer)."""
     hire_rate: np.ndarray
     shed: np.ndarray
     gap: np.ndarray
+    can_hire: np.ndarray
 
 
 @_jit
@@ -1098,6 +1106,7 @@ def growth_plans(live, firms, investment, machinery_factor, mrpl, terms):
     hire_rate = np.empty(n)
     shed = np.empty(n, dtype=np.bool_)
     gap = np.empty(n)
+    can_hire = np.empty(n, dtype=np.bool_)
     for k in range(n):
         s = live[k]
         cash[s] -= investment[k]
@@ -1105,42 +1114,75 @@ def growth_plans(live, firms, investment, machinery_factor, mrpl, terms):
         m = margin[s]
         g = mrpl[k] / wage - 1.0
         buffer_ok = cash[s] > buffer_per_worker * np.float64(employees[s])
+        can_hire[k] = m > 0 and buffer_ok
         if m > 0 and buffer_ok and g > 0:
             hire_rate[k] = _minimum(_minimum(hire_sensitivity * m, g), max_hire_rate)
         else:
             hire_rate[k] = 0.0
         shed[k] = m < 0 or g < -0.05
         gap[k] = g
-    return Plans(hire_rate, shed, gap)
+    return Plans(hire_rate, shed, gap, can_hire)
 
 
 # The growth step's uniforms: one row each, one column per live firm (economy.grow draws them).
 GROWTH_SHOCK, GROWTH_HIRES, GROWTH_FIRES = 0, 1, 2
 GROWTH_DRAWS = 3
+# with partial adjustment, a firm hires at most max(max_hire_rate x L, this many) workers a month in expectation
+HIRE_CAP_WORKERS = 0.5
 
 
 @_jit
-def growth_draws(live, firms, plans, u, terms):
+def growth_draws(live, firms, plans, u, terms, w):
     """Each live firm's hires and fires this month from its own column of the uniforms ``u``
-    (shape ``(GROWTH_DRAWS, len(live))``, drawn in economy.grow), as two int64 arrays.
+    (shape ``(GROWTH_DRAWS, len(live))``, purpose ``growth``) and its uniform ``w[k]`` (purpose
+    ``growth_target``, lasting ``granular_months``), both drawn in economy.grow, as two int64 arrays.
 
     Row GROWTH_SHOCK: the firm's shock ``max(0, 1 + Laplace(0, growth_noise))``.
-    Row GROWTH_HIRES: hires ~ Poisson(L x hire_rate x shock).
-    Row GROWTH_FIRES: fires ~ Binomial(L - 1, min(max_fire_rate, fire_sensitivity x
-    max(-margin, -gap) x shock)) for a firm that sheds, else none.
-    Three uniforms per firm, always, each turned into its draw by inverse CDF.
+
+    With ``adjust_speed`` 0, the integer rule: hires ~ Poisson(L x hire_rate x shock) (row
+    GROWTH_HIRES); fires ~ Binomial(L - 1, min(max_fire_rate, fire_sensitivity x max(-margin, -gap) x
+    shock)) for a firm that sheds, else none (row GROWTH_FIRES).
+
+    With ``adjust_speed`` > 0, partial adjustment toward a target size (issue 21 part 2):
+    ``T = L x (1 + gap) ** target_exponent x exp(e) x (1 - b^2)``, the size at which the firm's MRPL
+    would equal the wage, times a granular shock ``e ~ Laplace(0, b)`` from ``w[k]`` with
+    ``b = min(0.95, granular_noise x L ** -granular_exponent)`` (a firm with few workers has few
+    customers and orders, and its outlook moves by lumps; ``1 - b^2 = 1 / E[exp(e)]`` keeps the target
+    unchanged in expectation). A firm that may hire (``plans.can_hire``) and whose target rounds above
+    its size (``T > L + 1/2``) hires Poisson(min(s x (T - L - 1/2), max(L x max_hire_rate,
+    HIRE_CAP_WORKERS)) x shock) with ``s = adjust_speed x L ** -adjust_exponent``, so a one-worker firm
+    whose target is 3 may hire two; a firm whose target rounds below its size (``T < L - 1/2``) or
+    whose margin is negative sheds Binomial(L - 1, min(max_fire_rate, max(shed_speed x (L - 1/2 - T) /
+    L, fire_sensitivity x -margin) x shock)): shedding is slower than hiring, so a firm that has grown
+    on a lasting order keeps its workers for a while.
+    Every uniform is turned into its draw by inverse CDF.
     """
     employees, margin = firms.employees, firms.margin
-    hire_rate, shed, gap = plans
+    hire_rate, shed, gap, can_hire = plans
     max_fire_rate, fire_sensitivity, growth_noise = terms.max_fire_rate, terms.fire_sensitivity, terms.growth_noise
+    eta = terms.target_exponent
     n = len(live)
     hires = np.zeros(n, dtype=np.int64)
     fires = np.zeros(n, dtype=np.int64)
     for k in range(n):
         s = live[k]
         labour = employees[s]
+        size = np.float64(labour)
         shock = _maximum(0.0, 1.0 + laplace_from_uniform(u[GROWTH_SHOCK, k], growth_noise))
-        hires[k] = poisson_from_uniform(u[GROWTH_HIRES, k], np.float64(labour) * hire_rate[k] * shock)
+        if terms.adjust_speed > 0.0:
+            speed = terms.adjust_speed * size ** -terms.adjust_exponent
+            b = _minimum(terms.granular_noise * size ** -terms.granular_exponent, 0.95)
+            e = _minimum(laplace_from_uniform(w[k], b), 5.0)
+            target = size * _maximum(1.0 + gap[k], 0.0) ** eta * math.exp(e) * (1.0 - b * b)
+            if can_hire[k] and target > size + 0.5:
+                lam = _minimum(speed * (target - size - 0.5), _maximum(size * terms.max_hire_rate, HIRE_CAP_WORKERS))
+                hires[k] = poisson_from_uniform(u[GROWTH_HIRES, k], lam * shock)
+            if target < size - 0.5 or margin[s] < 0:
+                rate = _maximum(terms.shed_speed * (size - 0.5 - target) / size, fire_sensitivity * -margin[s])
+                fires[k] = binomial_from_uniform(u[GROWTH_FIRES, k], max(labour - 1, 0),
+                                                 _clip(_minimum(max_fire_rate, rate * shock), 0.0, 1.0))
+            continue
+        hires[k] = poisson_from_uniform(u[GROWTH_HIRES, k], size * hire_rate[k] * shock)
         if shed[k]:
             rate = _minimum(max_fire_rate, fire_sensitivity * _maximum(-margin[s], -gap[k]) * shock)
             fires[k] = binomial_from_uniform(u[GROWTH_FIRES, k], max(labour - 1, 0), _clip(rate, 0.0, 1.0))

@@ -74,6 +74,7 @@ PURPOSES = {
     "event_kind": 24,    # the type of a facilitated first joint action, per pair
     "event_game": 25,    # contribute or withhold in a facilitated first joint action
     "collective": 26,    # contribute or withhold in a group's or the consortium's monthly collective game
+    "growth_target": 27,  # the granular shock to a firm's target size (economy.grow, partial adjustment)
 }
 
 
@@ -285,6 +286,18 @@ def uniforms(seed, purpose, month, ids, n):
 
 
 @_jit
+def block_uniforms(seed, purpose, month, ids, months):
+    """One uniform per identity that stays the same for ``months`` months: identity ``ids[k]``'s draw is
+    keyed on its block ``(month + ids[k] % months) // months`` (each identity's blocks start in its own
+    month, so that not every draw changes in the same month)."""
+    out = np.empty(len(ids))
+    for k in range(len(ids)):
+        block = (month + ids[k] % months) // months
+        out[k] = draw(absorb(stream(seed, purpose, block), ids[k]), 0)
+    return out
+
+
+@_jit
 def pair_uniforms(seed, purpose, month, a, b, index):
     """Draw ``index`` of each ordered pair (a[k], b[k])."""
     out = np.empty(len(a))
@@ -391,6 +404,11 @@ def firm_uniforms(model, purpose: str, slots: np.ndarray, n: int = 1) -> np.ndar
     """``[n, len(slots)]``: draws 0..n-1 of ``purpose`` this month for the firms in ``slots`` (keyed on
     their identities)."""
     return uniforms(model.seed, PURPOSES[purpose], model.month, model.firms.uid[slots], n)
+
+
+def firm_block_uniform(model, purpose: str, slots: np.ndarray, months: int) -> np.ndarray:
+    """For each firm in ``slots``: a draw of ``purpose`` that lasts ``months`` months (block_uniforms)."""
+    return block_uniforms(model.seed, PURPOSES[purpose], model.month, model.firms.uid[slots], months)
 
 
 def firm_uniform(model, purpose: str, slots: np.ndarray, index: int = 0) -> np.ndarray:

@@ -286,6 +286,16 @@ class ModelParams:
     growth_noise: float = p(0.75, 0, 5, "scale of the firm-level Laplace shock to hiring [-]")
     max_fire_rate: float = p(0.3, 0, 1, "cap on the monthly shedding rate [1/month]")
     max_hire_rate: float = p(0.08, 0, 1, "cap on the monthly hiring rate [1/month]")
+    adjust_speed: float = p(0.3, 0, 1, "partial adjustment: share of the gap to its target size a one-worker firm "
+                            "hires a month, in expectation; 0: the integer rule without a target [1/month]")
+    adjust_exponent: float = p(0.5, 0, 2, "adjust_speed falls with size as employees ** -adjust_exponent [-]")
+    shed_speed: float = p(0.02, 0, 1, "partial adjustment: share of the excess of employees over the target size "
+                          "shed a month, in expectation [1/month]")
+    granular_noise: float = p(0.7, 0, 5, "scale of a one-worker firm's Laplace shock to its log target size "
+                              "(partial adjustment) [-]")
+    granular_exponent: float = p(0.3, 0, 2, "the granular shock's scale falls as employees ** -granular_exponent [-]")
+    granular_months: int = p(12, 1, 120, "months a firm's granular shock lasts (each firm's own calendar) "
+                             "[months]", integer=True)
     # learning (5.6)
     productivity_noise: float = p(0.012, 0, 1, "scale of the monthly Laplace productivity walk [-]")
     invest_learning: float = p(0.02, 0, 1, "productivity gain per unit of investment/capital [-]")

@@ -180,10 +180,24 @@ def ref_grow(model):
     hire_rate = np.where((margin > 0) & buffer_ok & (gap > 0),
                          np.minimum(np.minimum(p.hire_sensitivity * margin, gap), p.max_hire_rate), 0.0)
     lam = L * hire_rate * shock
-    hires = np.where(lam > 0, stats.poisson.ppf(u[kernels.GROWTH_HIRES], np.where(lam > 0, lam, 1.0)), 0)
     shed = (margin < 0) | (gap < -0.05)
     fire_rate = np.where(shed, np.minimum(p.max_fire_rate, p.fire_sensitivity * np.maximum(-margin, -gap) * shock),
                          0.0)
+    if p.adjust_speed > 0:  # partial adjustment toward a target size with a lasting granular shock
+        w = keyed.block_uniforms(model.seed, keyed.code("growth_target"), model.month, f.uid[live],
+                                 p.granular_months) - 0.5
+        b = np.minimum(p.granular_noise * L ** -p.granular_exponent, 0.95)
+        e = np.minimum(-np.sign(w) * b * np.log(1.0 - 2.0 * np.abs(w)), 5.0)
+        eta = 1.0 / (1.0 - p.alpha * (1.0 - 1.0 / p.variety_elasticity))
+        target = L * np.maximum(1.0 + gap, 0.0) ** eta * np.exp(e) * (1.0 - b * b)
+        speed = p.adjust_speed * L ** -p.adjust_exponent
+        lam = np.where((margin > 0) & buffer_ok & (target > L + 0.5),
+                       np.minimum(speed * (target - L - 0.5), np.maximum(L * p.max_hire_rate, kernels.HIRE_CAP_WORKERS))
+                       * shock, 0.0)
+        shed = (target < L - 0.5) | (margin < 0)
+        fire_rate = np.where(shed, np.minimum(p.max_fire_rate, np.maximum(p.shed_speed * (L - 0.5 - target) / L,
+                                                                         p.fire_sensitivity * -margin) * shock), 0.0)
+    hires = np.where(lam > 0, stats.poisson.ppf(u[kernels.GROWTH_HIRES], np.where(lam > 0, lam, 1.0)), 0)
     trials, prob = np.maximum(L - 1, 0), np.clip(fire_rate, 0.0, 1.0)
     fires = np.where((trials > 0) & (prob > 0), stats.binom.ppf(u[kernels.GROWTH_FIRES], trials, prob), 0)
     f.employees[live] = np.maximum(1, L + hires.astype(np.int64) - fires.astype(np.int64))

@@ -389,6 +389,66 @@ def test_profitable_firm_below_its_optimum_hires_and_a_loss_maker_sheds():
     assert 1 <= f.employees[live[1]] < 20
 
 
+def test_partial_adjustment_lets_a_one_worker_firm_hire_several_and_a_large_one_shed_toward_its_target():
+    """Known answers (issue 21 part 2), no shocks (growth_noise 0, granular_noise 0), adjust_speed 0.1,
+    adjust_exponent 0, shed_speed 0.5, max_hire_rate 0.08 (kernels.growth_draws).
+    A one-worker firm whose target is 4 hires Poisson(min(0.1 x (4 - 1 - 1/2), max(0.08, 0.5)) = 0.25):
+    at the uniform 0.99 that is 2 hires in a month (P(X <= 1) = 0.974, P(X <= 2) = 0.998); the integer rule
+    never lets such a firm hire more than L x max_hire_rate = 0.08 in expectation. A ten-worker firm whose
+    target is 4 sheds Binomial(9, 0.5 x (10 - 1/2 - 4) / 10 = 0.275): at the uniform 0.5, 2
+    (P(X <= 1) = 0.244, P(X <= 2) = 0.531)."""
+    from model import kernels
+    m = small_model(n_firms=3)
+    p = m.params
+    f = m.firms
+    live = f.live()[:2]
+    f.employees[live] = [1, 10]
+    f.margin[live] = 0.2
+    eta = 1.0 / (1.0 - p.alpha * (1.0 - 1.0 / p.variety_elasticity))
+    gap = np.array([4.0 ** (1.0 / eta) - 1.0, 0.4 ** (1.0 / eta) - 1.0])  # targets 4 and 4 workers
+    plans = kernels.Plans(np.zeros(2), gap < -0.05, gap, np.array([True, True]))
+    terms = kernels.GrowthTerms(depreciation=0.0, wage=p.wage, buffer_per_worker=0.0, hire_sensitivity=1.0,
+                                max_hire_rate=0.08, max_fire_rate=1.0, fire_sensitivity=0.0, cap_per_worker=1e9,
+                                growth_noise=0.0, granular_noise=0.0, granular_exponent=0.5, adjust_speed=0.1,
+                                adjust_exponent=0.0, shed_speed=0.5, target_exponent=eta)
+    u = np.full((kernels.GROWTH_DRAWS, 2), 0.5)
+    u[kernels.GROWTH_HIRES, 0] = 0.99
+    w = np.full(2, 0.5)
+    hires, fires = kernels.growth_draws(live, f.arrays(), plans, u, terms, w)
+    assert list(hires) == [2, 0] and list(fires) == [0, 2]
+    # the granular shock, scale granular_noise x L ** -granular_exponent, its mean taken out (x (1 - b^2)):
+    # at w = 0.9, e = b log 5; the one-worker firm (b = 0.4) aims at 4 x 5 ** 0.4 x 0.84 = 6.40 and hires
+    # Poisson(0.490): 3 at 0.99 (P(X <= 2) = 0.986); the ten-worker firm (b = 0.126) aims at 4.82 and sheds
+    # Binomial(9, 0.234): 2 at 0.5
+    hires, fires = kernels.growth_draws(live, f.arrays(), plans, u, terms._replace(granular_noise=0.4),
+                                        np.full(2, 0.9))
+    assert hires[0] == 3 and fires[1] == 2
+    # the hiring speed falls with size: adjust_exponent 1 halves it for a two-worker firm
+    # (the same gap, at two workers: target 8; Poisson(min(0.1 / 2 x 5.5, 0.5) = 0.275) at 0.99: 2)
+    f.employees[live[0]] = 2
+    hires, _ = kernels.growth_draws(live, f.arrays(), plans, u, terms._replace(adjust_exponent=1.0), w)
+    assert hires[0] == 2
+    hires, _ = kernels.growth_draws(live, f.arrays(), plans, u, terms, w)  # speed 0.1: min(0.55, 0.5) = 0.5
+    assert hires[0] == 3  # Poisson(0.5) at 0.99: P(X <= 2) = 0.986, P(X <= 3) = 0.998
+    # switched off (adjust_speed 0): the integer rule (hire rate 0 in these plans: no hires)
+    hires, fires = kernels.growth_draws(live, f.arrays(), plans, u, terms._replace(adjust_speed=0.0), w)
+    assert hires[0] == 0
+
+
+def test_block_uniforms_last_their_block_in_each_identitys_own_calendar():
+    """keyed.block_uniforms: identity i's draw is keyed on (month + i % months) // months, so it stays the same
+    for ``months`` months and changes in the months where that block index changes (identity 5, blocks of
+    12 months: month 6 ends block 0, (6 + 5) // 12 = 0 and (7 + 5) // 12 = 1); identities differ."""
+    from model import keyed
+    ids = np.array([5, 12], dtype=np.int64)
+    draws = np.array([keyed.block_uniforms(7, 27, month, ids, 12) for month in range(30)])
+    assert (draws[:7, 0] == draws[0, 0]).all() and draws[7, 0] != draws[6, 0]
+    assert (draws[7:19, 0] == draws[7, 0]).all() and draws[19, 0] != draws[18, 0]
+    assert (draws[:12, 1] == draws[0, 1]).all() and draws[12, 1] != draws[11, 1]
+    assert draws[0, 0] != draws[0, 1]
+    assert ((draws > 0) & (draws < 1)).all()
+
+
 def test_local_spillover_lifts_laggards_toward_the_town_mean():
     from model.economy import learn
     m = small_model(n_firms=2, productivity_noise=0.0, invest_learning=0.0, local_spillover=0.5)
