@@ -26,18 +26,15 @@ from model import ClusterModel, ModelParams, presets
 SEEDS = (0, 1, 2)
 TOLERANCE = 0.05  # beyond the market's growth, relative
 PROVINCE_SCALE = 0.1  # 5,000 firms; at 0.05 most clusters have under 40 firms and noise dominates
-# still beyond the bound after the calibration (pooled change of employment / firms, market growth 3%):
-# the growth rule's noise ratchet (hiring when MRPL exceeds the wage, shedding only 5% below it, under a
-# cobweb price with monthly noise) and entry above exit; see docs/ODD.md, "The first year"
-DRIFTING = {  # measured 2026-12-07 on the revised mechanisms (issue 22) and the presets sized from public figures
-    # (docs/ODD.md, "The first year")
-    "carpet_kashan": "employment +14.2% (market +3%)",
-    "generic": "employment +15.9% (market +3%)",
-    "gold_jewellery": "employment +14.2% (market +3%)",
-    "isfahan_province": "employment +13.9% (market +3%)",
-    "rosewater_kashan": "employment +9.1% (market +3%)",
-    "shoes_isfahan": "employment +17.8% (market +3%)",
-    "stone_isfahan": "employment +13.0% (market +3%)",
+# still beyond the bound (pooled change of employment): generic and gold_jewellery grow faster than their
+# markets (the growth rule hires toward a firm's target size faster than it sheds above it); agricultural_tools
+# and tarpaulin_gauze_kordabad shrink (cause not found); see docs/ODD.md, "The first year"
+DRIFTING = {  # measured 2026-12-08 after the growth rule's partial adjustment (issue 21 part 2): the change of
+    # employment beyond the market's growth (docs/ODD.md, "The first year")
+    "agricultural_tools": "employment -10.0% beyond the market's growth",
+    "generic": "employment +7.0% beyond the market's growth",
+    "gold_jewellery": "employment +7.8% beyond the market's growth",
+    "tarpaulin_gauze_kordabad": "employment -5.6% beyond the market's growth",
 }
 
 

@@ -78,10 +78,13 @@ def results(runs):
 # 2026-12-07), and docs/ODD.md gives the figures; strict, so that a pattern that comes back is noticed
 _REVISED = "since the mechanisms were revised (issue 22; docs/ODD.md, section 1): "
 FAILING = {
-    4: _REVISED + "the CDA's trust effect grows by 0.007 from month 18 to 36 (allowed 0.01): the association, whose "
+    1: "since the growth rule's partial adjustment (issue 21 part 2): micro share 0.837 in the lowest seed (allowed "
+       "0.85; 0.837-0.873 over the seeds): firms reach their target size faster, entrants included",
+    4: _REVISED + "the CDA's trust effect grows by 0.006 from month 18 to 36 (allowed 0.01): the association, whose "
                   "events' games build most of it, forms at month 35",
     6: _REVISED + "the association dissolves in none of the 40 seeds of the standard and trust-first programmes "
-                  "(allowed: at least one): its events' games are worth more than the fee to most members",
+                  "(allowed: at least one): its events' games are worth more than the fee to most members; without the "
+                  "association the trust effect still rises by 0.0001 after the exit (allowed: not rising)",
 }
 
 
@@ -108,8 +111,11 @@ def test_the_checks_fail_when_the_model_does_not_reproduce_a_pattern(runs):
 REMOVED = {
     # without the exit hazard and the debt limit nobody exits: the exit rate is 0 and every entrant survives
     2: ("no exit hazard, no debt limit", {"hazard_base": 0.0, "hazard_young": 0.0, "debt_limit": 100.0}, 10),
-    # without the firm-level Laplace shock to hiring, yearly growth is no longer tent-shaped (kurtosis 4.3 < 4.5)
-    3: ("no Laplace shock to hiring", {"growth_noise": 0.0}, 10),
+    # without the growth rule's stochastic adjustment (the Laplace shock to hiring, and the partial adjustment toward
+    # a target size with its lasting granular shock: the whole-worker rule without noise) yearly growth is no
+    # longer tent-shaped (kurtosis 4.3 < 4.5); either alone is not enough (the lumpy hires of partial adjustment
+    # make a tent by themselves: kurtosis 5.7 without the Laplace shock, 6.6 without both shocks)
+    3: ("no stochastic adjustment", {"growth_noise": 0.0, "granular_noise": 0.0, "adjust_speed": 0.0}, 10),
     # without free-riding's gain (temptation 0) contributing pays: cooperation rises above the low-trust level
     4: ("no gain from free-riding", {"temptation": (0.0, 0.0, 0.0, 0.0)}, 10),
     # without the games the programme and the association start among firms that have just met (facilitated
@@ -146,7 +152,7 @@ def test_a_pattern_fails_with_its_mechanism_removed(results, pattern):
 
 
 @pytest.mark.xfail(strict=True, reason="pattern 1 is inherited from the initial Zipf draw, not produced by the dynamics: "
-                                       "from a start of 1-5 workers a firm, after ten years up to 99.7% of firms are micro and "
+                                       "from a start of 1-5 workers a firm, after ten years 96.0-98.9% of firms are micro and "
                                        "the largest is 12 times the median in the lowest seed (docs/ODD.md, section 1)")
 def test_pattern1_emerges_from_a_thin_tailed_start():
     # could fail: the size distribution's heavy tail must come from growth, entry and exit, not from the start
