@@ -649,6 +649,10 @@ def _run_facility(model, cda, mine: np.ndarray, cda_present: bool) -> None:
     value = pol.facility_level * f.revenue[near]
     want = value > fee
     near, fee, value = near[want], fee[want], value[want]
+    if len(near) > pol.facility_capacity > 0:  # only the firms that can make the cut (ties at it included) sorted
+        cut = np.partition(value, len(value) - pol.facility_capacity)[len(value) - pol.facility_capacity]
+        keep = value >= cut
+        near, fee, value = near[keep], fee[keep], value[keep]
     order = np.lexsort((f.uid[near], -value))[: pol.facility_capacity]
     users, fee = near[order], fee[order]
     balance = cda.facility_reserve + float(fee.sum()) - pol.facility_running_cost
