@@ -667,8 +667,11 @@ def lasts_answer(b, a=None) -> str:
     return kind
 
 
-def _direction(kind: str, at_exit) -> str:
-    """'rise: ' or 'fall: ' before a lasting verdict that follows an effect at the CDA's exit."""
+def _direction(kind: str, at_exit, at_horizon=None) -> str:
+    """'rise: ' or 'fall: ' before a lasting verdict that follows an effect at the CDA's exit (or, for one
+    that arises after the exit, the effect at the horizon)."""
+    if kind == "after_exit" and at_horizon is not None:
+        return _("rise: ") if at_horizon.effect > 0 else _("fall: ")
     if kind not in ("grows", "persists", "in_part", "fades", "reverses") or at_exit is None:
         return ""
     return _("rise: ") if at_exit.effect > 0 else _("fall: ")
@@ -707,7 +710,7 @@ def rank_rows(eff: pd.DataFrame, buy: pd.DataFrame, policies, baseline: str, bes
                                            "ci_high": buy.loc[p, "high"]}),
                                 best_by, True) if np.isfinite(value) else _("nothing spent")),
             "chance": share(buy.loc[p, "chance"]) if p in buy.index and np.isfinite(buy.loc[p, "chance"]) else "\u2013",
-            "lasts": _direction(kind, ex_c) + _(LASTS[kind]),
+            "lasts": _direction(kind, ex_c, hz_c) + _(LASTS[kind]),
             "held": (_mechanism_note(eff, p) if (kind in ("grows", "persists", "in_part") and ex_c.effect > 0)
                      or (kind == "after_exit" and hz_c.effect > 0) else "")})
     return rows
