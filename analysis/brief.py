@@ -1337,7 +1337,8 @@ rials at {wage} rials a wage-month: {source}. A worker's full cost to a firm is 
 at this wage are a lower bound. Firms' fees (association dues, their shares of subsidised costs) are not in the results.").format(
 wage=wage, source=wage_source, 
 cluster=cluster, month=horizon, n=n_policies, seeds=seeds if seeds_max == seeds else num(seeds ~ "-" ~ seeds_max)) }}
-{% if several %}{{ _("Setting shown: {setting}; not shown: {others} (khusheh-report --setting).").format(setting=setting, others=others|join(_("; "))) }}{% endif %}</p>
+{% if several %}{{ _("Setting shown: {setting}; not shown: {others} (khusheh-report --setting).").format(setting=setting, others=others|join(_("; "))) }}{% endif %}
+{{ _("Joint actions, cooperative choices, entries and exits at a month are the mean of the 12 months ending there (an association's events start dozens of games in their month).") }}</p>
 <p><b>{{ _("Assumptions that matter most.") }}</b> {{ _("Cooperation hinges on trust: a joint action pays only if both
 partners contribute, and a firm that withholds while its partner contributes free-rides. Cooperation bought with a subsidy
 builds less trust than cooperation freely given. No instrument writes trust: it moves only through joint actions played

@@ -16,6 +16,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from conf import outcomes as _outcomes
+
+OUTCOMES = _outcomes()  # each outcome's window (conf/outcomes.yaml)
+
 BOOTSTRAP = 4000
 BOOT_SEED = 20261127  # the CIs are reproducible
 
@@ -73,12 +77,26 @@ def seeds_needed(sd: float, half_width: float, z: float = 1.96) -> int:
     return max(2, math.ceil((z * sd / half_width) ** 2))
 
 
+def _windowed(at: pd.DataFrame, series: pd.DataFrame, month: int, outcomes) -> pd.DataFrame:
+    """``at`` (each seed's row at ``month``) with each outcome that has a ``window`` replaced by the seed's
+    mean over the ``window`` months ending at ``month`` (the months it has, at the start of a run)."""
+    at = at.copy()
+    for col in outcomes:
+        window = OUTCOMES[col].window if col in OUTCOMES else 1
+        if window > 1:
+            span = series[(series.month > month - window) & (series.month <= month)]
+            at[col] = span.groupby("seed")[col].mean().reindex(at.index)
+    return at
+
+
 def effects(series: pd.DataFrame, summary: pd.DataFrame, outcomes, baseline: str = "none",
             target_half_width: dict | None = None) -> pd.DataFrame:
     """Paired effects of each policy against the baseline, per context, at the CDA's end and the horizon.
 
     The CDA's end is ``start_month + duration_months`` of the policy (from its
-    summary); the horizon is the last month. Pairs are runs with the same seed.
+    summary); the horizon is the last month. Pairs are runs with the same seed. An outcome with a
+    ``window`` (conf/outcomes.yaml: the monthly flows) is each run's mean over the ``window`` months
+    ending at that month.
     """
     rows = []
     for ctx, runs in summary.groupby("context"):
@@ -99,6 +117,7 @@ def effects(series: pd.DataFrame, summary: pd.DataFrame, outcomes, baseline: str
                 a = pol_series[pol_series.month == month].set_index("seed")
                 b = base_series[base_series.month == month].set_index("seed")
                 seeds = a.index.intersection(b.index)
+                a, b = _windowed(a, pol_series, month, outcomes), _windowed(b, base_series, month, outcomes)
                 # what the CDA had spent by then (cumulative), per paired seed
                 spent = (a.loc[seeds, "cda_spent"].to_numpy(dtype=float) if "cda_spent" in a.columns
                          else np.full(len(seeds), np.nan))

@@ -59,6 +59,7 @@ class Outcome:
     digits: int | None  # decimals printed; None: 1 below 100, else 0
     better: str | None  # "higher", "lower" or None (neither)
     summary: bool  # carried by a run's summary row at the CDA's exit and at the horizon
+    window: int = 1  # months an effect "at month t" averages, ending at t (a monthly flow: 12, a whole year)
 
     def format(self, value: float, signed: bool = False) -> str:
         """``value`` with this outcome's decimals (thousands separated; a sign when ``signed``)."""
